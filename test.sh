@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs the whole test suite: layering contracts, lint, types, pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/bootstrap.sh
+export QT_QPA_PLATFORM=offscreen
+echo "== import-linter"; .venv/bin/lint-imports
+echo "== ruff"; .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy encryption videofeedback annotations clips
+echo "== pytest"; exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,46 @@
+"""Output helpers shared by the CLI commands: plain text or --json, and passphrases."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from typing import Any
+
+
+class CliExit(Exception):
+    """Stop the command with this one-line message and exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def emit(json_mode: bool, data: dict[str, Any], text: str) -> None:
+    """Print ``data`` as JSON with --json, else the human ``text``."""
+    print(json.dumps(data, indent=2, default=str) if json_mode else text)
+
+
+def passphrase(prompt: str = "Passphrase: ", variable: str = "VIDEOFEEDBACK_PASSPHRASE") -> str:
+    """The passphrase from the environment variable, else from a prompt on the terminal."""
+    value = os.environ.get(variable)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise CliExit(f"no passphrase: set {variable} or run in a terminal to be asked")
+    return getpass.getpass(prompt)
+
+
+def new_passphrase(variable: str) -> str:
+    """A new passphrase: from the environment variable, or asked twice on the terminal."""
+    value = os.environ.get(variable)
+    if value is None:
+        if not sys.stdin.isatty():
+            raise CliExit(f"no passphrase: set {variable} or run in a terminal to be asked")
+        value = getpass.getpass("New passphrase: ")
+        if getpass.getpass("Repeat it: ") != value:
+            raise CliExit("the two passphrases differ; nothing was written")
+    if len(value) < 4:
+        raise CliExit("the passphrase is too short; use at least 4 characters (longer is better)")
+    return value
