@@ -24,6 +24,7 @@ CHUNK_SIZE = 64 * 1024
 TAG_SIZE = 16
 ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
 NONCE_SIZE = 16
+_WRITE_BATCH = 16 * ENCRYPTED_CHUNK_SIZE  # large writes are markedly cheaper than 64 KiB ones
 
 
 class PayloadCipher:
@@ -144,6 +145,8 @@ class AgeWriter:
         nonce = os.urandom(NONCE_SIZE)
         self._cipher = PayloadCipher(file_key, nonce)
         self._buffer = bytearray()
+        self._batch = memoryview(bytearray(_WRITE_BATCH))  # reused: no page faults per batch
+        self._batched = 0  # ciphertext bytes in the batch, not yet handed to the sink
         self._index = 0
         self._closed = False
         self.plaintext_written = 0
@@ -161,8 +164,13 @@ class AgeWriter:
             os.fsync(self._sink.fileno())
 
     def _emit(self, plaintext: bytes | bytearray | memoryview, final: bool) -> None:
-        self._sink.write(self._cipher.seal(self._index, plaintext, final))
+        sealed = self._cipher.seal(self._index, plaintext, final)
         self._index += 1
+        self._batch[self._batched : self._batched + len(sealed)] = sealed
+        self._batched += len(sealed)
+        if self._durable or final or self._batched == _WRITE_BATCH:
+            self._sink.write(self._batch[: self._batched])
+            self._batched = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:

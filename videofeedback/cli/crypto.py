@@ -29,6 +29,7 @@ from encryption import (
     save_identity_file,
 )
 from encryption.files import PARTIAL_SUFFIX
+from videofeedback.pipeline import prefetch
 
 from .output import CliExit, emit, new_passphrase, passphrase
 
@@ -129,26 +130,18 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
     recipients = _recipients(args)
     with _input(args.input) as source, _output(args.output) as sink:
         writer = AgeWriter(sink, recipients)
-        while block := source.read(_COPY_SIZE):
-            writer.write(block)
+        block = memoryview(bytearray(_COPY_SIZE))  # reused: no allocation per read
+        while size := source.readinto(block):  # type: ignore[attr-defined]
+            writer.write(block[:size])
         writer.close()
     return 0
-
-
-def _plaintext_blocks(source: BinaryIO, identities: list[Identity]) -> Iterator[bytes]:
-    if source.seekable():
-        with AgeReader(source, identities) as reader:
-            while block := reader.read(_COPY_SIZE):
-                yield block
-    else:
-        yield from iter_decrypt(source, identities)
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
     identities = load_identities(args.identity)
     with _input(args.input) as source, _output(args.output) as sink:
-        for block in _plaintext_blocks(source, identities):
-            sink.write(block)
+        for chunk in prefetch(iter_decrypt(source, identities)):  # decrypting overlaps writing
+            sink.write(chunk)
     return 0
 
 

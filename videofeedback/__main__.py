@@ -1,0 +1,5 @@
+import sys
+
+from videofeedback.cli import main
+
+sys.exit(main())
