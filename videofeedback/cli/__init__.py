@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from videofeedback.errors import VideofeedbackError
 
-from . import crypto, demo
+from . import crypto, demo, library_commands
 from .output import CliExit
 
 EXIT_ERROR = 1
@@ -17,15 +18,32 @@ EXIT_INTERNAL = 70
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every (sub)command accepts the common options, before or after its name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        common = self.add_argument_group("common options")
+        common.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+        )
+        common.add_argument(
+            "--user", default=argparse.SUPPRESS, help="act as this user (or VIDEOFEEDBACK_USER)"
+        )
+        common.add_argument(
+            "--library",
+            default=argparse.SUPPRESS,
+            help="the library folder (or VIDEOFEEDBACK_LIBRARY)",
+        )
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CliExit(f"{message} (see '{self.prog} --help')", EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="videofeedback", description=__doc__)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (crypto, demo):
+    parser.set_defaults(json=False, user=None, library=None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (crypto, library_commands, demo):
         module.register(commands)
     return parser
 

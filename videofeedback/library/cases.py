@@ -1,0 +1,415 @@
+"""A case (a family): members, participants, consent, sessions, goals, and its audit trail."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from encryption import Recipient, X25519Identity, write_encrypted
+
+from .audit import AuditLog, AuditReport, now_iso
+from .case_db import get_meta, load_database, new_database, save_database, set_meta
+from .errors import ConsentError, LibraryError, NotFoundError, PermissionDeniedError
+from .library import UserSession, new_id
+from .roles import Action, Role, require
+
+
+class Programme(StrEnum):
+    VIG = "VIG"
+    PUP = "PUP"
+    OTHER = "other"
+
+
+class Purpose(StrEnum):
+    FILMING = "filming"
+    SHARED_REVIEW = "shared-review"
+    SUPERVISION = "supervision"
+    TRAINING = "training"
+    FAMILY_COPY = "family-copy"
+
+
+class SessionKind(StrEnum):
+    RECORDING = "recording"
+    REVIEW = "review"
+    SUPERVISION = "supervision"
+
+
+CONSENT_FOR_SESSION = {
+    SessionKind.RECORDING: Purpose.FILMING,
+    SessionKind.REVIEW: Purpose.SHARED_REVIEW,
+    SessionKind.SUPERVISION: Purpose.SUPERVISION,
+}
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_choice(kind: type[E], text: str, what: str) -> E:
+    for member in kind:
+        if member.value.lower() == text.strip().lower().replace("_", "-"):
+            return member
+    raise LibraryError(
+        f"unknown {what} {text!r}; choose one of: {', '.join(m.value for m in kind)}"
+    )
+
+
+def parse_date(text: str | None) -> date:
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise LibraryError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass
+class Case:
+    """An open case. Changes are saved by ``save()``, atomically, with a signed audit head."""
+
+    session: UserSession
+    id: str
+    identity: X25519Identity
+    db: sqlite3.Connection
+
+    # --- storage -------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        return self.session.library.case_folder(self.id)
+
+    @property
+    def recipients(self) -> list[Recipient]:
+        return [self.identity.recipient]
+
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self.folder / "audit", self.id, self.recipients)
+
+    def audit(self, action: str, obj: str, **detail: str) -> None:
+        self.audit_log().append(self.session.name, action, obj, **detail)
+
+    def save(self) -> None:
+        """Write the database atomically, then sign the audit trail's head."""
+        log = self.audit_log()
+        set_meta(self.db, "audit_size", str(log.head()[0]))
+        save_database(self.db, self.folder / "case.db.age", self.recipients)
+        log.checkpoint(self.session.name, self.session.keys.require_signing_key())
+
+    def verify_audit(self) -> AuditReport:
+        recorded = int(get_meta(self.db, "audit_size", "0"))
+        return self.audit_log().verify(
+            [self.identity], self.session.library.verify_keys(), recorded_size=recorded
+        )
+
+    def require(self, action: Action) -> None:
+        require(self.session.role, action)
+
+    # --- details -------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        return get_meta(self.db, "label")
+
+    @property
+    def closed(self) -> bool:
+        return bool(get_meta(self.db, "closed_date"))
+
+    def summary(self) -> dict[str, Any]:
+        keys = ("label", "programme", "start_date", "closed_date", "retention_until")
+        info: dict[str, Any] = {"id": self.id, **{k: get_meta(self.db, k) or None for k in keys}}
+        info["members"] = self.members()
+        info["participants"] = self.participants()
+        info["consent"] = self.consent_table()
+        info["sessions"] = self.sessions()
+        info["goals"] = self.goals()
+        return info
+
+    def _require_open(self) -> None:
+        if self.closed:
+            raise LibraryError(f"case {self.id} is closed; nothing can be added to it")
+
+    # --- members -------------------------------------------------------------------------
+
+    def members(self) -> list[dict[str, Any]]:
+        return _rows(self.db.execute("SELECT user, role FROM members ORDER BY user"))
+
+    def member_names(self) -> list[str]:
+        return [m["user"] for m in self.members()]
+
+    def _write_key(self, members: Iterable[str]) -> None:
+        library = self.session.library
+        recipients: list[Recipient] = [library.recipient_of(m) for m in members]
+        recipients.append(library.recovery_recipient())
+        write_encrypted(self.folder / "key.age", str(self.identity).encode(), recipients)
+
+    def add_member(self, user: str) -> None:
+        self.require(Action.EDIT_CASE)
+        role = Role(self.session.library.user_record(user).role)
+        if role == Role.ADMIN:
+            raise PermissionDeniedError("an administrator cannot be a case member")
+        self.db.execute(
+            "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?)",
+            (user, role.value, self.session.name, now_iso()),
+        )
+        self._write_key(self.member_names())
+        self.audit("member.add", user)
+
+    def remove_member(self, user: str) -> None:
+        self.require(Action.EDIT_CASE)
+        if user not in self.member_names():
+            raise NotFoundError(f"{user} is not a member of case {self.id}")
+        self.db.execute("DELETE FROM members WHERE user = ?", (user,))
+        self._write_key(self.member_names())
+        self.audit("member.remove", user)
+
+    # --- participants and consent --------------------------------------------------------
+
+    def add_participant(
+        self, name: str, role: str, age_band: str | None = None, language: str | None = None
+    ) -> str:
+        self.require(Action.EDIT_CASE)
+        self._require_open()
+        if not name.strip():
+            raise LibraryError("a participant needs a name (or a pseudonym)")
+        participant_id = new_id("p")
+        self.db.execute(
+            "INSERT INTO participants VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (participant_id, name.strip(), role, age_band, language, self.session.name, now_iso()),
+        )
+        self.audit("participant.add", participant_id)
+        return participant_id
+
+    def participants(self) -> list[dict[str, Any]]:
+        query = "SELECT id, name, role, age_band, language FROM participants ORDER BY created_at"
+        return _rows(self.db.execute(query))
+
+    def _participant(self, participant_id: str) -> dict[str, Any]:
+        for p in self.participants():
+            if p["id"] == participant_id:
+                return p
+        raise NotFoundError(f"there is no participant {participant_id} in case {self.id}")
+
+    def set_consent(self, participant_id: str, purpose: Purpose, given: bool) -> None:
+        self.require(Action.EDIT_CASE)
+        self._participant(participant_id)
+        status = "given" if given else "withdrawn"
+        self.db.execute(
+            "INSERT INTO consent(participant_id, purpose, status, recorded_by, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (participant_id, purpose.value, status, self.session.name, now_iso()),
+        )
+        self.audit(f"consent.{'give' if given else 'withdraw'}", participant_id, purpose=purpose)
+
+    def consent_status(self, participant_id: str, purpose: Purpose) -> tuple[str, str] | None:
+        """(status, when) of the latest consent record, or None if never recorded."""
+        row = self.db.execute(
+            "SELECT status, recorded_at FROM consent WHERE participant_id = ? AND purpose = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (participant_id, purpose.value),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def consent_table(self) -> list[dict[str, Any]]:
+        table = []
+        for p in self.participants():
+            row: dict[str, Any] = {"participant": p["id"]}
+            for purpose in Purpose:
+                status = self.consent_status(p["id"], purpose)
+                row[purpose.value] = status[0] if status else "not asked"
+            table.append(row)
+        return table
+
+    def require_consent(self, purpose: Purpose) -> None:
+        """Raise ConsentError, saying who and why, unless every participant consents."""
+        participants = self.participants()
+        if not participants:
+            raise ConsentError(
+                f"case {self.id} has no participants yet; add the family members and record "
+                f"their consent to {purpose.value} first"
+            )
+        for p in participants:
+            status = self.consent_status(p["id"], purpose)
+            who = f"{p['name']} ({p['role']})"
+            if status is None:
+                raise ConsentError(
+                    f"{who} has not given consent to {purpose.value}; record it first"
+                )
+        self.refuse_if_withdrawn(purpose)
+
+    def refuse_if_withdrawn(self, purpose: Purpose) -> None:
+        """Raise ConsentError if anyone has withdrawn consent to ``purpose``."""
+        for p in self.participants():
+            status = self.consent_status(p["id"], purpose)
+            if status and status[0] == "withdrawn":
+                raise ConsentError(
+                    f"{p['name']} ({p['role']}) withdrew consent to {purpose.value} on "
+                    f"{status[1][:10]}; this is not allowed any more"
+                )
+
+    # --- sessions ------------------------------------------------------------------------
+
+    def new_session(self, kind: SessionKind, when: date, notes: str = "") -> str:
+        self.require(Action.CREATE_SESSION)
+        self._require_open()
+        self.require_consent(CONSENT_FOR_SESSION[kind])
+        session_id = new_id("s")
+        self.db.execute(
+            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, kind.value, when.isoformat(), notes, self.session.name, now_iso()),
+        )
+        self.audit("session.create", session_id, kind=kind)
+        return session_id
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return _rows(
+            self.db.execute("SELECT id, kind, date, notes FROM sessions ORDER BY date, id")
+        )
+
+    def session_record(self, session_id: str) -> dict[str, Any]:
+        for s in self.sessions():
+            if s["id"] == session_id:
+                return s
+        raise NotFoundError(f"there is no session {session_id} in case {self.id}")
+
+    def add_parent_words(self, session_id: str, item: str, text: str) -> str:
+        self.require(Action.RUN_REVIEW)
+        self.session_record(session_id)
+        words_id = new_id("w")
+        self.db.execute(
+            "INSERT INTO parent_words VALUES (?, ?, ?, ?, ?, ?)",
+            (words_id, session_id, item, text, self.session.name, now_iso()),
+        )
+        self.audit("review.words", words_id, session=session_id)
+        return words_id
+
+    # --- goals ---------------------------------------------------------------------------
+
+    def add_goal(self, text: str) -> str:
+        self.require(Action.EDIT_CASE)
+        self._require_open()
+        goal_id = new_id("g")
+        self.db.execute(
+            "INSERT INTO goals VALUES (?, ?, ?, ?)", (goal_id, text, self.session.name, now_iso())
+        )
+        self.audit("goal.add", goal_id)
+        return goal_id
+
+    def score_goal(self, goal_id: str, score: int, when: date) -> None:
+        self.require(Action.EDIT_CASE)
+        if not any(g["id"] == goal_id for g in self.goals()):
+            raise NotFoundError(f"there is no goal {goal_id} in case {self.id}")
+        if not -2 <= score <= 2:
+            raise LibraryError("a goal attainment score is from -2 to +2")
+        self.db.execute(
+            "INSERT OR REPLACE INTO goal_scores VALUES (?, ?, ?, ?, ?)",
+            (goal_id, when.isoformat(), score, self.session.name, now_iso()),
+        )
+        self.audit("goal.score", goal_id, date=when.isoformat(), score=str(score))
+
+    def goals(self) -> list[dict[str, Any]]:
+        goals = _rows(self.db.execute("SELECT id, text FROM goals ORDER BY created_at"))
+        for goal in goals:
+            goal["scores"] = _rows(
+                self.db.execute(
+                    "SELECT date, score FROM goal_scores WHERE goal_id = ? ORDER BY date",
+                    (goal["id"],),
+                )
+            )
+        return goals
+
+    # --- closing -------------------------------------------------------------------------
+
+    def close_case(self, when: date) -> date:
+        """Close the case; return the date after which it may be purged."""
+        self.require(Action.EDIT_CASE)
+        self._require_open()
+        until = when + timedelta(days=self.session.library.manifest.settings.retention_days)
+        set_meta(self.db, "closed_date", when.isoformat())
+        set_meta(self.db, "retention_until", until.isoformat())
+        self.session.library.record_retention(self.id, until, self.session)
+        self.audit("case.close", self.id, retention_until=until.isoformat())
+        return until
+
+
+# --- creating and opening ------------------------------------------------------------------
+
+
+def create_case(
+    session: UserSession,
+    label: str,
+    programme: Programme,
+    start: date,
+    members: Iterable[str] = (),
+) -> Case:
+    require(session.role, Action.CREATE_CASE)
+    if not label.strip():
+        raise LibraryError("a case needs a label (a pseudonym or the service's reference)")
+    library = session.library
+    for user in members:
+        if Role(library.user_record(user).role) == Role.ADMIN:
+            raise PermissionDeniedError(f"{user} is an administrator and cannot be a case member")
+    case_id = new_id("c")
+    library.case_folder(case_id).mkdir(parents=True)
+    case = Case(session, case_id, X25519Identity.generate(), new_database())
+    for key, value in (
+        ("id", case_id),
+        ("label", label.strip()),
+        ("programme", programme.value),
+        ("start_date", start.isoformat()),
+        ("created_by", session.name),
+    ):
+        set_meta(case.db, key, value)
+    everyone = dict.fromkeys([session.name, *members])
+    for user in everyone:
+        role = library.user_record(user).role
+        case.db.execute(
+            "INSERT INTO members VALUES (?, ?, ?, ?)", (user, role, session.name, now_iso())
+        )
+    case._write_key(everyone)
+    case.audit("case.create", case_id, programme=programme)
+    case.save()
+    session.audit("case.create", case_id)
+    return case
+
+
+def open_case(session: UserSession, case_id: str) -> Case:
+    """Open a case the user is a member of; every opening is audited."""
+    try:
+        require(session.role, Action.VIEW)
+        identity = session.case_identity(case_id)
+    except PermissionDeniedError:
+        session.audit("case.open.denied", case_id)
+        raise
+    folder = session.library.case_folder(case_id)
+    case = Case(session, case_id, identity, load_database(folder / "case.db.age", [identity]))
+    if session.name not in case.member_names():
+        session.audit("case.open.denied", case_id)
+        raise PermissionDeniedError(
+            f"you ({session.name}) are no longer a member of case {case_id}"
+        )
+    case.audit("case.open", case_id)
+    return case
+
+
+def list_cases(session: UserSession) -> list[dict[str, Any]]:
+    """The cases this user can open (label, programme, dates); others stay invisible."""
+    found = []
+    session.audit("case.list", "-")
+    for case_id in session.library.case_ids():
+        if not session.can_open_case(case_id):
+            continue
+        identity = session.case_identity(case_id)
+        db = load_database(session.library.case_folder(case_id) / "case.db.age", [identity])
+        keys = ("label", "programme", "start_date", "closed_date")
+        found.append({"id": case_id, **{k: get_meta(db, k) or None for k in keys}})
+        db.close()
+    return found

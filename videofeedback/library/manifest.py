@@ -1,0 +1,131 @@
+"""manifest.json: the library's one plaintext file (no family data), and the writer lock."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from encryption import atomic_file
+
+from .errors import LibraryError, LibraryLockedError
+
+FORMAT = "videofeedback-library"
+VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class UserRecord:
+    role: str
+    recipient: str
+    verify_key: str
+    created: str
+
+
+@dataclass
+class RetentionRecord:
+    until: str  # ISO date after which the case may be purged
+    signed_by: str
+    signature: str  # base64 Ed25519 over retention_message(case_id, until)
+
+
+@dataclass
+class Settings:
+    retention_days: int = 730
+    idle_lock_minutes: int = 10
+
+
+@dataclass
+class Manifest:
+    library_id: str
+    created: str
+    recovery_recipient: str
+    settings: Settings = field(default_factory=Settings)
+    users: dict[str, UserRecord] = field(default_factory=dict)
+    unlock_failures: dict[str, int] = field(default_factory=dict)
+    retention: dict[str, RetentionRecord] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = {"format": FORMAT, "version": VERSION, **asdict(self)}
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        try:
+            data: dict[str, Any] = json.loads(text)
+            if data.pop("format") != FORMAT:
+                raise ValueError("not a videofeedback library")
+            if data.pop("version") > VERSION:
+                raise LibraryError("this library was made by a newer videofeedback; update it")
+            return cls(
+                library_id=data["library_id"],
+                created=data["created"],
+                recovery_recipient=data["recovery_recipient"],
+                settings=Settings(**data.get("settings", {})),
+                users={k: UserRecord(**v) for k, v in data.get("users", {}).items()},
+                unlock_failures=dict(data.get("unlock_failures", {})),
+                retention={k: RetentionRecord(**v) for k, v in data.get("retention", {}).items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise LibraryError(f"the library manifest is damaged ({exc})") from None
+
+
+def retention_message(case_id: str, until: str) -> bytes:
+    return f"videofeedback retention\n{case_id}\n{until}\n".encode()
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    try:
+        return Manifest.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LibraryError(
+            f"no library at {folder}; create one with 'videofeedback init' "
+            "or point --library / VIDEOFEEDBACK_LIBRARY at an existing one"
+        ) from None
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    with atomic_file(folder / MANIFEST) as out:
+        out.write(manifest.to_json().encode())
+
+
+class WriterLock:
+    """An exclusive lock on the library, held for as long as a process may write to it."""
+
+    def __init__(self, folder: Path) -> None:
+        self._fd: int | None = None
+        self._folder = folder
+
+    def acquire(self) -> None:
+        # The folder itself is locked: manifest.json is replaced by rename on every save.
+        fd = os.open(self._folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LibraryLockedError(
+                f"the library {self._folder} is open in another videofeedback window or "
+                "command; close it there and try again"
+            ) from None
+        self._fd = fd
+        _remove_stale_temporaries(self._folder)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a save that was killed (always ciphertext) are removed."""
+    for path in folder.rglob(".*.tmp"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
