@@ -160,16 +160,18 @@ class Case:
             "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?)",
             (user, role.value, self.session.name, now_iso()),
         )
-        self._write_key(self.member_names())
         self.audit("member.add", user)
+        self.save()  # the member list first, then the key: a crash in between grants nothing
+        self._write_key(self.member_names())
 
     def remove_member(self, user: str) -> None:
         self.require(Action.EDIT_CASE)
         if user not in self.member_names():
             raise NotFoundError(f"{user} is not a member of case {self.id}")
         self.db.execute("DELETE FROM members WHERE user = ?", (user,))
-        self._write_key(self.member_names())
+        self._write_key(self.member_names())  # the key first: access ends before anything else
         self.audit("member.remove", user)
+        self.save()
 
     # --- participants and consent --------------------------------------------------------
 

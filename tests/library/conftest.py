@@ -1,0 +1,44 @@
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from videofeedback.library import Library, Programme, Purpose, Role, UserSession, create_case
+
+
+@dataclass
+class World:
+    library: Library
+    alice: UserSession  # admin
+    bob: UserSession  # practitioner, creates cases
+    sue: UserSession  # supervisor
+    carol: UserSession  # social worker
+    dave: UserSession  # practitioner who is a member of nothing
+    recovery_path: object
+
+
+@pytest.fixture(scope="package")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("library") / "lib"
+    recovery = folder.parent / "recovery.age"
+    library, alice = Library.create(folder, "alice", "pw-alice", recovery, retention_days=30)
+    for name, role in (
+        ("bob", Role.PRACTITIONER),
+        ("sue", Role.SUPERVISOR),
+        ("carol", Role.SOCIAL_WORKER),
+        ("dave", Role.PRACTITIONER),
+    ):
+        library.add_user(alice, name, role, f"pw-{name}")
+    sessions = {n: library.unlock(n, f"pw-{n}") for n in ("bob", "sue", "carol", "dave")}
+    yield World(library, alice, recovery_path=recovery, **sessions)
+    library.close()
+
+
+@pytest.fixture
+def family(world):
+    """A fresh case by bob, supervised by sue, with carol; a mother who consented to filming."""
+    case = create_case(world.bob, "Family K", Programme.VIG, date(2026, 1, 5), ["sue", "carol"])
+    mother = case.add_participant("Kasia", "mother", language="pl")
+    case.set_consent(mother, Purpose.FILMING, True)
+    case.save()
+    return case, mother

@@ -1,0 +1,171 @@
+"""Cases, participants, consent, sessions, goals, members and roles, through the Python API."""
+
+from datetime import date
+
+import pytest
+
+from encryption import (
+    NoIdentityMatchError,
+    X25519Identity,
+    load_identity_file,
+    read_encrypted,
+    write_encrypted,
+)
+from videofeedback.library import (
+    ConsentError,
+    LibraryError,
+    NotFoundError,
+    PermissionDeniedError,
+    Purpose,
+    SessionKind,
+    list_cases,
+    open_case,
+)
+
+
+def test_case_round_trip_through_encrypted_storage(world, family):
+    case, mother = family
+    session_id = case.new_session(SessionKind.RECORDING, date(2026, 1, 12), "first visit")
+    goal = case.add_goal("Notice and name what the baby is showing")
+    case.score_goal(goal, -1, date(2026, 1, 12))
+    case.score_goal(goal, 1, date(2026, 2, 9))
+    case.save()
+
+    again = open_case(world.bob, case.id)
+    assert again.label == "Family K"
+    assert again.participants()[0] == {
+        "id": mother,
+        "name": "Kasia",
+        "role": "mother",
+        "age_band": None,
+        "language": "pl",
+    }
+    assert again.sessions() == [
+        {"id": session_id, "kind": "recording", "date": "2026-01-12", "notes": "first visit"}
+    ]
+    assert again.goals()[0]["scores"] == [
+        {"date": "2026-01-12", "score": -1},
+        {"date": "2026-02-09", "score": 1},
+    ]
+    assert {m["user"] for m in again.members()} == {"bob", "sue", "carol"}
+
+
+def test_consent_gates_recording_and_says_why(world, family):
+    case, mother = family
+    father = case.add_participant("Tomasz", "father")
+    with pytest.raises(ConsentError, match="Tomasz .father. has not given consent to filming"):
+        case.new_session(SessionKind.RECORDING, date.today())
+    case.set_consent(father, Purpose.FILMING, True)
+    case.new_session(SessionKind.RECORDING, date.today())
+    case.set_consent(mother, Purpose.FILMING, False)
+    with pytest.raises(ConsentError, match="Kasia .mother. withdrew consent to filming"):
+        case.new_session(SessionKind.RECORDING, date.today())
+    assert case.consent_table()[0]["filming"] == "withdrawn"
+    assert case.consent_table()[0]["training"] == "not asked"
+
+
+def test_a_case_without_participants_cannot_record(world):
+    from videofeedback.library import Programme, create_case
+
+    case = create_case(world.bob, "Family L", Programme.PUP, date.today())
+    with pytest.raises(ConsentError, match="no participants"):
+        case.new_session(SessionKind.RECORDING, date.today())
+
+
+def test_goal_scores_are_minus_two_to_plus_two(world, family):
+    case, _ = family
+    goal = case.add_goal("Play together ten minutes a day")
+    for bad in (-3, 3):
+        with pytest.raises(LibraryError, match="-2 to \\+2"):
+            case.score_goal(goal, bad, date.today())
+    with pytest.raises(NotFoundError):
+        case.score_goal("g-0000000000", 1, date.today())
+
+
+def test_supervisor_reads_but_cannot_change(world, family):
+    case, mother = family
+    as_sue = open_case(world.sue, case.id)
+    assert as_sue.label == "Family K"
+    for change in (
+        lambda: as_sue.add_participant("X", "child"),
+        lambda: as_sue.set_consent(mother, Purpose.FILMING, False),
+        lambda: as_sue.new_session(SessionKind.RECORDING, date.today()),
+        lambda: as_sue.add_goal("x"),
+        lambda: as_sue.add_parent_words("s-0000000000", "1", "x"),
+    ):
+        with pytest.raises(PermissionDeniedError, match="supervisor may not"):
+            change()
+
+
+def test_social_worker_records_but_does_not_run_reviews(world, family):
+    case, _ = family
+    as_carol = open_case(world.carol, case.id)
+    session_id = as_carol.new_session(SessionKind.RECORDING, date.today())
+    with pytest.raises(PermissionDeniedError, match="social-worker may not run a shared review"):
+        as_carol.add_parent_words(session_id, "1", "words")
+
+
+def test_non_member_is_refused_and_the_refusal_is_audited(world, family):
+    case, _ = family
+    with pytest.raises(PermissionDeniedError, match="not a member"):
+        open_case(world.dave, case.id)
+    assert case.id not in [c["id"] for c in list_cases(world.dave)]
+    entries = world.library.audit_log().entries(world.alice.identities)
+    assert any(
+        e.action == "case.open.denied" and e.object == case.id and e.user == "dave" for e in entries
+    )
+
+
+def test_cryptographic_wall_no_file_of_a_case_opens_for_non_members(world, family):
+    """Not only a check in code: dave's and alice's keys decrypt nothing of the case."""
+    case, _ = family
+    case.save()
+    files = [p for p in case.folder.rglob("*.age")]
+    assert len(files) > 5
+    for outsider in (world.dave, world.alice):
+        for path in files:
+            with pytest.raises(NoIdentityMatchError):
+                read_encrypted(path, outsider.identities)
+
+
+def test_admin_cannot_view_cases(world, family):
+    case, _ = family
+    with pytest.raises(PermissionDeniedError):
+        open_case(world.alice, case.id)
+
+
+def test_adding_and_removing_members_rewrites_only_the_key(world, family):
+    """Recordings are never re-encrypted: membership lives in key.age (and the small db)."""
+    case, _ = family
+    (case.folder / "media").mkdir()
+    write_encrypted(case.folder / "media" / "m-0123456789.age", b"a recording", case.recipients)
+    case.save()
+    key_before = (case.folder / "key.age").read_bytes()
+    others = {
+        p: p.read_bytes()
+        for p in case.folder.rglob("*.age")
+        if p.name not in ("key.age", "case.db.age") and "audit" not in p.parts
+    }
+    case.add_member("dave")
+    assert (case.folder / "key.age").read_bytes() != key_before
+    assert open_case(world.dave, case.id).label == "Family K"
+    case.remove_member("dave")
+    with pytest.raises(PermissionDeniedError):
+        open_case(world.dave, case.id)
+    for path, data in others.items():
+        assert path.read_bytes() == data, f"{path.name} was rewritten"
+
+
+def test_recovery_key_opens_every_case(world, family):
+    case, _ = family
+    recovery = load_identity_file(world.recovery_path, "pw-alice").identities
+    case_key = X25519Identity.parse(read_encrypted(case.folder / "key.age", recovery).decode())
+    assert read_encrypted(case.folder / "case.db.age", [case_key]).startswith(b"SQLite format 3")
+
+
+def test_closed_case_takes_nothing_new(world, family):
+    case, _ = family
+    until = case.close_case(date(2026, 3, 1))
+    assert until == date(2026, 3, 31)
+    with pytest.raises(LibraryError, match="closed"):
+        case.add_goal("too late")
