@@ -169,3 +169,33 @@ def test_closed_case_takes_nothing_new(world, family):
     assert until == date(2026, 3, 31)
     with pytest.raises(LibraryError, match="closed"):
         case.add_goal("too late")
+
+
+def test_supervisor_comments_and_signs_off_a_cycle(world, family):
+    case, mother = family
+    case.set_consent(mother, Purpose.SHARED_REVIEW, True)
+    film = case.new_session(SessionKind.RECORDING, date(2026, 1, 12))
+    review = case.new_session(SessionKind.REVIEW, date(2026, 1, 19))
+    case.save()
+    as_sue = open_case(world.sue, case.id)
+    comment = as_sue.add_comment(film, "Lovely moment of waiting at 02:14")
+    signoff = as_sue.sign_off(film, review)
+    with pytest.raises(LibraryError, match="not a recording"):
+        as_sue.sign_off(review, review)
+    as_sue.save()
+    again = open_case(world.bob, case.id)
+    assert [c["id"] for c in again.comments(film)] == [comment]
+    assert again.signoffs() == [
+        {
+            "id": signoff,
+            "recording_session": film,
+            "review_session": review,
+            "signed_by": "sue",
+            "signed_at": again.signoffs()[0]["signed_at"],
+            "valid": True,
+        }
+    ]
+    with pytest.raises(PermissionDeniedError):
+        again.sign_off(film, review)  # a practitioner does not sign off their own cycle
+    again.db.execute("UPDATE signoffs SET review_session = ?", (film,))
+    assert again.signoffs()[0]["valid"] is False

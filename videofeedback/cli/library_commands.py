@@ -259,6 +259,21 @@ def _register_records(commands: Any) -> None:
     score.add_argument("--score", type=int, required=True)
     score.add_argument("--date", help="YYYY-MM-DD (default: today)")
     score.set_defaults(handler=cmd_goal_score)
+    listing = goal_actions.add_parser("list", help="goals and their scores")
+    listing.add_argument("case")
+    listing.set_defaults(handler=cmd_goal_list)
+
+    comment = commands.add_parser("comment", help="a supervisor's comment on a session or moment")
+    comment.add_argument("case")
+    comment.add_argument("target", help="the id commented on (session, moment, media)")
+    comment.add_argument("text")
+    comment.set_defaults(handler=cmd_comment)
+
+    signoff = commands.add_parser("signoff", help="sign off a cycle: a film and its review")
+    signoff.add_argument("case")
+    signoff.add_argument("--recording", required=True, help="the recording session")
+    signoff.add_argument("--review", required=True, help="the shared review session")
+    signoff.set_defaults(handler=cmd_signoff)
 
 
 def cmd_participant_add(args: argparse.Namespace) -> int:
@@ -320,6 +335,35 @@ def cmd_goal_score(args: argparse.Namespace) -> int:
         args.json,
         {"goal": args.goal, "date": when.isoformat(), "score": args.score},
         f"{args.goal}: {args.score:+d} on {when.isoformat()}",
+    )
+    return 0
+
+
+def cmd_goal_list(args: argparse.Namespace) -> int:
+    with opened_case(args) as case:
+        goals = case.goals()
+    lines = [
+        f"{g['id']}  {g['text']}  " + " ".join(f"{s['date']}:{s['score']:+d}" for s in g["scores"])
+        for g in goals
+    ]
+    emit(args.json, {"goals": goals}, "\n".join(lines) or "no goals")
+    return 0
+
+
+def cmd_comment(args: argparse.Namespace) -> int:
+    with opened_case(args) as case:
+        comment_id = case.add_comment(args.target, args.text)
+    emit(args.json, {"id": comment_id, "target": args.target}, comment_id)
+    return 0
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    with opened_case(args) as case:
+        signoff_id = case.sign_off(args.recording, args.review)
+    emit(
+        args.json,
+        {"id": signoff_id, "recording": args.recording, "review": args.review},
+        f"signed off {args.recording} + {args.review} ({signoff_id})",
     )
     return 0
 

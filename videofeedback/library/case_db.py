@@ -34,6 +34,13 @@ CREATE TABLE goal_scores(
     score INTEGER NOT NULL CHECK(score BETWEEN -2 AND 2), recorded_by TEXT, recorded_at TEXT,
     PRIMARY KEY(goal_id, date));
 CREATE TABLE annotations(media_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE comments(
+    id TEXT PRIMARY KEY, target TEXT NOT NULL, text TEXT NOT NULL, author TEXT NOT NULL,
+    created_at TEXT NOT NULL);
+CREATE TABLE signoffs(
+    id TEXT PRIMARY KEY, recording_session TEXT NOT NULL REFERENCES sessions,
+    review_session TEXT NOT NULL REFERENCES sessions, signed_by TEXT NOT NULL,
+    signed_at TEXT NOT NULL, signature TEXT NOT NULL);
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from encryption import Recipient, X25519Identity, write_encrypted
+from encryption import Recipient, SignatureError, X25519Identity, write_encrypted
 
 from .audit import AuditLog, AuditReport, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
@@ -65,6 +66,10 @@ def parse_date(text: str | None) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise LibraryError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def signoff_message(case_id: str, recording: str, review: str, when: str) -> bytes:
+    return f"videofeedback cycle sign-off\n{case_id}\n{recording}\n{review}\n{when}\n".encode()
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -131,6 +136,8 @@ class Case:
         info["consent"] = self.consent_table()
         info["sessions"] = self.sessions()
         info["goals"] = self.goals()
+        info["comments"] = self.comments()
+        info["signoffs"] = self.signoffs()
         return info
 
     def _require_open(self) -> None:
@@ -292,6 +299,66 @@ class Case:
         )
         self.audit("review.words", words_id, session=session_id)
         return words_id
+
+    # --- supervision ---------------------------------------------------------------------
+
+    def add_comment(self, target: str, text: str) -> str:
+        """A supervisor's comment on a session, moment or recording (by id)."""
+        self.require(Action.COMMENT)
+        if not text.strip():
+            raise LibraryError("a comment needs some text")
+        comment_id = new_id("k")
+        self.db.execute(
+            "INSERT INTO comments VALUES (?, ?, ?, ?, ?)",
+            (comment_id, target, text.strip(), self.session.name, now_iso()),
+        )
+        self.audit("comment.add", comment_id, target=target)
+        return comment_id
+
+    def comments(self, target: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT id, target, text, author, created_at FROM comments"
+        if target is None:
+            return _rows(self.db.execute(query + " ORDER BY created_at"))
+        return _rows(self.db.execute(query + " WHERE target = ? ORDER BY created_at", (target,)))
+
+    def sign_off(self, recording_session: str, review_session: str) -> str:
+        """Sign off a VIG cycle (a film and its shared review), signed with the user's key."""
+        self.require(Action.SIGN_OFF)
+        if self.session_record(recording_session)["kind"] != SessionKind.RECORDING.value:
+            raise LibraryError(f"{recording_session} is not a recording session")
+        if self.session_record(review_session)["kind"] != SessionKind.REVIEW.value:
+            raise LibraryError(f"{review_session} is not a shared review session")
+        signoff_id, when = new_id("o"), now_iso()
+        message = signoff_message(self.id, recording_session, review_session, when)
+        signature = self.session.keys.require_signing_key().sign(message)
+        self.db.execute(
+            "INSERT INTO signoffs VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                signoff_id,
+                recording_session,
+                review_session,
+                self.session.name,
+                when,
+                base64.b64encode(signature).decode(),
+            ),
+        )
+        self.audit("cycle.signoff", signoff_id, recording=recording_session, review=review_session)
+        return signoff_id
+
+    def signoffs(self) -> list[dict[str, Any]]:
+        """Every sign-off, with whether its signature verifies against the signer's key."""
+        rows = _rows(self.db.execute("SELECT * FROM signoffs ORDER BY signed_at"))
+        keys = self.session.library.verify_keys()
+        for row in rows:
+            message = signoff_message(
+                self.id, row["recording_session"], row["review_session"], row["signed_at"]
+            )
+            try:
+                keys[row["signed_by"]].verify(message, base64.b64decode(row.pop("signature")))
+                row["valid"] = True
+            except (KeyError, SignatureError):
+                row["valid"] = False
+        return rows
 
     # --- goals ---------------------------------------------------------------------------
 
