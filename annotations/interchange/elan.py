@@ -139,7 +139,7 @@ def from_eaf_text(text: str, into: Annotations) -> list[Moment]:
     # tiers attach by the same slots, or, for files made in ELAN itself, by the same span.
     groups: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     spans: dict[tuple[str, str], tuple[int, int]] = {}
-    annotations = []
+    annotations: list[tuple[str, tuple[str, str], str]] = []
     for tier in root.iter("TIER"):
         for annotation in tier.iter("ALIGNABLE_ANNOTATION"):
             refs = (annotation.get("TIME_SLOT_REF1", ""), annotation.get("TIME_SLOT_REF2", ""))
@@ -148,12 +148,12 @@ def from_eaf_text(text: str, into: Annotations) -> list[Moment]:
             value = annotation.findtext("ANNOTATION_VALUE") or ""
             annotations.append((tier.get("TIER_ID", ""), refs, value))
             spans[refs] = (slots[refs[0]], slots[refs[1]])
-    anchors = {refs for tier, refs, _ in annotations if tier == MOMENT_TIER}
+    anchors = {refs for tier_id, refs, _ in annotations if tier_id == MOMENT_TIER}
     by_span = {spans[refs]: refs for refs in sorted(anchors)}
-    for tier, refs, value in annotations:
+    for tier_id, refs, value in annotations:
         if refs not in anchors:  # attach to the moment over the same span, or group by span
             refs = by_span.setdefault(spans[refs], refs)
-        groups[refs][tier].append(value)
+        groups[refs][tier_id].append(value)
     return [
         _moment(spans[key], values, into)
         for key, values in sorted(groups.items(), key=lambda item: spans[item[0]])

@@ -48,6 +48,7 @@ class Manifest:
     users: dict[str, UserRecord] = field(default_factory=dict)
     unlock_failures: dict[str, int] = field(default_factory=dict)
     retention: dict[str, RetentionRecord] = field(default_factory=dict)
+    codebooks: dict[str, Any] = field(default_factory=dict)  # the library's own codebooks
 
     def to_json(self) -> str:
         data = {"format": FORMAT, "version": VERSION, **asdict(self)}
@@ -69,6 +70,7 @@ class Manifest:
                 users={k: UserRecord(**v) for k, v in data.get("users", {}).items()},
                 unlock_failures=dict(data.get("unlock_failures", {})),
                 retention={k: RetentionRecord(**v) for k, v in data.get("retention", {}).items()},
+                codebooks=dict(data.get("codebooks", {})),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise LibraryError(f"the library manifest is damaged ({exc})") from None

@@ -1,0 +1,135 @@
+"""Recordings' annotations inside a case: load, change under role rules, save, codebooks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from annotations import Annotations, Codebook, Editor, builtin_codebook
+from annotations.codebook import BUILTIN
+from annotations.commands import require_own
+
+from .audit import now_iso
+from .case_db import get_meta
+from .cases import Case, open_case
+from .errors import NotFoundError, PermissionDeniedError
+from .library import Library, UserSession, new_id
+from .manifest import write_manifest
+from .roles import Action, Role
+
+
+def add_media(case: Case, session_id: str, kind: str, file: str, info: dict[str, Any]) -> str:
+    """Register an encrypted media file (relative to the case folder) on a session."""
+    case.session_record(session_id)
+    media_id = new_id("m")
+    case.db.execute(
+        "INSERT INTO media VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (media_id, session_id, kind, file, json.dumps(info), case.session.name, now_iso()),
+    )
+    case.audit(f"media.{kind}", media_id, session=session_id)
+    return media_id
+
+
+def media_record(case: Case, media_id: str) -> dict[str, Any]:
+    row = case.db.execute(
+        "SELECT id, session_id, kind, file, info FROM media WHERE id = ?", (media_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"there is no media {media_id} in case {case.id}")
+    return {
+        "id": row[0],
+        "session": row[1],
+        "kind": row[2],
+        "file": row[3],
+        "info": json.loads(row[4]),
+    }
+
+
+def find_media(session: UserSession, media_id: str) -> Case:
+    """Open the case that holds ``media_id`` (among the cases this user can open)."""
+    for case_id in session.library.case_ids():
+        if not session.can_open_case(case_id):
+            continue
+        case = open_case(session, case_id)
+        if case.db.execute("SELECT 1 FROM media WHERE id = ?", (media_id,)).fetchone():
+            return case
+    raise NotFoundError(f"there is no media {media_id} in any case you can open")
+
+
+# --- codebooks --------------------------------------------------------------------------------
+
+
+def codebooks(library: Library) -> dict[str, Codebook]:
+    """The built-in codebooks and the library's own (kept in the manifest: no personal data)."""
+    found = {name: builtin_codebook(name) for name in BUILTIN}
+    for data in library.manifest.codebooks.values():
+        book = Codebook.from_dict(data)
+        found[book.id] = book
+    return found
+
+
+def add_codebook(library: Library, by: UserSession, book: Codebook) -> None:
+    if by.role not in (Role.PRACTITIONER, Role.SUPERVISOR, Role.ADMIN):
+        raise PermissionDeniedError(f"a {by.role.value} may not add codebooks")
+    if book.id in BUILTIN:
+        raise PermissionDeniedError(f"{book.id!r} is a built-in codebook; give yours another id")
+    library.manifest.codebooks[book.id] = book.to_dict()
+    write_manifest(library.folder, library.manifest)
+    by.audit("codebook.add", book.id)
+
+
+def case_codebook(case: Case) -> Codebook:
+    books = codebooks(case.session.library)
+    return books.get(get_meta(case.db, "codebook", "vig"), books["vig"])
+
+
+# --- annotations ------------------------------------------------------------------------------
+
+
+@dataclass
+class AnnotationSession:
+    """One recording's annotations, opened for the acting user."""
+
+    case: Case
+    annotations: Annotations
+    editor: Editor
+
+    def require_change(self, moment_id: str | None = None) -> None:
+        """Practitioners change any coding; supervisors only their own (for agreement)."""
+        role = self.case.session.role
+        if role == Role.SUPERVISOR:
+            if moment_id is not None:
+                require_own(self.annotations.moment(moment_id), self.case.session.name)
+            return
+        self.case.require(Action.ANNOTATE)
+
+    def require_import(self, coder: str) -> None:
+        """A supervisor imports only their own coding; a practitioner anyone's."""
+        if self.case.session.role == Role.SUPERVISOR and coder != self.case.session.name:
+            raise PermissionDeniedError("a supervisor may import only their own coding")
+        self.require_change()
+
+    def save(self) -> None:
+        data = json.dumps(self.annotations.to_dict())
+        self.case.db.execute(
+            "INSERT OR REPLACE INTO annotations VALUES (?, ?)", (self.annotations.media_id, data)
+        )
+        self.case.save()
+
+
+def open_annotations(case: Case, media_id: str) -> AnnotationSession:
+    record = media_record(case, media_id)
+    info = record["info"]
+    fps = Fraction(str(info.get("fps", "30")))
+    duration = Fraction(str(info["duration"])) if info.get("duration") else None
+    row = case.db.execute("SELECT data FROM annotations WHERE media_id = ?", (media_id,)).fetchone()
+    codebook = case_codebook(case)
+    if row:
+        annotations = Annotations.from_dict(json.loads(row[0]), codebook)
+        annotations.duration = duration or annotations.duration
+    else:
+        annotations = Annotations(media_id, fps, duration, codebook)
+    case.audit("annotations.open", media_id)
+    return AnnotationSession(case, annotations, Editor(annotations, case.session.name))
