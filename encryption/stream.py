@@ -131,8 +131,10 @@ def open_payload(source: BinaryIO, identities: Sequence[Identity]) -> tuple[Payl
 class AgeWriter:
     """Encrypts what is written to it onto ``sink``, as one age file.
 
-    With ``durable=True`` the sink is fsynced after the header and after every complete
-    chunk, so a killed writer loses at most the chunk in progress (see docs/FORMAT.md).
+    With ``durable=True`` every complete chunk is sealed (as non-final) and fsynced as soon
+    as it is full, so a killed writer loses at most the chunk in progress; ``close()`` then
+    rewrites the last chunk in place as final if no more data came (the sink must be a
+    seekable file). See docs/FORMAT.md.
     ``close()`` writes the final chunk; it does not close the sink.
     """
 
@@ -147,6 +149,7 @@ class AgeWriter:
         self._buffer = bytearray()
         self._batch = memoryview(bytearray(_WRITE_BATCH))  # reused: no page faults per batch
         self._batched = 0  # ciphertext bytes in the batch, not yet handed to the sink
+        self._last_plaintext = b""  # durable mode: the newest chunk, to reseal it as final
         self._index = 0
         self._closed = False
         self.plaintext_written = 0
@@ -180,8 +183,7 @@ class AgeWriter:
         emitted = False
         while view:
             if len(self._buffer) == CHUNK_SIZE:  # more data follows: the held chunk is not final
-                self._emit(self._buffer, final=False)
-                self._buffer = bytearray()
+                self._emit_held()
                 emitted = True
             while not self._buffer and len(view) > CHUNK_SIZE:
                 self._emit(view[:CHUNK_SIZE], final=False)
@@ -190,15 +192,30 @@ class AgeWriter:
             take = CHUNK_SIZE - len(self._buffer)
             self._buffer += view[:take]
             view = view[take:]
+            if self._durable and len(self._buffer) == CHUNK_SIZE:
+                self._emit_held()  # durable: on disk now; close() reseals it if it was the last
+                emitted = True
         if emitted:
             self._sync()
         self.plaintext_written += size
         return size
 
+    def _emit_held(self) -> None:
+        self._last_plaintext = bytes(self._buffer)
+        self._emit(self._buffer, final=False)
+        self._buffer = bytearray()
+
     def close(self) -> None:
         if self._closed:
             return
-        self._emit(self._buffer, final=True)
+        if self._buffer or self._index == 0:
+            self._emit(self._buffer, final=True)
+        else:  # durable mode sealed the last full chunk as non-final: write it again, final
+            self._sink.flush()
+            self._sink.seek(-ENCRYPTED_CHUNK_SIZE, os.SEEK_END)
+            self._sink.truncate()
+            self._index -= 1
+            self._emit(self._last_plaintext, final=True)
         self._buffer = bytearray()
         self._closed = True
         self._sink.flush()

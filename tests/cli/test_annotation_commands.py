@@ -9,7 +9,7 @@ import pytest
 from encryption import write_encrypted
 from tests.cli.conftest import assert_one_line_error, run_cli
 from videofeedback.library import Library, Programme, Purpose, Role, SessionKind, create_case
-from videofeedback.library.annotating import add_media
+from videofeedback.library.media_records import add_media
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +26,18 @@ def media(tmp_path_factory):
     session = case.new_session(SessionKind.RECORDING, date.today())
     (case.folder / "media").mkdir()
     write_encrypted(case.folder / "media" / "rec.age", b"not really video", case.recipients)
-    media_id = add_media(case, session, "recording", "media/rec.age", {"fps": "30", "duration": "120"})
+    media_id = add_media(
+        case, session, "recording", "media/rec.age", {"fps": "30", "duration": "120"}
+    )
     case.save()
     library.close()
     return folder, media_id, case.id
 
 
 def vf(folder, user, *args):
-    return run_cli("--library", folder, "--user", user, *args,
-                   env={"VIDEOFEEDBACK_PASSPHRASE": f"pw-{user}"})
+    return run_cli(
+        "--library", folder, "--user", user, *args, env={"VIDEOFEEDBACK_PASSPHRASE": f"pw-{user}"}
+    )
 
 
 def ok(result):
@@ -44,12 +47,45 @@ def ok(result):
 
 def test_moments_export_import_agreement(media, tmp_path):
     folder, media_id, case_id = media
-    first = ok(vf(folder, "bob", "moments", "add", media_id, "--start", "10", "--end", "16.5",
-                  "--code", "encouraging.waiting", "--caption", "You waited, and she showed you "
-                  "the book", "--note", "private", "--json"))
+    first = ok(
+        vf(
+            folder,
+            "bob",
+            "moments",
+            "add",
+            media_id,
+            "--start",
+            "10",
+            "--end",
+            "16.5",
+            "--code",
+            "encouraging.waiting",
+            "--caption",
+            "You waited, and she showed you the book",
+            "--note",
+            "private",
+            "--json",
+        )
+    )
     assert first["start"] == "10" and first["end"] == "33/2" and first["coder"] == "bob"
-    ok(vf(folder, "bob", "moments", "add", media_id, "--start", "40", "--end", "44",
-          "--code", "receiving", "--code", "attuned.turns", "--json"))
+    ok(
+        vf(
+            folder,
+            "bob",
+            "moments",
+            "add",
+            media_id,
+            "--start",
+            "40",
+            "--end",
+            "44",
+            "--code",
+            "receiving",
+            "--code",
+            "attuned.turns",
+            "--json",
+        )
+    )
     ok(vf(folder, "bob", "moments", "add", media_id, "--start", "01:05", "--code", "guiding"))
     listed = ok(vf(folder, "bob", "moments", "list", media_id, "--json"))["moments"]
     assert [m["start_seconds"] for m in listed] == [10, 40, 65]
@@ -60,43 +96,100 @@ def test_moments_export_import_agreement(media, tmp_path):
         assert out.stat().st_size > 50
     eaf = pympi.Elan.Eaf(str(tmp_path / "moments.eaf"))
     assert eaf.get_annotation_data_for_tier("Encouraging initiatives") == [
-        (10000, 16500, "encouraging.waiting")]
+        (10000, 16500, "encouraging.waiting")
+    ]
     assert "You waited" in (tmp_path / "moments.vtt").read_text()
 
     # sue codes the same recording herself (a CSV of her own), then agreement is computed
     (tmp_path / "sue.csv").write_text(
-        "id,start,end,codes\nx1,9,16,encouraging.waiting\nx2,80,84,guiding\n")
-    imported = ok(vf(folder, "sue", "moments", "import", media_id, tmp_path / "sue.csv",
-                     "--coder", "sue", "--json"))
+        "id,start,end,codes\nx1,9,16,encouraging.waiting\nx2,80,84,guiding\n"
+    )
+    imported = ok(
+        vf(
+            folder,
+            "sue",
+            "moments",
+            "import",
+            media_id,
+            tmp_path / "sue.csv",
+            "--coder",
+            "sue",
+            "--json",
+        )
+    )
     assert len(imported["imported"]) == 2
-    assert_one_line_error(vf(folder, "sue", "moments", "import", media_id, tmp_path / "sue.csv",
-                             "--coder", "bob"), "only their own")
-    report = ok(vf(folder, "sue", "agreement", media_id, "--coder", "bob", "--coder", "sue",
-                   "--json"))
+    assert_one_line_error(
+        vf(folder, "sue", "moments", "import", media_id, tmp_path / "sue.csv", "--coder", "bob"),
+        "only their own",
+    )
+    report = ok(
+        vf(folder, "sue", "agreement", media_id, "--coder", "bob", "--coder", "sue", "--json")
+    )
     assert report["units"] == 120 and -1 <= report["kappa"] < 1
     assert set(report["only_b"]) == set(imported["imported"]) - {imported["imported"][0]}
     assert len(report["only_a"]) == 2  # bob's 40 s and 65 s moments
 
     # bob imports his own ELAN export back (ids clash, so they are renumbered)
-    again = ok(vf(folder, "bob", "moments", "import", media_id, tmp_path / "moments.eaf",
-                  "--coder", "bob", "--json"))
+    again = ok(
+        vf(
+            folder,
+            "bob",
+            "moments",
+            "import",
+            media_id,
+            tmp_path / "moments.eaf",
+            "--coder",
+            "bob",
+            "--json",
+        )
+    )
     assert len(again["imported"]) == 3
 
     audit = ok(vf(folder, "bob", "audit", "verify", case_id, "--json"))
     assert audit["valid"]
-    actions = {e["action"] for e in ok(vf(folder, "bob", "audit", "show", case_id, "--json"))[
-        "entries"]}
+    actions = {
+        e["action"] for e in ok(vf(folder, "bob", "audit", "show", case_id, "--json"))["entries"]
+    }
     assert {"moment.add", "annotations.export", "annotations.import", "agreement"} <= actions
 
 
 def test_supervisor_cannot_change_bobs_moments_but_codes_her_own(media):
     folder, media_id, _ = media
-    ok(vf(folder, "sue", "moments", "add", media_id, "--start", "100", "--end", "101",
-          "--code", "guiding"))
-    assert_one_line_error(vf(folder, "sue", "moments", "add", media_id, "--start", "100",
-                             "--end", "99"), "end after it starts")
-    assert_one_line_error(vf(folder, "bob", "moments", "add", media_id, "--start", "1",
-                             "--end", "2", "--code", "nope"), "unknown codes nope")
+    ok(
+        vf(
+            folder,
+            "sue",
+            "moments",
+            "add",
+            media_id,
+            "--start",
+            "100",
+            "--end",
+            "101",
+            "--code",
+            "guiding",
+        )
+    )
+    assert_one_line_error(
+        vf(folder, "sue", "moments", "add", media_id, "--start", "100", "--end", "99"),
+        "end after it starts",
+    )
+    assert_one_line_error(
+        vf(
+            folder,
+            "bob",
+            "moments",
+            "add",
+            media_id,
+            "--start",
+            "1",
+            "--end",
+            "2",
+            "--code",
+            "nope",
+        ),
+        "unknown codes nope",
+    )
     assert_one_line_error(vf(folder, "bob", "moments", "list", "m-0000000000"), "no media")
 
 
@@ -108,10 +201,13 @@ def test_codebooks(media, tmp_path):
     assert vig["categories"][0]["label"] == "Being attentive"
     (tmp_path / "mine.toml").write_text(
         'id = "mine"\nname = "Our service codes"\n[[categories]]\nid = "play"\nlabel = "Play"\n'
-        'colour = "#336699"\n[[categories.codes]]\nid = "play.shared"\nlabel = "Shared play"\n')
+        'colour = "#336699"\n[[categories.codes]]\nid = "play.shared"\nlabel = "Shared play"\n'
+    )
     ok(vf(folder, "bob", "codebook", "add", tmp_path / "mine.toml"))
-    assert "mine" in {b["id"] for b in ok(vf(folder, "bob", "codebook", "list", "--json"))[
-        "codebooks"]}
+    assert "mine" in {
+        b["id"] for b in ok(vf(folder, "bob", "codebook", "list", "--json"))["codebooks"]
+    }
     (tmp_path / "bad.json").write_text('{"id": "bad", "name": "x", "categories": []}')
-    assert_one_line_error(vf(folder, "bob", "codebook", "add", tmp_path / "bad.json"),
-                          "non-empty list")
+    assert_one_line_error(
+        vf(folder, "bob", "codebook", "add", tmp_path / "bad.json"), "non-empty list"
+    )

@@ -143,3 +143,17 @@ def test_durable_file_refuses_to_overwrite(tmp_path, identity):
     with pytest.raises(FileExistsError):
         DurableEncryptedFile(tmp_path / "x.age", [identity.recipient])
     assert (tmp_path / "x.age").read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, 2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 1])
+def test_durable_file_sealed_on_a_chunk_boundary_is_valid(tmp_path, identity_file, size):
+    """Durable mode writes a full chunk at once as non-final; close() reseals the last one."""
+    identity, key_file = identity_file
+    data = os.urandom(size)
+    path = tmp_path / "d.age"
+    with DurableEncryptedFile(path, [identity.recipient]) as file:
+        file.write(data[: size // 2])
+        file.write(data[size // 2 :])
+        assert file.durable_bytes == (size // CHUNK_SIZE) * CHUNK_SIZE
+    assert read_encrypted(path, [identity]) == data
+    assert age("-d", "-i", key_file, path) == data

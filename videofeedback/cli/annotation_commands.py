@@ -22,9 +22,9 @@ from videofeedback.library.annotating import (
     AnnotationSession,
     add_codebook,
     codebooks,
-    find_media,
     open_annotations,
 )
+from videofeedback.library.media_records import find_media
 
 from .library_commands import acting_user, library_folder
 from .output import CliExit, emit

@@ -5,58 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from annotations import Annotations, Codebook, Editor, builtin_codebook
 from annotations.codebook import BUILTIN
 from annotations.commands import require_own
 
-from .audit import now_iso
 from .case_db import get_meta
-from .cases import Case, open_case
-from .errors import NotFoundError, PermissionDeniedError
-from .library import Library, UserSession, new_id
+from .cases import Case
+from .errors import PermissionDeniedError
+from .library import Library, UserSession
 from .manifest import write_manifest
+from .media_records import media_record
 from .roles import Action, Role
-
-
-def add_media(case: Case, session_id: str, kind: str, file: str, info: dict[str, Any]) -> str:
-    """Register an encrypted media file (relative to the case folder) on a session."""
-    case.session_record(session_id)
-    media_id = new_id("m")
-    case.db.execute(
-        "INSERT INTO media VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (media_id, session_id, kind, file, json.dumps(info), case.session.name, now_iso()),
-    )
-    case.audit(f"media.{kind}", media_id, session=session_id)
-    return media_id
-
-
-def media_record(case: Case, media_id: str) -> dict[str, Any]:
-    row = case.db.execute(
-        "SELECT id, session_id, kind, file, info FROM media WHERE id = ?", (media_id,)
-    ).fetchone()
-    if row is None:
-        raise NotFoundError(f"there is no media {media_id} in case {case.id}")
-    return {
-        "id": row[0],
-        "session": row[1],
-        "kind": row[2],
-        "file": row[3],
-        "info": json.loads(row[4]),
-    }
-
-
-def find_media(session: UserSession, media_id: str) -> Case:
-    """Open the case that holds ``media_id`` (among the cases this user can open)."""
-    for case_id in session.library.case_ids():
-        if not session.can_open_case(case_id):
-            continue
-        case = open_case(session, case_id)
-        if case.db.execute("SELECT 1 FROM media WHERE id = ?", (media_id,)).fetchone():
-            return case
-    raise NotFoundError(f"there is no media {media_id} in any case you can open")
-
 
 # --- codebooks --------------------------------------------------------------------------------
 

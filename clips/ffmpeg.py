@@ -1,0 +1,162 @@
+"""The ffmpeg executable as a job: a pure ``prepare()`` that returns the argument list (tested
+without running anything), and ``run()`` that runs it with progress, cancel and a clean error.
+Never a shell. The executable is the one imageio-ffmpeg ships."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+
+import imageio_ffmpeg
+
+from .errors import CancelledError, MediaError
+
+Progress = Callable[[float], None]  # 0.0 … 1.0
+_TIME = re.compile(r"out_time_us=(\d+)")
+_FRAME = re.compile(r"frame=(\d+)")
+
+
+@cache
+def ffmpeg_exe() -> str:
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+class Cancel:
+    """A cancel switch shared between a caller (GUI thread) and a running job."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def cancel(self) -> None:
+        self._event.set()
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def watch(self, process: subprocess.Popen[bytes]) -> None:
+        self._processes.append(process)
+        if self.cancelled:
+            process.kill()
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise CancelledError("cancelled; nothing was kept")
+
+
+@dataclass
+class FfmpegJob:
+    """Arguments for one ffmpeg run. Subclasses build ``inputs``/``outputs`` in prepare()."""
+
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    duration: Fraction | None = None  # for progress
+
+    def prepare(self) -> list[str]:
+        return [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-progress",
+            "pipe:2",
+            "-nostats",
+            *self.inputs,
+            *self.outputs,
+        ]
+
+
+def _last_error(lines: Sequence[str]) -> str:
+    real = [line for line in lines if "=" not in line or " " in line.split("=", 1)[0]]
+    return real[-1].strip() if real else "ffmpeg failed"
+
+
+def run(
+    argv: list[str],
+    *,
+    stdin: bytes | None = None,
+    duration: Fraction | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    what: str = "ffmpeg",
+    sink: Callable[[bytes], object] | None = None,
+) -> RunResult:
+    """Run ffmpeg; its stdout is returned, or handed to ``sink`` chunk by chunk (so a long
+    film never sits in memory). Progress from ``-progress pipe:2``; clean one-line errors."""
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if cancel is not None:
+        cancel.watch(process)
+    lines: list[str] = []
+    output: list[bytes] = []
+    failures: list[BaseException] = []
+    frames = 0
+
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        while chunk := process.stdout.read(1 << 16):
+            if sink is None:
+                output.append(chunk)
+                continue
+            try:
+                sink(chunk)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, ffmpeg stopped
+                failures.append(exc)
+                process.kill()
+                return
+
+    def feed() -> None:
+        assert process.stdin is not None
+        try:
+            process.stdin.write(stdin or b"")
+        except BrokenPipeError:
+            pass
+        finally:
+            process.stdin.close()
+
+    threads = [threading.Thread(target=read_stdout, daemon=True)]
+    if stdin is not None:
+        threads.append(threading.Thread(target=feed, daemon=True))
+    for thread in threads:
+        thread.start()
+    assert process.stderr is not None
+    for raw in process.stderr:
+        line = raw.decode("utf-8", "replace").rstrip()
+        lines.append(line)
+        if frame := _FRAME.match(line):
+            frames = int(frame.group(1))
+        match = _TIME.match(line)
+        if match and progress and duration:
+            progress(min(1.0, int(match.group(1)) / 1e6 / float(duration)))
+    code = process.wait()
+    for thread in threads:
+        thread.join()
+    if cancel is not None:
+        cancel.check()
+    if failures:
+        raise failures[0]
+    if code != 0:
+        raise MediaError(f"{what} failed: {_last_error(lines)}")
+    if progress:
+        progress(1.0)
+    return RunResult(b"".join(output), frames)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    stdout: bytes
+    frames: int  # video frames written, from -progress

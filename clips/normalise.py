@@ -1,0 +1,113 @@
+"""Import: any phone or camera file → the same normalised fragmented MP4 a recording is
+(H.264 1 s GOPs, no B-frames, constant frame rate, AAC 48 kHz stereo), encrypted on the way."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .ffmpeg import ffmpeg_exe
+from .probe import MediaInfo
+
+MAX_LONG_SIDE = 1280
+MAX_SHORT_SIDE = 720
+FRAGMENTED_MP4 = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"]
+
+
+def output_rate(fps: Fraction) -> Fraction:
+    """25 for PAL-family sources (25, 50), else 30: constant, whatever the phone did."""
+    return Fraction(25) if abs(fps - 25) < 1.5 or abs(fps - 50) < 3 else Fraction(30)
+
+
+def output_size(width: int, height: int) -> tuple[int, int]:
+    """Fit within 1280×720 (or 720×1280 for portrait), never upscale, even numbers."""
+    long_side, short_side = max(width, height), min(width, height)
+    scale = min(1.0, MAX_LONG_SIDE / long_side, MAX_SHORT_SIDE / short_side)
+    w, h = round(width * scale / 2) * 2, round(height * scale / 2) * 2
+    return max(w, 2), max(h, 2)
+
+
+def encoder_args(fps: Fraction) -> list[str]:
+    gop = str(round(fps))
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "21",
+        "-pix_fmt",
+        "yuv420p",
+        "-bf",
+        "0",
+        "-g",
+        gop,
+        "-keyint_min",
+        gop,
+        "-sc_threshold",
+        "0",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-ar",
+        "48000",
+        "-ac",
+        "2",
+        "-use_editlist",
+        "1",
+    ]
+
+
+def prepare_import(source: str, info: MediaInfo) -> tuple[list[str], Fraction, tuple[int, int]]:
+    """ffmpeg arguments (pure), the output frame rate and size."""
+    video = info.main_video
+    assert video is not None
+    fps = output_rate(video.fps)
+    width, height = output_size(*video.display_size)
+    audio = info.main_audio
+    argv = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-progress",
+        "pipe:2",
+        "-nostats",
+        "-i",
+        source,
+    ]
+    if audio is None:  # silence, so every recording has sound for reels and players
+        argv += ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
+    argv += ["-map", f"0:{video.index}", "-map", f"0:{audio.index}" if audio else "1:a"]
+    filters = f"bwdif=deint=interlaced,scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p"
+    argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *encoder_args(fps)]
+    if audio is None:
+        argv += ["-shortest"]
+    argv += ["-map_metadata", "-1", "-map_chapters", "-1", *FRAGMENTED_MP4, "pipe:1"]
+    return argv, fps, (width, height)
+
+
+def prepare_decode_check(source: str, info: MediaInfo) -> list[str]:
+    """Decode the first picture of the main video stream (pure)."""
+    video = info.main_video
+    assert video is not None
+    return [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-progress",
+        "pipe:2",
+        "-nostats",
+        "-i",
+        source,
+        "-map",
+        f"0:{video.index}",
+        "-frames:v",
+        "1",
+        "-f",
+        "null",
+        "-",
+    ]

@@ -1,0 +1,135 @@
+"""Serve decrypted media to ffmpeg over loopback HTTP with Range requests, so ffmpeg can seek
+inside an encrypted file while no plaintext touches the disk.
+
+Only 127.0.0.1, one random token per file; each request gets its own reader.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+
+
+class ServedFile(Protocol):
+    """A seekable binary file object usable as a context manager (a file, an AgeReader)."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+
+    def __enter__(self) -> ServedFile: ...
+
+    def __exit__(self, *exc: object) -> object: ...
+
+
+Opener = Callable[[], ServedFile]  # returns a fresh, seekable file object each time
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_BLOCK = 256 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - no logs
+        pass
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._serve(body=False)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve(body=True)
+
+    def _serve(self, body: bool) -> None:
+        opener = self.server.sources.get(self.path.lstrip("/"))
+        if opener is None:
+            self.send_error(404)
+            return
+        with opener() as source:
+            size = source.seek(0, os.SEEK_END)
+            start, end = self._range(size)
+            if start is None:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.end_headers()
+                return
+            partial = "Range" in self.headers
+            self.send_response(206 if partial else 200)
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(end - start))
+            if partial:
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+            self.end_headers()
+            if body:
+                self._copy(source, start, end)
+
+    def _range(self, size: int) -> tuple[int | None, int]:
+        header = self.headers.get("Range")
+        if not header:
+            return 0, size
+        match = _RANGE.match(header.strip())
+        if not match or (not match.group(1) and not match.group(2)):
+            return None, 0
+        if not match.group(1):  # the last N bytes
+            return max(0, size - int(match.group(2))), size
+        start = int(match.group(1))
+        end = min(size, int(match.group(2)) + 1) if match.group(2) else size
+        return (start, end) if start < size or size == 0 else (None, 0)
+
+    def _copy(self, source: ServedFile, start: int, end: int) -> None:
+        source.seek(start)
+        remaining = end - start
+        try:
+            while remaining > 0:
+                block = source.read(min(_BLOCK, remaining))
+                if not block:
+                    break
+                self.wfile.write(block)
+                remaining -= len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # ffmpeg seeks by dropping a connection
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.sources: dict[str, Opener] = {}
+
+
+class MediaServer:
+    """Holds the loopback server for as long as ffmpeg needs it."""
+
+    def __init__(self) -> None:
+        self._server = _Server()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="media-server"
+        )
+        self._thread.start()
+
+    def url(self, opener: Opener) -> str:
+        token = secrets.token_hex(16)
+        self._server.sources[token] = opener
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/{token}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def serving(*openers: Opener) -> Iterator[list[str]]:
+    """URLs for the given sources, valid inside the ``with`` block."""
+    server = MediaServer()
+    try:
+        yield [server.url(opener) for opener in openers]
+    finally:
+        server.close()

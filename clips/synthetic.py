@@ -1,0 +1,84 @@
+"""A synthetic camera and microphone for tests, benchmarks and the demo.
+
+Each frame shows a moving picture, a running clock, and its own frame number as a row of
+black and white blocks (machine-readable after H.264 compression). The sound is a tone
+whose phase continues exactly across chunks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import cv2
+import numpy as np
+
+PATTERN_BITS = 20  # 2^20 frames: 9.7 hours at 30 fps
+BAND = 0.08  # the pattern's height, as a share of the frame height
+
+
+@dataclass(frozen=True)
+class SyntheticSource:
+    width: int = 1280
+    height: int = 720
+    fps: Fraction = Fraction(30)
+    sample_rate: int = 48_000
+    tone_hz: float = 440.0
+
+    def frame(self, number: int) -> np.ndarray:
+        """Frame ``number`` as BGR uint8 (height × width × 3)."""
+        image = np.empty((self.height, self.width, 3), np.uint8)
+        shade = (number * 3) % 256
+        image[:] = (60, 90 + shade // 4, 140)
+        size = self.height // 4
+        x = int((number * 8) % (self.width - size))
+        y = self.height // 2 - size // 2 + int(self.height / 6 * math.sin(number / 15))
+        image[y : y + size, x : x + size] = (40, 200, 240)
+        seconds = number / self.fps
+        clock = f"{int(seconds // 60):02d}:{float(seconds % 60):06.3f}  frame {number}"
+        cv2.putText(
+            image,
+            clock,
+            (self.width // 20, self.height - self.height // 12),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            self.height / 480,
+            (255, 255, 255),
+            2,
+            cv2.LINE_AA,
+        )
+        draw_pattern(image, number)
+        return image
+
+    def audio(self, first_sample: int, count: int) -> bytes:
+        """``count`` samples of mono s16le tone starting at absolute sample ``first_sample``."""
+        t = np.arange(first_sample, first_sample + count) / self.sample_rate
+        wave = 0.3 * np.sin(2 * np.pi * self.tone_hz * t)
+        return (wave * 32767).astype("<i2").tobytes()
+
+    def samples_for_frame(self, number: int) -> tuple[int, int]:
+        """The audio samples that belong to video frame ``number``: (first, count)."""
+        first = round(number * self.sample_rate / self.fps)
+        return first, round((number + 1) * self.sample_rate / self.fps) - first
+
+
+def draw_pattern(image: np.ndarray, number: int) -> None:
+    height, width = image.shape[:2]
+    band = max(8, int(height * BAND))
+    block = width // PATTERN_BITS
+    for bit in range(PATTERN_BITS):
+        on = (number >> (PATTERN_BITS - 1 - bit)) & 1
+        image[:band, bit * block : (bit + 1) * block] = 255 if on else 0
+
+
+def read_pattern(image: np.ndarray) -> int:
+    """The frame number drawn by ``draw_pattern`` (BGR or RGB, any size it was drawn at)."""
+    height, width = image.shape[:2]
+    band = max(8, int(height * BAND))
+    block = width // PATTERN_BITS
+    number = 0
+    for bit in range(PATTERN_BITS):
+        x0, x1 = bit * block + block // 4, (bit + 1) * block - block // 4
+        patch = image[band // 4 : band - band // 4, x0:x1]
+        number = (number << 1) | int(patch.mean() > 127)
+    return number

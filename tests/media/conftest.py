@@ -1,0 +1,72 @@
+import subprocess
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clips.ffmpeg import ffmpeg_exe
+from clips.serve import serving
+from videofeedback.library import Library, Programme, Purpose, Role, SessionKind, create_case
+from videofeedback.library.media_records import media_record
+from videofeedback.media import opener
+
+
+@dataclass
+class Studio:
+    library: Library
+    case: object
+    session_id: str
+    mother: str
+
+
+@pytest.fixture(scope="package")
+def studio(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("media") / "lib"
+    library, alice = Library.create(folder, "alice", "pw-alice", folder.parent / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
+    bob = library.unlock("bob", "pw-bob")
+    case = create_case(bob, "Family R", Programme.VIG, date.today())
+    mother = case.add_participant("Rosa", "mother")
+    case.set_consent(mother, Purpose.FILMING, True)
+    session_id = case.new_session(SessionKind.RECORDING, date.today())
+    case.save()
+    yield Studio(library, case, session_id, mother)
+    library.close()
+
+
+def decode_frames(case, media_id: str) -> np.ndarray:
+    """Every frame of an encrypted recording, decoded by ffmpeg through the loopback server."""
+    record = media_record(case, media_id)
+    width, height = int(record["info"]["width"]), int(record["info"]["height"])
+    with serving(opener(case, record)) as (url,):
+        done = subprocess.run(
+            [
+                ffmpeg_exe(),
+                "-v",
+                "error",
+                "-i",
+                url,
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "bgr24",
+                "pipe:1",
+            ],
+            capture_output=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    assert not done.stderr.strip(), f"decoder complained: {done.stderr.decode()[:500]}"
+    return np.frombuffer(done.stdout, np.uint8).reshape(-1, height, width, 3)
+
+
+def seconds(value: str) -> Fraction:
+    return Fraction(value)
+
+
+def media_files(case) -> set[Path]:
+    folder = case.folder / "media"
+    return set(folder.iterdir()) if folder.exists() else set()

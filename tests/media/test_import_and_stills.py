@@ -1,0 +1,208 @@
+"""Import of real phone/camera files and generated variants; exact stills; family copies;
+and after it all, no plaintext media anywhere."""
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from clips.errors import UnreadableMediaError
+from clips.ffmpeg import ffmpeg_exe
+from clips.normalise import output_rate, output_size, prepare_import
+from clips.probe import parse_probe
+from clips.synthetic import SyntheticSource, read_pattern
+from tests.media.conftest import decode_frames, media_files
+from tests.paths import MEDIA
+from videofeedback import media
+from videofeedback.library import ConsentError, Purpose
+from videofeedback.library.media_records import media_record
+
+REAL = sorted(p for p in MEDIA.iterdir() if p.suffix.lower() != ".md" and "truncated" not in p.name)
+EXPECTED_PORTRAIT = {
+    "iphone_hevc10_dolbyvision_hlg_portrait_vfr_editlist.mp4",
+    "android12_h264_4k60_portrait.mp4",
+    "ipadmini_hevc_portrait_mono44k.mov",
+    "iphone14pro_hevc10_dolbyvision_hlg_portrait.MOV",
+    "pixel_motionphoto_2hevc_tracks_vfr_noaudio.mp4",
+}
+
+
+def test_output_choices():
+    assert output_rate(Fraction(2997, 100)) == 30 and output_rate(Fraction(50)) == 25
+    assert output_size(3840, 2160) == (1280, 720) and output_size(1080, 1920) == (720, 1280)
+    assert output_size(176, 144) == (176, 144)
+
+
+def test_prepare_import_maps_the_main_stream_and_adds_silence(tmp_path):
+    text = (MEDIA / "pixel_motionphoto_2hevc_tracks_vfr_noaudio.mp4").as_posix()
+    info = parse_probe(
+        "  Duration: 00:00:02.10, start: 0.000000\n"
+        "  Stream #0:0[0x1](eng): Video: hevc (Main), yuvj420p(pc), 1024x768, 27.61 fps, 120 tbr\n"
+        "    Side data:\n      Display Matrix: rotation of -90.00 degrees\n"
+        "  Stream #0:1[0x2](eng): Video: hevc (Main), yuvj420p(pc), 2048x1536, 2.14 fps, 2.14 tbr\n"
+    )
+    argv, fps, size = prepare_import(text, info)
+    assert argv[argv.index("-map") + 1] == "0:0" and "anullsrc=r=48000:cl=stereo" in argv
+    assert size == (720, 960) and fps == 30 and argv[-1] == "pipe:1"
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
+def test_every_real_file_imports(studio, path):
+    before = path.read_bytes()
+    media_id = media.import_file(studio.case, studio.session_id, path)
+    studio.case.save()
+    info = media_record(studio.case, media_id)["info"]
+    frames = decode_frames(studio.case, media_id)
+    assert len(frames) == round(Fraction(info["duration"]) * Fraction(info["fps"]))
+    assert len(frames) >= 2
+    assert (info["height"] > info["width"]) == (path.name in EXPECTED_PORTRAIT)
+    assert path.read_bytes() == before, "the original must never change"
+
+
+def test_damaged_file_is_refused_and_leaves_nothing(studio):
+    before = media_files(studio.case)
+    with pytest.raises(UnreadableMediaError, match="no picture could be decoded"):
+        media.import_file(
+            studio.case, studio.session_id, MEDIA / "truncated_panasonic_ag_hmc151.mts"
+        )
+    with pytest.raises(UnreadableMediaError, match="not a video|damaged"):
+        media.import_file(studio.case, studio.session_id, MEDIA / "MANIFEST.md")
+    assert media_files(studio.case) == before
+
+
+def make_variant(folder: Path, name: str, *args: str, audio: bool = True) -> Path:
+    """A short synthetic film with the frame-number pattern, made with ffmpeg."""
+    source = SyntheticSource(640, 360, Fraction(30))
+    raw = b"".join(source.frame(n).tobytes() for n in range(60))
+    out = folder / name
+    argv = [
+        ffmpeg_exe(),
+        "-v",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-s",
+        "640x360",
+        "-framerate",
+        "30",
+        "-i",
+        "pipe:0",
+    ]
+    if audio:
+        argv += ["-f", "lavfi", "-i", "sine=f=440:sample_rate=44100:duration=2", "-shortest"]
+    subprocess.run([*argv, *args, str(out)], input=raw, check=True)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "audio", "check"),
+    [
+        ("rotated.mp4", ["-c:v", "libx264"], True, "portrait"),
+        (
+            "vfr.mkv",
+            [
+                "-c:v",
+                "libx264",
+                "-vf",
+                "setpts='if(eq(mod(N,3),0),PTS+0.01/TB,PTS)'",
+                "-fps_mode",
+                "vfr",
+            ],
+            True,
+            "count",
+        ),
+        ("silent.mp4", ["-c:v", "libx264"], False, "count"),
+        ("old.avi", ["-c:v", "mjpeg", "-q:v", "3"], True, "count"),
+        ("web.webm", ["-c:v", "libvpx", "-b:v", "1M"], False, "count"),
+        ("dvd.mpg", ["-c:v", "mpeg2video", "-q:v", "2"], True, "count"),
+    ],
+)
+def test_generated_variants(studio, tmp_path, name, args, audio, check):
+    try:
+        path = make_variant(tmp_path, name, *args, audio=audio)
+    except subprocess.CalledProcessError:
+        pytest.skip(f"this ffmpeg build cannot write {name}")
+    if check == "portrait":  # a phone held upright: same pixels, a display matrix of 90°
+        rotated = tmp_path / f"r-{name}"
+        subprocess.run(
+            [
+                ffmpeg_exe(),
+                "-v",
+                "error",
+                "-display_rotation",
+                "90",
+                "-i",
+                str(path),
+                "-c",
+                "copy",
+                str(rotated),
+            ],
+            check=True,
+        )
+        path = rotated
+    media_id = media.import_file(studio.case, studio.session_id, path)
+    studio.case.save()
+    info = media_record(studio.case, media_id)["info"]
+    frames = decode_frames(studio.case, media_id)
+    if check == "portrait":
+        assert (info["width"], info["height"]) == (360, 640)
+    else:
+        assert 55 <= len(frames) <= 62
+        numbers = [read_pattern(f) for f in frames]
+        assert numbers[0] == 0 and numbers == sorted(numbers)  # in order, none invented
+
+
+def test_still_is_the_exact_frame(studio):
+    media_id, _ = media.record(
+        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(3)
+    )
+    for at, expected in (
+        (Fraction(0), 0),
+        (Fraction(1), 30),
+        (Fraction(2.51), 75),
+        (Fraction(89, 30), 89),
+    ):
+        still_id = media.still(studio.case, media_id, at)
+        record = media_record(studio.case, still_id)
+        import cv2
+        import numpy as np
+
+        from encryption import read_encrypted
+
+        png = read_encrypted(studio.case.folder / record["file"], [studio.case.identity])
+        image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+        assert read_pattern(image) == expected == record["info"]["frame"]
+    studio.case.save()
+
+
+def test_family_copy_needs_consent_and_is_audited(studio, tmp_path):
+    media_id, _ = media.record(
+        studio.case, studio.session_id, SyntheticSource(320, 180), Fraction(1)
+    )
+    out = tmp_path / "for-the-family.mp4"
+    with pytest.raises(ConsentError, match="family-copy"):
+        media.export_for_family(studio.case, media_id, out)
+    assert not out.exists()
+    studio.case.set_consent(studio.mother, Purpose.FAMILY_COPY, True)
+    media.export_for_family(studio.case, media_id, out)
+    assert out.read_bytes()[4:8] == b"ftyp"
+    entries = studio.case.audit_log().entries([studio.case.identity])
+    assert entries[-1].action == "media.export" and entries[-1].detail["to"] == "family"
+    out.unlink()
+    studio.case.save()
+
+
+def test_no_plaintext_media_in_the_library(studio):
+    """After recording, importing and stills: every stored file is age ciphertext."""
+    files = [p for p in studio.library.folder.rglob("*") if p.is_file()]
+    assert len(files) > 20
+    for path in files:
+        data = path.read_bytes()
+        if path.name == "manifest.json":
+            continue
+        assert data.startswith(b"age-encryption.org/v1\n"), path
+        for marker in (b"ftypisom", b"moof", b"mdat", b"\x89PNG", b"Rosa", b"Family R"):
+            assert marker not in data, f"{marker!r} in {path}"

@@ -1,0 +1,178 @@
+"""Recording the synthetic source: frame-exact, markers, killed and recovered, disk full."""
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from fractions import Fraction
+
+import pytest
+
+from clips.errors import DiskFullError
+from clips.record import Recorder, prepare_record
+from clips.synthetic import SyntheticSource, read_pattern
+from tests.media.conftest import decode_frames
+from tests.paths import REPO
+from videofeedback import media
+from videofeedback.library import ConsentError, Purpose
+from videofeedback.library.media_records import media_record
+
+
+def test_prepare_record_is_pure_and_fragmented():
+    argv = prepare_record(
+        SyntheticSource(),
+        7,
+        media.RecordHooks
+        and __import__("clips.record", fromlist=["RecordOptions"]).RecordOptions(),
+    )
+    assert "pipe:7" in argv and "pipe:1" == argv[-1]
+    assert "+frag_keyframe+empty_moov+default_base_moof" in argv
+    assert argv[argv.index("-g") + 1] == "30" and argv[argv.index("-bf") + 1] == "0"
+
+
+def test_recording_is_frame_exact_with_markers(studio):
+    marks = []
+
+    def on_start(recorder: Recorder) -> None:
+        marks.append(recorder)
+
+    statuses = []
+    source = SyntheticSource(640, 360, Fraction(30))
+    hooks = media.RecordHooks(on_status=statuses.append, on_start=on_start)
+
+    import threading
+
+    def mark_later():
+        time.sleep(1.2)
+        marks[0].mark()
+
+    threading.Thread(target=mark_later).start()
+    media_id, result = media.record(studio.case, studio.session_id, source, Fraction(3), hooks)
+    assert result.duration == 3 and result.dropped == 0
+    assert len(result.markers) == 1 and 1 <= result.markers[0] <= 2
+    info = media_record(studio.case, media_id)["info"]
+    assert info["state"] == "sealed" and info["markers"] == [str(result.markers[0])]
+    assert statuses and statuses[-1].frames >= 80 and statuses[-1].audio_level_db > -20
+    frames = decode_frames(studio.case, media_id)
+    assert [read_pattern(f) for f in frames] == list(range(90))
+
+
+def test_no_recording_without_filming_consent(studio):
+    studio.case.set_consent(studio.mother, Purpose.FILMING, False)
+    try:
+        with pytest.raises(ConsentError, match="withdrew consent to filming"):
+            media.record(studio.case, studio.session_id, SyntheticSource(320, 180), Fraction(1))
+    finally:
+        studio.case.set_consent(studio.mother, Purpose.FILMING, True)
+
+
+KILLED = textwrap.dedent("""
+    import sys
+    from fractions import Fraction
+    from pathlib import Path
+    from clips.synthetic import SyntheticSource
+    from videofeedback import media
+    from videofeedback.library import Library, open_case
+    folder, case_id, session_id = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    library = Library.open(folder)
+    case = open_case(library.unlock("bob", "pw-bob"), case_id)
+    print("recording", flush=True)
+    media.record(case, session_id, SyntheticSource(640, 360), Fraction(60))
+""")
+
+
+def test_a_killed_recording_is_recovered_to_a_playable_file(studio):
+    library = studio.library
+    folder = library.folder
+    library.close()  # the child takes the lock, as another process would
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLED, str(folder), studio.case.id, studio.session_id],
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        assert child.stdout.readline().strip() == "recording"
+        time.sleep(4.5)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        library._lock.acquire()
+    from videofeedback.library import open_case
+
+    case = open_case(library.unlock("bob", "pw-bob"), studio.case.id)
+    recording = [
+        m
+        for m in case.db.execute("SELECT id, info FROM media").fetchall()
+        if '"state": "recording"' in m[1]
+    ]
+    assert len(recording) == 1
+    result = media.recover_media(case, recording[0][0])
+    case.save()
+    assert 2.0 <= result["duration"] <= 4.5, result  # at most ~2 s lost
+    frames = decode_frames(case, recording[0][0])
+    assert [read_pattern(f) for f in frames] == list(range(len(frames)))
+    studio.case = case
+
+
+FULL_DISK = textwrap.dedent("""
+    import resource, signal, sys
+    from fractions import Fraction
+    from pathlib import Path
+    from clips.errors import DiskFullError
+    from clips.synthetic import SyntheticSource
+    from videofeedback import media
+    from videofeedback.library import Library, open_case
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+    folder, case_id, session_id = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    library = Library.open(folder)
+    case = open_case(library.unlock("bob", "pw-bob"), case_id)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+    try:
+        media.record(case, session_id, SyntheticSource(640, 360), Fraction(120))
+    except DiskFullError as exc:
+        print("DISKFULL", exc)
+""")
+
+
+def test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded(studio):
+    library = studio.library
+    library.close()
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                FULL_DISK,
+                str(library.folder),
+                studio.case.id,
+                studio.session_id,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    finally:
+        library._lock.acquire()
+    assert "DISKFULL" in done.stdout, done.stdout + done.stderr
+    assert "were kept and sealed" in done.stdout
+    from videofeedback.library import open_case
+
+    case = open_case(library.unlock("bob", "pw-bob"), studio.case.id)
+    recovered = [
+        m[0]
+        for m in case.db.execute("SELECT id, info FROM media").fetchall()
+        if '"state": "recovered"' in m[1]
+    ]
+    assert recovered
+    frames = decode_frames(case, recovered[-1])
+    assert len(frames) >= 30 and [read_pattern(f) for f in frames] == list(range(len(frames)))
+    studio.case = case
+    assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] == resource.RLIM_INFINITY
+    assert DiskFullError

@@ -1,0 +1,250 @@
+"""Media in a case: record, import, recover, stills, a family copy. Each checks the role and
+consent, registers the encrypted file on its session, and is audited."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from clips.errors import DiskFullError, MediaError, UnreadableMediaError
+from clips.ffmpeg import Cancel, run
+from clips.fmp4 import complete_prefix
+from clips.frames import frame_at, png_bytes
+from clips.normalise import prepare_decode_check, prepare_import
+from clips.probe import MediaInfo, probe
+from clips.record import Recorder, RecordingResult, RecordingStatus, Source
+from clips.serve import Opener, ServedFile, serving
+from encryption import (
+    AgeReader,
+    DurableEncryptedFile,
+    atomic_encrypted_writer,
+    atomic_file,
+    recover,
+    write_encrypted,
+)
+from videofeedback.library.cases import Case, Purpose, SessionKind
+from videofeedback.library.errors import LibraryError
+from videofeedback.library.library import new_id
+from videofeedback.library.media_records import add_media, media_record, update_media_info
+from videofeedback.library.roles import Action
+
+
+def _path(case: Case, record: dict[str, Any]) -> Path:
+    return case.folder / str(record["file"])
+
+
+def opener(case: Case, record: dict[str, Any]) -> Opener:
+    """A fresh decrypting reader of the media file, for each request the server gets."""
+    path, identity = _path(case, record), case.identity
+    return lambda: cast(ServedFile, AgeReader(path, [identity]))
+
+
+def _check_can_record(case: Case, session_id: str) -> None:
+    case.require(Action.RECORD)
+    if case.closed:
+        raise LibraryError(f"case {case.id} is closed; nothing can be recorded for it")
+    if case.session_record(session_id)["kind"] != SessionKind.RECORDING.value:
+        raise LibraryError(f"{session_id} is not a recording session")
+    case.require_consent(Purpose.FILMING)
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordHooks:
+    on_preview: Callable[[np.ndarray], None] | None = None
+    on_status: Callable[[RecordingStatus], None] | None = None
+    on_start: Callable[[Recorder], None] | None = None  # e.g. keep it to call mark()/stop()
+
+
+def record(
+    case: Case,
+    session_id: str,
+    source: Source,
+    duration: Fraction | None = None,
+    hooks: RecordHooks | None = None,
+) -> tuple[str, RecordingResult]:
+    """Record into the session. The media record exists before the first frame, so a crash
+    leaves a recording that 'media recover' finds and seals."""
+    hooks = hooks or RecordHooks()
+    _check_can_record(case, session_id)
+    media_id = new_id("m")
+    file = f"media/{media_id}.mp4.age"
+    (case.folder / "media").mkdir(exist_ok=True)
+    info = {
+        "state": "recording",
+        "fps": str(source.fps),
+        "width": source.width,
+        "height": source.height,
+    }
+    add_media(case, session_id, "recording", file, info, media_id=media_id)
+    case.save()
+    recorder = Recorder(
+        source,
+        DurableEncryptedFile(case.folder / file, case.recipients),
+        on_preview=hooks.on_preview,
+        on_status=hooks.on_status,
+    )
+    if hooks.on_start:
+        hooks.on_start(recorder)
+    try:
+        result = recorder.record(duration)
+    except DiskFullError:
+        kept = recover_media(case, media_id)
+        case.save()
+        raise DiskFullError(
+            f"the disk is full: the recording stopped and {kept['duration']} s "
+            "were kept and sealed; free some space before recording again"
+        ) from None
+    update_media_info(case, media_id, {"state": "sealed", **result.info()})
+    case.audit("media.sealed", media_id)
+    case.save()
+    return media_id, result
+
+
+def recover_media(case: Case, media_id: str) -> dict[str, Any]:
+    """Seal an interrupted recording: every complete chunk, cut back to the last complete
+    fragment so it plays; the media info says how much was kept."""
+    record_ = media_record(case, media_id)
+    path = _path(case, record_)
+    result = recover(path, [case.identity])
+    with AgeReader(path, [case.identity]) as reader:
+        size = reader.size()
+        keep = complete_prefix(reader, size)
+        if keep < size:
+            reader.seek(0)
+            with atomic_encrypted_writer(path, case.recipients) as writer:
+                remaining = keep
+                while remaining:
+                    block = reader.read(min(1 << 20, remaining))
+                    writer.write(block)
+                    remaining -= len(block)
+    duration = _probe_duration(case, record_)
+    update_media_info(case, media_id, {"state": "recovered", "duration": str(duration)})
+    case.audit("media.recover", media_id, kept_bytes=str(keep))
+    return {
+        "media": media_id,
+        "duration": float(duration),
+        "kept_bytes": keep,
+        "already_sealed": result.already_sealed,
+    }
+
+
+def _probe_duration(case: Case, record_: dict[str, Any]) -> Fraction:
+    with serving(opener(case, record_)) as (url,):
+        try:
+            info = probe(url)
+        except UnreadableMediaError:
+            return Fraction(0)
+    return info.duration or Fraction(0)
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def import_file(
+    case: Case,
+    session_id: str,
+    source: Path,
+    progress: Callable[[float], None] | None = None,
+    cancel: Cancel | None = None,
+) -> str:
+    """Normalise a phone or camera file into an encrypted recording. The original is only read."""
+    _check_can_record(case, session_id)
+    if not source.is_file():
+        raise UnreadableMediaError(f"{source} is not a file")
+    info = probe(str(source))
+    if _decodable_frames(str(source), info) == 0:
+        raise UnreadableMediaError(
+            f"{source.name}: no picture could be decoded; the file is damaged or incomplete"
+        )
+    argv, fps, (width, height) = prepare_import(str(source), info)
+    media_id = new_id("m")
+    file = f"media/{media_id}.mp4.age"
+    (case.folder / "media").mkdir(exist_ok=True)
+    with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
+        result = run(
+            argv,
+            sink=writer.write,
+            duration=info.duration,
+            progress=progress,
+            cancel=cancel,
+            what=f"importing {source.name}",
+        )
+        if result.frames == 0:
+            raise UnreadableMediaError(
+                f"{source.name}: no picture could be decoded; the file is damaged or incomplete"
+            )
+    details = {
+        "state": "sealed",
+        "fps": str(fps),
+        "width": width,
+        "height": height,
+        "duration": str(Fraction(result.frames) / fps),
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "markers": [],
+        "original": source.name,
+        "original_codec": info.main_video.codec if info.main_video else "",
+    }
+    add_media(case, session_id, "import", file, details, media_id=media_id)
+    return media_id
+
+
+def _decodable_frames(source: str, info: MediaInfo) -> int:
+    try:
+        return run(prepare_decode_check(source, info), what="checking the file").frames
+    except MediaError:
+        return 0
+
+
+# --- stills and copies ------------------------------------------------------------------------
+
+
+def still(case: Case, media_id: str, at: Fraction) -> str:
+    """The exact frame at ``at`` as an encrypted PNG, registered on the same session."""
+    case.require(Action.ANNOTATE)
+    record_ = media_record(case, media_id)
+    info = record_["info"]
+    fps = Fraction(info["fps"])
+    with serving(opener(case, record_)) as (url,):
+        frame = frame_at(url, at, fps, (int(info["width"]), int(info["height"])))
+    still_id = new_id("m")
+    file = f"media/{still_id}.png.age"
+    write_encrypted(case.folder / file, png_bytes(frame), case.recipients)
+    frame_number = int(at * fps)
+    add_media(
+        case,
+        record_["session"],
+        "still",
+        file,
+        {
+            "source": media_id,
+            "time": str(Fraction(frame_number) / fps),
+            "frame": frame_number,
+            "width": frame.shape[1],
+            "height": frame.shape[0],
+        },
+        media_id=still_id,
+    )
+    return still_id
+
+
+def export_for_family(case: Case, media_id: str, out: Path) -> dict[str, Any]:
+    """A plaintext copy for the family, only with everyone's family-copy consent; audited."""
+    case.require(Action.EXPORT)
+    case.require_consent(Purpose.FAMILY_COPY)
+    record_ = media_record(case, media_id)
+    with AgeReader(_path(case, record_), [case.identity]) as reader, atomic_file(out) as sink:
+        while block := reader.read(1 << 20):
+            sink.write(block)
+    os.chmod(out, 0o600)
+    case.audit("media.export", media_id, to="family")
+    return {"media": media_id, "out": str(out), "bytes": out.stat().st_size}
