@@ -7,11 +7,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from math import ceil
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
+from annotations.reel import ReelPlan
+from clips.cut import Clip, render_clips
 from clips.errors import DiskFullError, MediaError, UnreadableMediaError
 from clips.ffmpeg import Cancel, run
 from clips.fmp4 import complete_prefix
@@ -248,3 +251,56 @@ def export_for_family(case: Case, media_id: str, out: Path) -> dict[str, Any]:
     os.chmod(out, 0o600)
     case.audit("media.export", media_id, to="family")
     return {"media": media_id, "out": str(out), "bytes": out.stat().st_size}
+
+
+# --- reels ------------------------------------------------------------------------------------
+
+
+def draft_reel(
+    case: Case,
+    session_id: str,
+    plan: ReelPlan,
+    progress: Callable[[float], None] | None = None,
+    cancel: Cancel | None = None,
+) -> str:
+    """The fast path: the plan's clips, smart-cut and joined (captions, stills, title and
+    fades are left out of a draft). Clips must come from recordings of one size and rate."""
+    case.require(Action.BUILD_REEL)
+    case.session_record(session_id)
+    clips = [item for item in plan.items if item.kind == "clip"]
+    if not clips:
+        raise LibraryError("a draft reel needs at least one clip")
+    records = {item.media: media_record(case, item.media) for item in clips}
+    shapes = {(r["info"]["fps"], r["info"]["width"], r["info"]["height"]) for r in records.values()}
+    if len(shapes) != 1:
+        raise LibraryError(
+            "the clips come from recordings of different sizes or frame rates; "
+            "a draft joins only like with like"
+        )
+    fps_text, width, height = shapes.pop()
+    fps = Fraction(fps_text)
+    reel_id = new_id("m")
+    file = f"media/{reel_id}.mp4.age"
+    ids = list(records)
+    with serving(*(opener(case, records[m]) for m in ids)) as urls:
+        url_of = dict(zip(ids, urls, strict=True))
+        cuts = [
+            Clip(url_of[i.media], ceil(i.start * fps), ceil((i.end or i.start) * fps))
+            for i in clips
+        ]
+        with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
+            frames = render_clips(cuts, fps, writer.write, progress, cancel)
+    info = {
+        "state": "sealed",
+        "draft": True,
+        "fps": str(fps),
+        "width": width,
+        "height": height,
+        "duration": str(Fraction(frames) / fps),
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "items": [i.ref or f"{i.media}@{i.start}" for i in clips],
+    }
+    add_media(case, session_id, "reel", file, info, media_id=reel_id)
+    case.audit("reel.build", reel_id, draft="yes", clips=str(len(clips)))
+    return reel_id

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from annotations.reel import ReelPlan
 from annotations.timebase import parse_time
 from clips.synthetic import SyntheticSource
 from videofeedback import media
@@ -44,6 +46,14 @@ def register(commands: Any) -> None:
     export.add_argument("media")
     export.add_argument("--out", required=True)
     export.set_defaults(handler=cmd_media_export)
+
+    reel = commands.add_parser("reel", help="highlight reels")
+    reel_actions = reel.add_subparsers(dest="reel_command", required=True, metavar="ACTION")
+    render = reel_actions.add_parser("render", help="render a reel plan (docs/REEL_PLAN.md)")
+    render.add_argument("session")
+    render.add_argument("--plan", required=True, help="the plan, a JSON file")
+    render.add_argument("--draft", action="store_true", help="fast: clips only, smart-cut")
+    render.set_defaults(handler=cmd_reel_render)
 
     still = commands.add_parser("still", help="the exact frame at a time, as an encrypted PNG")
     still.add_argument("media")
@@ -148,4 +158,27 @@ def cmd_still(args: argparse.Namespace) -> int:
         record = media_record(case, still_id)
         case.save()
     emit(args.json, {"id": still_id, **record["info"]}, still_id)
+    return 0
+
+
+def cmd_reel_render(args: argparse.Namespace) -> int:
+    try:
+        plan = ReelPlan.from_dict(json.loads(Path(args.plan).read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise CliExit(f"{args.plan} is not JSON ({exc})") from None
+    if not args.draft:
+        raise CliExit(
+            "the full render (captions, stills, title card, fades) is not built yet; "
+            "use --draft for a reel of the plan's clips"
+        )
+    with acting_user(args) as session:
+        case = find_session(session, args.session)
+        reel_id = media.draft_reel(case, args.session, plan, _progress("reel"))
+        record = media_record(case, reel_id)
+        case.save()
+    emit(
+        args.json,
+        {"id": reel_id, **record["info"]},
+        f"{reel_id}: draft reel, {float(Fraction(record['info']['duration'])):.1f} s",
+    )
     return 0

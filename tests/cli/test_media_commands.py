@@ -1,0 +1,104 @@
+"""record → still → import → draft reel → family copy → recover, through the console script;
+then no plaintext media in the library or the temp folder."""
+
+import json
+import subprocess
+
+from tests.cli.conftest import SCRIPT, assert_one_line_error
+from tests.paths import MEDIA
+
+
+def test_media_workflow_through_the_cli(tmp_path):
+    work, temp = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir(), temp.mkdir()
+    env = {
+        "PATH": f"{SCRIPT.parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "TMPDIR": str(temp),
+        "VIDEOFEEDBACK_LIBRARY": str(work / "lib"),
+        "LANG": "C.UTF-8",
+    }
+
+    def vf(*args, user="bob", check=True):
+        done = subprocess.run(
+            [str(SCRIPT), "--user", user, *args],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={
+                **env,
+                "VIDEOFEEDBACK_PASSPHRASE": f"pw-{user}",
+                "VIDEOFEEDBACK_NEW_PASSPHRASE": "pw-bob",
+            },
+        )
+        if check:
+            assert done.returncode == 0, (args, done.stderr)
+            return json.loads(done.stdout) if "--json" in args else done.stdout
+        return done
+
+    vf("init", user="alice")
+    vf("user", "add", "bob", "--role", "practitioner", user="alice")
+    case = vf("case", "new", "Family Z", "--json")["id"]
+    mother = vf("participant", "add", case, "Zofia", "--role", "mother", "--json")["id"]
+    vf("consent", "set", case, mother, "--purpose", "filming", "--given")
+    session = vf("session", "new", case, "--kind", "recording", "--json")["id"]
+
+    rec = vf(
+        "record", session, "--source", "synthetic", "--duration", "4", "--size", "640x360", "--json"
+    )
+    assert rec["duration"] == "4" and rec["dropped_frames"] == 0
+    info = vf("media", "info", rec["id"], "--json")
+    assert (info["width"], info["fps"], info["state"]) == (640, "30", "sealed")
+    still = vf("still", rec["id"], "--at", "2.5", "--json")
+    assert still["frame"] == 75
+    imported = vf("import", session, str(MEDIA / "gopro_max_heromode_gpmf.mp4"), "--json")
+    assert imported["imported"][0]["duration"] == "21/2"
+    from tests.cli.conftest import Result
+
+    refused = vf("import", session, str(MEDIA / "truncated_panasonic_ag_hmc151.mts"), check=False)
+    assert_one_line_error(Result(refused.returncode, b"", refused.stderr), "no picture")
+
+    plan = work / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "fade": 0,
+                "items": [
+                    {"kind": "clip", "media": rec["id"], "start": "0.5", "end": "2"},
+                    {"kind": "clip", "media": rec["id"], "start": "3", "end": "3.5"},
+                ],
+            }
+        )
+    )
+    reel = vf("reel", "render", session, "--plan", str(plan), "--draft", "--json")
+    assert reel["duration"] == "2" and reel["draft"]
+    full = vf("reel", "render", session, "--plan", str(plan), check=False)
+    assert full.returncode != 0 and "--draft" in full.stderr
+
+    copy = work / "family.mp4"
+    refused = vf("media", "export", rec["id"], "--out", str(copy), check=False)
+    assert refused.returncode != 0 and "family-copy" in refused.stderr and not copy.exists()
+    vf("consent", "set", case, mother, "--purpose", "family-copy", "--given")
+    vf("media", "export", rec["id"], "--out", str(copy))
+    assert copy.read_bytes()[4:8] == b"ftyp"
+    copy.unlink()
+
+    recovered = vf("media", "recover", rec["id"], "--json")
+    assert recovered["already_sealed"] is True
+    actions = {e["action"] for e in vf("audit", "show", case, "--json")["entries"]}
+    assert {
+        "media.recording",
+        "media.sealed",
+        "media.still",
+        "media.import",
+        "reel.build",
+        "media.export",
+    } <= actions
+
+    for path in [p for p in tmp_path.rglob("*") if p.is_file()]:
+        data = path.read_bytes()
+        if path.name in ("manifest.json", "plan.json"):
+            continue
+        for marker in (b"ftyp", b"moof", b"\x89PNG", b"Zofia", b"Family Z"):
+            assert marker not in data, f"{marker!r} in plaintext in {path}"

@@ -1,0 +1,72 @@
+"""Smart cuts: the pieces, and reels whose frames are exactly the ones asked for."""
+
+from fractions import Fraction
+
+import pytest
+
+from annotations import ReelItem, ReelPlan
+from clips.cut import Piece, plan_pieces, prepare_piece
+from clips.errors import MediaError
+from clips.synthetic import SyntheticSource, read_pattern
+from tests.media.conftest import decode_frames
+from videofeedback import media
+from videofeedback.library import LibraryError
+from videofeedback.library.media_records import media_record
+
+
+def test_pieces_copy_whole_gops_and_reencode_the_ends():
+    assert plan_pieces(17, 100, 30) == [
+        Piece(17, 30, False),
+        Piece(30, 90, True),
+        Piece(90, 100, False),
+    ]
+    assert plan_pieces(30, 90, 30) == [Piece(30, 90, True)]
+    assert plan_pieces(5, 25, 30) == [Piece(5, 25, False)]
+    assert plan_pieces(29, 31, 30) == [Piece(29, 31, False)]  # no whole GOP inside
+    with pytest.raises(MediaError):
+        plan_pieces(10, 10, 30)
+
+
+def test_prepare_piece_is_pure():
+    copy = prepare_piece("http://x/y", Piece(30, 90, True), Fraction(30))
+    assert copy[copy.index("-c:v") + 1] == "copy" and "h264_mp4toannexb" in copy
+    assert copy[copy.index("-frames:v") + 1] == "60"
+    encode = prepare_piece("http://x/y", Piece(17, 30, False), Fraction(30))
+    assert encode[encode.index("-c:v") + 1] == "libx264"
+    assert encode[encode.index("-ss") + 1] == f"{16.5 / 30:.6f}"
+
+
+@pytest.fixture(scope="module")
+def recording(studio):
+    media_id, _ = media.record(
+        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(8)
+    )
+    studio.case.save()
+    return media_id
+
+
+def clip(media_id: str, start_frame: int, end_frame: int) -> ReelItem:
+    return ReelItem("clip", media_id, Fraction(start_frame, 30), Fraction(end_frame, 30))
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [[(17, 100)], [(30, 90)], [(0, 1)], [(5, 25), (200, 239), (61, 62)], [(89, 91), (0, 240)]],
+)
+def test_draft_reel_has_exactly_the_frames_asked_for(studio, recording, spans):
+    plan = ReelPlan(tuple(clip(recording, a, b) for a, b in spans), fade=Fraction(0))
+    reel = media.draft_reel(studio.case, studio.session_id, plan)
+    frames = decode_frames(studio.case, reel)  # also: the decoder reports no error
+    assert [read_pattern(f) for f in frames] == [n for a, b in spans for n in range(a, b)]
+    info = media_record(studio.case, reel)["info"]
+    assert info["draft"] and Fraction(info["duration"]) == Fraction(
+        sum(b - a for a, b in spans), 30
+    )
+
+
+def test_draft_needs_clips_of_one_shape(studio, recording):
+    other, _ = media.record(studio.case, studio.session_id, SyntheticSource(320, 180), Fraction(1))
+    plan = ReelPlan((clip(recording, 0, 10), clip(other, 0, 10)), fade=Fraction(0))
+    with pytest.raises(LibraryError, match="different sizes"):
+        media.draft_reel(studio.case, studio.session_id, plan)
+    studio.case.save()
