@@ -20,6 +20,7 @@ from clips.ffmpeg import Cancel, run
 from clips.fmp4 import complete_prefix
 from clips.frames import frame_at, png_bytes
 from clips.normalise import prepare_decode_check, prepare_import
+from clips.overview import Filmstrip, Peaks, overview
 from clips.probe import MediaInfo, probe
 from clips.record import Recorder, RecordingResult, RecordingStatus, Source
 from clips.serve import Opener, ServedFile, serving
@@ -28,6 +29,7 @@ from encryption import (
     DurableEncryptedFile,
     atomic_encrypted_writer,
     atomic_file,
+    read_encrypted,
     recover,
     write_encrypted,
 )
@@ -304,3 +306,31 @@ def draft_reel(
     add_media(case, session_id, "reel", file, info, media_id=reel_id)
     case.audit("reel.build", reel_id, draft="yes", clips=str(len(clips)))
     return reel_id
+
+
+# --- timeline overview ------------------------------------------------------------------------
+
+
+def build_overview(case: Case, media_id: str, interval: Fraction = Fraction(2)) -> dict[str, Any]:
+    """Thumbnails every ``interval`` seconds and waveform peaks, cached as encrypted files."""
+    record_ = media_record(case, media_id)
+    info = record_["info"]
+    with serving(opener(case, record_)) as (url,):
+        strip, levels = overview(url, interval, (int(info["width"]), int(info["height"])))
+    files = {"filmstrip": f"media/{media_id}.filmstrip.age", "peaks": f"media/{media_id}.peaks.age"}
+    write_encrypted(case.folder / files["filmstrip"], strip.to_bytes(), case.recipients)
+    write_encrypted(case.folder / files["peaks"], levels.to_bytes(), case.recipients)
+    update_media_info(case, media_id, {"overview": {**files, "interval": str(interval)}})
+    return {"media": media_id, "thumbnails": len(strip.thumbnails), "peaks": len(levels.minimum)}
+
+
+def load_overview(case: Case, media_id: str) -> tuple[Filmstrip, Peaks]:
+    """The cached overview, built first if there is none yet."""
+    info = media_record(case, media_id)["info"]
+    if "overview" not in info:
+        build_overview(case, media_id)
+        info = media_record(case, media_id)["info"]
+    files = info["overview"]
+    strip = Filmstrip.from_bytes(read_encrypted(case.folder / files["filmstrip"], [case.identity]))
+    levels = Peaks.from_bytes(read_encrypted(case.folder / files["peaks"], [case.identity]))
+    return strip, levels
