@@ -5,13 +5,14 @@ set -euo pipefail
 VF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VF_VENV="$VF_ROOT/.venv"
 
-# Qt on Linux (xcb/EGL/fonts/pulse), the age tool for interoperability tests, fonts for captions,
+# Qt on Linux (xcb/EGL/fonts/pulse), the age tool for interoperability tests, Noto fonts so
+# captions render every script families read (Arabic, Bengali, Chinese…),
 # and python3-venv (Debian's python3 has no ensurepip without it).
 VF_APT_PACKAGES=(
   libegl1 libgl1 libglib2.0-0 libdbus-1-3 libpulse0 fontconfig libfontconfig1
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0
-  age
+  age fonts-noto-core fonts-noto-cjk
 )
 
 vf_missing_apt_packages() {

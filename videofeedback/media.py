@@ -3,8 +3,9 @@ consent, registers the encrypted file on its session, and is audited."""
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
@@ -23,6 +24,7 @@ from clips.normalise import prepare_decode_check, prepare_import
 from clips.overview import Filmstrip, Peaks, overview
 from clips.probe import MediaInfo, probe
 from clips.record import Recorder, RecordingResult, RecordingStatus, Source
+from clips.reel_render import RenderItem, prepare_reel, reel_length
 from clips.serve import Opener, ServedFile, serving
 from encryption import (
     AgeReader,
@@ -33,6 +35,7 @@ from encryption import (
     recover,
     write_encrypted,
 )
+from videofeedback.captions import caption_png, title_png
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.library import new_id
@@ -334,3 +337,107 @@ def load_overview(case: Case, media_id: str) -> tuple[Filmstrip, Peaks]:
     strip = Filmstrip.from_bytes(read_encrypted(case.folder / files["filmstrip"], [case.identity]))
     levels = Peaks.from_bytes(read_encrypted(case.folder / files["peaks"], [case.identity]))
     return strip, levels
+
+
+def render_reel(
+    case: Case,
+    session_id: str,
+    plan: ReelPlan,
+    progress: Callable[[float], None] | None = None,
+    cancel: Cancel | None = None,
+) -> str:
+    """The full render: title card, clips with slow motion and holds, stills held on screen,
+    captions in any script, fades; one encrypted 720p H.264/AAC MP4."""
+    case.require(Action.BUILD_REEL)
+    case.session_record(session_id)
+    plan.check()
+    width, height = plan.size
+    records = {item.media: media_record(case, item.media) for item in plan.items}
+    media_ids = list(records)
+    with serving(*(opener(case, records[m]) for m in media_ids)) as urls:
+        url_of = dict(zip(media_ids, urls, strict=True))
+        images = _reel_images(case, plan, records, url_of)
+        with serving(*(_memory(data) for data in images)) as image_urls:
+            items = _render_items(plan, url_of, iter(image_urls))
+            argv = prepare_reel(items, plan.size, Fraction(30), plan.fade)
+            reel_id = new_id("m")
+            file = f"media/{reel_id}.mp4.age"
+            with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
+                run(
+                    argv,
+                    sink=writer.write,
+                    duration=reel_length(items, plan.fade),
+                    progress=progress,
+                    cancel=cancel,
+                    what="rendering the reel",
+                )
+    info = {
+        "state": "sealed",
+        "draft": False,
+        "fps": "30",
+        "width": width,
+        "height": height,
+        "duration": str(reel_length(items, plan.fade)),
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "items": [i.ref or f"{i.media}@{i.start}" for i in plan.items],
+    }
+    add_media(case, session_id, "reel", file, info, media_id=reel_id)
+    case.audit("reel.build", reel_id, draft="no", items=str(len(plan.items)))
+    return reel_id
+
+
+def _memory(data: bytes) -> Opener:
+    return lambda: cast(ServedFile, io.BytesIO(data))
+
+
+def _reel_images(
+    case: Case, plan: ReelPlan, records: dict[str, dict[str, Any]], url_of: dict[str, str]
+) -> list[bytes]:
+    """Every picture the render overlays or holds, in the order _render_items takes them."""
+    width, height = plan.size
+    images = []
+    if plan.title is not None:
+        images.append(title_png(plan.title.text, plan.title.subtitle, width, height))
+    for item in plan.items:
+        if item.kind == "still":
+            info = records[item.media]["info"]
+            frame = frame_at(
+                url_of[item.media],
+                item.start,
+                Fraction(info["fps"]),
+                (int(info["width"]), int(info["height"])),
+            )
+            images.append(png_bytes(frame))
+        if item.caption:
+            images.append(caption_png(item.caption, width, height))
+    return images
+
+
+def _render_items(
+    plan: ReelPlan, url_of: dict[str, str], images: Iterator[str]
+) -> list[RenderItem]:
+    items = []
+    if plan.title is not None:
+        items.append(RenderItem("image", next(images), plan.title.hold))
+    for item in plan.items:
+        if item.kind == "still":
+            url = next(images)
+            caption = next(images) if item.caption else None
+            items.append(RenderItem("image", url, item.length(), caption_url=caption))
+        else:
+            caption = next(images) if item.caption else None
+            assert item.end is not None
+            items.append(
+                RenderItem(
+                    "clip",
+                    url_of[item.media],
+                    item.length(),
+                    item.start,
+                    item.end - item.start,
+                    item.slow,
+                    item.hold,
+                    caption,
+                )
+            )
+    return items
