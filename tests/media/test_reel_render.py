@@ -123,7 +123,9 @@ def test_full_reel_with_title_stills_slow_motion_and_three_scripts(studio, recor
     assert set(numbers[60:90]) == {120}  # the still, held
     slow = numbers[90:120]  # 0.5 s at half speed: every frame twice
     assert (
-        slow[0] == 180 and slow[-1] == 194 and all(b - a in (0, 1) for a, b in zip(slow, slow[1:]))
+        slow[0] == 180
+        and slow[-1] == 194
+        and all(b - a in (0, 1) for a, b in zip(slow, slow[1:], strict=False))
     )
     assert set(numbers[120:150]) == {194}  # held on its last frame
     assert numbers[150:180] == list(range(240, 270))

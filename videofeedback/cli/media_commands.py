@@ -166,19 +166,16 @@ def cmd_reel_render(args: argparse.Namespace) -> int:
         plan = ReelPlan.from_dict(json.loads(Path(args.plan).read_text(encoding="utf-8")))
     except json.JSONDecodeError as exc:
         raise CliExit(f"{args.plan} is not JSON ({exc})") from None
-    if not args.draft:
-        raise CliExit(
-            "the full render (captions, stills, title card, fades) is not built yet; "
-            "use --draft for a reel of the plan's clips"
-        )
     with acting_user(args) as session:
         case = find_session(session, args.session)
-        reel_id = media.draft_reel(case, args.session, plan, _progress("reel"))
+        render = media.draft_reel if args.draft else media.render_reel
+        reel_id = render(case, args.session, plan, _progress("reel"))
         record = media_record(case, reel_id)
         case.save()
     emit(
         args.json,
         {"id": reel_id, **record["info"]},
-        f"{reel_id}: draft reel, {float(Fraction(record['info']['duration'])):.1f} s",
+        f"{reel_id}: {'draft ' if args.draft else ''}reel, "
+        f"{float(Fraction(record['info']['duration'])):.1f} s",
     )
     return 0
