@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import MediaError
-from .ffmpeg import Cancel, ffmpeg_exe, run
+from .ffmpeg import OWN_MEDIA, Cancel, ffmpeg_exe, run
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _seek(frame: int, fps: Fraction) -> list[str]:
 def prepare_piece(url: str, piece: Piece, fps: Fraction) -> list[str]:
     base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
     count = ["-frames:v", str(piece.end - piece.start), "-fps_mode", "passthrough"]
-    if piece.copy:
+    if piece.copy:  # without the mfra index: with it, ffmpeg repeats the first GOP in copy mode
         return [
             *base,
             "-ss",
@@ -81,6 +81,7 @@ def prepare_piece(url: str, piece: Piece, fps: Fraction) -> list[str]:
     return [
         *base,
         *_seek(piece.start, fps),
+        *OWN_MEDIA,
         "-i",
         url,
         "-map",
@@ -118,6 +119,7 @@ def prepare_audio(url: str, clip: Clip, fps: Fraction) -> list[str]:
         "error",
         "-ss",
         f"{float(clip.start / fps):.6f}",
+        *OWN_MEDIA,
         "-i",
         url,
         "-map",

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import OWN_MEDIA, ffmpeg_exe
 
 
 def prepare_frame_at(url: str, frame_number: int, fps: Fraction) -> list[str]:
@@ -23,6 +23,7 @@ def prepare_frame_at(url: str, frame_number: int, fps: Fraction) -> list[str]:
         "error",
         "-ss",
         f"{float(seek):.6f}",
+        *OWN_MEDIA,
         "-i",
         url,
         "-map",

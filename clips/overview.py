@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import OWN_MEDIA, ffmpeg_exe
 from .frames import png_bytes
 
 PEAK_RATE = 4000  # samples per second decoded for peaks
@@ -34,6 +34,7 @@ def prepare_filmstrip(url: str, interval: Fraction, width: int) -> list[str]:
         "error",
         "-skip_frame",
         "nokey",
+        *OWN_MEDIA,
         "-i",
         url,
         "-map",
@@ -57,6 +58,7 @@ def prepare_peaks(url: str) -> list[str]:
         "-nostdin",
         "-loglevel",
         "error",
+        *OWN_MEDIA,
         "-i",
         url,
         "-map",

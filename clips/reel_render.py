@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import OWN_MEDIA, ffmpeg_exe
 from .normalise import FRAGMENTED_MP4, encoder_args
 
 SILENCE = "anullsrc=r=48000:cl=stereo"
@@ -65,7 +65,13 @@ def prepare_reel(
         length = _seconds(item.length)
         if item.kind == "clip":
             source = add_input(
-                "-ss", _seconds(item.start), "-t", _seconds(item.duration), "-i", item.url
+                "-ss",
+                _seconds(item.start),
+                "-t",
+                _seconds(item.duration),
+                *OWN_MEDIA,
+                "-i",
+                item.url,
             )
             video = [frame, f"fps={fps}", f"setpts=(PTS-STARTPTS)*{item.slow}", f"fps={fps}"]
             if item.hold:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QTextOption
 
@@ -93,3 +94,14 @@ def caption_png(text: str, width: int, height: int) -> bytes:
 
 def title_png(text: str, subtitle: str, width: int, height: int) -> bytes:
     return _png(title_image(text, subtitle, width, height))
+
+
+def draw_caption(frame_bgr: np.ndarray, text: str) -> np.ndarray:
+    """The frame with the caption blended onto it (BGR in, BGR out)."""
+    height, width = frame_bgr.shape[:2]
+    image = caption_image(text, width, height).convertToFormat(QImage.Format.Format_ARGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+    bgra = pixels.reshape(height, image.bytesPerLine() // 4, 4)[:, :width].astype(np.float32)
+    alpha = bgra[..., 3:4] / 255.0
+    blended = frame_bgr.astype(np.float32) * (1 - alpha) + bgra[..., :3] * alpha
+    return blended.round().astype(np.uint8)

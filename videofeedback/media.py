@@ -35,7 +35,7 @@ from encryption import (
     recover,
     write_encrypted,
 )
-from videofeedback.captions import caption_png, title_png
+from videofeedback.captions import caption_png, draw_caption, title_png
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.library import new_id
@@ -216,14 +216,17 @@ def _decodable_frames(source: str, info: MediaInfo) -> int:
 # --- stills and copies ------------------------------------------------------------------------
 
 
-def still(case: Case, media_id: str, at: Fraction) -> str:
-    """The exact frame at ``at`` as an encrypted PNG, registered on the same session."""
+def still(case: Case, media_id: str, at: Fraction, caption: str = "") -> str:
+    """The exact frame at ``at`` as an encrypted PNG (with ``caption`` drawn on it, in any
+    script), registered on the same session."""
     case.require(Action.ANNOTATE)
     record_ = media_record(case, media_id)
     info = record_["info"]
     fps = Fraction(info["fps"])
     with serving(opener(case, record_)) as (url,):
         frame = frame_at(url, at, fps, (int(info["width"]), int(info["height"])))
+    if caption:
+        frame = draw_caption(frame, caption)
     still_id = new_id("m")
     file = f"media/{still_id}.png.age"
     write_encrypted(case.folder / file, png_bytes(frame), case.recipients)
@@ -239,6 +242,7 @@ def still(case: Case, media_id: str, at: Fraction) -> str:
             "frame": frame_number,
             "width": frame.shape[1],
             "height": frame.shape[0],
+            "caption": bool(caption),
         },
         media_id=still_id,
     )

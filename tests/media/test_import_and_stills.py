@@ -206,3 +206,47 @@ def test_no_plaintext_media_in_the_library(studio):
         assert data.startswith(b"age-encryption.org/v1\n"), path
         for marker in (b"ftypisom", b"moof", b"mdat", b"\x89PNG", b"Rosa", b"Family R"):
             assert marker not in data, f"{marker!r} in {path}"
+
+
+def test_cancelled_import_leaves_nothing(studio):
+    """Cancel as soon as progress starts: a clear error, no file, no record."""
+    from clips.errors import CancelledError
+    from clips.ffmpeg import Cancel
+
+    cancel = Cancel()
+    before = media_files(studio.case)
+    rows = studio.case.db.execute("SELECT count(*) FROM media").fetchone()[0]
+    with pytest.raises(CancelledError, match="cancelled"):
+        media.import_file(
+            studio.case,
+            studio.session_id,
+            MEDIA / "gopro_max_heromode_gpmf.mp4",
+            progress=lambda share: cancel.cancel(),
+            cancel=cancel,
+        )
+    assert media_files(studio.case) == before
+    assert studio.case.db.execute("SELECT count(*) FROM media").fetchone()[0] == rows
+
+
+def test_still_with_a_caption_in_bengali(studio):
+    import cv2
+    import numpy as np
+
+    from encryption import read_encrypted
+
+    media_id, _ = media.record(studio.case, studio.session_id, SyntheticSource(640, 360),
+                               Fraction(1))
+
+    def decoded(still_id):
+        record = media_record(studio.case, still_id)
+        png = read_encrypted(studio.case.folder / record["file"], [studio.case.identity])
+        return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), record["info"]
+
+    plain, _ = decoded(media.still(studio.case, media_id, Fraction(1, 2)))
+    captioned, info = decoded(media.still(studio.case, media_id, Fraction(1, 2),
+                                          "তুমি অপেক্ষা করেছ"))
+    assert info["caption"] and read_pattern(captioned) == read_pattern(plain) == 15
+    band = slice(240, 350)
+    assert (np.abs(captioned[band].astype(int) - plain[band]).sum(axis=2) > 60).sum() > 3000
+    assert (captioned[:200] == plain[:200]).all()  # only the lower third changes
+    studio.case.save()

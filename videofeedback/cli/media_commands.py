@@ -58,6 +58,7 @@ def register(commands: Any) -> None:
     still = commands.add_parser("still", help="the exact frame at a time, as an encrypted PNG")
     still.add_argument("media")
     still.add_argument("--at", required=True, help="seconds or mm:ss.ms")
+    still.add_argument("--caption", default="", help="words drawn on the still (any script)")
     still.set_defaults(handler=cmd_still)
 
 
@@ -154,7 +155,7 @@ def cmd_media_export(args: argparse.Namespace) -> int:
 def cmd_still(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        still_id = media.still(case, args.media, parse_time(args.at))
+        still_id = media.still(case, args.media, parse_time(args.at), args.caption)
         record = media_record(case, still_id)
         case.save()
     emit(args.json, {"id": still_id, **record["info"]}, still_id)
