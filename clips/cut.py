@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, Cancel, ffmpeg_exe, run
+from .ffmpeg import OWN_MEDIA, Cancel, base_args, run
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _seek(frame: int, fps: Fraction) -> list[str]:
 
 
 def prepare_piece(url: str, piece: Piece, fps: Fraction) -> list[str]:
-    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    base = base_args()
     count = ["-frames:v", str(piece.end - piece.start), "-fps_mode", "passthrough"]
     if piece.copy:  # without the mfra index: with it, ffmpeg repeats the first GOP in copy mode
         return [
@@ -112,11 +112,7 @@ def prepare_piece(url: str, piece: Piece, fps: Fraction) -> list[str]:
 def prepare_audio(url: str, clip: Clip, fps: Fraction) -> list[str]:
     seconds = Fraction(clip.end - clip.start) / fps
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
+        *base_args(),
         "-ss",
         f"{float(clip.start / fps):.6f}",
         *OWN_MEDIA,
@@ -142,10 +138,7 @@ def prepare_audio(url: str, clip: Clip, fps: Fraction) -> list[str]:
 
 def prepare_mux(fps: Fraction, audio_fd: int) -> list[str]:
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
+        *base_args(stdin=True),
         "-fflags",
         "+genpts",
         "-f",

@@ -8,7 +8,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 
@@ -58,27 +58,11 @@ class Cancel:
             raise CancelledError("cancelled; nothing was kept")
 
 
-@dataclass
-class FfmpegJob:
-    """Arguments for one ffmpeg run. Subclasses build ``inputs``/``outputs`` in prepare()."""
-
-    inputs: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    duration: Fraction | None = None  # for progress
-
-    def prepare(self) -> list[str]:
-        return [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-progress",
-            "pipe:2",
-            "-nostats",
-            *self.inputs,
-            *self.outputs,
-        ]
+def base_args(*, progress: bool = False, stdin: bool = False) -> list[str]:
+    """The start of every ffmpeg command: quiet, no prompts (unless it reads stdin), and
+    machine-readable progress on stderr when asked."""
+    args = [ffmpeg_exe(), "-hide_banner", *([] if stdin else ["-nostdin"]), "-loglevel", "error"]
+    return args + (["-progress", "pipe:2", "-nostats"] if progress else [])
 
 
 def _last_error(lines: Sequence[str]) -> str:

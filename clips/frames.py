@@ -9,18 +9,14 @@ import cv2
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, ffmpeg_exe
+from .ffmpeg import OWN_MEDIA, base_args
 
 
 def prepare_frame_at(url: str, frame_number: int, fps: Fraction) -> list[str]:
     """Seek to half a frame before frame n: the first frame at or after it is exactly n."""
     seek = max(Fraction(0), (frame_number - Fraction(1, 2)) / fps)
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
+        *base_args(),
         "-ss",
         f"{float(seek):.6f}",
         *OWN_MEDIA,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import base_args
 from .probe import MediaInfo
 
 MAX_LONG_SIDE = 1280
@@ -66,14 +66,7 @@ def prepare_import(source: str, info: MediaInfo) -> tuple[list[str], Fraction, t
     width, height = output_size(*video.display_size)
     audio = info.main_audio
     argv = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-progress",
-        "pipe:2",
-        "-nostats",
+        *base_args(progress=True),
         "-i",
         source,
     ]
@@ -93,14 +86,7 @@ def prepare_decode_check(source: str, info: MediaInfo) -> list[str]:
     video = info.main_video
     assert video is not None
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-progress",
-        "pipe:2",
-        "-nostats",
+        *base_args(progress=True),
         "-i",
         source,
         "-map",

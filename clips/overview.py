@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, ffmpeg_exe
+from .ffmpeg import OWN_MEDIA, base_args
 from .frames import png_bytes
 
 PEAK_RATE = 4000  # samples per second decoded for peaks
@@ -27,11 +27,7 @@ MAGIC = b"VFOVERVIEW1\n"
 def prepare_filmstrip(url: str, interval: Fraction, width: int) -> list[str]:
     keep = f"isnan(prev_selected_t)+gte(t-prev_selected_t\\,{float(interval) - 0.001:.3f})"
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
+        *base_args(),
         "-skip_frame",
         "nokey",
         *OWN_MEDIA,
@@ -53,11 +49,7 @@ def prepare_filmstrip(url: str, interval: Fraction, width: int) -> list[str]:
 
 def prepare_peaks(url: str) -> list[str]:
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
+        *base_args(),
         *OWN_MEDIA,
         "-i",
         url,

@@ -24,7 +24,7 @@ import numpy as np
 from encryption import CHUNK_SIZE, DurableEncryptedFile
 
 from .errors import DiskFullError, MediaError
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import base_args
 from .fmp4 import FragmentTracker, free_box
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -66,10 +66,7 @@ def prepare_record(source: Source, audio_fd: int, options: RecordOptions) -> lis
     fps = str(source.fps)
     gop = str(round(source.fps))
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
+        *base_args(stdin=True),
         "-f",
         "rawvideo",
         "-pix_fmt",

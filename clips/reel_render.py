@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from .ffmpeg import OWN_MEDIA, ffmpeg_exe
+from .ffmpeg import OWN_MEDIA, base_args
 from .normalise import FRAGMENTED_MP4, encoder_args
 
 SILENCE = "anullsrc=r=48000:cl=stereo"
@@ -111,14 +111,7 @@ def prepare_reel(
         )
     filters += _join(items, fade)
     return [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-progress",
-        "pipe:2",
-        "-nostats",
+        *base_args(progress=True),
         *inputs,
         "-filter_complex",
         ";".join(filters),

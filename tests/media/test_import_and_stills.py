@@ -234,8 +234,9 @@ def test_still_with_a_caption_in_bengali(studio):
 
     from encryption import read_encrypted
 
-    media_id, _ = media.record(studio.case, studio.session_id, SyntheticSource(640, 360),
-                               Fraction(1))
+    media_id, _ = media.record(
+        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(1)
+    )
 
     def decoded(still_id):
         record = media_record(studio.case, still_id)
@@ -243,8 +244,7 @@ def test_still_with_a_caption_in_bengali(studio):
         return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), record["info"]
 
     plain, _ = decoded(media.still(studio.case, media_id, Fraction(1, 2)))
-    captioned, info = decoded(media.still(studio.case, media_id, Fraction(1, 2),
-                                          "তুমি অপেক্ষা করেছ"))
+    captioned, info = decoded(media.still(studio.case, media_id, Fraction(1, 2), "তুমি অপেক্ষা করেছ"))
     assert info["caption"] and read_pattern(captioned) == read_pattern(plain) == 15
     band = slice(240, 350)
     assert (np.abs(captioned[band].astype(int) - plain[band]).sum(axis=2) > 60).sum() > 3000
