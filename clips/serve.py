@@ -31,15 +31,10 @@ class ServedFile(Protocol):
 Opener = Callable[[], ServedFile]  # returns a fresh, seekable file object each time
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _BLOCK = 256 * 1024
-# A shorter answer than asked for is allowed (206 with its Content-Range); ffmpeg asks again
-# when it needs more. Without a cap, every seek made this server decrypt megabytes into the
-# socket buffer for a client that had already moved on.
-_MAX_RESPONSE = 1024 * 1024
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive: ffmpeg's range requests reuse the connection
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - no logs
         pass
@@ -85,7 +80,6 @@ class _Handler(BaseHTTPRequestHandler):
             return max(0, size - int(match.group(2))), size
         start = int(match.group(1))
         end = min(size, int(match.group(2)) + 1) if match.group(2) else size
-        end = min(end, start + _MAX_RESPONSE)  # ffmpeg asks for the rest, reads a little, seeks
         return (start, end) if start < size or size == 0 else (None, 0)
 
     def _copy(self, source: ServedFile, start: int, end: int) -> None:
