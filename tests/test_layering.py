@@ -10,14 +10,15 @@ LINT_IMPORTS = str(REPO / ".venv" / "bin" / "lint-imports")
 
 
 def test_core_packages_import_with_qt_unavailable():
-    """Every module of encryption/, annotations/, clips/ and videofeedback/ imports with PySide6
-    made unimportable: the model needs no Qt (the napari way)."""
+    """Every module of encryption/, annotations/, clips/ and the case library imports with
+    PySide6 made unimportable: the model needs no Qt (the napari way). (The rest of
+    videofeedback/ may use QtGui, e.g. to draw captions; never QtWidgets: the contracts.)"""
     code = textwrap.dedent(
         """
         import importlib, pkgutil, sys
         sys.modules["PySide6"] = None  # any 'import PySide6...' now raises ImportError
         names = []
-        for package in ("encryption", "annotations", "clips", "videofeedback"):
+        for package in ("encryption", "annotations", "clips", "videofeedback.library"):
             module = importlib.import_module(package)
             names.append(package)
             for info in pkgutil.walk_packages(module.__path__, package + "."):
