@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, Cancel, base_args, run
+from .ffmpeg import OWN_MEDIA, Cancel, base_args, run, video_encoder_args
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,6 @@ def prepare_piece(url: str, piece: Piece, fps: Fraction) -> list[str]:
             "h264",
             "pipe:1",
         ]
-    gop = str(round(fps))
     return [
         *base,
         *_seek(piece.start, fps),
@@ -87,22 +86,7 @@ def prepare_piece(url: str, piece: Piece, fps: Fraction) -> list[str]:
         "-map",
         "0:v:0",
         *count,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "20",
-        "-pix_fmt",
-        "yuv420p",
-        "-bf",
-        "0",
-        "-g",
-        gop,
-        "-keyint_min",
-        gop,
-        "-sc_threshold",
-        "0",
+        *video_encoder_args(fps, crf=20),
         "-f",
         "h264",
         "pipe:1",

@@ -58,6 +58,31 @@ class Cancel:
             raise CancelledError("cancelled; nothing was kept")
 
 
+def video_encoder_args(fps: Fraction, crf: int = 21, preset: str = "veryfast") -> list[str]:
+    """x264 as everything videofeedback encodes uses it: a keyframe every second at known
+    frames (cuts, seeks, thumbnails need no index) and no B-frames (exact frame counts and
+    A/V sync in fragmented MP4; see docs/ARCHITECTURE.md)."""
+    gop = str(round(fps))
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-crf",
+        str(crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-bf",
+        "0",
+        "-g",
+        gop,
+        "-keyint_min",
+        gop,
+        "-sc_threshold",
+        "0",
+    ]
+
+
 def base_args(*, progress: bool = False, stdin: bool = False) -> list[str]:
     """The start of every ffmpeg command: quiet, no prompts (unless it reads stdin), and
     machine-readable progress on stderr when asked."""

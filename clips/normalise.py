@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .ffmpeg import base_args
+from .ffmpeg import base_args, video_encoder_args
 from .probe import MediaInfo
 
 MAX_LONG_SIDE = 1280
@@ -27,24 +27,8 @@ def output_size(width: int, height: int) -> tuple[int, int]:
 
 
 def encoder_args(fps: Fraction) -> list[str]:
-    gop = str(round(fps))
     return [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "21",
-        "-pix_fmt",
-        "yuv420p",
-        "-bf",
-        "0",
-        "-g",
-        gop,
-        "-keyint_min",
-        gop,
-        "-sc_threshold",
-        "0",
+        *video_encoder_args(fps),
         "-c:a",
         "aac",
         "-b:a",

@@ -24,7 +24,7 @@ import numpy as np
 from encryption import CHUNK_SIZE, DurableEncryptedFile
 
 from .errors import DiskFullError, MediaError
-from .ffmpeg import base_args
+from .ffmpeg import base_args, video_encoder_args
 from .fmp4 import FragmentTracker, free_box
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -64,7 +64,6 @@ class RecordOptions:
 def prepare_record(source: Source, audio_fd: int, options: RecordOptions) -> list[str]:
     """The ffmpeg arguments for a recording (pure: tested without running ffmpeg)."""
     fps = str(source.fps)
-    gop = str(round(source.fps))
     return [
         *base_args(stdin=True),
         "-f",
@@ -89,22 +88,7 @@ def prepare_record(source: Source, audio_fd: int, options: RecordOptions) -> lis
         "0:v",
         "-map",
         "1:a",
-        "-c:v",
-        "libx264",
-        "-preset",
-        options.preset,
-        "-crf",
-        str(options.crf),
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        gop,
-        "-keyint_min",
-        gop,
-        "-sc_threshold",
-        "0",
-        "-bf",
-        "0",
+        *video_encoder_args(source.fps, options.crf, options.preset),
         "-c:a",
         "aac",
         "-b:a",
