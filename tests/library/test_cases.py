@@ -199,3 +199,23 @@ def test_supervisor_comments_and_signs_off_a_cycle(world, family):
         again.sign_off(film, review)  # a practitioner does not sign off their own cycle
     again.db.execute("UPDATE signoffs SET review_session = ?", (film,))
     assert again.signoffs()[0]["valid"] is False
+
+
+def test_finding_a_session_leaves_other_cases_audit_trails_alone(world, family):
+    """Searching every case for an id reads the others but opens (and audits) only the match."""
+    from videofeedback.library import Programme, create_case
+    from videofeedback.library.media_records import find_session
+
+    case, _ = family
+    other = create_case(world.bob, "Family N", Programme.VIG, date.today())
+    other_session = other.add_participant("Nina", "mother")
+    other.set_consent(other_session, Purpose.FILMING, True)
+    wanted = other.new_session(SessionKind.RECORDING, date.today())
+    other.save()
+    before = case.audit_log().head()
+    found = find_session(world.bob, wanted)
+    assert found.id == other.id
+    assert case.audit_log().head() == before
+    assert case.verify_audit().valid
+    with pytest.raises(NotFoundError):
+        find_session(world.bob, "s-0000000000")

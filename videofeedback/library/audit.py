@@ -152,9 +152,9 @@ class AuditLog:
         )
         return entry
 
-    def checkpoint(self, user: str, key: SigningKey) -> int:
-        """Sign the current head as ``user``; return the size signed."""
-        size, value = self.head()
+    def checkpoint(self, user: str, key: SigningKey, head: tuple[int, bytes] | None = None) -> int:
+        """Sign the current head (or ``head``, if the caller just computed it) as ``user``."""
+        size, value = head or self.head()
         note = sign_note(checkpoint_text(self.log_id, size, value), user, key)
         self._checkpoints_dir.mkdir(parents=True, exist_ok=True)
         write_encrypted(self._checkpoints_dir / f"{size:012d}-{user}.age", note, self._recipients)

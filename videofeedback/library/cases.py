@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -105,9 +105,10 @@ class Case:
     def save(self) -> None:
         """Write the database atomically, then sign the audit trail's head."""
         log = self.audit_log()
-        set_meta(self.db, "audit_size", str(log.head()[0]))
+        head = log.head()  # hashes every entry file: once per save
+        set_meta(self.db, "audit_size", str(head[0]))
         save_database(self.db, self.folder / "case.db.age", self.recipients)
-        log.checkpoint(self.session.name, self.session.keys.require_signing_key())
+        log.checkpoint(self.session.name, self.session.keys.require_signing_key(), head)
 
     def verify_audit(self) -> AuditReport:
         recorded = int(get_meta(self.db, "audit_size", "0"))
@@ -469,16 +470,33 @@ def open_case(session: UserSession, case_id: str) -> Case:
     return case
 
 
+def _databases(session: UserSession) -> Iterator[tuple[str, sqlite3.Connection]]:
+    """Each case this user can decrypt, with its database read (not opened: no audit entry)."""
+    for case_id in session.library.case_ids():
+        identity = session.try_case_identity(case_id)
+        if identity is None:
+            continue
+        db = load_database(session.library.case_folder(case_id) / "case.db.age", [identity])
+        try:
+            yield case_id, db
+        finally:
+            db.close()
+
+
 def list_cases(session: UserSession) -> list[dict[str, Any]]:
     """The cases this user can open (label, programme, dates); others stay invisible."""
-    found = []
     session.audit("case.list", "-")
-    for case_id in session.library.case_ids():
-        if not session.can_open_case(case_id):
-            continue
-        identity = session.case_identity(case_id)
-        db = load_database(session.library.case_folder(case_id) / "case.db.age", [identity])
-        keys = ("label", "programme", "start_date", "closed_date")
-        found.append({"id": case_id, **{k: get_meta(db, k) or None for k in keys}})
-        db.close()
-    return found
+    keys = ("label", "programme", "start_date", "closed_date")
+    return [
+        {"id": case_id, **{k: get_meta(db, k) or None for k in keys}}
+        for case_id, db in _databases(session)
+    ]
+
+
+def find_case(session: UserSession, holds: Callable[[sqlite3.Connection], bool], what: str) -> Case:
+    """Open the case whose database ``holds`` what is looked for. The others are only searched,
+    so their audit trails get no entry (and no unsigned one) for a case nobody opened."""
+    for case_id, db in _databases(session):
+        if holds(db):
+            return open_case(session, case_id)
+    raise NotFoundError(f"there is no {what} in any case you can open")

@@ -285,12 +285,12 @@ class UserSession:
         log.append(self.name, action, obj, **detail)
         log.checkpoint(self.name, self.keys.require_signing_key())
 
-    def can_open_case(self, case_id: str) -> bool:
+    def try_case_identity(self, case_id: str) -> X25519Identity | None:
+        """The case's key if this user is a member, else None (nothing is audited)."""
         try:
-            self.case_identity(case_id)
+            return self.case_identity(case_id)
         except (PermissionDeniedError, EncryptionError):
-            return False
-        return True
+            return None
 
     def case_identity(self, case_id: str) -> X25519Identity:
         path = self.library.case_folder(case_id) / "key.age"

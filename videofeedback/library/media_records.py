@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from .audit import now_iso
-from .cases import Case, open_case
+from .cases import Case, find_case
 from .errors import NotFoundError
 from .library import UserSession, new_id
 
@@ -47,13 +48,7 @@ def media_record(case: Case, media_id: str) -> dict[str, Any]:
 
 def find_media(session: UserSession, media_id: str) -> Case:
     """Open the case that holds ``media_id`` (among the cases this user can open)."""
-    for case_id in session.library.case_ids():
-        if not session.can_open_case(case_id):
-            continue
-        case = open_case(session, case_id)
-        if case.db.execute("SELECT 1 FROM media WHERE id = ?", (media_id,)).fetchone():
-            return case
-    raise NotFoundError(f"there is no media {media_id} in any case you can open")
+    return find_case(session, lambda db: _has(db, "media", media_id), f"media {media_id}")
 
 
 def update_media_info(case: Case, media_id: str, info: dict[str, Any]) -> None:
@@ -72,10 +67,12 @@ def media_of_session(case: Case, session_id: str) -> list[dict[str, Any]]:
 
 def find_session(session: UserSession, session_id: str) -> Case:
     """Open the case that holds ``session_id``."""
-    for case_id in session.library.case_ids():
-        if not session.can_open_case(case_id):
-            continue
-        case = open_case(session, case_id)
-        if any(s["id"] == session_id for s in case.sessions()):
-            return case
-    raise NotFoundError(f"there is no session {session_id} in any case you can open")
+    return find_case(session, lambda db: _has(db, "sessions", session_id), f"session {session_id}")
+
+
+def _has(db: sqlite3.Connection, table: str, row_id: str) -> bool:
+    query = {
+        "media": "SELECT 1 FROM media WHERE id = ?",
+        "sessions": "SELECT 1 FROM sessions WHERE id = ?",
+    }[table]
+    return db.execute(query, (row_id,)).fetchone() is not None
