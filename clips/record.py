@@ -26,6 +26,7 @@ from encryption import CHUNK_SIZE, DurableEncryptedFile
 from .errors import DiskFullError, MediaError
 from .ffmpeg import base_args, video_encoder_args
 from .fmp4 import FragmentTracker, free_box
+from .normalise import FRAGMENTED_MP4
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
@@ -97,10 +98,7 @@ def prepare_record(source: Source, audio_fd: int, options: RecordOptions) -> lis
         "2",
         "-use_editlist",
         "1",
-        "-movflags",
-        "+frag_keyframe+empty_moov+default_base_moof",
-        "-f",
-        "mp4",
+        *FRAGMENTED_MP4,
         "pipe:1",
     ]
 

@@ -1,6 +1,5 @@
 """Every interchange format round-trips (hypothesis); the .eaf also reads in pympi-ling."""
 
-from dataclasses import replace
 from fractions import Fraction
 
 import pympi
@@ -163,7 +162,6 @@ def test_vtt_escapes_markup_and_arrows():
     text = to_vtt_text(model)
     assert "-->" not in text.split("\n", 4)[4]
     assert from_vtt_text(text, model)[0].caption == "a --> b <i>x</i> & y"
-    assert replace(model.moments[0], caption="") != model.moments[0]
 
 
 ELAN_MADE = """<?xml version="1.0" encoding="UTF-8"?>
