@@ -60,6 +60,7 @@ class RecordOptions:
     preset: str = "veryfast"
     crf: int = 23
     audio_bitrate: str = "128k"
+    realtime: bool = True  # False: as fast as the encoder goes (the demo's prepared recording)
 
 
 def prepare_record(source: Source, audio_fd: int, options: RecordOptions) -> list[str]:
@@ -214,12 +215,8 @@ class Recorder:
         while not self._stop.is_set() and self._error is None:
             if duration is not None and Fraction(self._tick) / fps >= duration:
                 break
-            target = start + float(Fraction(self._tick) / fps)
-            delay = target - self.clock()
-            if delay > 0:
-                time.sleep(delay)
-            elif -delay > float(1 / fps):
-                self._dropped += 1  # the loop is a frame late: this tick repeats a frame
+            if self.options.realtime:
+                self._keep_time(start + float(Fraction(self._tick) / fps), fps)
             frame = self.source.frame(self._tick)
             if frame is None:
                 frame = (
@@ -235,6 +232,13 @@ class Recorder:
             if self._tick % 2 == 0:
                 self._report(frame, samples)
             self._tick += 1
+
+    def _keep_time(self, target: float, fps: Fraction) -> None:
+        delay = target - self.clock()
+        if delay > 0:
+            time.sleep(delay)
+        elif -delay > float(1 / fps):
+            self._dropped += 1  # the loop is a frame late: this tick repeats a frame
 
     def _report(self, frame: np.ndarray, samples: bytes) -> None:
         if self.on_preview:

@@ -25,6 +25,7 @@ class SyntheticSource:
     fps: Fraction = Fraction(30)
     sample_rate: int = 48_000
     tone_hz: float = 440.0
+    voice: bool = False  # the tone comes and goes like speech (a livelier waveform)
 
     def frame(self, number: int) -> np.ndarray:
         """Frame ``number`` as BGR uint8 (height × width × 3)."""
@@ -54,6 +55,8 @@ class SyntheticSource:
         """``count`` samples of mono s16le tone starting at absolute sample ``first_sample``."""
         t = np.arange(first_sample, first_sample + count) / self.sample_rate
         wave = 0.3 * np.sin(2 * np.pi * self.tone_hz * t)
+        if self.voice:
+            wave *= np.clip(np.sin(2 * np.pi * t / 3.1) + 0.6 * np.sin(2 * np.pi * t / 0.7), 0, 1)
         return (wave * 32767).astype("<i2").tobytes()
 
     def samples_for_frame(self, number: int) -> tuple[int, int]:

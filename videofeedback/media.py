@@ -23,7 +23,7 @@ from clips.frames import frame_at, png_bytes
 from clips.normalise import prepare_decode_check, prepare_import
 from clips.overview import Filmstrip, Peaks, overview
 from clips.probe import MediaInfo, probe
-from clips.record import Recorder, RecordingResult, RecordingStatus, Source
+from clips.record import Recorder, RecordingResult, RecordingStatus, RecordOptions, Source
 from clips.reel_render import RenderItem, prepare_reel, reel_length
 from clips.serve import Opener, ServedFile, serving
 from encryption import (
@@ -78,6 +78,7 @@ def record(
     source: Source,
     duration: Fraction | None = None,
     hooks: RecordHooks | None = None,
+    options: RecordOptions | None = None,
 ) -> tuple[str, RecordingResult]:
     """Record into the session. The media record exists before the first frame, so a crash
     leaves a recording that 'media recover' finds and seals."""
@@ -99,6 +100,7 @@ def record(
         DurableEncryptedFile(case.folder / file, case.recipients),
         on_preview=hooks.on_preview,
         on_status=hooks.on_status,
+        options=options or RecordOptions(),
     )
     if hooks.on_start:
         hooks.on_start(recorder)

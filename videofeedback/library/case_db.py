@@ -45,7 +45,7 @@ CREATE TABLE signoffs(
 
 
 def new_database() -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:")
+    db = sqlite3.connect(":memory:", check_same_thread=False)  # the app works in jobs
     db.executescript(SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     db.execute("PRAGMA foreign_keys = ON")
@@ -53,7 +53,7 @@ def new_database() -> sqlite3.Connection:
 
 
 def load_database(path: Path, identities: list[Identity]) -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:")
+    db = sqlite3.connect(":memory:", check_same_thread=False)  # the app works in jobs
     db.deserialize(read_encrypted(path, identities))
     db.execute("PRAGMA foreign_keys = ON")
     return db

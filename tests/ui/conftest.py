@@ -1,0 +1,72 @@
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from clips.synthetic import SyntheticSource
+from ui.main_window import MainWindow
+from videofeedback.demo import MARKER, build_demo_library
+
+SECONDS = 6
+PASSPHRASE = "pat-demo-passphrase"
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """A demo library with a 6 s, 640×360 recording (the real demo has 2 minutes at 720p)."""
+    folder = tmp_path_factory.mktemp("ui") / "template"
+    build_demo_library(folder, lambda _: None, SECONDS, SyntheticSource(640, 360, voice=True))
+    (folder / MARKER).write_text("demo\n")
+    return folder
+
+
+@pytest.fixture
+def library(small_demo, tmp_path) -> Path:
+    """A fresh copy for each test, which may change it."""
+    folder = tmp_path / "lib"
+    shutil.copytree(small_demo, folder)
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, library):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_library(library)
+    yield window
+    window.close()
+
+
+def unlock(qtbot, window, user="pat", passphrase=PASSPHRASE):
+    view = window.unlock_view
+    view.user.setCurrentText(user)
+    view.passphrase.setText(passphrase)
+    view.unlock()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.cases_view, timeout=15_000)
+    qtbot.waitUntil(lambda: window.cases_view.cases.count() > 0, timeout=10_000)
+
+
+def open_first_case(qtbot, window):
+    item = window.cases_view.cases.item(0)
+    window.cases_view.cases.itemActivated.emit(item)
+    assert window.stack.currentWidget() is window.case_view
+
+
+def recording_item(window):
+    session = window.case_view.sessions.topLevelItem(0)
+    return session.child(0)
+
+
+def open_review(qtbot, window):
+    window.case_view.sessions.setCurrentItem(recording_item(window))
+    window.case_view.buttons["review"].click()
+    review = window.review_view
+    qtbot.waitUntil(lambda: review.notes is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: review.player.duration() > 0, timeout=15_000)
+    return review
+
+
+def frame_seconds(frame: int, fps: int = 30) -> Fraction:
+    return Fraction(frame, fps)

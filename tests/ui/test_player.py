@@ -1,0 +1,57 @@
+"""The player reads the encrypted recording through a decrypting QIODevice: it plays, and a
+seek or a frame step shows exactly the frame asked for."""
+
+from fractions import Fraction
+
+from PySide6.QtCore import QIODevice
+
+from encryption import read_encrypted
+from tests.ui.helpers import frame_number
+from ui.player import DecryptingDevice, Player
+from videofeedback.library import Library
+from videofeedback.library.cases import list_cases, open_case
+
+
+def _recording(library_folder):
+    library = Library(library_folder)
+    user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
+    case = open_case(user, list_cases(user)[0]["id"])
+    record = case.db.execute("SELECT file FROM media").fetchone()
+    return case.folder / record[0], case.identity
+
+
+def test_device_reads_the_plaintext_at_any_offset(library):
+    path, identity = _recording(library)
+    plain = read_encrypted(path, [identity])
+    device = DecryptingDevice(path, [identity])
+    assert device.open(QIODevice.OpenModeFlag.ReadOnly)
+    assert device.size() == len(plain) and not device.isSequential()
+    for offset in (0, 1000, len(plain) // 2, len(plain) - 10):
+        device.seek(offset)
+        assert bytes(device.read(10).data()) == plain[offset : offset + 10]
+    device.close()
+    assert bytes(device.read(10).data()) == b""
+
+
+def test_player_plays_then_seeks_to_the_exact_frame(qtbot, library):
+    path, identity = _recording(library)
+    player = Player()
+    frames = []
+    player.frame_ready.connect(frames.append)
+    player.load(path, [identity], Fraction(30))
+    qtbot.waitUntil(lambda: player.duration() > 0, timeout=15_000)
+    assert abs(player.duration() - 6) < Fraction(1, 10)
+    player.play()
+    qtbot.waitUntil(lambda: player.seconds() > Fraction(1, 2), timeout=15_000)
+    assert len(frames) > 5
+    player.pause()
+
+    for target in (100, 37, 151):
+        player.seek_frame(target)
+        qtbot.waitUntil(lambda t=target: frames and frame_number(frames[-1]) == t, timeout=10_000)
+    player.step(1)
+    qtbot.waitUntil(lambda: frame_number(frames[-1]) == 152, timeout=10_000)
+    player.step(-30)
+    qtbot.waitUntil(lambda: frame_number(frames[-1]) == 122, timeout=10_000)
+    assert player.frame() == 122
+    player.unload()

@@ -1,0 +1,206 @@
+"""One family's case: participants and consent at a glance, sessions with their recordings,
+and the goals with their scores over time."""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.errors import show_error
+from ui.goals_chart import GoalsChart
+from videofeedback.errors import VideofeedbackError
+from videofeedback.library.cases import Case, Purpose, SessionKind
+from videofeedback.library.media_records import media_of_session
+
+CONSENT_LOOK = {
+    "given": ("✔ given", "#c8e6c9"),
+    "withdrawn": ("✖ withdrawn", "#ffcdd2"),
+    "not asked": ("– not asked", "#eeeeee"),
+}
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class CaseView(QWidget):
+    record_requested = Signal(str)  # session id
+    review_requested = Signal(str)  # media id
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.case: Case | None = None
+        self.title = QLabel("")
+        self.title.setStyleSheet("font-size: 20pt; font-weight: bold")
+        self.details = QLabel("")
+        self.consent = QTableWidget(0, 2 + len(Purpose))
+        self.consent.setHorizontalHeaderLabels(["Name", "Role", *[p.value for p in Purpose]])
+        self.consent.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.consent.cellDoubleClicked.connect(self._on_consent_double_clicked)
+        self.sessions = QTreeWidget()
+        self.sessions.setHeaderLabels(["Session", "Kind", "Details"])
+        self.sessions.itemActivated.connect(self._on_session_activated)
+        self.goals = GoalsChart()
+        self.buttons = {
+            "new": QPushButton("New recording session"),
+            "record": QPushButton("Record / import…"),
+            "review": QPushButton("Review and annotate"),
+        }
+        self.buttons["new"].clicked.connect(self.new_recording_session)
+        self.buttons["record"].clicked.connect(self._record_selected)
+        self.buttons["review"].clicked.connect(self._review_selected)
+        self._build()
+
+    def _build(self) -> None:
+        back = QPushButton("All cases")
+        back.clicked.connect(self.closed.emit)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(back)
+        buttons = QHBoxLayout()
+        for button in self.buttons.values():
+            button.setMinimumHeight(44)
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.details)
+        layout.addWidget(
+            QLabel("<b>Participants and consent</b> (double-click to record a change)")
+        )
+        layout.addWidget(self.consent, 1)
+        layout.addWidget(QLabel("<b>Sessions</b>"))
+        layout.addWidget(self.sessions, 2)
+        layout.addLayout(buttons)
+        layout.addWidget(QLabel("<b>Goals</b> (attainment, −2 to +2)"))
+        layout.addWidget(self.goals, 1)
+
+    def show_case(self, case: Case) -> None:
+        self.case = case
+        self.refresh()
+
+    def clear(self) -> None:
+        self.case = None
+        self.title.clear()
+        self.details.clear()
+        self.consent.setRowCount(0)
+        self.sessions.clear()
+        self.goals.set_goals([])
+
+    def refresh(self) -> None:
+        case = self.case
+        if case is None:
+            return
+        info = case.summary()
+        self.title.setText(str(info["label"]))
+        members = ", ".join(f"{m['user']} ({m['role']})" for m in info["members"])
+        closed = f" · closed {info['closed_date']}" if info["closed_date"] else ""
+        self.details.setText(
+            f"{info['programme']} since {info['start_date']}{closed} · members: {members}"
+        )
+        self._show_consent(info["participants"], info["consent"])
+        self._show_sessions(case, info["sessions"])
+        self.goals.set_goals(info["goals"])
+
+    def _show_consent(self, people: list[dict[str, Any]], table: list[dict[str, Any]]) -> None:
+        self.consent.setRowCount(len(people))
+        for row, (person, consent) in enumerate(zip(people, table, strict=True)):
+            name = QTableWidgetItem(person["name"])
+            name.setData(ID_ROLE, person["id"])
+            self.consent.setItem(row, 0, name)
+            self.consent.setItem(row, 1, QTableWidgetItem(person["role"]))
+            for column, purpose in enumerate(Purpose, start=2):
+                text, colour = CONSENT_LOOK[consent[purpose.value]]
+                cell = QTableWidgetItem(text)
+                cell.setBackground(QColor(colour))
+                self.consent.setItem(row, column, cell)
+        self.consent.resizeColumnsToContents()
+
+    def _show_sessions(self, case: Case, sessions: list[dict[str, Any]]) -> None:
+        self.sessions.clear()
+        for session in sessions:
+            item = QTreeWidgetItem([session["date"], session["kind"], session["notes"]])
+            item.setData(0, ID_ROLE, ("session", session["id"], session["kind"]))
+            for record in media_of_session(case, session["id"]):
+                details = record["info"]
+                seconds = float(Fraction(str(details.get("duration") or 0)))
+                markers = len(details.get("markers", []))
+                text = f"{int(seconds // 60)} min {seconds % 60:.0f} s · {details.get('state')}"
+                child = QTreeWidgetItem(
+                    [record["kind"], record["id"], f"{text} · {markers} markers"]
+                )
+                child.setData(0, ID_ROLE, ("media", record["id"], record["kind"]))
+                item.addChild(child)
+            self.sessions.addTopLevelItem(item)
+        self.sessions.expandAll()
+        for column in range(3):
+            self.sessions.resizeColumnToContents(column)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def _selected(self) -> tuple[str, str, str] | None:
+        item = self.sessions.currentItem()
+        return item.data(0, ID_ROLE) if item is not None else None
+
+    def new_recording_session(self) -> None:
+        if self.case is None:
+            return
+        try:
+            session_id = self.case.new_session(SessionKind.RECORDING, date.today())
+            self.case.save()
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+            return
+        self.refresh()
+        self.record_requested.emit(session_id)
+
+    def _record_selected(self) -> None:
+        chosen = self._selected()
+        if chosen and chosen[0] == "session" and chosen[2] == SessionKind.RECORDING.value:
+            self.record_requested.emit(chosen[1])
+        else:
+            show_error(self, "choose a recording session first (or make a new one)")
+
+    def _review_selected(self) -> None:
+        chosen = self._selected()
+        if chosen and chosen[0] == "media":
+            self.review_requested.emit(chosen[1])
+        else:
+            show_error(self, "choose a recording under its session first")
+
+    def _on_session_activated(self, item: QTreeWidgetItem) -> None:
+        kind, ident, _ = item.data(0, ID_ROLE)
+        if kind == "media":
+            self.review_requested.emit(ident)
+
+    def _on_consent_double_clicked(self, row: int, column: int) -> None:
+        if self.case is None or column < 2:
+            return
+        purpose = list(Purpose)[column - 2]
+        person = self.consent.item(row, 0)
+        given = self.consent.item(row, column).text().startswith("✔")
+        verb = "withdraws" if given else "gives"
+        answer = QMessageBox.question(
+            self, "Consent", f"Record that {person.text()} {verb} consent to {purpose.value}?"
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self.case.set_consent(person.data(ID_ROLE), purpose, not given)
+            self.case.save()
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+        self.refresh()

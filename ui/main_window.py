@@ -1,0 +1,236 @@
+"""The window: one view at a time (unlock, cases, case, record, review), a Lock button, and
+a status bar that shows the running job with its progress and a Cancel button. It only wires
+views together; each view owns its own state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+)
+
+from ui.case_view import CaseView
+from ui.cases_view import CasesView
+from ui.errors import show_error
+from ui.jobs import Job, Jobs
+from ui.record_view import RecordView
+from ui.review_view import ReviewView
+from ui.state import AppState
+from ui.unlock_view import UnlockView
+from videofeedback.errors import VideofeedbackError
+from videofeedback.library.cases import Case
+from videofeedback.library.library import Library
+
+ACTIVITY = {
+    QEvent.Type.KeyPress,
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseMove,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+}
+
+
+class IdleLock(QObject):
+    """Locks after ``minutes`` without keyboard, mouse or touch input."""
+
+    def __init__(self, state: AppState, parent: QObject) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.timer = QTimer(self, singleShot=True)
+        self.timer.timeout.connect(state.lock)
+        state.unlocked.connect(self.restart)
+        state.locked.connect(self.timer.stop)
+
+    def restart(self) -> None:
+        self.timer.start(self.state.idle_lock_minutes() * 60_000)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in ACTIVITY and self.timer.isActive():
+            self.timer.start()
+        return False
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, state: AppState | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("videofeedback")
+        self.resize(1280, 800)
+        self.state = state or AppState(self)
+        self.jobs = Jobs(self)
+        self.case: Case | None = None
+        self.unlock_view = UnlockView(self.state, self.jobs)
+        self.cases_view = CasesView(self.state, self.jobs)
+        self.case_view = CaseView()
+        self.record_view = RecordView(self.jobs)
+        self.review_view = ReviewView(self.jobs)
+        self.stack = QStackedWidget()
+        for view in (
+            self.unlock_view,
+            self.cases_view,
+            self.case_view,
+            self.record_view,
+            self.review_view,
+        ):
+            self.stack.addWidget(view)
+        self.setCentralWidget(self.stack)
+        self._build_status_bar()
+        self._build_toolbar()
+        self._connect()
+        self.idle = IdleLock(self.state, self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+
+    def _build_toolbar(self) -> None:
+        bar = self.addToolBar("Main")
+        bar.setMovable(False)
+        self.lock_action = QAction("🔒 Lock", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(self.state.lock)
+        bar.addAction(self.lock_action)
+        self.lock_action.setEnabled(False)
+
+    def _build_status_bar(self) -> None:
+        self.job_label = QLabel("")
+        self.job_progress = QProgressBar()
+        self.job_progress.setMaximumWidth(240)
+        self.job_cancel = QPushButton("Cancel")
+        self.job_cancel.clicked.connect(self.jobs.cancel_all)
+        for widget in (self.job_label, self.job_progress, self.job_cancel):
+            self.statusBar().addPermanentWidget(widget)
+            widget.hide()
+
+    def _connect(self) -> None:
+        self.state.unlocked.connect(self._on_unlocked)
+        self.state.locked.connect(self._on_locked)
+        self.jobs.started.connect(self._on_job_started)
+        self.jobs.ended.connect(self._on_job_ended)
+        self.jobs.error.connect(lambda message: show_error(self, message))
+        self.unlock_view.create_requested.connect(self.create_library)
+        self.cases_view.case_chosen.connect(self.open_case)
+        self.case_view.closed.connect(self.show_cases)
+        self.case_view.record_requested.connect(self.show_record)
+        self.case_view.review_requested.connect(self.show_review)
+        self.record_view.closed.connect(self.show_case)
+        self.record_view.recorded.connect(self.show_review)
+        self.record_view.imported.connect(lambda _: self.show_case())
+        self.review_view.closed.connect(self.show_case)
+        for view in (self.record_view, self.review_view):
+            view.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
+
+    # --- navigation ----------------------------------------------------------------------
+
+    def open_library(self, folder: Path) -> None:
+        self.unlock_view.open_library(folder)
+
+    def show_cases(self) -> None:
+        self.case = None
+        self.case_view.clear()
+        self.stack.setCurrentWidget(self.cases_view)
+        self.cases_view.refresh()
+
+    def open_case(self, case_id: str) -> None:
+        try:
+            self.case = self.state.open_case(case_id)
+            self.case.save()  # signs the audit entry of this opening
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+            return
+        self.show_case()
+
+    def show_case(self) -> None:
+        if self.case is None:
+            self.show_cases()
+            return
+        self.case_view.show_case(self.case)
+        self.stack.setCurrentWidget(self.case_view)
+
+    def show_record(self, session_id: str) -> None:
+        if self.case is not None:
+            self.record_view.open_session(self.case, session_id)
+            self.stack.setCurrentWidget(self.record_view)
+
+    def show_review(self, media_id: str) -> None:
+        if self.case is not None:
+            self.stack.setCurrentWidget(self.review_view)
+            self.review_view.open_media(self.case, media_id)
+
+    # --- locking -------------------------------------------------------------------------
+
+    def _on_unlocked(self) -> None:
+        self.lock_action.setEnabled(True)
+        self.show_cases()
+
+    def _on_locked(self) -> None:
+        """Hide every case view; a recording in progress goes on and is sealed as usual."""
+        if self.review_view.notes is not None:
+            self.review_view.close_media()
+        self.case = None
+        self.case_view.clear()
+        self.lock_action.setEnabled(False)
+        self.stack.setCurrentWidget(self.unlock_view)
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    def _on_job_started(self, job: Job) -> None:
+        self.job_label.setText(job.title)
+        self.job_progress.setRange(0, 0)  # busy until the first progress report
+        job.progressed.connect(self._on_job_progressed)
+        for widget in (self.job_label, self.job_progress, self.job_cancel):
+            widget.show()
+
+    def _on_job_progressed(self, fraction: float) -> None:
+        self.job_progress.setRange(0, 1000)
+        self.job_progress.setValue(int(fraction * 1000))
+
+    def _on_job_ended(self, job: Job) -> None:
+        if not self.jobs.running:
+            for widget in (self.job_label, self.job_progress, self.job_cancel):
+                widget.hide()
+
+    # --- a new library -------------------------------------------------------------------
+
+    def create_library(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "An empty folder for the new library")
+        if not folder:
+            return
+        admin, ok = QInputDialog.getText(self, "New library", "Administrator's user name:")
+        if not ok:
+            return
+        secret, ok = QInputDialog.getText(
+            self, "New library", "Administrator's passphrase:", QLineEdit.EchoMode.Password
+        )
+        if not ok:
+            return
+        key, _ = QFileDialog.getSaveFileName(
+            self, "Where to keep the organisation's recovery key (not inside the library)"
+        )
+        if not key:
+            return
+        try:
+            library, _session = Library.create(Path(folder), admin, secret, Path(key), 730)
+            library.close()
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+            return
+        self.open_library(Path(folder))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.review_view.notes is not None:
+            self.review_view.close_media()
+        if self.record_view.recorder is not None:
+            self.record_view.stop()
+        self.jobs.wait_all()
+        self.state.close_library()
+        super().closeEvent(event)

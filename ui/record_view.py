@@ -1,0 +1,258 @@
+"""Record a session: live preview, timer, audio level, dropped-frame warning, big Start/Stop and
+a "mark moment" key (M). Import files by a button or by dropping them here."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotations.timebase import format_clock
+from clips.record import Recorder, RecordingStatus
+from clips.synthetic import SyntheticSource
+from ui.errors import show_error
+from ui.jobs import JobContext, Jobs
+from ui.player import VideoView
+from videofeedback import media
+from videofeedback.library.cases import Case, Purpose
+from videofeedback.library.errors import ConsentError
+
+MEDIA_FILTER = "Video (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.3gp *.mts *.mpg);;All files (*)"
+LOW_LEVEL_DB = -60.0
+
+
+def to_qimage(frame: np.ndarray) -> QImage:
+    """A BGR frame as a QImage that owns its pixels (safe to pass between threads)."""
+    height, width = frame.shape[:2]
+    rgb = np.ascontiguousarray(frame[:, :, ::-1])
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+def cameras() -> list[str]:
+    """Cameras the recorder can use. Camera capture is not built yet (see issue 4), so none;
+    the synthetic source is offered instead."""
+    return []
+
+
+class RecordView(QWidget):
+    recorded = Signal(str)  # media id
+    imported = Signal(str)
+    closed = Signal()
+    status = Signal(str)
+    _preview = Signal(QImage)
+    _progress = Signal(object)  # RecordingStatus
+
+    def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.case: Case | None = None
+        self.session_id = ""
+        self.recorder: Recorder | None = None
+        self.markers: list[Fraction] = []
+        self.video = VideoView()
+        self.source = QComboBox()
+        self.timer = QLabel("00:00")
+        self.timer.setObjectName("timer")
+        self.timer.setStyleSheet("font-size: 28pt; font-weight: bold")
+        self.level = QProgressBar()
+        self.level.setRange(0, 60)
+        self.level.setTextVisible(False)
+        self.level.setOrientation(Qt.Orientation.Vertical)
+        self.dropped = QLabel("")
+        self.dropped.setStyleSheet("color: #c62828; font-weight: bold")
+        self.consent = QLabel("")
+        self.consent.setWordWrap(True)
+        self.consent.setStyleSheet("color: #c62828; font-size: 13pt")
+        self.start_stop = QPushButton("● Start recording")
+        self.start_stop.setMinimumHeight(64)
+        self.start_stop.setStyleSheet("font-size: 18pt")
+        self.start_stop.clicked.connect(self.toggle)
+        self.mark_button = QPushButton("Mark moment (M)")
+        self.mark_button.setMinimumHeight(64)
+        self.mark_button.clicked.connect(self.mark)
+        self.import_button = QPushButton("Import a video file…")
+        self.import_button.setMinimumHeight(48)
+        self.import_button.clicked.connect(self.choose_import)
+        self.marker_label = QLabel("")
+        back = QPushButton("Back to the case")
+        back.clicked.connect(self.closed.emit)
+        self._preview.connect(self.video.show_image)
+        self._progress.connect(self._on_status)
+        self._build(back)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def _build(self, back: QPushButton) -> None:
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Source:"))
+        top.addWidget(self.source, 1)
+        top.addWidget(self.timer)
+        top.addWidget(back)
+        picture = QHBoxLayout()
+        picture.addWidget(self.video, 1)
+        picture.addWidget(self.level)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_stop, 2)
+        buttons.addWidget(self.mark_button, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.consent)
+        layout.addLayout(picture, 1)
+        layout.addWidget(self.dropped)
+        layout.addWidget(self.marker_label)
+        layout.addLayout(buttons)
+        layout.addWidget(self.import_button)
+        layout.addWidget(QLabel("…or drop video files here to import them into this session."))
+
+    # --- the session ---------------------------------------------------------------------
+
+    def open_session(self, case: Case, session_id: str) -> None:
+        self.case, self.session_id = case, session_id
+        self.source.clear()
+        for name in cameras():
+            self.source.addItem(name)
+        self.source.addItem(
+            "Synthetic test picture and tone (no camera found)"
+            if not cameras()
+            else "Synthetic test picture and tone"
+        )
+        self._set_recording(False)
+        self.video.clear()
+        self.timer.setText("00:00")
+        self.dropped.setText("")
+        self.marker_label.setText("")
+        refusal = consent_refusal(case)
+        self.consent.setText(refusal)
+        self.start_stop.setEnabled(not refusal)
+        self.import_button.setEnabled(not refusal)
+        self.setFocus()
+
+    # --- recording -----------------------------------------------------------------------
+
+    def toggle(self) -> None:
+        if self.recorder is not None:
+            self.stop()
+        else:
+            self.start()
+
+    def start(self, duration: Fraction | None = None) -> None:
+        if self.case is None or self.jobs.running and self.recorder:
+            return
+        case, session_id = self.case, self.session_id
+        self.markers = []
+        hooks = media.RecordHooks(
+            on_preview=lambda frame: self._preview.emit(to_qimage(frame)),
+            on_status=self._progress.emit,
+            on_start=self._on_started,
+        )
+
+        def work(context: JobContext) -> str:
+            media_id, _ = media.record(case, session_id, SyntheticSource(), duration, hooks)
+            return media_id
+
+        self._set_recording(True)
+        job = self.jobs.start("Recording", work, self._on_recorded, self._on_failed)
+        job.cancelled.connect(lambda: self._set_recording(False))
+
+    def _on_started(self, recorder: Recorder) -> None:
+        self.recorder = recorder  # the worker thread sets it; stop() and mark() are thread-safe
+
+    def stop(self) -> None:
+        if self.recorder is not None:
+            self.recorder.stop()
+            self.start_stop.setEnabled(False)
+            self.start_stop.setText("Sealing…")
+
+    def mark(self) -> None:
+        if self.recorder is None:
+            return
+        at = self.recorder.mark()
+        self.markers.append(at)
+        self.marker_label.setText("Marked: " + ", ".join(format_clock(m) for m in self.markers))
+
+    def _on_status(self, status: RecordingStatus) -> None:
+        self.timer.setText(format_clock(status.elapsed)[:5])
+        self.level.setValue(int(max(status.audio_level_db, LOW_LEVEL_DB) - LOW_LEVEL_DB))
+        if status.dropped:
+            self.dropped.setText(
+                f"⚠ {status.dropped} frames were late and repeated: close other programs"
+            )
+
+    def _on_recorded(self, media_id: str) -> None:
+        self._set_recording(False)
+        self.status.emit(f"Recording saved and sealed ({len(self.markers)} markers)")
+        self.recorded.emit(media_id)
+
+    def _on_failed(self, message: str) -> None:
+        self._set_recording(False)
+        show_error(self, message)
+
+    def _set_recording(self, recording: bool) -> None:
+        if not recording:
+            self.recorder = None
+        self.start_stop.setEnabled(True)
+        self.start_stop.setText("■ Stop" if recording else "● Start recording")
+        self.mark_button.setEnabled(recording)
+        self.import_button.setEnabled(not recording)
+        self.source.setEnabled(not recording)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_M and self.recorder is not None:
+            self.mark()
+        else:
+            super().keyPressEvent(event)
+
+    # --- import --------------------------------------------------------------------------
+
+    def choose_import(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Import video files", "", MEDIA_FILTER)
+        for file in files:
+            self.import_file(Path(file))
+
+    def import_file(self, path: Path) -> None:
+        if self.case is None:
+            return
+        case, session_id = self.case, self.session_id
+
+        def work(context: JobContext) -> str:
+            media_id = media.import_file(case, session_id, path, context.report, context.cancel)
+            case.save()
+            return media_id
+
+        self.jobs.start(f"Importing {path.name}", work, self._on_imported)
+
+    def _on_imported(self, media_id: str) -> None:
+        self.status.emit("Import finished")
+        self.imported.emit(media_id)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls() and self.import_button.isEnabled():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.import_file(Path(url.toLocalFile()))
+        event.acceptProposedAction()
+
+
+def consent_refusal(case: Case) -> str:
+    """Why recording is refused (missing or withdrawn filming consent), or ''."""
+    try:
+        case.require_consent(Purpose.FILMING)
+    except ConsentError as exc:
+        return f"Recording is not possible: {exc}."
+    return ""

@@ -1,0 +1,395 @@
+"""Review and annotate one recording: the player, the timeline and the moment editor, driven
+by the keys of video editors (see KEYS)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotations.model import Moment
+from annotations.timebase import format_clock
+from ui.errors import show_error
+from ui.jobs import JobContext, Jobs
+from ui.moment_editor import MomentEditor
+from ui.player import Player, VideoView
+from ui.timeline import Timeline, TimelineData, thumbnails_of
+from videofeedback import media
+from videofeedback.errors import VideofeedbackError
+from videofeedback.library.annotating import AnnotationSession, case_codebook, open_annotations
+from videofeedback.library.cases import Case
+from videofeedback.library.media_records import media_record
+
+KEYS = (
+    "Space play/pause · J/K/L shuttle · ←/→ one frame · Shift+←/→ one second · I/O in/out · "
+    "1–6 code a moment · S still · +/− zoom · Ctrl+Z / Ctrl+Shift+Z undo/redo"
+)
+DEFAULT_MOMENT = Fraction(3)  # a code key with no in/out marks makes a moment this long
+SHUTTLE_RATES = (1.0, 2.0, 4.0)
+SAVE_DELAY_MS = 400
+
+
+class ReviewView(QWidget):
+    closed = Signal()
+    status = Signal(str)
+
+    def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.case: Case | None = None
+        self.notes: AnnotationSession | None = None
+        self._unsubscribe: Any = None
+        self.marks: tuple[Fraction | None, Fraction | None] = (None, None)
+        self.selected: str | None = None
+        self._reverse_rate = 0.0
+        self.player = Player(self)
+        self.video = VideoView()
+        self.timeline = Timeline()
+        self.editor = MomentEditor()
+        self.moment_list = QListWidget()
+        self.moment_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.clock = QLabel("00:00.000")
+        self.clock.setObjectName("clock")
+        self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
+        self._reverse_timer = QTimer(self, interval=100)
+        self._build()
+        self._connect()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def _build(self) -> None:
+        transport = QHBoxLayout()
+        for text, slot in (
+            ("◀◀ J", self.shuttle_back),
+            ("▶ / ❚❚  Space", self.player.toggle),
+            ("L ▶▶", self.shuttle_forward),
+            ("＋", lambda: self.timeline.zoom(2)),
+            ("－", lambda: self.timeline.zoom(0.5)),
+            ("Whole session", self.timeline.zoom_fit),
+        ):
+            button = QPushButton(text)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setMinimumHeight(40)
+            button.clicked.connect(slot)
+            transport.addWidget(button)
+        transport.addStretch(1)
+        transport.addWidget(self.clock)
+        back = QPushButton("Back to the case")
+        back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        back.clicked.connect(self.close_media)
+        transport.addWidget(back)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addWidget(self.video, 1)
+        column.addLayout(transport)
+        column.addWidget(self.timeline)
+        keys = QLabel(KEYS)
+        keys.setWordWrap(True)
+        column.addWidget(keys)
+        right = QWidget()
+        right.setMinimumWidth(380)
+        side = QVBoxLayout(right)
+        side.addWidget(QLabel("Moments"))
+        side.addWidget(self.moment_list, 1)
+        side.addWidget(self.editor, 2)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        QVBoxLayout(self).addWidget(split)
+
+    def _connect(self) -> None:
+        self.player.frame_ready.connect(self._on_frame_ready)
+        self.player.position_changed.connect(self._on_position_changed)
+        self.player.error.connect(lambda text: show_error(self, f"playback: {text}"))
+        self.timeline.seek_requested.connect(self._on_seek_requested)
+        self.timeline.moment_selected.connect(self.select)
+        self.moment_list.currentItemChanged.connect(self._on_list_selection_changed)
+        self._save_timer.timeout.connect(self.save)
+        self._reverse_timer.timeout.connect(self._on_reverse_tick)
+
+    # --- opening and closing -------------------------------------------------------------
+
+    def open_media(self, case: Case, media_id: str) -> None:
+        """Load the overview and the annotations in a job, then show them."""
+        self.case = case
+
+        def load(context: JobContext) -> tuple[Any, Any, AnnotationSession]:
+            strip, peaks = media.load_overview(case, media_id)
+            return strip, peaks, open_annotations(case, media_id)
+
+        self.jobs.start("Opening the recording", load, self._on_loaded)
+
+    def _on_loaded(self, loaded: tuple[Any, Any, AnnotationSession]) -> None:
+        strip, peaks, notes = loaded
+        assert self.case is not None
+        record = media_record(self.case, notes.annotations.media_id)
+        info = record["info"]
+        fps = Fraction(str(info.get("fps", "30")))
+        self.notes = notes
+        self._unsubscribe = notes.annotations.subscribe(self._on_annotations_changed)
+        self.editor.set_codebook(
+            notes.annotations.codebook or case_codebook(notes.case), notes.editor
+        )
+        self.editor.guard = notes.require_change
+        self.timeline.set_data(
+            TimelineData(
+                duration=Fraction(str(info.get("duration", "0"))),
+                fps=fps,
+                thumbnails=thumbnails_of(strip),
+                interval=strip.interval,
+                peaks=peaks,
+                markers=[Fraction(m) for m in info.get("markers", [])],
+            )
+        )
+        self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
+        self._refresh()
+        self.setFocus()
+
+    def close_media(self) -> None:
+        self.editor.commit_note()
+        self.save()
+        self.player.unload()
+        self.video.clear()
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.notes = None
+        self.case = None
+        self.closed.emit()
+
+    def save(self) -> None:
+        self._save_timer.stop()
+        if self.notes is None:
+            return
+        try:
+            self.notes.save()
+        except VideofeedbackError as exc:
+            show_error(self, f"the annotations could not be saved: {exc}")
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if self.notes is None or not self._handle_key(event):
+            super().keyPressEvent(event)
+
+    def _handle_key(self, event: QKeyEvent) -> bool:
+        key, mods = event.key(), event.modifiers()
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        K = Qt.Key
+        if ctrl and key == K.Key_Z:
+            self.redo() if shift else self.undo()
+        elif ctrl and key == K.Key_Y:
+            self.redo()
+        elif ctrl:
+            return False
+        elif key == K.Key_Space:
+            self._stop_reverse()
+            self.player.toggle()
+        elif key == K.Key_K:
+            self._stop_reverse()
+            self.player.pause()
+        elif key == K.Key_L:
+            self.shuttle_forward()
+        elif key == K.Key_J:
+            self.shuttle_back()
+        elif key in (K.Key_Left, K.Key_Right):
+            sign = 1 if key == K.Key_Right else -1
+            self._stop_reverse()
+            self.player.step(sign * (int(self.player.fps) if shift else 1))
+        elif key == K.Key_I:
+            self.set_in()
+        elif key == K.Key_O:
+            self.set_out()
+        elif key == K.Key_S:
+            self.take_still()
+        elif key in (K.Key_Plus, K.Key_Equal):
+            self.timeline.zoom(2)
+        elif key == K.Key_Minus:
+            self.timeline.zoom(0.5)
+        elif key == K.Key_Escape:
+            self.select(None)
+        elif key == K.Key_Delete and self.selected:
+            self.editor._on_delete()
+        elif event.text() and self.code_key(event.text()):
+            pass
+        else:
+            return False
+        return True
+
+    # --- playback ------------------------------------------------------------------------
+
+    def shuttle_forward(self) -> None:
+        self._stop_reverse()
+        rate = self.player.media.playbackRate() if self.player.playing else 0.0
+        faster = [r for r in SHUTTLE_RATES if r > rate]
+        self.player.play(faster[0] if faster else SHUTTLE_RATES[-1])
+
+    def shuttle_back(self) -> None:
+        """Backwards by stepping (the player decodes forwards only): faster on each press."""
+        self.player.pause()
+        faster = [r for r in SHUTTLE_RATES if r > self._reverse_rate]
+        self._reverse_rate = faster[0] if faster else SHUTTLE_RATES[-1]
+        self._reverse_timer.start()
+
+    def _stop_reverse(self) -> None:
+        self._reverse_rate = 0.0
+        self._reverse_timer.stop()
+
+    def _on_reverse_tick(self) -> None:
+        back = self.player.seconds() - Fraction(self._reverse_rate) / 10
+        if back <= 0:
+            self._stop_reverse()
+        self.player.seek(max(back, Fraction(0)))
+
+    def now(self) -> Fraction:
+        """The playhead on a frame boundary."""
+        return Fraction(self.player.frame()) / self.player.fps
+
+    # --- annotating ----------------------------------------------------------------------
+
+    def set_in(self) -> None:
+        moment = self._selected_moment()
+        if moment is not None and moment.end is not None and self.now() < moment.end:
+            self._edit(lambda e: e.trim(moment.id, self.now(), moment.end), moment.id)
+            return
+        self.marks = (self.now(), None)
+        self.timeline.set_marks(*self.marks)
+
+    def set_out(self) -> None:
+        moment = self._selected_moment()
+        end = self.now() + 1 / self.player.fps  # the out frame is included
+        if moment is not None and end > moment.start:
+            self._edit(lambda e: e.trim(moment.id, moment.start, end), moment.id)
+            return
+        start = self.marks[0] if self.marks[0] is not None else self.now()
+        self.marks = (min(start, end), max(start, end))
+        self.timeline.set_marks(*self.marks)
+
+    def code_key(self, text: str) -> bool:
+        """A code's key codes the selected moment, or makes one from the in/out marks (or a
+        short one at the playhead)."""
+        assert self.notes is not None
+        book = self.notes.annotations.codebook
+        code = book.by_key(text) if book else None
+        if code is None:
+            return False
+        if self.selected:
+            self._edit(lambda e: e.toggle_code(self.selected or "", code.id), self.selected)
+            return True
+        start, end = self.marks
+        if start is None or end is None:
+            start = self.now()
+            duration = self.notes.annotations.duration
+            end = min(start + DEFAULT_MOMENT, duration) if duration else start + DEFAULT_MOMENT
+        moment = self._edit(lambda e: e.add_moment(start, end, (code.id,)), None)
+        if isinstance(moment, Moment):
+            self.marks = (None, None)
+            self.timeline.set_marks(None, None)
+            self.select(moment.id, seek=False)  # the playhead stays where the person is
+        return True
+
+    def take_still(self) -> None:
+        at = self.now()
+        if self._edit(lambda e: e.add_still(at), None) is not None:
+            self.status.emit(f"Still taken at {format_clock(at)}")
+
+    def undo(self) -> None:
+        if self.notes:
+            done = self.notes.editor.undo()
+            self.status.emit(f"Undone: {done}" if done else "Nothing to undo")
+
+    def redo(self) -> None:
+        if self.notes:
+            done = self.notes.editor.redo()
+            self.status.emit(f"Redone: {done}" if done else "Nothing to redo")
+
+    def _edit(self, change: Any, moment_id: str | None) -> Any:
+        assert self.notes is not None
+        try:
+            self.notes.require_change(moment_id)
+            return change(self.notes.editor)
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+            return None
+
+    def select(self, moment_id: str | None, seek: bool = True) -> None:
+        self.editor.commit_note()
+        self.selected = moment_id
+        self.timeline.select(moment_id)
+        self.editor.show_moment(self._selected_moment())
+        self.moment_list.blockSignals(True)
+        self.moment_list.clearSelection()
+        for row in range(self.moment_list.count()):
+            item = self.moment_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == moment_id:
+                self.moment_list.setCurrentRow(row)
+        self.moment_list.blockSignals(False)
+        moment = self._selected_moment()
+        if moment is not None and seek:
+            self.player.seek(moment.start + Fraction(1, 2) / self.player.fps)
+
+    def _selected_moment(self) -> Moment | None:
+        if self.notes is None or self.selected is None:
+            return None
+        found = [m for m in self.notes.annotations.moments if m.id == self.selected]
+        return found[0] if found else None
+
+    # --- subscriptions -------------------------------------------------------------------
+
+    def _on_annotations_changed(self, event: object) -> None:
+        self._refresh()
+        self._save_timer.start()
+
+    def _refresh(self) -> None:
+        if self.notes is None:
+            return
+        model = self.notes.annotations
+        if self.selected and self._selected_moment() is None:
+            self.selected = None
+        self.timeline.set_annotations(model.in_time_order(), model.stills, model.codebook)
+        self.timeline.select(self.selected)
+        self.editor.show_moment(self._selected_moment())
+        self.moment_list.blockSignals(True)
+        self.moment_list.clear()
+        for moment in model.in_time_order():
+            codes = (
+                ", ".join(model.codebook.code(c).label for c in moment.codes)
+                if model.codebook
+                else ""
+            )
+            item = QListWidgetItem(f"{moment.label()}  {codes}\n{moment.caption}".strip())
+            item.setData(Qt.ItemDataRole.UserRole, moment.id)
+            self.moment_list.addItem(item)
+            if moment.id == self.selected:
+                self.moment_list.setCurrentItem(item)
+        self.moment_list.blockSignals(False)
+
+    def _on_list_selection_changed(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.select(item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_frame_ready(self, image: QImage) -> None:
+        self.video.show_image(image)
+
+    def _on_position_changed(self, millis: int) -> None:
+        at = Fraction(millis, 1000)
+        self.timeline.set_playhead(at)
+        self.clock.setText(f"{format_clock(at)}  frame {self.player.frame()}")
+
+    def _on_seek_requested(self, seconds: Fraction) -> None:
+        self.select(None)
+        self.player.seek(seconds + Fraction(1, 2) / self.player.fps)

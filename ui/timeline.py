@@ -1,0 +1,289 @@
+"""The timeline: filmstrip, waveform, moments coloured by category, recording markers, stills,
+in/out marks and the playhead, zoomable from the whole session down to single frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from annotations import Codebook
+from annotations.model import Moment, Still
+from annotations.timebase import format_clock
+from clips.overview import Filmstrip, Peaks
+
+RULER, STRIP, WAVE, MOMENTS = 20, 54, 44, 34
+HEIGHT = RULER + STRIP + WAVE + MOMENTS
+MAX_PIXELS_PER_FRAME = 16
+NO_CODE = QColor("#9e9e9e")
+
+
+@dataclass
+class TimelineData:
+    duration: Fraction = Fraction(0)
+    fps: Fraction = Fraction(30)
+    thumbnails: list[QPixmap] = field(default_factory=list)
+    interval: Fraction = Fraction(2)
+    peaks: Peaks | None = None
+    markers: list[Fraction] = field(default_factory=list)
+
+
+def thumbnails_of(strip: Filmstrip) -> list[QPixmap]:
+    """Decoded in memory only (no thumbnail cache on disk)."""
+    return [QPixmap.fromImage(QImage.fromData(png)) for png in strip.thumbnails]
+
+
+class Timeline(QWidget):
+    seek_requested = Signal(object)  # Fraction: seconds
+    moment_selected = Signal(object)  # str | None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data = TimelineData()
+        self.codebook: Codebook | None = None
+        self.moments: list[Moment] = []
+        self.stills: list[Still] = []
+        self.selected: str | None = None
+        self.playhead = Fraction(0)
+        self.marks: tuple[Fraction | None, Fraction | None] = (None, None)
+        self.pixels_per_second = 10.0
+        self.offset = 0.0  # seconds at the left edge
+        self._fitted = True
+        self.setMinimumHeight(HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the review view
+
+    # --- what is shown -------------------------------------------------------------------
+
+    def set_data(self, data: TimelineData) -> None:
+        self.data = data
+        self.zoom_fit()
+
+    def set_annotations(
+        self, moments: list[Moment], stills: list[Still], codebook: Codebook
+    ) -> None:
+        self.moments, self.stills, self.codebook = moments, stills, codebook
+        self.update()
+
+    def select(self, moment_id: str | None) -> None:
+        self.selected = moment_id
+        self.update()
+
+    def set_playhead(self, seconds: Fraction) -> None:
+        self.playhead = seconds
+        x = self.x_of(seconds)
+        if x < 0 or x > self.width() - 20:
+            self.offset = max(0.0, float(seconds) - 0.1 * self.visible_seconds())
+        self.update()
+
+    def set_marks(self, start: Fraction | None, end: Fraction | None) -> None:
+        self.marks = (start, end)
+        self.update()
+
+    # --- zoom ----------------------------------------------------------------------------
+
+    def fit_pixels_per_second(self) -> float:
+        return max(self.width(), 100) / max(float(self.data.duration), 1.0)
+
+    def max_pixels_per_second(self) -> float:
+        return float(self.data.fps) * MAX_PIXELS_PER_FRAME
+
+    def visible_seconds(self) -> float:
+        return self.width() / self.pixels_per_second
+
+    def zoom_fit(self) -> None:
+        self._fitted = True
+        self.pixels_per_second = self.fit_pixels_per_second()
+        self.offset = 0.0
+        self.update()
+
+    def zoom(self, factor: float, around: float | None = None) -> None:
+        """Zoom by ``factor`` keeping ``around`` (default: the playhead) where it is on screen."""
+        anchor = float(self.playhead) if around is None else around
+        screen_x = (anchor - self.offset) * self.pixels_per_second
+        low, high = self.fit_pixels_per_second(), self.max_pixels_per_second()
+        self.pixels_per_second = min(max(self.pixels_per_second * factor, low), high)
+        self._fitted = self.pixels_per_second == low
+        self.offset = 0.0 if self._fitted else max(0.0, anchor - screen_x / self.pixels_per_second)
+        self.update()
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        if self._fitted:
+            self.pixels_per_second = self.fit_pixels_per_second()
+
+    # --- geometry ------------------------------------------------------------------------
+
+    def x_of(self, seconds: Fraction | float) -> float:
+        return (float(seconds) - self.offset) * self.pixels_per_second
+
+    def time_at(self, x: float) -> Fraction:
+        seconds = self.offset + x / self.pixels_per_second
+        frame = int(seconds * float(self.data.fps))
+        top = self.data.duration
+        return max(Fraction(0), min(Fraction(frame) / self.data.fps, top) if top else Fraction(0))
+
+    def moment_rect(self, moment: Moment) -> QRectF:
+        x0 = self.x_of(moment.start)
+        x1 = self.x_of(moment.end) if moment.end is not None else x0 + 4
+        return QRectF(x0, RULER + STRIP + WAVE + 3, max(x1 - x0, 4), MOMENTS - 6)
+
+    def moment_at(self, x: float, y: float) -> Moment | None:
+        for moment in reversed(self.moments):
+            if self.moment_rect(moment).adjusted(-2, 0, 2, 0).contains(QPointF(x, y)):
+                return moment
+        return None
+
+    def colour_of(self, moment: Moment) -> QColor:
+        if not moment.codes or self.codebook is None:
+            return NO_CODE
+        return QColor(self.codebook.category_of(moment.codes[0]).colour)
+
+    # --- input ---------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        pos = event.position()
+        hit = self.moment_at(pos.x(), pos.y())
+        if hit is not None:
+            self.moment_selected.emit(hit.id)
+            return
+        self.seek_requested.emit(self.time_at(pos.x()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.seek_requested.emit(self.time_at(event.position().x()))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        steps = event.angleDelta().y() / 120
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            at = self.offset + event.position().x() / self.pixels_per_second
+            self.zoom(1.25**steps, around=at)
+        else:
+            shift = -steps * 0.1 * self.visible_seconds()
+            self.offset = max(0.0, self.offset + shift)
+            self.update()
+
+    # --- painting ------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#20242a"))
+        self._paint_ruler(painter)
+        self._paint_filmstrip(painter)
+        self._paint_waveform(painter)
+        self._paint_marks(painter)
+        self._paint_moments(painter)
+        self._paint_markers(painter)
+        self._paint_playhead(painter)
+
+    def _paint_ruler(self, painter: QPainter) -> None:
+        painter.setPen(QColor("#c8c8c8"))
+        step = _tick_step(self.pixels_per_second, self.data.fps)
+        first = int(self.offset / step)
+        for k in range(first, first + int(self.visible_seconds() / step) + 2):
+            x = self.x_of(k * step)
+            painter.drawLine(QPointF(x, RULER - 6), QPointF(x, RULER))
+            label = format_clock(Fraction(k * step).limit_denominator(1000))
+            painter.drawText(QPointF(x + 3, RULER - 7), label)
+
+    def _paint_filmstrip(self, painter: QPainter) -> None:
+        thumbs = self.data.thumbnails
+        if not thumbs:
+            return
+        tile = max(1, round(thumbs[0].width() * STRIP / max(thumbs[0].height(), 1)))
+        for x in range(0, self.width(), tile):
+            seconds = self.offset + x / self.pixels_per_second
+            if seconds > self.data.duration:
+                break
+            index = min(int(seconds / float(self.data.interval)), len(thumbs) - 1)
+            painter.drawPixmap(x, RULER, tile, STRIP, thumbs[index])
+
+    def _paint_waveform(self, painter: QPainter) -> None:
+        peaks = self.data.peaks
+        if peaks is None or not len(peaks.minimum):
+            return
+        low, high = column_peaks(peaks, self.offset, self.pixels_per_second, self.width())
+        middle, half = RULER + STRIP + WAVE / 2, WAVE / 2 - 2
+        painter.setPen(QColor("#7fd1ae"))
+        for x in range(len(low)):
+            top = middle - high[x] / 32768 * half
+            bottom = middle - low[x] / 32768 * half
+            painter.drawLine(QPointF(x, top), QPointF(x, bottom))
+
+    def _paint_marks(self, painter: QPainter) -> None:
+        start, end = self.marks
+        if start is None:
+            return
+        x0 = self.x_of(start)
+        x1 = self.x_of(end) if end is not None else x0 + 2
+        painter.fillRect(QRectF(x0, 0, max(x1 - x0, 2), HEIGHT), QColor(80, 140, 255, 70))
+
+    def _paint_moments(self, painter: QPainter) -> None:
+        for moment in self.moments:
+            rect = self.moment_rect(moment)
+            painter.fillRect(rect, self.colour_of(moment))
+            if moment.id == self.selected:
+                painter.setPen(QPen(QColor("white"), 3))
+                painter.drawRect(rect)
+            painter.setPen(QColor("black"))
+            text = " ".join(c.split(".")[-1] for c in moment.codes)
+            painter.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        painter.setPen(QColor("white"))
+        for still in self.stills:
+            x, y = self.x_of(still.time), RULER + STRIP + WAVE + MOMENTS / 2
+            painter.setBrush(QColor("white"))
+            painter.drawPolygon(
+                QPolygonF(
+                    [QPointF(x, y - 6), QPointF(x + 5, y), QPointF(x, y + 6), QPointF(x - 5, y)]
+                )
+            )
+
+    def _paint_markers(self, painter: QPainter) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#ff9800"))
+        for marker in self.data.markers:
+            x = self.x_of(marker)
+            painter.drawPolygon(
+                QPolygonF([QPointF(x - 6, RULER), QPointF(x + 6, RULER), QPointF(x, RULER + 10)])
+            )
+
+    def _paint_playhead(self, painter: QPainter) -> None:
+        x = self.x_of(self.playhead)
+        painter.setPen(QPen(QColor("#ff3b30"), 2))
+        painter.drawLine(QPointF(x, 0), QPointF(x, HEIGHT))
+
+
+def _tick_step(pixels_per_second: float, fps: Fraction) -> float:
+    """Seconds between ruler labels, at least ~80 px apart; single frames when zoomed in."""
+    for step in (float(1 / fps), 0.1, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800):
+        if step * pixels_per_second >= 80:
+            return step
+    return 3600.0
+
+
+def column_peaks(
+    peaks: Peaks, offset: float, pixels_per_second: float, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of the samples under each pixel column (one bucket when zoomed in)."""
+    rate, count = peaks.buckets_per_second, len(peaks.minimum)
+    edges = ((offset + np.arange(width + 1) / pixels_per_second) * rate).astype(np.int64)
+    starts = edges[:-1][edges[:-1] < count]
+    if not len(starts):
+        return np.zeros(0), np.zeros(0)
+    stop = min(max(int(edges[len(starts)]), int(starts[-1]) + 1), count)
+    low = np.minimum.reduceat(peaks.minimum[:stop], starts)
+    high = np.maximum.reduceat(peaks.maximum[:stop], starts)
+    return low.astype(np.float64), high.astype(np.float64)
