@@ -30,14 +30,26 @@ class Job(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, title: str, work: Callable[[JobContext], Any], parent: QObject) -> None:
+    def __init__(
+        self,
+        title: str,
+        work: Callable[[JobContext], Any],
+        parent: QObject,
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.title = title
         self._work = work
+        self._on_cancel = on_cancel
         self.context = JobContext(report=self.progressed.emit)
 
     def cancel(self) -> None:
-        self.context.cancel.cancel()
+        """Stop the work: by default it is abandoned and leaves nothing; a job that must keep
+        what it did (a recording) gives its own ``on_cancel``."""
+        if self._on_cancel is not None:
+            self._on_cancel()
+        else:
+            self.context.cancel.cancel()
 
     def run(self) -> None:  # the worker thread
         try:
@@ -74,8 +86,9 @@ class Jobs(QObject):
         work: Callable[[JobContext], Any],
         on_success: Callable[[Any], None] = lambda _: None,
         on_failure: Callable[[str], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
     ) -> Job:
-        job = Job(title, work, self)
+        job = Job(title, work, self, on_cancel)
         job.succeeded.connect(on_success)
         job.failed.connect(on_failure or self.error.emit)
         job.finished.connect(lambda: self._end(job))

@@ -164,7 +164,9 @@ class RecordView(QWidget):
             return media_id
 
         self._set_recording(True)
-        job = self.jobs.start("Recording", work, self._on_recorded, self._on_failed)
+        job = self.jobs.start(
+            "Recording", work, self._on_recorded, self._on_failed, on_cancel=self.stop
+        )
         job.cancelled.connect(lambda: self._set_recording(False))
 
     def _on_started(self, recorder: Recorder) -> None:
@@ -188,7 +190,8 @@ class RecordView(QWidget):
         self.level.setValue(int(max(status.audio_level_db, LOW_LEVEL_DB) - LOW_LEVEL_DB))
         if status.dropped:
             self.dropped.setText(
-                f"⚠ {status.dropped} frames were late and repeated: close other programs"
+                f"⚠ {status.dropped} frame{'s were' if status.dropped > 1 else ' was'} late and "
+                "repeated (the recording keeps time): close other programs"
             )
 
     def _on_recorded(self, media_id: str) -> None:
@@ -232,7 +235,12 @@ class RecordView(QWidget):
             case.save()
             return media_id
 
-        self.jobs.start(f"Importing {path.name}", work, self._on_imported)
+        self.jobs.start(
+            f"Importing {path.name}",
+            work,
+            self._on_imported,
+            lambda message: show_error(self, f"{path.name} was not imported: {message}"),
+        )
 
     def _on_imported(self, media_id: str) -> None:
         self.status.emit("Import finished")
