@@ -25,6 +25,7 @@ from ui.cases_view import CasesView
 from ui.errors import show_error
 from ui.jobs import Job, Jobs
 from ui.record_view import RecordView
+from ui.reel_view import ReelView
 from ui.review_view import ReviewView
 from ui.state import AppState
 from ui.unlock_view import UnlockView
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.case_view = CaseView()
         self.record_view = RecordView(self.jobs)
         self.review_view = ReviewView(self.jobs)
+        self.reel_view = ReelView(self.jobs)
         self.stack = QStackedWidget()
         for view in (
             self.unlock_view,
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
             self.case_view,
             self.record_view,
             self.review_view,
+            self.reel_view,
         ):
             self.stack.addWidget(view)
         self.setCentralWidget(self.stack)
@@ -126,6 +129,13 @@ class MainWindow(QMainWindow):
         self.record_view.recorded.connect(self.show_review)
         self.record_view.imported.connect(lambda _: self.show_case())
         self.review_view.closed.connect(self.show_case)
+        self.review_view.reel_requested.connect(self.show_reel)
+        self.reel_view.closed.connect(lambda: self.stack.setCurrentWidget(self.review_view))
+        self.reel_view.rendered.connect(
+            lambda _: self.statusBar().showMessage(
+                "The reel is ready and stored on the session", 5000
+            )
+        )
         for view in (self.record_view, self.review_view):
             view.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
 
@@ -166,6 +176,11 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.review_view)
             self.review_view.open_media(self.case, media_id)
 
+    def show_reel(self, annotations: object) -> None:
+        if self.case is not None:
+            self.reel_view.open_reel(self.case, annotations)  # type: ignore[arg-type]
+            self.stack.setCurrentWidget(self.reel_view)
+
     # --- locking -------------------------------------------------------------------------
 
     def _on_unlocked(self) -> None:
@@ -174,6 +189,8 @@ class MainWindow(QMainWindow):
 
     def _on_locked(self) -> None:
         """Hide every case view; a recording in progress goes on and is sealed as usual."""
+        if self.stack.currentWidget() is self.reel_view:
+            self.reel_view.close_reel()
         if self.review_view.notes is not None:
             self.review_view.close_media()
         self.case = None

@@ -44,6 +44,7 @@ SAVE_DELAY_MS = 400
 class ReviewView(QWidget):
     closed = Signal()
     status = Signal(str)
+    reel_requested = Signal(object)  # Annotations
 
     def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +86,10 @@ class ReviewView(QWidget):
             transport.addWidget(button)
         transport.addStretch(1)
         transport.addWidget(self.clock)
+        reel = QPushButton("Build a reel…")
+        reel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        reel.clicked.connect(self.build_reel)
+        transport.addWidget(reel)
         back = QPushButton("Back to the case")
         back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         back.clicked.connect(self.close_media)
@@ -169,6 +174,13 @@ class ReviewView(QWidget):
         self.notes = None
         self.case = None
         self.closed.emit()
+
+    def build_reel(self) -> None:
+        if self.notes is not None:
+            self.editor.commit_note()
+            self.save()
+            self.player.pause()
+            self.reel_requested.emit(self.notes.annotations)
 
     def save(self) -> None:
         self._save_timer.stop()

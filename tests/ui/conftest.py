@@ -8,13 +8,13 @@ from clips.synthetic import SyntheticSource
 from ui.main_window import MainWindow
 from videofeedback.demo import MARKER, build_demo_library
 
-SECONDS = 6
+SECONDS = 30
 PASSPHRASE = "pat-demo-passphrase"
 
 
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory) -> Path:
-    """A demo library with a 6 s, 640×360 recording (the real demo has 2 minutes at 720p)."""
+    """A demo library with a 30 s, 640×360 recording (two moments, fitting) (the real demo has 2 minutes at 720p)."""
     folder = tmp_path_factory.mktemp("ui") / "template"
     build_demo_library(folder, lambda _: None, SECONDS, SyntheticSource(640, 360, voice=True))
     (folder / MARKER).write_text("demo\n")

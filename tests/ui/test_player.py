@@ -6,6 +6,7 @@ from fractions import Fraction
 from PySide6.QtCore import QIODevice
 
 from encryption import read_encrypted
+from tests.ui.conftest import SECONDS
 from tests.ui.helpers import frame_number
 from ui.player import DecryptingDevice, Player
 from videofeedback.library import Library
@@ -40,7 +41,7 @@ def test_player_plays_then_seeks_to_the_exact_frame(qtbot, library):
     player.frame_ready.connect(frames.append)
     player.load(path, [identity], Fraction(30))
     qtbot.waitUntil(lambda: player.duration() > 0, timeout=15_000)
-    assert abs(player.duration() - 6) < Fraction(1, 10)
+    assert abs(player.duration() - SECONDS) < Fraction(1, 10)
     player.play()
     qtbot.waitUntil(lambda: player.seconds() > Fraction(1, 2), timeout=15_000)
     assert len(frames) > 5

@@ -1,0 +1,274 @@
+"""The reel builder: drag moments and stills into order, edit each caption and hold time, add
+a title card, render as a draft (smart cut, fast) or final (captions, stills, fades), and
+preview the result. The reel is stored on the recording's session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotations.model import Annotations
+from annotations.reel import ReelPlan, TitleCard, plan_from, with_item
+from annotations.timebase import format_clock
+from ui.errors import show_error
+from ui.jobs import JobContext, Jobs
+from ui.player import Player, VideoView
+from videofeedback import media
+from videofeedback.errors import VideofeedbackError
+from videofeedback.library.cases import Case
+from videofeedback.library.media_records import media_record
+
+REF = Qt.ItemDataRole.UserRole
+
+
+@dataclass
+class ItemEdits:
+    caption: str
+    hold: Fraction = Fraction(0)
+    slow: Fraction = Fraction(1)
+
+
+class ReelView(QWidget):
+    closed = Signal()
+    rendered = Signal(str)  # the reel's media id
+
+    def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.case: Case | None = None
+        self.annotations: Annotations | None = None
+        self.session_id = ""
+        self.edits: dict[str, ItemEdits] = {}
+        self.reel_id = ""
+        self.available = QListWidget()
+        self.available.setDragEnabled(True)
+        self.available.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.available.itemDoubleClicked.connect(lambda _: self.add_selected())
+        self.reel = QListWidget()
+        self.reel.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.reel.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.reel.setAcceptDrops(True)
+        self.reel.model().rowsInserted.connect(lambda *_: self._on_reel_changed())
+        self.reel.model().rowsMoved.connect(lambda *_: self._on_reel_changed())
+        self.reel.currentItemChanged.connect(self._on_current_changed)
+        self.caption = QLineEdit()
+        self.caption.editingFinished.connect(self._on_item_edited)
+        self.hold = _seconds(0, 30)
+        self.hold.valueChanged.connect(self._on_item_edited)
+        self.slow = _seconds(1, 4)
+        self.slow.setSingleStep(0.5)
+        self.slow.valueChanged.connect(self._on_item_edited)
+        self.title = QLineEdit()
+        self.title.setPlaceholderText("Title card (optional), e.g. 'Lily and her mum'")
+        self.subtitle = QLineEdit()
+        self.length = QLabel("")
+        self.player = Player(self)
+        self.video = VideoView()
+        self.player.frame_ready.connect(self.video.show_image)
+        self._build()
+
+    def _build(self) -> None:
+        buttons = {
+            "Add →": self.add_selected,
+            "← Remove": self.remove_selected,
+            "Up": lambda: self.move_selected(-1),
+            "Down": lambda: self.move_selected(1),
+        }
+        middle = QVBoxLayout()
+        middle.addStretch(1)
+        for text, slot in buttons.items():
+            button = QPushButton(text)
+            button.setMinimumHeight(40)
+            button.clicked.connect(slot)
+            middle.addWidget(button)
+        middle.addStretch(1)
+        item_form = QFormLayout()
+        item_form.addRow("Caption", self.caption)
+        item_form.addRow("Hold (s)", self.hold)
+        item_form.addRow("Slow motion (×)", self.slow)
+        item_form.addRow("Title", self.title)
+        item_form.addRow("Subtitle", self.subtitle)
+        self.draft_button = QPushButton("Render draft (fast)")
+        self.final_button = QPushButton("Render final")
+        self.play_button = QPushButton("Play / pause preview")
+        back = QPushButton("Back to the recording")
+        self.draft_button.clicked.connect(lambda: self.render(draft=True))
+        self.final_button.clicked.connect(lambda: self.render(draft=False))
+        self.play_button.clicked.connect(self.player.toggle)
+        back.clicked.connect(self.close_reel)
+        actions = QHBoxLayout()
+        for button in (self.draft_button, self.final_button, self.play_button, back):
+            button.setMinimumHeight(44)
+            actions.addWidget(button)
+        grid = QGridLayout(self)
+        grid.addWidget(QLabel("<b>Moments and stills</b> (drag into the reel)"), 0, 0)
+        grid.addWidget(QLabel("<b>The reel</b> (drag to reorder)"), 0, 2)
+        grid.addWidget(QLabel("<b>Preview</b>"), 0, 3)
+        grid.addWidget(self.available, 1, 0)
+        grid.addLayout(middle, 1, 1)
+        grid.addWidget(self.reel, 1, 2)
+        grid.addWidget(self.video, 1, 3)
+        grid.addLayout(item_form, 2, 0, 1, 3)
+        grid.addWidget(self.length, 2, 3)
+        grid.addLayout(actions, 3, 0, 1, 4)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(2, 2)
+        grid.setColumnStretch(3, 3)
+
+    # --- opening -------------------------------------------------------------------------
+
+    def open_reel(self, case: Case, annotations: Annotations) -> None:
+        self.case, self.annotations = case, annotations
+        self.session_id = media_record(case, annotations.media_id)["session"]
+        self.edits = {}
+        self.reel.clear()
+        self.available.clear()
+        for moment in annotations.in_time_order():
+            if moment.end is None:
+                continue
+            self._add_available(moment.id, f"▶ {moment.label()}  {moment.caption}", moment.caption)
+        for still in annotations.stills:
+            self._add_available(
+                still.id, f"▣ {format_clock(still.time)}  {still.caption}", still.caption
+            )
+        self._on_reel_changed()
+
+    def _add_available(self, ref: str, text: str, caption: str) -> None:
+        item = QListWidgetItem(text)
+        item.setData(REF, ref)
+        self.available.addItem(item)
+        self.edits[ref] = ItemEdits(caption)
+
+    def close_reel(self) -> None:
+        self.player.unload()
+        self.video.clear()
+        self.closed.emit()
+
+    # --- the order -----------------------------------------------------------------------
+
+    def refs(self) -> list[str]:
+        return [self.reel.item(row).data(REF) for row in range(self.reel.count())]
+
+    def add_selected(self) -> None:
+        for item in self.available.selectedItems() or [self.available.currentItem()]:
+            if item is not None:
+                copy = QListWidgetItem(item.text())
+                copy.setData(REF, item.data(REF))
+                self.reel.addItem(copy)
+        self._on_reel_changed()
+
+    def remove_selected(self) -> None:
+        row = self.reel.currentRow()
+        if row >= 0:
+            self.reel.takeItem(row)
+            self._on_reel_changed()
+
+    def move_selected(self, step: int) -> None:
+        row = self.reel.currentRow()
+        target = row + step
+        if row < 0 or not 0 <= target < self.reel.count():
+            return
+        item = self.reel.takeItem(row)
+        self.reel.insertItem(target, item)
+        self.reel.setCurrentRow(target)
+        self._on_reel_changed()
+
+    # --- the plan ------------------------------------------------------------------------
+
+    def plan(self) -> ReelPlan:
+        """The reel as the core renders it, from the order and each item's edits."""
+        assert self.annotations is not None
+        title = TitleCard(self.title.text(), self.subtitle.text()) if self.title.text() else None
+        plan = plan_from(self.annotations, self.refs(), title)
+        for index, ref in enumerate(self.refs()):
+            edits = self.edits[ref]
+            changes: dict[str, object] = {"caption": edits.caption, "slow": edits.slow}
+            if plan.items[index].kind == "still":
+                changes["hold"] = edits.hold or plan.items[index].hold
+            else:
+                changes["hold"] = edits.hold
+            plan = with_item(plan, index, **changes)
+        return plan
+
+    def _on_reel_changed(self) -> None:
+        refs = self.refs()
+        self.draft_button.setEnabled(bool(refs))
+        self.final_button.setEnabled(bool(refs) or bool(self.title.text()))
+        try:
+            seconds = sum(item.length() for item in self.plan().items) if refs else 0
+        except VideofeedbackError:
+            seconds = 0
+        self.length.setText(f"{len(refs)} items, about {float(seconds):.0f} s")
+
+    def _on_current_changed(self, item: QListWidgetItem | None) -> None:
+        edits = self.edits.get(item.data(REF)) if item is not None else None
+        for widget in (self.caption, self.hold, self.slow):
+            widget.blockSignals(True)
+        self.caption.setText(edits.caption if edits else "")
+        self.hold.setValue(float(edits.hold) if edits else 0)
+        self.slow.setValue(float(edits.slow) if edits else 1)
+        for widget in (self.caption, self.hold, self.slow):
+            widget.blockSignals(False)
+
+    def _on_item_edited(self) -> None:
+        item = self.reel.currentItem()
+        if item is None:
+            return
+        self.edits[item.data(REF)] = ItemEdits(
+            self.caption.text(),
+            Fraction(self.hold.value()).limit_denominator(100),
+            Fraction(self.slow.value()).limit_denominator(100),
+        )
+        self._on_reel_changed()
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def render(self, draft: bool) -> None:
+        if self.case is None:
+            return
+        try:
+            plan = self.plan()
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+            return
+        case, session_id = self.case, self.session_id
+        build = media.draft_reel if draft else media.render_reel
+
+        def work(context: JobContext) -> str:
+            reel_id = build(case, session_id, plan, context.report, context.cancel)
+            case.save()
+            return reel_id
+
+        title = "Rendering a draft reel" if draft else "Rendering the reel"
+        self.jobs.start(title, work, self._on_rendered)
+
+    def _on_rendered(self, reel_id: str) -> None:
+        assert self.case is not None
+        self.reel_id = reel_id
+        record = media_record(self.case, reel_id)
+        fps = Fraction(str(record["info"]["fps"]))
+        self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
+        self.rendered.emit(reel_id)
+
+
+def _seconds(low: float, high: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setDecimals(1)
+    return box
