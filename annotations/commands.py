@@ -210,6 +210,12 @@ class Editor:
     def caption(self, moment_id: str, text: str) -> Moment:
         return self._replace(moment_id, "edit caption", caption=text)
 
+    def translate(self, moment_id: str, language: str, text: str) -> Moment:
+        """The caption in the family's language (empty text removes the translation)."""
+        others = [t for t in self.model.moment(moment_id).translations if t[0] != language]
+        translations = tuple(sorted(others + ([(language, text)] if text else [])))
+        return self._replace(moment_id, "translate caption", translations=translations)
+
     def note(self, moment_id: str, text: str) -> Moment:
         return self._replace(moment_id, "edit note", note=text)
 

@@ -35,6 +35,7 @@ class Moment:
     coder: str = ""
     created: str = ""
     changed: str = ""
+    translations: tuple[tuple[str, str], ...] = ()  # (language, caption) for the family
 
     @property
     def is_point(self) -> bool:
@@ -54,6 +55,10 @@ class Moment:
         b_end = other.end if other.end is not None else other.start
         return self.start <= b_end and other.start <= a_end
 
+    def caption_in(self, language: str) -> str:
+        """The caption in ``language`` if there is a translation, else the caption."""
+        return dict(self.translations).get(language, "") or self.caption
+
     def label(self) -> str:
         span = format_clock(self.start)
         return span if self.end is None else f"{span}–{format_clock(self.end)}"
@@ -69,6 +74,7 @@ class Moment:
             "coder": self.coder,
             "created": self.created,
             "changed": self.changed,
+            **({"translations": dict(self.translations)} if self.translations else {}),
         }
 
     @classmethod
@@ -85,6 +91,7 @@ class Moment:
             coder=data.get("coder", ""),
             created=data.get("created", ""),
             changed=data.get("changed", ""),
+            translations=tuple(sorted(data.get("translations", {}).items())),
         )
 
 

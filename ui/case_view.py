@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from datetime import date
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -24,9 +27,14 @@ from PySide6.QtWidgets import (
 
 from ui.errors import show_error
 from ui.goals_chart import GoalsChart
+from ui.jobs import Jobs
+from ui.supervision_panel import SupervisionPanel
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.media_records import media_of_session
+from videofeedback.library.roles import Action, allowed
+from videofeedback.media import export_for_family
+from videofeedback.report import export_report
 
 CONSENT_LOOK = {
     "given": ("✔ given", "#c8e6c9"),
@@ -41,9 +49,12 @@ class CaseView(QWidget):
     review_requested = Signal(str)  # media id
     closed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.jobs = jobs
         self.case: Case | None = None
+        self.supervision = SupervisionPanel(jobs)
+        self.supervision.changed.connect(self.refresh)
         self.title = QLabel("")
         self.title.setStyleSheet("font-size: 20pt; font-weight: bold")
         self.details = QLabel("")
@@ -59,10 +70,14 @@ class CaseView(QWidget):
             "new": QPushButton("New recording session"),
             "record": QPushButton("Record / import…"),
             "review": QPushButton("Review and annotate"),
+            "family": QPushButton("Family copy…"),
+            "report": QPushButton("Session report (PDF)…"),
         }
         self.buttons["new"].clicked.connect(self.new_recording_session)
         self.buttons["record"].clicked.connect(self._record_selected)
         self.buttons["review"].clicked.connect(self._review_selected)
+        self.buttons["family"].clicked.connect(self._family_copy_of_selected)
+        self.buttons["report"].clicked.connect(self._report_of_selected)
         self._build()
 
     def _build(self) -> None:
@@ -85,12 +100,19 @@ class CaseView(QWidget):
         layout.addWidget(QLabel("<b>Sessions</b>"))
         layout.addWidget(self.sessions, 2)
         layout.addLayout(buttons)
-        layout.addWidget(QLabel("<b>Goals</b> (attainment, −2 to +2)"))
-        layout.addWidget(self.goals, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.goals, "Goals (attainment, −2 to +2)")
+        self.tabs.addTab(self.supervision, "Supervision and audit trail")
+        layout.addWidget(self.tabs, 2)
 
     def show_case(self, case: Case) -> None:
         self.case = case
+        role = case.session.role
+        self.buttons["new"].setVisible(allowed(role, Action.CREATE_SESSION))
+        self.buttons["record"].setVisible(allowed(role, Action.RECORD))
+        self.buttons["family"].setVisible(allowed(role, Action.EXPORT))
         self.refresh()
+        self.supervision.show_case(case)
 
     def clear(self) -> None:
         self.case = None
@@ -99,6 +121,7 @@ class CaseView(QWidget):
         self.consent.setRowCount(0)
         self.sessions.clear()
         self.goals.set_goals([])
+        self.supervision.show_case(None)
 
     def refresh(self) -> None:
         case = self.case
@@ -114,6 +137,7 @@ class CaseView(QWidget):
         self._show_consent(info["participants"], info["consent"])
         self._show_sessions(case, info["sessions"])
         self.goals.set_goals(info["goals"])
+        self.supervision.refresh()
 
     def _show_consent(self, people: list[dict[str, Any]], table: list[dict[str, Any]]) -> None:
         self.consent.setRowCount(len(people))
@@ -181,6 +205,36 @@ class CaseView(QWidget):
         else:
             show_error(self, "choose a recording under its session first")
 
+    def _family_copy_of_selected(self) -> None:
+        chosen = self._selected()
+        if self.case is None or not chosen or chosen[0] != "media":
+            show_error(self, "choose the reel (or recording) to give the family first")
+            return
+        if not confirm_plaintext(self, FAMILY_WARNING):
+            return
+        out, _ = QFileDialog.getSaveFileName(self, "Family copy", f"{chosen[1]}.mp4", "MP4 (*.mp4)")
+        if out:
+            case, media_id = self.case, chosen[1]
+            self.jobs.start(
+                "Writing the family copy",
+                lambda _: _saved(case, export_for_family(case, media_id, Path(out))),
+            )
+
+    def _report_of_selected(self) -> None:
+        chosen = self._selected()
+        if self.case is None or not chosen or chosen[0] != "session":
+            show_error(self, "choose the session to report on first")
+            return
+        if not confirm_plaintext(self, REPORT_WARNING):
+            return
+        out, _ = QFileDialog.getSaveFileName(self, "Session report", "report.pdf", "PDF (*.pdf)")
+        if out:
+            case, session_id = self.case, chosen[1]
+            self.jobs.start(
+                "Writing the session report",
+                lambda _: _saved(case, export_report(case, session_id, Path(out))),
+            )
+
     def _on_session_activated(self, item: QTreeWidgetItem) -> None:
         kind, ident, _ = item.data(0, ID_ROLE)
         if kind == "media":
@@ -204,3 +258,28 @@ class CaseView(QWidget):
         except VideofeedbackError as exc:
             show_error(self, str(exc))
         self.refresh()
+
+
+FAMILY_WARNING = (
+    "The family copy is a plain, unencrypted video that anyone holding the file can watch. "
+    "Give it to the family only, on their own device. It is recorded in the audit trail."
+)
+REPORT_WARNING = (
+    "The report is written as an unencrypted PDF for the case record: keep it only where "
+    "case records belong. It is recorded in the audit trail."
+)
+
+
+def confirm_plaintext(parent: QWidget, warning: str) -> bool:
+    answer = QMessageBox.warning(
+        parent,
+        "Leaving the encrypted library",
+        warning,
+        QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Ok
+
+
+def _saved(case: Case, result: dict[str, Any]) -> dict[str, Any]:
+    case.save()  # signs the export's audit entry
+    return result

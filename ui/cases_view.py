@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -21,11 +23,14 @@ from ui.errors import show_error
 from ui.jobs import Jobs
 from ui.state import AppState
 from videofeedback.errors import VideofeedbackError
+from videofeedback.library.bundle import open_bundle
 from videofeedback.library.cases import Programme, create_case, list_cases
+from videofeedback.library.roles import Action, allowed
 
 
 class CasesView(QWidget):
     case_chosen = Signal(str)
+    bundle_opened = Signal(object)  # OpenedBundle
 
     def __init__(self, state: AppState, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +49,10 @@ class CasesView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(open_button)
         buttons.addWidget(self.new_button)
+        self.bundle_button = QPushButton("Open a hand-over bundle…")
+        self.bundle_button.setMinimumHeight(44)
+        self.bundle_button.clicked.connect(self.choose_bundle)
+        buttons.addWidget(self.bundle_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
@@ -57,6 +66,7 @@ class CasesView(QWidget):
         if user is None:
             return
         self.heading.setText(f"Cases of {user.name} ({user.role.value})")
+        self.new_button.setVisible(allowed(user.role, Action.CREATE_CASE))
         self.jobs.start("Listing cases", lambda _: list_cases(user), self._show)
 
     def _show(self, cases: list[dict[str, Any]]) -> None:
@@ -95,3 +105,17 @@ class CasesView(QWidget):
             return
         self.refresh()
         self.case_chosen.emit(case.id)
+
+    def choose_bundle(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a hand-over bundle", "", "Bundles (*.vfb)"
+        )
+        if path:
+            self.open_bundle(Path(path))
+
+    def open_bundle(self, path: Path) -> None:
+        user = self.state.user
+        if user is not None:
+            self.jobs.start(
+                f"Opening {path.name}", lambda _: open_bundle(user, path), self.bundle_opened.emit
+            )

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
+from ui.bundle_view import BundleView
 from ui.case_view import CaseView
 from ui.cases_view import CasesView
 from ui.errors import show_error
@@ -27,6 +28,7 @@ from ui.jobs import Job, Jobs
 from ui.record_view import RecordView
 from ui.reel_view import ReelView
 from ui.review_view import ReviewView
+from ui.shared_review import SharedReview
 from ui.state import AppState
 from ui.unlock_view import UnlockView
 from videofeedback.errors import VideofeedbackError
@@ -70,12 +72,14 @@ class MainWindow(QMainWindow):
         self.state = state or AppState(self)
         self.jobs = Jobs(self)
         self.case: Case | None = None
+        self.shared_review: SharedReview | None = None
         self.unlock_view = UnlockView(self.state, self.jobs)
         self.cases_view = CasesView(self.state, self.jobs)
-        self.case_view = CaseView()
+        self.case_view = CaseView(self.jobs)
         self.record_view = RecordView(self.jobs)
         self.review_view = ReviewView(self.jobs)
         self.reel_view = ReelView(self.jobs)
+        self.bundle_view = BundleView()
         self.stack = QStackedWidget()
         for view in (
             self.unlock_view,
@@ -84,6 +88,7 @@ class MainWindow(QMainWindow):
             self.record_view,
             self.review_view,
             self.reel_view,
+            self.bundle_view,
         ):
             self.stack.addWidget(view)
         self.setCentralWidget(self.stack)
@@ -122,6 +127,8 @@ class MainWindow(QMainWindow):
         self.jobs.error.connect(lambda message: show_error(self, message))
         self.unlock_view.create_requested.connect(self.create_library)
         self.cases_view.case_chosen.connect(self.open_case)
+        self.cases_view.bundle_opened.connect(self.show_bundle)
+        self.bundle_view.closed.connect(self.show_cases)
         self.case_view.closed.connect(self.show_cases)
         self.case_view.record_requested.connect(self.show_record)
         self.case_view.review_requested.connect(self.show_review)
@@ -131,6 +138,7 @@ class MainWindow(QMainWindow):
         self.review_view.closed.connect(self.show_case)
         self.review_view.reel_requested.connect(self.show_reel)
         self.reel_view.closed.connect(lambda: self.stack.setCurrentWidget(self.review_view))
+        self.reel_view.shared_review_requested.connect(self.start_shared_review)
         self.reel_view.rendered.connect(
             lambda _: self.statusBar().showMessage(
                 "The reel is ready and stored on the session", 5000
@@ -149,6 +157,10 @@ class MainWindow(QMainWindow):
         self.case_view.clear()
         self.stack.setCurrentWidget(self.cases_view)
         self.cases_view.refresh()
+
+    def show_bundle(self, bundle: object) -> None:
+        self.bundle_view.show_bundle(bundle)  # type: ignore[arg-type]
+        self.stack.setCurrentWidget(self.bundle_view)
 
     def open_case(self, case_id: str) -> None:
         try:
@@ -181,6 +193,24 @@ class MainWindow(QMainWindow):
             self.reel_view.open_reel(self.case, annotations)  # type: ignore[arg-type]
             self.stack.setCurrentWidget(self.reel_view)
 
+    def start_shared_review(self, reel_id: str, annotations: object) -> None:
+        """Full screen and modal; it ends only with the passphrase."""
+        if self.case is None:
+            return
+        self.reel_view.player.pause()
+        try:
+            review = SharedReview(self.case, annotations, reel_id, self.jobs)  # type: ignore[arg-type]
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+            return
+        self.shared_review = review
+        review.finished.connect(self._on_shared_review_finished)
+        review.showFullScreen()
+
+    def _on_shared_review_finished(self) -> None:
+        self.shared_review = None
+        self.statusBar().showMessage("Shared review finished; the parent's words are saved", 5000)
+
     # --- locking -------------------------------------------------------------------------
 
     def _on_unlocked(self) -> None:
@@ -191,6 +221,8 @@ class MainWindow(QMainWindow):
         """Hide every case view; a recording in progress goes on and is sealed as usual."""
         if self.stack.currentWidget() is self.reel_view:
             self.reel_view.close_reel()
+        if self.bundle_view.bundle is not None:
+            self.bundle_view.close_bundle()
         if self.review_view.notes is not None:
             self.review_view.close_media()
         self.case = None

@@ -43,19 +43,25 @@ class MomentEditor(QWidget):
         self.caption = QLineEdit()
         self.caption.setPlaceholderText("For the parent: what went well, in their words")
         self.caption.editingFinished.connect(self._on_caption_edited)
+        self.language = ""
+        self.translation = QLineEdit()
+        self.translation.editingFinished.connect(self._on_translation_edited)
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("Private note (not shown to the family)")
         self.note.setMaximumHeight(70)
         self.delete = QPushButton("Delete moment")
         self.delete.clicked.connect(self._on_delete)
+        self.translation_label = QLabel("")
         form = QFormLayout()
         form.addRow("Caption", self.caption)
+        form.addRow(self.translation_label, self.translation)
         form.addRow("Note", self.note)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.codes, 1)
         layout.addLayout(form)
         layout.addWidget(self.delete)
+        self.set_language("")
         self.show_moment(None)
 
     def set_codebook(self, codebook: Codebook, editor: Editor) -> None:
@@ -75,6 +81,13 @@ class MomentEditor(QWidget):
         self.codes.expandAll()
         self._filling = False
 
+    def set_language(self, language: str) -> None:
+        """The family's language: a caption in it is asked for unless it is English."""
+        self.language = "" if language.lower() in ("", "en") else language
+        self.translation_label.setText(f"Caption ({self.language})")
+        self.translation_label.setVisible(bool(self.language))
+        self.translation.setVisible(bool(self.language))
+
     def show_moment(self, moment: Moment | None) -> None:
         self.moment = moment
         self._filling = True
@@ -82,6 +95,8 @@ class MomentEditor(QWidget):
             widget.setEnabled(moment is not None)
         self.title.setText(f"Moment {moment.label()}" if moment else "No moment selected")
         self.caption.setText(moment.caption if moment else "")
+        self.translation.setEnabled(moment is not None)
+        self.translation.setText(dict(moment.translations).get(self.language, "") if moment else "")
         if self.note.toPlainText() != (moment.note if moment else ""):
             self.note.setPlainText(moment.note if moment else "")
         codes = set(moment.codes) if moment else set()
@@ -107,6 +122,15 @@ class MomentEditor(QWidget):
     def _on_caption_edited(self) -> None:
         if self.moment and self.editor and self.caption.text() != self.moment.caption:
             self._edit(lambda e, m: e.caption(m, self.caption.text()))
+
+    def _on_translation_edited(self) -> None:
+        text = self.translation.text()
+        if (
+            self.moment
+            and self.language
+            and text != dict(self.moment.translations).get(self.language, "")
+        ):
+            self._edit(lambda e, m: e.translate(m, self.language, text))
 
     def _on_delete(self) -> None:
         self._edit(lambda e, m: e.delete(m))

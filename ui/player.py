@@ -7,7 +7,7 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QIODevice, QObject, QRect, Qt, QUrl, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRect, Qt, QUrl, Signal
 from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtMultimedia import (
     QAudioOutput,
@@ -83,6 +83,16 @@ class Player(QObject):
         self._device.open(QIODevice.OpenModeFlag.ReadOnly)
         self.media.setSourceDevice(self._device, QUrl("recording.mp4"))
         self.media.pause()  # shows the first frame
+
+    def load_bytes(self, data: bytes, fps: Fraction) -> None:
+        """Play media held in memory (a hand-over bundle's, decrypted but never written)."""
+        self.unload()
+        self.fps = fps
+        self._buffer = QBuffer(self)
+        self._buffer.setData(QByteArray(data))
+        self._buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self.media.setSourceDevice(self._buffer, QUrl("bundle.mp4"))
+        self.media.pause()
 
     def unload(self) -> None:
         self.media.stop()

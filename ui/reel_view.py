@@ -47,6 +47,7 @@ class ItemEdits:
 class ReelView(QWidget):
     closed = Signal()
     rendered = Signal(str)  # the reel's media id
+    shared_review_requested = Signal(str, object)  # reel id, Annotations
 
     def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,13 +108,24 @@ class ReelView(QWidget):
         self.draft_button = QPushButton("Render draft (fast)")
         self.final_button = QPushButton("Render final")
         self.play_button = QPushButton("Play / pause preview")
+        self.share_button = QPushButton("Shared review with the parent…")
+        self.share_button.setEnabled(False)
+        self.share_button.clicked.connect(
+            lambda: self.shared_review_requested.emit(self.reel_id, self.annotations)
+        )
         back = QPushButton("Back to the recording")
         self.draft_button.clicked.connect(lambda: self.render(draft=True))
         self.final_button.clicked.connect(lambda: self.render(draft=False))
         self.play_button.clicked.connect(self.player.toggle)
         back.clicked.connect(self.close_reel)
         actions = QHBoxLayout()
-        for button in (self.draft_button, self.final_button, self.play_button, back):
+        for button in (
+            self.draft_button,
+            self.final_button,
+            self.play_button,
+            self.share_button,
+            back,
+        ):
             button.setMinimumHeight(44)
             actions.addWidget(button)
         grid = QGridLayout(self)
@@ -137,6 +149,8 @@ class ReelView(QWidget):
         self.case, self.annotations = case, annotations
         self.session_id = media_record(case, annotations.media_id)["session"]
         self.edits = {}
+        self.reel_id = ""
+        self.share_button.setEnabled(False)
         self.reel.clear()
         self.available.clear()
         for moment in annotations.in_time_order():
@@ -264,6 +278,7 @@ class ReelView(QWidget):
         record = media_record(self.case, reel_id)
         fps = Fraction(str(record["info"]["fps"]))
         self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
+        self.share_button.setEnabled(True)
         self.rendered.emit(reel_id)
 
 

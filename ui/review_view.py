@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -19,8 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotations.agreement import compare
 from annotations.model import Moment
 from annotations.timebase import format_clock
+from ui.agreement_dialog import AgreementDialog
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.moment_editor import MomentEditor
@@ -31,6 +34,7 @@ from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import AnnotationSession, case_codebook, open_annotations
 from videofeedback.library.cases import Case
 from videofeedback.library.media_records import media_record
+from videofeedback.library.roles import Action, allowed
 
 KEYS = (
     "Space play/pause · J/K/L shuttle · ←/→ one frame · Shift+←/→ one second · I/O in/out · "
@@ -63,6 +67,16 @@ class ReviewView(QWidget):
         self.moment_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.clock = QLabel("00:00.000")
         self.clock.setObjectName("clock")
+        self.comments = QListWidget()
+        self.comments.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.comments.setMaximumHeight(90)
+        self.comment_text = QLineEdit()
+        self.comment_text.setPlaceholderText("Your comment for the practitioner")
+        self.comment_button = QPushButton("Comment")
+        self.comment_button.clicked.connect(self.add_comment)
+        self.compare_button = QPushButton("Compare coding…")
+        self.compare_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.compare_button.clicked.connect(self.compare_coding)
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._reverse_timer = QTimer(self, interval=100)
         self._build()
@@ -86,6 +100,7 @@ class ReviewView(QWidget):
             transport.addWidget(button)
         transport.addStretch(1)
         transport.addWidget(self.clock)
+        transport.addWidget(self.compare_button)
         reel = QPushButton("Build a reel…")
         reel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         reel.clicked.connect(self.build_reel)
@@ -108,6 +123,12 @@ class ReviewView(QWidget):
         side.addWidget(QLabel("Moments"))
         side.addWidget(self.moment_list, 1)
         side.addWidget(self.editor, 2)
+        side.addWidget(QLabel("Comments on this moment"))
+        side.addWidget(self.comments)
+        comment_row = QHBoxLayout()
+        comment_row.addWidget(self.comment_text, 1)
+        comment_row.addWidget(self.comment_button)
+        side.addLayout(comment_row)
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
@@ -149,6 +170,11 @@ class ReviewView(QWidget):
             notes.annotations.codebook or case_codebook(notes.case), notes.editor
         )
         self.editor.guard = notes.require_change
+        self.editor.set_language(self.case.family_language())
+        may_comment = allowed(self.case.session.role, Action.COMMENT)
+        for widget in (self.comment_text, self.comment_button):
+            widget.setVisible(may_comment)
+        self.timeline.set_lanes([], set())
         self.timeline.set_data(
             TimelineData(
                 duration=Fraction(str(info.get("duration", "0"))),
@@ -350,9 +376,49 @@ class ReviewView(QWidget):
             if item.data(Qt.ItemDataRole.UserRole) == moment_id:
                 self.moment_list.setCurrentRow(row)
         self.moment_list.blockSignals(False)
+        self._show_comments()
         moment = self._selected_moment()
         if moment is not None and seek:
             self.player.seek(moment.start + Fraction(1, 2) / self.player.fps)
+
+    # --- supervision ---------------------------------------------------------------------
+
+    def _show_comments(self) -> None:
+        self.comments.clear()
+        if self.case is not None and self.selected:
+            for comment in self.case.comments(self.selected):
+                self.comments.addItem(f"{comment['author']}: {comment['text']}")
+
+    def add_comment(self) -> None:
+        if self.case is None or not self.selected:
+            show_error(self, "choose a moment to comment on")
+            return
+        try:
+            self.case.add_comment(self.selected, self.comment_text.text())
+            self.case.save()
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+            return
+        self.comment_text.clear()
+        self._show_comments()
+        self.setFocus()
+
+    def compare_coding(self) -> None:
+        """Kappa between two coders, and their differing moments side by side."""
+        if self.notes is None or self.case is None:
+            return
+        model = self.notes.annotations
+        me = self.case.session.name
+        coders = sorted(model.coders(), key=lambda coder: coder == me)
+        if len(coders) < 2:
+            show_error(self, "only one person has coded this recording; nothing to compare")
+            return
+        a, b = coders[0], coders[-1]
+        duration = model.duration or self.player.duration()
+        report = compare(model.by_coder(a), model.by_coder(b), duration, coder_a=a, coder_b=b)
+        self.timeline.set_lanes([a, b], {m.id for m in report.only_a + report.only_b})
+        self.agreement = AgreementDialog(report, model.codebook, self)
+        self.agreement.show()
 
     def _selected_moment(self) -> Moment | None:
         if self.notes is None or self.selected is None:
@@ -370,6 +436,7 @@ class ReviewView(QWidget):
         if self.notes is None:
             return
         model = self.notes.annotations
+        self.compare_button.setVisible(len(model.coders()) > 1)
         if self.selected and self._selected_moment() is None:
             self.selected = None
         self.timeline.set_annotations(model.in_time_order(), model.stills, model.codebook)

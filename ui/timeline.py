@@ -58,6 +58,8 @@ class Timeline(QWidget):
         self.moments: list[Moment] = []
         self.stills: list[Still] = []
         self.selected: str | None = None
+        self.lanes: list[str] = []  # coders side by side (agreement), else one lane
+        self.flagged: set[str] = set()  # moments the other coder has no match for
         self.playhead = Fraction(0)
         self.marks: tuple[Fraction | None, Fraction | None] = (None, None)
         self.pixels_per_second = 10.0
@@ -81,6 +83,11 @@ class Timeline(QWidget):
 
     def select(self, moment_id: str | None) -> None:
         self.selected = moment_id
+        self.update()
+
+    def set_lanes(self, coders: list[str], flagged: set[str]) -> None:
+        """Each coder's moments in a lane of their own; ``flagged`` ones outlined in red."""
+        self.lanes, self.flagged = coders, flagged
         self.update()
 
     def set_playhead(self, seconds: Fraction) -> None:
@@ -139,7 +146,11 @@ class Timeline(QWidget):
     def moment_rect(self, moment: Moment) -> QRectF:
         x0 = self.x_of(moment.start)
         x1 = self.x_of(moment.end) if moment.end is not None else x0 + 4
-        return QRectF(x0, RULER + STRIP + WAVE + 3, max(x1 - x0, 4), MOMENTS - 6)
+        top, height = RULER + STRIP + WAVE + 3, MOMENTS - 6
+        if len(self.lanes) > 1 and moment.coder in self.lanes:
+            height = (MOMENTS - 4) / len(self.lanes) - 1
+            top = RULER + STRIP + WAVE + 2 + self.lanes.index(moment.coder) * (height + 1)
+        return QRectF(x0, top, max(x1 - x0, 4), height)
 
     def moment_at(self, x: float, y: float) -> Moment | None:
         for moment in reversed(self.moments):
@@ -235,6 +246,9 @@ class Timeline(QWidget):
         for moment in self.moments:
             rect = self.moment_rect(moment)
             painter.fillRect(rect, self.colour_of(moment))
+            if moment.id in self.flagged:
+                painter.setPen(QPen(QColor("#ff1744"), 3))
+                painter.drawRect(rect)
             if moment.id == self.selected:
                 painter.setPen(QPen(QColor("white"), 3))
                 painter.drawRect(rect)

@@ -171,3 +171,25 @@ def test_move_keeps_length_and_trim_changes_it():
     trimmed = editor.trim(moment.id, Fraction(21), Fraction(22))
     assert trimmed.duration == 1
     assert editor.undo() == "trim moment" and model.moment(moment.id).end == 24
+
+
+def test_a_caption_translation_is_undoable_and_round_trips():
+    from fractions import Fraction
+
+    from annotations import Annotations, Editor
+    from annotations.model import Moment
+
+    model = Annotations("m-1", Fraction(30), Fraction(60))
+    editor = Editor(model, "pat")
+    moment = editor.add_moment(Fraction(1), Fraction(4), caption="You waited")
+    editor.translate(moment.id, "pl", "Poczekałaś")
+    editor.translate(moment.id, "ur", "آپ نے انتظار کیا")
+    stored = model.moment(moment.id)
+    assert stored.caption_in("pl") == "Poczekałaś" and stored.caption_in("de") == "You waited"
+    assert Moment.from_dict(stored.to_dict()) == stored
+    editor.translate(moment.id, "pl", "")
+    assert dict(model.moment(moment.id).translations) == {"ur": "آپ نے انتظار کیا"}
+    editor.undo()
+    editor.undo()
+    assert model.moment(moment.id).translations == (("pl", "Poczekałaś"),)
+    assert "translations" not in Moment("x", Fraction(0), None).to_dict()

@@ -3,6 +3,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from clips.synthetic import SyntheticSource
 from ui.main_window import MainWindow
@@ -55,8 +56,14 @@ def open_first_case(qtbot, window):
 
 
 def recording_item(window):
-    session = window.case_view.sessions.topLevelItem(0)
-    return session.child(0)
+    """The demo recording in the case view's session tree (sessions of a day come in any order)."""
+    tree = window.case_view.sessions
+    for index in range(tree.topLevelItemCount()):
+        session = tree.topLevelItem(index)
+        for child in range(session.childCount()):
+            if session.child(child).data(0, Qt.ItemDataRole.UserRole)[2] == "recording":
+                return session.child(child)
+    raise AssertionError("no recording in the case view")
 
 
 def open_review(qtbot, window):

@@ -144,7 +144,7 @@ def open_bundle(session: UserSession, path: Path) -> OpenedBundle:
     for media_id, digest in manifest["media"].items():
         if hashlib.sha256(media[media_id]).hexdigest() != digest:
             raise LibraryError(f"{path}: media {media_id} in the bundle was altered after signing")
-    db = sqlite3.connect(":memory:")
+    db = sqlite3.connect(":memory:", check_same_thread=False)  # opened in an app job
     db.deserialize(members["case.db"])
     session.audit("bundle.open", manifest["case_id"], exporter=signer)
     return OpenedBundle(manifest, signer, db, json.loads(members["audit.json"]), media)

@@ -202,6 +202,10 @@ class Case:
         query = "SELECT id, name, role, age_band, language FROM participants ORDER BY created_at"
         return _rows(self.db.execute(query))
 
+    def family_language(self) -> str:
+        """The family's preferred language (the first participant who gave one), or ''."""
+        return next((str(p["language"]) for p in self.participants() if p["language"]), "")
+
     def _participant(self, participant_id: str) -> dict[str, Any]:
         for p in self.participants():
             if p["id"] == participant_id:

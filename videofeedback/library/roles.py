@@ -64,6 +64,10 @@ ALLOWED: dict[Role, frozenset[Action]] = {
 }
 
 
+def allowed(role: Role, action: Action) -> bool:
+    return action in ALLOWED[role]
+
+
 def require(role: Role, action: Action) -> None:
     if action not in ALLOWED[role]:
         raise PermissionDeniedError(f"a {role.value} may not {action.value}")

@@ -1,0 +1,231 @@
+"""Shared review with the parent: full screen, large text, the reel played item by item. Each
+item pauses on its caption (in the family's language when there is a translation) and a
+reflective prompt; the practitioner types the parent's own words beside it. Leaving needs the
+passphrase, and nothing else of the case is reachable meanwhile (the window is modal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotations.model import Annotations
+from ui.errors import show_error
+from ui.jobs import Jobs
+from ui.player import Player, VideoView
+from videofeedback.errors import VideofeedbackError
+from videofeedback.library.cases import Case, SessionKind
+from videofeedback.library.media_records import media_record
+
+STILL_SHOWN = Fraction(3)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    ref: str
+    start: Fraction
+    end: Fraction | None  # None: a still
+    caption: str
+    prompt: str
+
+
+def review_items(annotations: Annotations, refs: list[str], language: str) -> list[ReviewItem]:
+    """The reel's items in order, with the caption in ``language`` and the principle's prompt."""
+    book = annotations.codebook
+    moments = {m.id: m for m in annotations.moments}
+    stills = {s.id: s for s in annotations.stills}
+    items = []
+    for ref in refs:
+        if ref in moments:
+            m = moments[ref]
+            prompt = book.category_of(m.codes[0]).prompt if book and m.codes else ""
+            items.append(ReviewItem(ref, m.start, m.end, m.caption_in(language), prompt))
+        elif ref in stills:
+            s = stills[ref]
+            items.append(ReviewItem(ref, s.time, None, s.caption, ""))
+    return items
+
+
+def start_review_session(case: Case, reel_id: str) -> str:
+    """A shared review session (refused without shared-review consent)."""
+    session_id = case.new_session(SessionKind.REVIEW, date.today(), f"Shared review of {reel_id}")
+    case.save()
+    return session_id
+
+
+class SharedReview(QWidget):
+    finished = Signal()
+
+    def __init__(self, case: Case, annotations: Annotations, reel_id: str, jobs: Jobs) -> None:
+        super().__init__(None, Qt.WindowType.Window)
+        self.setWindowModality(Qt.WindowModality.ApplicationModal)
+        self.setWindowTitle("Shared review")
+        self.case, self.jobs = case, jobs
+        self.language = case.family_language()
+        refs = list(media_record(case, reel_id)["info"].get("items", []))
+        self.items = review_items(annotations, refs, self.language)
+        if not self.items:
+            raise VideofeedbackError("this reel has no moments or stills to review")
+        self.session_id = start_review_session(case, reel_id)
+        self.index = 0
+        self.text_size = 28
+        self._may_close = False
+        self.player = Player(self)
+        self.video = VideoView()
+        self.player.frame_ready.connect(self.video.show_image)
+        self.player.position_changed.connect(self._on_position_changed)
+        self.counter = QLabel("")
+        self.caption = QLabel("")
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.prompt = QLabel("")
+        self.prompt.setWordWrap(True)
+        self.prompt.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.words = QPlainTextEdit()
+        self.words.setPlaceholderText("The parent's own words about this moment (typed by you)")
+        self.words.setMaximumHeight(110)
+        self.buttons: dict[str, QPushButton] = {}
+        self._build()
+        record = media_record(case, annotations.media_id)
+        fps = Fraction(str(record["info"].get("fps", "30")))
+        self.player.load(case.folder / record["file"], [case.identity], fps)
+        self._apply_text_size()
+        QTimer.singleShot(0, lambda: self.show_item(0))
+
+    def _build(self) -> None:
+        row = QHBoxLayout()
+        for key, text, slot in (
+            ("replay", "⟲  Replay", lambda: self.play_item(1.0)),
+            ("slower", "🐢  Slower", lambda: self.play_item(0.5)),
+            ("next", "Next  ▶", self.next_item),
+            ("smaller", "A−", lambda: self.resize_text(-4)),
+            ("larger", "A+", lambda: self.resize_text(4)),
+            ("leave", "Leave…", self.leave),
+        ):
+            button = QPushButton(text)
+            button.setMinimumSize(140, 80)
+            button.clicked.connect(slot)
+            self.buttons[key] = button
+            row.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.counter)
+        layout.addWidget(self.video, 5)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.prompt)
+        layout.addWidget(self.words)
+        layout.addLayout(row)
+
+    # --- items ---------------------------------------------------------------------------
+
+    @property
+    def item(self) -> ReviewItem:
+        return self.items[self.index]
+
+    def show_item(self, index: int) -> None:
+        self.index = index
+        self.counter.setText(f"{index + 1} of {len(self.items)}")
+        self.caption.setText("")
+        self.prompt.setText("")
+        self.words.clear()
+        self.buttons["next"].setText("Finish  ✔" if index == len(self.items) - 1 else "Next  ▶")
+        self.play_item(1.0)
+
+    def play_item(self, rate: float) -> None:
+        self.player.pause()
+        self.player.seek(self.item.start + Fraction(1, 2) / self.player.fps)
+        if self.item.end is None:
+            QTimer.singleShot(int(STILL_SHOWN * 1000 / rate), self._pause_on_item)
+        else:
+            self.player.play(rate)
+
+    def _on_position_changed(self, millis: int) -> None:
+        end = self.item.end
+        if end is not None and self.player.playing and Fraction(millis, 1000) >= end:
+            self._pause_on_item()
+
+    def _pause_on_item(self) -> None:
+        self.player.pause()
+        self.caption.setText(self.item.caption)
+        self.prompt.setText(self.item.prompt)
+
+    def save_words(self) -> None:
+        text = self.words.toPlainText().strip()
+        if not text:
+            return
+        try:
+            self.case.add_parent_words(self.session_id, self.item.ref, text)
+            self.case.save()
+        except VideofeedbackError as exc:
+            show_error(self, str(exc))
+
+    def next_item(self) -> None:
+        self.save_words()
+        if self.index + 1 < len(self.items):
+            self.show_item(self.index + 1)
+        else:
+            self.player.pause()
+            self.caption.setText("Thank you.")
+            self.prompt.setText("")
+            self.words.clear()
+
+    # --- text size -----------------------------------------------------------------------
+
+    def resize_text(self, step: int) -> None:
+        self.text_size = max(16, min(self.text_size + step, 64))
+        self._apply_text_size()
+
+    def _apply_text_size(self) -> None:
+        self.caption.setFont(QFont(self.font().family(), self.text_size, QFont.Weight.Bold))
+        self.prompt.setFont(QFont(self.font().family(), int(self.text_size * 0.7)))
+        self.words.setFont(QFont(self.font().family(), 16))
+
+    # --- leaving -------------------------------------------------------------------------
+
+    def leave(self) -> None:
+        """The practitioner's passphrase ends the shared review."""
+        secret, ok = QInputDialog.getText(
+            self, "Leave shared review", "Your passphrase:", QLineEdit.EchoMode.Password
+        )
+        if ok:
+            self.try_leave(secret)
+
+    def try_leave(self, secret: str) -> None:
+        library, name = self.case.session.library, self.case.session.name
+        self.jobs.start(
+            "Checking the passphrase",
+            lambda _: library.unlock(name, secret),
+            lambda _: self._close_for_good(),
+            lambda message: show_error(self, message),
+        )
+
+    def _close_for_good(self) -> None:
+        self.save_words()
+        self.player.unload()
+        self._may_close = True
+        self.close()
+        self.finished.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._may_close:
+            super().closeEvent(event)
+        else:
+            event.ignore()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Escape:
+            event.ignore()  # no way out without the passphrase
+        else:
+            super().keyPressEvent(event)
