@@ -1,97 +1,138 @@
 """Screenshots of the app's main views for docs/screenshots, as a person sees them.
 
-    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/take_screenshots.py DEMO_LIBRARY
+    .venv/bin/videofeedback demo --no-app --library /tmp/shots/lib
+    xvfb-run -a -s "-screen 0 1280x800x24" \
+        .venv/bin/python scripts/take_screenshots.py /tmp/shots/lib
 
-DEMO_LIBRARY is a demo library (``videofeedback demo --no-app --library DIR``); a recording
-session is added to it.
+It drives the app on a demo library (which it changes: a reel, a review, a recording).
 """
 
 import sys
+import time
+from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from ui.main_window import MainWindow
 
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 app = QApplication(sys.argv)
+window = MainWindow()
 
-out = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-w = MainWindow()
-w.resize(1280, 800)
-w.show()
-w.open_library(Path(sys.argv[1]))
+
+def until(condition, seconds=60.0):
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the app did not get there")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def wait(seconds):
+    end = time.monotonic() + seconds
+    until(lambda: time.monotonic() > end)
 
 
 def shot(name):
-    app.processEvents()
-    w.screen().grabWindow(0, 0, 0, 1280, 800).save(str(out / f"{name}.png"))
+    wait(0.5)
+    screen = app.primaryScreen()
+    screen.grabWindow(0).save(str(OUT / f"{name}.png"))
     print("shot", name)
 
 
-steps = []
+def unlock(user, secret):
+    window.unlock_view.user.setCurrentText(user)
+    window.unlock_view.passphrase.setText(secret)
+    window.unlock_view.unlock()
+    until(lambda: window.cases_view.cases.count() > 0)
 
 
-def at(ms, fn):
-    QTimer.singleShot(ms, fn)
+def open_case_and_recording():
+    window.open_case(window.cases_view.cases.item(0).data(Qt.ItemDataRole.UserRole))
+    tree = window.case_view.sessions
+    for index in range(tree.topLevelItemCount()):
+        session = tree.topLevelItem(index)
+        if session.text(2) != "Play with blocks":  # the demo's own recording
+            continue
+        for child in range(session.childCount()):
+            data = session.child(child).data(0, Qt.ItemDataRole.UserRole)
+            if data[2] == "recording":
+                window.show_review(data[1])
+                until(lambda: window.review_view.player.duration() > 0)
+                return window.review_view
 
 
-at(1500, lambda: shot("1-unlock"))
-
-
-def unlock():
-    w.unlock_view.passphrase.setText("pat-demo-passphrase")
-    w.unlock_view.unlock()
-
-
-at(2000, unlock)
-at(5000, lambda: shot("2-cases"))
-
-
-def case():
-    w.open_case(w.cases_view.cases.item(0).data(256))
-
-
-at(5500, case)
-at(6500, lambda: shot("3-case"))
-
-
-def review():
-    mid = w.case_view.sessions.topLevelItem(0).child(0).data(0, 256)[1]
-    w.show_review(mid)
-
-
-at(7000, review)
-
-
-def select():
-    r = w.review_view
-    r.select(r.notes.annotations.moments[1].id)
-
-
-at(14000, select)
-at(16000, lambda: shot("5-review"))
-
-
-def zoom():
-    r = w.review_view
+def main():
+    window.resize(1280, 800)
+    window.show()
+    window.open_library(Path(sys.argv[1]))
+    shot("1-unlock")
+    unlock("pat", "pat-demo-passphrase")
+    shot("2-cases")
+    window.open_case(window.cases_view.cases.item(0).data(Qt.ItemDataRole.UserRole))
+    shot("3-case")
+    review = open_case_and_recording()
+    review.select(review.notes.annotations.moments[1].id)
+    shot("5-review")
     for _ in range(4):
-        r.timeline.zoom(2)
+        review.timeline.zoom(2)
+    shot("6-review-zoomed")
+
+    review.timeline.zoom_fit()
+    review.build_reel()
+    reel = window.reel_view
+    reel.available.selectAll()
+    reel.add_selected()
+    reel.title.setText("Amira and Lily")
+    reel.draft_button.click()
+    until(lambda: reel.share_button.isEnabled(), 120)
+    reel.player.seek(Fraction(9))
+    shot("7-reel-builder")
+    reel.share_button.click()
+    shared = window.shared_review
+    shared.setGeometry(app.primaryScreen().geometry())  # bare Xvfb has no window manager
+    until(lambda: shared.counter.text().startswith("1 of"))
+    until(lambda: shared.player.playing)
+    shared.player.seek(shared.item.end - Fraction(1, 5))
+    until(lambda: shared.caption.text() != "")
+    shared.words.setPlainText("She looked at me like she wanted me to play too")
+    shot("8-shared-review")
+    shared.try_leave("pat-demo-passphrase")
+    until(lambda: not shared.isVisible())
+    reel.close_reel()
+    review.close_media()
+
+    window.case_view.new_recording_session()
+    window.record_view.start()
+    wait(3)
+    window.record_view.mark()
+    wait(2)
+    shot("4-record")
+    window.record_view.stop()
+    until(lambda: window.review_view.notes is not None, 60)
+    window.review_view.close_media()
+
+    window.state.lock()
+    unlock("sam", "sam-demo-passphrase")
+    review = open_case_and_recording()
+    review.player.seek(Fraction(9))
+    until(lambda: review.player.frame() == 270)
+    review.code_key("1")
+    review.select(None)
+    review.player.seek(Fraction(50))
+    until(lambda: review.player.frame() == 1500)
+    review.code_key("5")
+    review.compare_coding()
+    shot("10-agreement")
+    review.agreement.close()
+    review.close_media()
+    window.case_view.tabs.setCurrentIndex(1)
+    until(lambda: window.case_view.supervision.audit.text() != "")
+    shot("9-supervision")
+    window.close()
 
 
-at(16500, zoom)
-at(18000, lambda: shot("6-review-zoomed"))
-
-
-def record():
-    w.review_view.close_media()
-    w.case_view.new_recording_session()
-    w.record_view.start()
-
-
-at(18500, record)
-at(21500, lambda: w.record_view.mark())
-at(23500, lambda: shot("4-record"))
-at(24000, lambda: w.record_view.stop())
-at(30000, lambda: (w.close(), app.quit()))
-app.exec()
+main()

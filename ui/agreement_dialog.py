@@ -35,14 +35,14 @@ class AgreementDialog(QDialog):
         self.resize(560, 520)
         a, b = report.coder_a, report.coder_b
         self.summary = QLabel(
-            f"<b>{a}</b> and <b>{b}</b>, in {report.units} one-second units:<br>"
+            f"<b>{a}</b> and <b>{b}</b>, by principle, in {report.units} one-second units:<br>"
             f"Cohen's kappa <b>{report.kappa:.2f}</b> ({describe_kappa(report.kappa)}), "
             f"raw agreement {report.agreement:.0%}"
         )
         self.table = QTableWidget(len(report.per_code), 4)
-        self.table.setHorizontalHeaderLabels(["Code", "kappa", f"s by {a}", f"s by {b}"])
+        self.table.setHorizontalHeaderLabels(["Principle", "kappa", f"s by {a}", f"s by {b}"])
         for row, code in enumerate(report.per_code):
-            label = codebook.code(code.code).label if codebook else code.code
+            label = _label(codebook, code.code)
             for column, value in enumerate(
                 (label, f"{code.kappa:.2f}", str(code.units_a), str(code.units_b))
             ):
@@ -62,3 +62,13 @@ class AgreementDialog(QDialog):
         layout.addWidget(QLabel("Moments the other coder has no match for (red on the timeline)"))
         layout.addWidget(self.differences, 1)
         layout.addWidget(buttons)
+
+
+def _label(codebook: Codebook | None, code_id: str) -> str:
+    """A principle's or a code's label."""
+    if codebook is None:
+        return code_id
+    for category in codebook.categories:
+        if category.id == code_id:
+            return category.label
+    return codebook.code(code_id).label

@@ -96,14 +96,14 @@ class CaseView(QWidget):
         layout.addWidget(
             QLabel("<b>Participants and consent</b> (double-click to record a change)")
         )
-        layout.addWidget(self.consent, 1)
+        layout.addWidget(self.consent, 2)
         layout.addWidget(QLabel("<b>Sessions</b>"))
-        layout.addWidget(self.sessions, 2)
+        layout.addWidget(self.sessions, 3)
         layout.addLayout(buttons)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.goals, "Goals (attainment, −2 to +2)")
         self.tabs.addTab(self.supervision, "Supervision and audit trail")
-        layout.addWidget(self.tabs, 2)
+        layout.addWidget(self.tabs, 3)
 
     def show_case(self, case: Case) -> None:
         self.case = case

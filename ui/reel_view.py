@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -29,6 +28,7 @@ from annotations.timebase import format_clock
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.player import Player, VideoView
+from ui.prompts_dialog import PromptsDialog
 from videofeedback import media
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
@@ -110,6 +110,8 @@ class ReelView(QWidget):
         self.play_button = QPushButton("Play / pause preview")
         self.share_button = QPushButton("Shared review with the parent…")
         self.share_button.setEnabled(False)
+        self.prompts_button = QPushButton("Reflective prompts…")
+        self.prompts_button.clicked.connect(self.edit_prompts)
         self.share_button.clicked.connect(
             lambda: self.shared_review_requested.emit(self.reel_id, self.annotations)
         )
@@ -118,16 +120,19 @@ class ReelView(QWidget):
         self.final_button.clicked.connect(lambda: self.render(draft=False))
         self.play_button.clicked.connect(self.player.toggle)
         back.clicked.connect(self.close_reel)
-        actions = QHBoxLayout()
-        for button in (
-            self.draft_button,
-            self.final_button,
-            self.play_button,
-            self.share_button,
-            back,
+        actions = QGridLayout()
+        for index, button in enumerate(
+            (
+                self.draft_button,
+                self.final_button,
+                self.play_button,
+                self.prompts_button,
+                self.share_button,
+                back,
+            )
         ):
             button.setMinimumHeight(44)
-            actions.addWidget(button)
+            actions.addWidget(button, index // 3, index % 3)
         grid = QGridLayout(self)
         grid.addWidget(QLabel("<b>Moments and stills</b> (drag into the reel)"), 0, 0)
         grid.addWidget(QLabel("<b>The reel</b> (drag to reorder)"), 0, 2)
@@ -250,6 +255,11 @@ class ReelView(QWidget):
             Fraction(self.slow.value()).limit_denominator(100),
         )
         self._on_reel_changed()
+
+    def edit_prompts(self) -> None:
+        if self.case is not None:
+            self.prompts = PromptsDialog(self.case, self)
+            self.prompts.open()
 
     # --- rendering -----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ by the keys of video editors (see KEYS)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotations import Codebook
 from annotations.agreement import compare
 from annotations.model import Moment
 from annotations.timebase import format_clock
@@ -415,9 +417,16 @@ class ReviewView(QWidget):
             return
         a, b = coders[0], coders[-1]
         duration = model.duration or self.player.duration()
-        report = compare(model.by_coder(a), model.by_coder(b), duration, coder_a=a, coder_b=b)
+        book = model.codebook or case_codebook(self.case)
+        report = compare(
+            by_principle(model.by_coder(a), book),
+            by_principle(model.by_coder(b), book),
+            duration,
+            coder_a=a,
+            coder_b=b,
+        )
         self.timeline.set_lanes([a, b], {m.id for m in report.only_a + report.only_b})
-        self.agreement = AgreementDialog(report, model.codebook, self)
+        self.agreement = AgreementDialog(report, book, self)
         self.agreement.show()
 
     def _selected_moment(self) -> Moment | None:
@@ -472,3 +481,12 @@ class ReviewView(QWidget):
     def _on_seek_requested(self, seconds: Fraction) -> None:
         self.select(None)
         self.player.seek(seconds + Fraction(1, 2) / self.player.fps)
+
+
+def by_principle(moments: list[Moment], book: Codebook) -> list[Moment]:
+    """The moments with each code replaced by its principle (VIG agreement is on principles:
+    "Looking interested" and "Being attentive" agree)."""
+    return [
+        replace(m, codes=tuple(dict.fromkeys(book.category_of(c).id for c in m.codes)))
+        for m in moments
+    ]

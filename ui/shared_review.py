@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotations import Codebook
 from annotations.model import Annotations
 from ui.errors import show_error
 from ui.jobs import Jobs
 from ui.player import Player, VideoView
 from videofeedback.errors import VideofeedbackError
+from videofeedback.library.annotating import case_codebook
 from videofeedback.library.cases import Case, SessionKind
 from videofeedback.library.media_records import media_record
 
@@ -42,9 +44,12 @@ class ReviewItem:
     prompt: str
 
 
-def review_items(annotations: Annotations, refs: list[str], language: str) -> list[ReviewItem]:
-    """The reel's items in order, with the caption in ``language`` and the principle's prompt."""
-    book = annotations.codebook
+def review_items(
+    annotations: Annotations, refs: list[str], language: str, book: Codebook | None = None
+) -> list[ReviewItem]:
+    """The reel's items in order, with the caption in ``language`` and the principle's prompt
+    (from ``book``, the codebook as the library has it now, else the annotations' own)."""
+    book = book or annotations.codebook
     moments = {m.id: m for m in annotations.moments}
     stills = {s.id: s for s in annotations.stills}
     items = []
@@ -76,7 +81,7 @@ class SharedReview(QWidget):
         self.case, self.jobs = case, jobs
         self.language = case.family_language()
         refs = list(media_record(case, reel_id)["info"].get("items", []))
-        self.items = review_items(annotations, refs, self.language)
+        self.items = review_items(annotations, refs, self.language, case_codebook(case))
         if not self.items:
             raise VideofeedbackError("this reel has no moments or stills to review")
         self.session_id = start_review_session(case, reel_id)
@@ -109,7 +114,7 @@ class SharedReview(QWidget):
         row = QHBoxLayout()
         for key, text, slot in (
             ("replay", "⟲  Replay", lambda: self.play_item(1.0)),
-            ("slower", "🐢  Slower", lambda: self.play_item(0.5)),
+            ("slower", "½×  Slower", lambda: self.play_item(0.5)),
             ("next", "Next  ▶", self.next_item),
             ("smaller", "A−", lambda: self.resize_text(-4)),
             ("larger", "A+", lambda: self.resize_text(4)),

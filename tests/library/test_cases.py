@@ -219,3 +219,30 @@ def test_finding_a_session_leaves_other_cases_audit_trails_alone(world, family):
     assert case.verify_audit().valid
     with pytest.raises(NotFoundError):
         find_session(world.bob, "s-0000000000")
+
+
+def test_reflective_prompts_are_the_librarys_per_codebook(tmp_path):
+    import pytest
+
+    from videofeedback.library import Library, Role
+    from videofeedback.library.annotating import codebooks, set_prompts
+    from videofeedback.library.errors import LibraryError, PermissionDeniedError
+
+    folder = tmp_path / "lib"
+    library, admin = Library.create(folder, "admin", "pw-admin", tmp_path / "r.age", 30)
+    library.add_user(admin, "sw", Role.SOCIAL_WORKER, "pw-sw")
+    set_prompts(library, admin, "vig", {"guiding": "What helped her try again?"})
+    with pytest.raises(LibraryError, match="no categories nonsense"):
+        set_prompts(library, admin, "vig", {"nonsense": "?"})
+    social_worker = library.unlock("sw", "pw-sw", sleep=lambda _: None)
+    with pytest.raises(PermissionDeniedError):
+        set_prompts(library, social_worker, "vig", {"guiding": "?"})
+    library.close()
+    reopened = Library(folder)
+    book = codebooks(reopened)["vig"]
+    prompts = {c.id: c.prompt for c in book.categories}
+    assert prompts["guiding"] == "What helped her try again?"
+    assert prompts["attentive"].startswith("What do you notice")  # the others are untouched
+    assert codebooks(reopened)["pup"] == codebooks(Library(folder))["pup"]
+    actions = [e.action for e in reopened.audit_log().entries(admin.identities)]
+    assert "codebook.prompts" in actions

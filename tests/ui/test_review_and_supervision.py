@@ -215,3 +215,25 @@ def test_family_copy_needs_consent_and_a_warning(qtbot, window, tmp_path, monkey
     qtbot.waitUntil(lambda: bool(visible_dialogs(window)), timeout=30_000)
     assert "withdrew consent to family-copy" in visible_dialogs(window)[0].text()
     assert not out.exists()
+
+
+def test_reflective_prompts_are_edited_per_codebook(qtbot, window):
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review, reel = _reel(qtbot, window)
+    reel.edit_prompts()
+    dialog = reel.prompts
+    dialog.fields["attentive"].setText("What was she telling you with her eyes?")
+    dialog.save()
+    assert window.state.library.manifest.prompts == {
+        "vig": {"attentive": "What was she telling you with her eyes?"}
+    }
+    first = review.notes.annotations.in_time_order()[0]
+    reel.share_button.click()
+    shared = window.shared_review
+    qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=5_000)
+    _finish_item(qtbot, shared)
+    assert first.codes[0].startswith("attentive")
+    assert shared.prompt.text() == "What was she telling you with her eyes?"
+    shared.try_leave(PASSPHRASE)
+    qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from annotations import Annotations, Codebook, Editor, builtin_codebook
@@ -12,7 +12,7 @@ from annotations.commands import require_own
 
 from .case_db import get_meta
 from .cases import Case
-from .errors import PermissionDeniedError
+from .errors import LibraryError, PermissionDeniedError
 from .library import Library, UserSession
 from .manifest import write_manifest
 from .media_records import media_record
@@ -22,12 +22,36 @@ from .roles import Action, Role
 
 
 def codebooks(library: Library) -> dict[str, Codebook]:
-    """The built-in codebooks and the library's own (kept in the manifest: no personal data)."""
+    """The built-in codebooks and the library's own (kept in the manifest: no personal data),
+    with the library's reflective prompts where it rewrote them."""
     found = {name: builtin_codebook(name) for name in BUILTIN}
     for data in library.manifest.codebooks.values():
         book = Codebook.from_dict(data)
         found[book.id] = book
+    for book_id, prompts in library.manifest.prompts.items():
+        if book_id in found:
+            found[book_id] = with_prompts(found[book_id], prompts)
     return found
+
+
+def with_prompts(book: Codebook, prompts: dict[str, str]) -> Codebook:
+    categories = tuple(replace(c, prompt=prompts.get(c.id, c.prompt)) for c in book.categories)
+    return Codebook(book.id, book.name, categories, book.version)
+
+
+def set_prompts(library: Library, by: UserSession, book_id: str, prompts: dict[str, str]) -> None:
+    """Rewrite a codebook's reflective prompts (per category) for the whole library."""
+    if by.role not in (Role.PRACTITIONER, Role.SUPERVISOR, Role.ADMIN):
+        raise PermissionDeniedError(f"a {by.role.value} may not change reflective prompts")
+    book = codebooks(library).get(book_id)
+    if book is None:
+        raise LibraryError(f"there is no codebook {book_id!r}")
+    unknown = set(prompts) - {c.id for c in book.categories}
+    if unknown:
+        raise LibraryError(f"{book.name} has no categories {', '.join(sorted(unknown))}")
+    library.manifest.prompts.setdefault(book_id, {}).update(prompts)
+    write_manifest(library.folder, library.manifest)
+    by.audit("codebook.prompts", book_id)
 
 
 def add_codebook(library: Library, by: UserSession, book: Codebook) -> None:

@@ -49,6 +49,7 @@ class Manifest:
     unlock_failures: dict[str, int] = field(default_factory=dict)
     retention: dict[str, RetentionRecord] = field(default_factory=dict)
     codebooks: dict[str, Any] = field(default_factory=dict)  # the library's own codebooks
+    prompts: dict[str, dict[str, str]] = field(default_factory=dict)  # book → category → text
 
     def to_json(self) -> str:
         data = {"format": FORMAT, "version": VERSION, **asdict(self)}
@@ -71,6 +72,7 @@ class Manifest:
                 unlock_failures=dict(data.get("unlock_failures", {})),
                 retention={k: RetentionRecord(**v) for k, v in data.get("retention", {}).items()},
                 codebooks=dict(data.get("codebooks", {})),
+                prompts={k: dict(v) for k, v in data.get("prompts", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise LibraryError(f"the library manifest is damaged ({exc})") from None
