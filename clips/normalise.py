@@ -42,8 +42,11 @@ def encoder_args(fps: Fraction) -> list[str]:
     ]
 
 
-def prepare_import(source: str, info: MediaInfo) -> tuple[list[str], Fraction, tuple[int, int]]:
-    """ffmpeg arguments (pure), the output frame rate and size."""
+def prepare_import(
+    source: str, info: MediaInfo, copy_picture: bool = False, copy_sound: bool = False
+) -> tuple[list[str], Fraction, tuple[int, int]]:
+    """ffmpeg arguments (pure), the output frame rate and size. ``copy_picture`` and
+    ``copy_sound``: those streams already fit (see clips.fit) and are stream-copied."""
     video = info.main_video
     assert video is not None
     fps = output_rate(video.fps)
@@ -57,8 +60,16 @@ def prepare_import(source: str, info: MediaInfo) -> tuple[list[str], Fraction, t
     if audio is None:  # silence, so every recording has sound for reels and players
         argv += ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
     argv += ["-map", f"0:{video.index}", "-map", f"0:{audio.index}" if audio else "1:a"]
-    filters = f"bwdif=deint=interlaced,scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p"
-    argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *encoder_args(fps)]
+    sound = encoder_args(fps)[encoder_args(fps).index("-c:a") :]
+    if copy_sound and audio is not None:
+        sound = ["-c:a", "copy", "-use_editlist", "1"]
+    if copy_picture:
+        argv += ["-c:v", "copy", *sound]
+    else:
+        filters = (
+            f"bwdif=deint=interlaced,scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p"
+        )
+        argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *encoder_args(fps)]
     if audio is None:
         argv += ["-shortest"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", *FRAGMENTED_MP4, "pipe:1"]

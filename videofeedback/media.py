@@ -18,6 +18,7 @@ from annotations.reel import ReelPlan
 from clips.cut import Clip, render_clips
 from clips.errors import DiskFullError, MediaError, UnreadableMediaError
 from clips.ffmpeg import Cancel, run
+from clips.fit import can_copy_picture, sound_fits
 from clips.fmp4 import complete_prefix
 from clips.frames import frame_at, png_bytes
 from clips.normalise import prepare_decode_check, prepare_import
@@ -175,7 +176,11 @@ def import_file(
         raise UnreadableMediaError(
             f"{source.name}: no picture could be decoded; the file is damaged or incomplete"
         )
-    argv, fps, (width, height) = prepare_import(str(source), info)
+    copy = can_copy_picture(str(source), info)
+    copy_sound = copy and sound_fits(info)
+    argv, fps, (width, height) = prepare_import(
+        str(source), info, copy_picture=copy, copy_sound=copy_sound
+    )
     media_id = new_id("m")
     file = f"media/{media_id}.mp4.age"
     (case.folder / "media").mkdir(exist_ok=True)
@@ -203,6 +208,8 @@ def import_file(
         "markers": [],
         "original": source.name,
         "original_codec": info.main_video.codec if info.main_video else "",
+        "picture": "copied" if copy else "re-encoded",
+        "sound": "copied" if copy_sound else "re-encoded",
     }
     add_media(case, session_id, "import", file, details, media_id=media_id)
     return media_id

@@ -237,3 +237,32 @@ def test_reflective_prompts_are_edited_per_codebook(qtbot, window):
     assert shared.prompt.text() == "What was she telling you with her eyes?"
     shared.try_leave(PASSPHRASE)
     qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
+
+
+def test_a_caption_in_the_familys_language_is_asked_for_and_shown_to_them(qtbot, window):
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    window.case.db.execute("UPDATE participants SET language = 'pl' WHERE role = 'parent'")
+    review = open_review(qtbot, window)
+    editor = review.editor
+    assert (
+        editor.translation.isVisibleTo(editor) and editor.translation_label.text() == "Caption (pl)"
+    )
+    first = review.notes.annotations.in_time_order()[0]
+    review.select(first.id)
+    editor.translation.setText("Patrzyłaś na nią, a ona wiedziała, że jesteś")
+    editor.translation.editingFinished.emit()
+    assert review.notes.annotations.moment(first.id).caption_in("pl").startswith("Patrzyłaś")
+    review.build_reel()
+    reel = window.reel_view
+    reel.available.setCurrentRow(0)
+    reel.add_selected()
+    with qtbot.waitSignal(reel.rendered, timeout=120_000):
+        reel.draft_button.click()
+    reel.share_button.click()
+    shared = window.shared_review
+    qtbot.waitUntil(lambda: shared.counter.text() == "1 of 1", timeout=5_000)
+    _finish_item(qtbot, shared)
+    assert shared.caption.text() == "Patrzyłaś na nią, a ona wiedziała, że jesteś"
+    shared.try_leave(PASSPHRASE)
+    qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
