@@ -3,6 +3,7 @@ a "mark moment" key (M). Import files by a button or by dropping them here."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from annotations.timebase import format_clock
-from clips.record import Recorder, RecordingStatus
+from clips.camera import CameraSource, find_cameras
+from clips.record import Recorder, RecordingStatus, Source
 from clips.synthetic import SyntheticSource
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
@@ -41,10 +43,19 @@ def to_qimage(frame: np.ndarray) -> QImage:
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
-def cameras() -> list[str]:
-    """Cameras the recorder can use. Camera capture is not built yet (see issue 4), so none;
-    the synthetic source is offered instead."""
-    return []
+SYNTHETIC = "synthetic"
+
+
+def cameras() -> list[int]:
+    """The cameras OpenCV can open (looked for each time the record view opens)."""
+    return find_cameras()
+
+
+def open_source(choice: int | str) -> AbstractContextManager[Source]:
+    """The chosen camera (with the default microphone), or the synthetic source."""
+    if choice == SYNTHETIC:
+        return nullcontext(SyntheticSource())
+    return CameraSource(choice)
 
 
 class RecordView(QWidget):
@@ -54,6 +65,7 @@ class RecordView(QWidget):
     status = Signal(str)
     _preview = Signal(QImage)
     _progress = Signal(object)  # RecordingStatus
+    _warning = Signal(str)
 
     def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +103,7 @@ class RecordView(QWidget):
         back.clicked.connect(self.closed.emit)
         self._preview.connect(self.video.show_image)
         self._progress.connect(self._on_status)
+        self._warning.connect(lambda text: show_error(self, text))
         self._build(back)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -122,12 +135,12 @@ class RecordView(QWidget):
     def open_session(self, case: Case, session_id: str) -> None:
         self.case, self.session_id = case, session_id
         self.source.clear()
-        for name in cameras():
-            self.source.addItem(name)
+        found = cameras()
+        for index in found:
+            self.source.addItem(f"Camera {index} with the microphone", index)
         self.source.addItem(
-            "Synthetic test picture and tone (no camera found)"
-            if not cameras()
-            else "Synthetic test picture and tone"
+            "Synthetic test picture and tone" + ("" if found else " (no camera found)"),
+            SYNTHETIC,
         )
         self._set_recording(False)
         self.video.clear()
@@ -159,8 +172,14 @@ class RecordView(QWidget):
             on_start=self._on_started,
         )
 
+        choice = self.source.currentData()
+
         def work(context: JobContext) -> str:
-            media_id, _ = media.record(case, session_id, SyntheticSource(), duration, hooks)
+            with open_source(choice) as source:
+                media_id, _ = media.record(case, session_id, source, duration, hooks)
+                problem = source.microphone_error() if isinstance(source, CameraSource) else ""
+            if problem:
+                self._warning.emit(problem)
             return media_id
 
         self._set_recording(True)

@@ -4,8 +4,11 @@ then no plaintext media in the library or the temp folder."""
 import json
 import subprocess
 
-from tests.cli.conftest import SCRIPT, assert_one_line_error
+from clips.ffmpeg import ffmpeg_exe
+from tests.cli.conftest import SCRIPT, Result, assert_one_line_error
 from tests.paths import MEDIA
+
+FFMPEG = ffmpeg_exe()
 
 
 def test_media_workflow_through_the_cli(tmp_path):
@@ -50,11 +53,30 @@ def test_media_workflow_through_the_cli(tmp_path):
     assert rec["duration"] == "4" and rec["dropped_frames"] == 0
     info = vf("media", "info", rec["id"], "--json")
     assert (info["width"], info["fps"], info["state"]) == (640, "30", "sealed")
+
+    # a "camera" that is a file (no camera on CI); without a sound server, a warning
+    film = tmp_path / "camera.mp4"
+    subprocess.run(
+        [FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "3",
+         "-pix_fmt", "yuv420p", str(film)],
+        check=True,
+    )  # fmt: skip
+    camera = ("--source", f"camera:{film}", "--size", "640x360")
+    done = vf("record", session, *camera, "--duration", "2", "--json", check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["duration"] == "2"
+    assert done.stderr == "" or done.stderr.startswith("warning: the microphone gave no sound")
+    film.unlink()  # the test's own plaintext fixture, not something the tool wrote
+    missing = vf(
+        "record", session, "--source", "camera:/dev/no-camera", "--duration", "1", check=False
+    )
+    assert_one_line_error(Result(missing.returncode, b"", missing.stderr), "cannot be opened")
+    wrong = vf("record", session, "--source", "webcam", "--duration", "1", check=False)
+    assert_one_line_error(Result(wrong.returncode, b"", wrong.stderr), "use synthetic or camera")
     still = vf("still", rec["id"], "--at", "2.5", "--json")
     assert still["frame"] == 75
     imported = vf("import", session, str(MEDIA / "gopro_max_heromode_gpmf.mp4"), "--json")
     assert imported["imported"][0]["duration"] == "21/2"
-    from tests.cli.conftest import Result
 
     refused = vf("import", session, str(MEDIA / "truncated_panasonic_ag_hmc151.mts"), check=False)
     assert_one_line_error(Result(refused.returncode, b"", refused.stderr), "no picture")

@@ -89,3 +89,33 @@ def test_lock_button_and_activity_keeps_it_unlocked(qtbot, window):
     window.idle.timer.setInterval(window.state.idle_lock_minutes() * 60_000)
     window.lock_action.trigger()
     assert window.state.user is None and window.stack.currentWidget() is window.unlock_view
+
+
+def test_a_camera_is_offered_and_records(qtbot, window, tmp_path, monkeypatch):
+    """No camera is attached to CI: OpenCV opens a file in its place."""
+    import subprocess
+
+    from clips.ffmpeg import ffmpeg_exe
+    from ui import record_view
+
+    film = tmp_path / "camera.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+         "-t", "5", "-pix_fmt", "yuv420p", str(film)],
+        check=True,
+    )  # fmt: skip
+    monkeypatch.setattr(record_view, "cameras", lambda: [str(film)])
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    window.case_view.new_recording_session()
+    record = window.record_view
+    assert record.source.count() == 2 and record.source.currentData() == str(film)
+    assert record.source.itemText(1) == "Synthetic test picture and tone"
+    record.start_stop.click()
+    qtbot.waitUntil(lambda: record.timer.text() == "00:01", timeout=10_000)
+    record.start_stop.click()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.review_view, timeout=30_000)
+    problems = [w.text() for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert all(p.startswith("the microphone gave no sound") for p in problems)
+    rows = window.case.db.execute("SELECT info FROM media WHERE kind = 'recording'").fetchall()
+    assert len(rows) == 2 and '"width": 1280' in rows[-1][0]

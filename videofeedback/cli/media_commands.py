@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from annotations.reel import ReelPlan
 from annotations.timebase import parse_time
+from clips.camera import CameraSource
+from clips.record import Source
 from clips.synthetic import SyntheticSource
 from videofeedback import media
 from videofeedback.library.media_records import find_media, find_session, media_record
@@ -62,25 +65,32 @@ def register(commands: Any) -> None:
     still.set_defaults(handler=cmd_still)
 
 
-def _source(args: argparse.Namespace) -> SyntheticSource:
+def _source(args: argparse.Namespace) -> AbstractContextManager[Source]:
+    """The synthetic source, or camera[:N] (a camera index, device path or URL) with the
+    default microphone."""
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise CliExit(f"--size {args.size!r}: write it as 1280x720") from None
-    if args.source != "synthetic":
-        raise CliExit(
-            "camera recording from the command line is not available yet; use "
-            "--source synthetic (or the app)"
-        )
-    return SyntheticSource(width, height, Fraction(args.fps))
+    fps = Fraction(args.fps)
+    if args.source == "synthetic":
+        return nullcontext(SyntheticSource(width, height, fps))
+    kind, _, which = args.source.partition(":")
+    if kind != "camera":
+        raise CliExit(f"--source {args.source!r}: use synthetic or camera[:N]")
+    camera: int | str = int(which) if which.isdigit() or not which else which
+    return CameraSource(camera or 0, width, height, fps)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    source = _source(args)
     duration = parse_time(args.duration)
     with acting_user(args) as session:
         case = find_session(session, args.session)
-        media_id, result = media.record(case, args.session, source, duration)
+        with _source(args) as source:
+            media_id, result = media.record(case, args.session, source, duration)
+            problem = source.microphone_error() if isinstance(source, CameraSource) else ""
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
     info = {"id": media_id, "session": args.session, **result.info()}
     emit(args.json, info, f"{media_id}: {float(result.duration):.1f} s recorded and sealed")
     return 0

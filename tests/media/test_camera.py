@@ -1,0 +1,138 @@
+"""The camera source: OpenCV frames (here from a file, as no camera is attached to CI), sound
+from an ffmpeg input (here lavfi in real time: no microphone either), and the buffer that
+keeps a drifting microphone in step with the recorder's clock."""
+
+import os
+import threading
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from clips.camera import (
+    CUSHION,
+    MAX_AUDIO_LAG,
+    CameraSource,
+    Microphone,
+    microphone_input,
+    prepare_microphone,
+)
+from clips.errors import MediaError
+from clips.ffmpeg import video_encoder_args
+from clips.record import audio_level_db
+from clips.synthetic import read_pattern
+from tests.media.conftest import decode_frames
+from tests.media.test_import_and_stills import make_variant
+from videofeedback import media
+from videofeedback.library.media_records import media_record
+
+
+def test_microphone_inputs_per_platform():
+    assert microphone_input("default", "linux") == ["-f", "pulse", "-i", "default"]
+    assert microphone_input("default", "darwin") == ["-f", "avfoundation", "-i", ":0"]
+    assert microphone_input("Microphone (USB)", "win32") == [
+        "-f",
+        "dshow",
+        "-i",
+        "audio=Microphone (USB)",
+    ]
+    argv = prepare_microphone(["-f", "pulse", "-i", "default"], 48_000)
+    assert argv[-7:] == ["-ac", "1", "-ar", "48000", "-f", "s16le", "pipe:1"]
+
+
+def tone(seconds: int = 30) -> list[str]:
+    """A 'microphone' in real time: ffmpeg's own sine source, read at its native rate."""
+    return ["-re", "-f", "lavfi", "-i", f"sine=f=440:sample_rate=48000:duration={seconds}"]
+
+
+def speaking(mic: Microphone, speed: float, seconds: float) -> threading.Thread:
+    """Feed ``mic`` from our own pipe, its clock ``speed`` times the nominal one."""
+    read_fd, write_fd = os.pipe()
+    mic.feed_from(os.fdopen(read_fd, "rb"))
+    samples = (np.sin(np.arange(48_000 * 2) * 2 * np.pi * 440 / 48_000) * 8000).astype("<i2")
+
+    def feed() -> None:
+        with os.fdopen(write_fd, "wb") as pipe:
+            start, sent = time.monotonic(), 0
+            while (now := time.monotonic() - start) < seconds:
+                due = int(now * 48_000 * speed)
+                if due > sent:
+                    pipe.write(samples[sent % 48_000 : sent % 48_000 + due - sent].tobytes())
+                    pipe.flush()
+                    sent = due
+                time.sleep(0.005)
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return thread
+
+
+def pull(mic: Microphone, seconds: float) -> bytes:
+    """Take sound as the recorder does: one frame's worth per tick of a 30 fps clock."""
+    taken, start, tick = [], time.monotonic(), 0
+    while tick < seconds * 30:
+        delay = start + tick / 30 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        taken.append(mic.take(1600))
+        tick += 1
+    return b"".join(taken)
+
+
+def test_a_fast_microphone_is_held_to_the_clock_by_dropping():
+    mic = Microphone([], 48_000)
+    feeder = speaking(mic, 1.05, 4.5)  # 5 % fast (a real one drifts ~0.01 %)
+    sound = pull(mic, 4)
+    dropped, buffered = mic.dropped_samples, len(mic._buffer) // 2
+    feeder.join()
+    assert len(sound) == 4 * 48_000 * 2
+    ahead = 0.05 * 4 * 48_000  # samples it ran ahead of the clock
+    assert ahead - (MAX_AUDIO_LAG + CUSHION) * 48_000 - 2000 < dropped < ahead + 4000
+    assert buffered <= MAX_AUDIO_LAG * 48_000
+    assert audio_level_db(sound[-9600:]) > -30  # the tone, not silence
+
+
+def test_a_slow_microphone_is_filled_with_silence():
+    mic = Microphone([], 48_000)
+    feeder = speaking(mic, 0.95, 3.5)  # 5 % slow
+    sound = pull(mic, 3)
+    inserted, dropped = mic.inserted_samples, mic.dropped_samples
+    feeder.join()
+    assert len(sound) == 3 * 48_000 * 2
+    behind = 0.05 * 3 * 48_000
+    cushion = CUSHION * 48_000  # silence before the cushion filled
+    assert behind - 4000 < inserted - cushion < behind + 6000
+    assert dropped == 0
+
+
+def test_the_microphone_reads_an_ffmpeg_input():
+    mic = Microphone(tone(3), 48_000)
+    mic.start()
+    try:
+        sound = pull(mic, 1)
+    finally:
+        mic.stop()
+    assert audio_level_db(sound[-4800:]) > -30  # lavfi's sine is -21 dB
+
+
+def test_a_missing_camera_is_one_clear_error(tmp_path):
+    with pytest.raises(MediaError, match="cannot be opened"):
+        with CameraSource(str(tmp_path / "no-camera.mp4"), microphone=None):
+            pass
+
+
+def test_recording_from_a_camera_source(studio, tmp_path):
+    film = make_variant(tmp_path, "camera.mp4", *video_encoder_args(Fraction(30)), audio=False)
+    with CameraSource(str(film), 640, 360, microphone=tone()) as camera:
+        time.sleep(0.3)  # a camera delivers its first frame after a moment
+        media_id, result = media.record(studio.case, studio.session_id, camera, Fraction(2))
+        dropped, inserted = camera.microphone_health
+    studio.case.save()
+    assert result.duration == 2 and result.dropped == 0
+    info = media_record(studio.case, media_id)["info"]
+    assert (info["width"], info["height"]) == (640, 360)
+    frames = decode_frames(studio.case, media_id)
+    assert len(frames) == 60
+    assert all(0 <= read_pattern(f) < 60 for f in frames)  # the camera's own pictures
+    assert inserted < 48_000 // 5  # sound kept flowing (a little silence at the very start)
