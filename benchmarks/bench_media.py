@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--record-seconds", type=int, default=60)
     parser.add_argument("--seeks", type=int, default=20)
-    parser.add_argument("--only", choices=["all", "record"], default="all")
+    parser.add_argument("--only", choices=["all", "record", "reels"], default="all")
     args = parser.parse_args()
     if args.only == "record":
         with tempfile.TemporaryDirectory() as t:
@@ -138,6 +138,8 @@ def main() -> None:
         with serving(opener, *[(lambda p=p: open(p, "rb")) for p in captions]) as urls:
             url, caption_urls = urls[0], urls[1:]
             bench_reels(args, folder, plain, url, starts, captions, caption_urls, identity)
+            if args.only == "reels":
+                return
             bench_overview(args, plain, url)
             bench_seek(args, plain, url)
         bench_record(args, folder, identity)
@@ -157,7 +159,16 @@ def bench_reels(args, folder, plain, url, starts, captions, caption_urls, identi
         run([*argv[:-1], "-y", str(folder / "reel.mp4")])
 
     def ours_draft() -> None:
-        clips = [Clip(url, s * 30 + 10, s * 30 + 10 + CLIP_SECONDS * 30) for s in starts]
+        source = folder / "film.mp4.age"  # whole GOPs are read from it directly
+        clips = [
+            Clip(
+                url,
+                s * 30 + 10,
+                s * 30 + 10 + CLIP_SECONDS * 30,
+                open=lambda: AgeReader(source, [identity]),
+            )
+            for s in starts
+        ]
         with atomic_encrypted_writer(folder / "draft.age", [identity.recipient]) as w:
             render_clips(clips, FPS, w.write)
 

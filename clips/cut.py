@@ -18,6 +18,8 @@ from fractions import Fraction
 
 from .errors import MediaError
 from .ffmpeg import OWN_MEDIA, Cancel, base_args, run, video_encoder_args
+from .fmp4 import Seekable
+from .gops import GopError, GopIndex, index_gops
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Clip:
     url: str  # where ffmpeg reads the (decrypted) recording: the loopback server
     start: int  # first frame
     end: int  # frame after the last
+    open: Callable[[], Seekable] | None = None  # the recording itself, for reading whole GOPs
 
 
 @dataclass(frozen=True)
@@ -169,9 +172,10 @@ def render_clips(
     video, audio = bytearray(), bytearray()
     steps = sum(len(plan_pieces(c.start, c.end, gop)) + 1 for c in clips)
     done = 0
+    indexes: dict[str, GopIndex | None] = {}
     for clip in clips:
         for piece in plan_pieces(clip.start, clip.end, gop):
-            video += run(prepare_piece(clip.url, piece, fps), cancel=cancel, what="cutting").stdout
+            video += _piece(clip, piece, fps, indexes, cancel)
             done += 1
             if progress:
                 progress(done / (steps + 1))
@@ -181,6 +185,42 @@ def render_clips(
     if progress:
         progress(1.0)
     return sum(c.end - c.start for c in clips)
+
+
+def _piece(
+    clip: Clip,
+    piece: Piece,
+    fps: Fraction,
+    indexes: dict[str, GopIndex | None],
+    cancel: Cancel | None,
+) -> bytes:
+    """Whole GOPs read directly when the recording can be indexed; else ffmpeg."""
+    if piece.copy and clip.open is not None:
+        if clip.url not in indexes:
+            indexes[clip.url] = _index(clip.open)
+        index = indexes[clip.url]
+        if index is not None:
+            stream = clip.open()
+            try:
+                return index.annex_b(stream, piece.start, piece.end, fps)
+            except GopError:
+                pass  # ffmpeg below
+            finally:
+                getattr(stream, "close", lambda: None)()
+    if cancel is not None:
+        cancel.check()
+    return run(prepare_piece(clip.url, piece, fps), cancel=cancel, what="cutting").stdout
+
+
+def _index(open_: Callable[[], Seekable]) -> GopIndex | None:
+    stream = open_()
+    try:
+        size = stream.seek(0, 2)
+        return index_gops(stream, size)
+    except GopError:
+        return None
+    finally:
+        getattr(stream, "close", lambda: None)()
 
 
 def _mux(

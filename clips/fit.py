@@ -1,5 +1,5 @@
 """Does a file already fit the normalised form, so that import can copy its picture instead of
-re-encoding it? H.264 4:2:0 8-bit, no B-frames, keyframes at most 2 s apart, upright,
+re-encoding it? H.264 4:2:0 8-bit, no B-frames, a keyframe at every whole second, upright,
 within 1280×720 and at exactly 25 or 30 fps. The sound is copied too when it is already AAC at
 48 kHz stereo (ffmpeg's AAC encoder runs at only ~16× real time here), else re-encoded."""
 
@@ -14,7 +14,7 @@ from .ffmpeg import ffmpeg_exe
 from .normalise import output_rate, output_size
 from .probe import MediaInfo, VideoStream
 
-MAX_KEYFRAME_GAP = Fraction(2)
+MAX_KEYFRAME_GAP = Fraction(2)  # the last keyframe's distance from the end, at most
 B_FRAME_SAMPLE = 90  # frames decoded to look for B-frames
 _FRAME = re.compile(r"pts_time:\s*([-\d.]+).*?type:([IPB?])")
 
@@ -79,10 +79,13 @@ def sound_fits(info: MediaInfo) -> bool:
 
 
 def gops_fit(frames: FrameScan, duration: Fraction | None) -> bool:
-    if frames.b_frames or not frames.keyframes or frames.keyframes[0] > 0:
+    """A keyframe at every whole second, as a recording has (smart cut relies on it)."""
+    if frames.b_frames or not frames.keyframes:
         return False
-    ends = [*frames.keyframes, duration] if duration else frames.keyframes
-    return all(b - a <= MAX_KEYFRAME_GAP for a, b in zip(ends, ends[1:], strict=False))
+    half_frame = Fraction(1, 60)
+    on_seconds = all(abs(t - k) < half_frame for k, t in enumerate(frames.keyframes))
+    complete = duration is None or duration - len(frames.keyframes) < MAX_KEYFRAME_GAP - 1
+    return on_seconds and complete
 
 
 def can_copy_picture(source: str, info: MediaInfo) -> bool:

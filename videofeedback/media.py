@@ -303,7 +303,12 @@ def draft_reel(
     with serving(*(opener(case, records[m]) for m in ids)) as urls:
         url_of = dict(zip(ids, urls, strict=True))
         cuts = [
-            Clip(url_of[i.media], ceil(i.start * fps), ceil((i.end or i.start) * fps))
+            Clip(
+                url_of[i.media],
+                ceil(i.start * fps),
+                ceil((i.end or i.start) * fps),
+                open=opener(case, records[i.media]),
+            )
             for i in clips
         ]
         with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:

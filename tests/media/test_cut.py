@@ -70,3 +70,50 @@ def test_draft_needs_clips_of_one_shape(studio, recording):
     with pytest.raises(LibraryError, match="different sizes"):
         media.draft_reel(studio.case, studio.session_id, plan)
     studio.case.save()
+
+
+def test_whole_gops_are_read_from_the_recording_not_by_ffmpeg(studio, recording, monkeypatch):
+    """The draft's middle pieces come from the GOP index; ffmpeg only re-encodes the ends."""
+    import clips.cut
+
+    asked = []
+    real = clips.cut.prepare_piece
+    monkeypatch.setattr(
+        clips.cut,
+        "prepare_piece",
+        lambda url, piece, fps: asked.append(piece) or real(url, piece, fps),
+    )
+    plan = ReelPlan((clip(recording, 17, 200),), fade=Fraction(0))
+    reel = media.draft_reel(studio.case, studio.session_id, plan)
+    assert [(p.start, p.end, p.copy) for p in asked] == [(17, 30, False), (180, 200, False)]
+    frames = decode_frames(studio.case, reel)
+    assert [read_pattern(f) for f in frames] == list(range(17, 200))
+
+
+def test_gop_index_of_a_recording(studio, recording):
+    import subprocess
+
+    import numpy as np
+
+    from clips.ffmpeg import ffmpeg_exe
+    from clips.gops import GopError, index_gops
+    from encryption import AgeReader
+
+    record = media_record(studio.case, recording)
+    with AgeReader(studio.case.folder / record["file"], [studio.case.identity]) as reader:
+        index = index_gops(reader, reader.size())
+        assert len(index.samples) == 240
+        assert [i for i, s in enumerate(index.samples) if s.key] == list(range(0, 240, 30))
+        annex_b = index.annex_b(reader, 30, 90, Fraction(30))
+        with pytest.raises(GopError, match="not whole GOPs"):
+            index.annex_b(reader, 31, 90, Fraction(30))
+    done = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "h264", "-i", "pipe:0", "-f", "rawvideo",
+         "-pix_fmt", "bgr24", "pipe:1"],
+        input=annex_b,
+        capture_output=True,
+        check=True,
+    )  # fmt: skip
+    assert done.stderr == b""
+    frames = np.frombuffer(done.stdout, np.uint8).reshape(-1, 360, 640, 3)
+    assert [read_pattern(f) for f in frames] == list(range(30, 90))

@@ -49,6 +49,7 @@ def test_what_fits_is_decided_by_headers_then_by_the_gops():
     assert gops_fit(FrameScan([Fraction(0), Fraction(1)], False), Fraction(2))
     assert not gops_fit(FrameScan([Fraction(0), Fraction(1)], True), Fraction(2))  # B-frames
     assert not gops_fit(FrameScan([Fraction(0)], False), Fraction(5))  # a 5 s GOP
+    assert not gops_fit(FrameScan([Fraction(0), Fraction(3, 2)], False), Fraction(2))  # off 1 s
     assert parse_frames("n:0 pts:0 pts_time:0 ... iskey:1 type:I\nn:1 pts_time:1.5 type:B") == [
         (Fraction(0), "I"),
         (Fraction(3, 2), "B"),
