@@ -13,8 +13,10 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 
 from .errors import MediaError
 from .ffmpeg import OWN_MEDIA, Cancel, base_args, run, video_encoder_args
@@ -169,22 +171,48 @@ def render_clips(
 ) -> int:
     """Smart-cut every clip, join them, write a fragmented MP4 to ``sink``; return frames."""
     gop = round(fps)
-    video, audio = bytearray(), bytearray()
-    steps = sum(len(plan_pieces(c.start, c.end, gop)) + 1 for c in clips)
-    done = 0
     indexes: dict[str, GopIndex | None] = {}
+    for clip in clips:  # once per recording, before the pieces run side by side
+        if clip.open is not None and clip.url not in indexes:
+            indexes[clip.url] = _index(clip.open)
+    jobs: list[Callable[[], bytes]] = []
     for clip in clips:
         for piece in plan_pieces(clip.start, clip.end, gop):
-            video += _piece(clip, piece, fps, indexes, cancel)
-            done += 1
-            if progress:
-                progress(done / (steps + 1))
-        audio += run(prepare_audio(clip.url, clip, fps), cancel=cancel, what="cutting sound").stdout
-        done += 1
+            jobs.append(partial(_piece, clip, piece, fps, indexes, cancel))
+        jobs.append(partial(_sound, clip, fps, cancel))
+    results = _side_by_side(jobs, progress)
+    video = b"".join(r for r, kind in zip(results, _kinds(clips, gop), strict=True) if kind)
+    audio = b"".join(r for r, kind in zip(results, _kinds(clips, gop), strict=True) if not kind)
     _mux(bytes(video), bytes(audio), fps, sink, cancel)
     if progress:
         progress(1.0)
     return sum(c.end - c.start for c in clips)
+
+
+def _sound(clip: Clip, fps: Fraction, cancel: Cancel | None) -> bytes:
+    return run(prepare_audio(clip.url, clip, fps), cancel=cancel, what="cutting sound").stdout
+
+
+def _kinds(clips: list[Clip], gop: int) -> list[bool]:
+    """For each job of render_clips, in order: True for a picture piece, False for sound."""
+    kinds: list[bool] = []
+    for clip in clips:
+        kinds += [True] * len(plan_pieces(clip.start, clip.end, gop)) + [False]
+    return kinds
+
+
+def _side_by_side(
+    jobs: list[Callable[[], bytes]], progress: Callable[[float], None] | None
+) -> list[bytes]:
+    """Run the jobs on every core (each is an ffmpeg process or a read), results in order."""
+    results: list[bytes] = [b""] * len(jobs)
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        futures = {pool.submit(job): n for n, job in enumerate(jobs)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if progress:
+                progress(done / (len(jobs) + 1))
+    return results
 
 
 def _piece(
@@ -196,9 +224,7 @@ def _piece(
 ) -> bytes:
     """Whole GOPs read directly when the recording can be indexed; else ffmpeg."""
     if piece.copy and clip.open is not None:
-        if clip.url not in indexes:
-            indexes[clip.url] = _index(clip.open)
-        index = indexes[clip.url]
+        index = indexes.get(clip.url)
         if index is not None:
             stream = clip.open()
             try:

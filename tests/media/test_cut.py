@@ -117,3 +117,18 @@ def test_gop_index_of_a_recording(studio, recording):
     assert done.stderr == b""
     frames = np.frombuffer(done.stdout, np.uint8).reshape(-1, 360, 640, 3)
     assert [read_pattern(f) for f in frames] == list(range(30, 90))
+
+
+def test_a_cancelled_draft_leaves_nothing(studio, recording):
+    from clips.errors import CancelledError
+    from clips.ffmpeg import Cancel
+    from tests.media.conftest import media_files
+
+    cancel = Cancel()
+    before = media_files(studio.case)
+    plan = ReelPlan((clip(recording, 17, 200), clip(recording, 5, 70)), fade=Fraction(0))
+    with pytest.raises(CancelledError):
+        media.draft_reel(
+            studio.case, studio.session_id, plan, progress=lambda _: cancel.cancel(), cancel=cancel
+        )
+    assert media_files(studio.case) == before
