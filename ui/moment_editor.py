@@ -50,7 +50,7 @@ class MomentEditor(QWidget):
         self.note.setPlaceholderText("Private note (not shown to the family)")
         self.note.setMaximumHeight(70)
         self.delete = QPushButton("Delete moment")
-        self.delete.clicked.connect(self._on_delete)
+        self.delete.clicked.connect(self.delete_moment)
         self.translation_label = QLabel("")
         form = QFormLayout()
         form.addRow("Caption", self.caption)
@@ -132,7 +132,7 @@ class MomentEditor(QWidget):
         ):
             self._edit(lambda e, m: e.translate(m, self.language, text))
 
-    def _on_delete(self) -> None:
+    def delete_moment(self) -> None:
         self._edit(lambda e, m: e.delete(m))
 
     def _edit(self, change: Callable[[Editor, str], object]) -> None:

@@ -263,7 +263,7 @@ class ReviewView(QWidget):
         elif key == K.Key_Escape:
             self.select(None)
         elif key == K.Key_Delete and self.selected:
-            self.editor._on_delete()
+            self.editor.delete_moment()
         elif event.text() and self.code_key(event.text()):
             pass
         else:

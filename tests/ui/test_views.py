@@ -119,3 +119,29 @@ def test_a_camera_is_offered_and_records(qtbot, window, tmp_path, monkeypatch):
     assert all(p.startswith("the microphone gave no sound") for p in problems)
     rows = window.case.db.execute("SELECT info FROM media WHERE kind = 'recording'").fetchall()
     assert len(rows) == 2 and '"width": 1280' in rows[-1][0]
+
+
+def test_a_new_library_is_created_from_the_start_screen(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
+
+    from ui.main_window import MainWindow
+
+    folder, key = tmp_path / "new-library", tmp_path / "recovery.age"
+    folder.mkdir()
+    answers = iter([("ana", True), ("a long passphrase", True)])
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(key), ""))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.unlock_view.create_requested.emit()
+    assert (folder / "manifest.json").exists() and key.exists()
+    assert window.unlock_view.user.currentText() == "ana"
+    assert window.unlock_view.passphrase.echoMode() == QLineEdit.EchoMode.Password
+    assert not window.unlock_view.demo.isVisibleTo(window.unlock_view)
+    window.unlock_view.passphrase.setText("a long passphrase")
+    window.unlock_view.unlock()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.cases_view, timeout=15_000)
+    assert window.state.user.name == "ana" and window.cases_view.cases.count() == 0
+    window.close()
