@@ -280,6 +280,8 @@ class MainWindow(QMainWindow):
             self.review_view.close_media()
         if self.record_view.recorder is not None:
             self.record_view.stop()
+        for view in (self.review_view, self.reel_view, self.bundle_view):
+            view.player.unload(wait=True)  # the players let go before the app ends
         self.jobs.wait_all()
         self.state.close_library()
         super().closeEvent(event)

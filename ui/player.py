@@ -4,10 +4,25 @@ no plaintext file ever exists. Frames arrive in a QVideoSink and are painted by 
 from __future__ import annotations
 
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRect, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    Q_ARG,
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QIODevice,
+    QMetaObject,
+    QObject,
+    QRect,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtMultimedia import (
     QAudioOutput,
@@ -50,9 +65,9 @@ class DecryptingDevice(QIODevice):
         return -1
 
     def close(self) -> None:
+        super().close()
         with self._lock:
             self._reader.close()
-        super().close()
 
 
 class Player(QObject):
@@ -73,33 +88,87 @@ class Player(QObject):
             self.media.setAudioOutput(self.audio)
         self.sink.videoFrameChanged.connect(self._on_frame)
         self.media.positionChanged.connect(self.position_changed.emit)
-        self.media.errorOccurred.connect(lambda _e, text: self.error.emit(text))
-        self._device: DecryptingDevice | None = None
+        self.media.errorOccurred.connect(self._on_error)
+        self._source: QIODevice | None = None  # what the player reads, or is about to
+        self._pending: tuple[QIODevice, QUrl] | None = None
+        self._retired: list[QIODevice] = []  # let go of, closed once the player is empty
+        self._active = False  # errors count only while a source is loaded
+        self._attached: tuple[QIODevice, QUrl] | None = None
+        self._attempts = 0
+        self.media.mediaStatusChanged.connect(self._on_status)
+
+    # --- loading and unloading -------------------------------------------------------------
+    #
+    # The player's own threads call the device (read, atEnd, size…), and on a Python
+    # subclass every such call needs the interpreter lock. QMediaPlayer's stop() and
+    # setSource*() wait for those threads, so called from Python — which holds the lock —
+    # they can wait forever for a thread that waits for the lock. So the player is stopped
+    # and emptied by queued calls that the event loop makes from C++ (the lock released),
+    # and a new source is attached only once the player is empty, when nothing waits.
 
     def load(self, path: Path, identities: list[Identity], fps: Fraction) -> None:
-        self.unload()
-        self.fps = fps
-        self._device = DecryptingDevice(path, identities, self)
-        self._device.open(QIODevice.OpenModeFlag.ReadOnly)
-        self.media.setSourceDevice(self._device, QUrl("recording.mp4"))
-        self.media.pause()  # shows the first frame
+        device = DecryptingDevice(path, identities, self)
+        device.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._load(device, "recording.mp4", fps)
 
     def load_bytes(self, data: bytes, fps: Fraction) -> None:
         """Play media held in memory (a hand-over bundle's, decrypted but never written)."""
+        buffer = QBuffer(self)
+        buffer.setData(QByteArray(data))
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._load(buffer, "bundle.mp4", fps)
+
+    def _load(self, device: QIODevice, name: str, fps: Fraction) -> None:
         self.unload()
         self.fps = fps
-        self._buffer = QBuffer(self)
-        self._buffer.setData(QByteArray(data))
-        self._buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        self.media.setSourceDevice(self._buffer, QUrl("bundle.mp4"))
-        self.media.pause()
+        self._source = device
+        self._pending = (device, QUrl(name))
+        self._attempts = 0
+        QMetaObject.invokeMethod(self, "_attach", Qt.ConnectionType.QueuedConnection)
 
-    def unload(self) -> None:
-        self.media.stop()
-        self.media.setSourceDevice(None)
-        if self._device is not None:
-            self._device.close()
-            self._device = None
+    @Slot()
+    def _attach(self) -> None:
+        if self._pending is None:
+            return
+        device, url = self._pending
+        self._attached = self._pending
+        self._pending = None
+        self._attempts += 1
+        device.seek(0)
+        self.media.setSourceDevice(device, url)  # the player is empty: nothing to wait for
+        self._active = True
+        self.media.pause()  # shows the first frame
+
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        """Emptying the player finishes in its own time; if that lands after the new source
+        was attached, the player ends up empty: attach it again (seen in 1 of ~30 swaps)."""
+        lost = status == QMediaPlayer.MediaStatus.NoMedia and self.media.sourceDevice() is None
+        if lost and self._active and self._attached is not None and self._attempts < 4:
+            self._pending = self._attached
+            QTimer.singleShot(20, self._attach)
+
+    def unload(self, wait: bool = False) -> None:
+        """Let go of the source (queued, see above); ``wait``: until that is done (closing)."""
+        self._active = False
+        self._pending = None
+        self._attached = None
+        if self._source is None:
+            return
+        queued = Qt.ConnectionType.QueuedConnection
+        QMetaObject.invokeMethod(self.media, "stop", queued)
+        QMetaObject.invokeMethod(self.media, "setSource", queued, Q_ARG(QUrl, QUrl()))
+        self._retired.append(self._source)
+        self._source = None
+        QMetaObject.invokeMethod(self, "_close_retired", queued)
+        deadline = time.monotonic() + 2
+        while wait and self._retired and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+
+    @Slot()
+    def _close_retired(self) -> None:
+        for device in self._retired:
+            device.close()
+        self._retired.clear()
 
     # --- transport -----------------------------------------------------------------------
 
@@ -143,6 +212,10 @@ class Player(QObject):
     def step(self, frames: int) -> None:
         self.pause()
         self.seek_frame(self.frame() + frames)
+
+    def _on_error(self, _error: object, text: str) -> None:
+        if self._active:  # complaints about a source being let go of are not errors
+            self.error.emit(text)
 
     def _on_frame(self, frame: QVideoFrame) -> None:
         if frame.isValid():

@@ -6,6 +6,7 @@ from fractions import Fraction
 from PySide6.QtCore import QIODevice
 
 from encryption import read_encrypted
+from tests.paths import REPO
 from tests.ui.conftest import SECONDS
 from tests.ui.helpers import frame_number
 from ui.player import DecryptingDevice, Player
@@ -56,3 +57,44 @@ def test_player_plays_then_seeks_to_the_exact_frame(qtbot, library):
     qtbot.waitUntil(lambda: frame_number(frames[-1]) == 122, timeout=10_000)
     assert player.frame() == 122
     player.unload()
+
+
+def test_playing_then_unloading_many_times_never_hangs(library):
+    """Stopping joins the player's demuxer thread; a read of it into Python while the GUI
+    thread holds the interpreter lock would hang forever. Run apart, with a time limit."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path, identity = _recording(library)
+    code = textwrap.dedent(
+        f"""
+        import os, time
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from fractions import Fraction
+        from pathlib import Path
+        from PySide6.QtWidgets import QApplication
+        from encryption import X25519Identity
+        from ui.player import Player
+        app = QApplication([])
+        identity = X25519Identity.parse({str(identity)!r})
+        player = Player()
+        for round in range(25):
+            player.load(Path({str(path)!r}), [identity], Fraction(30))
+            loading = time.monotonic() + 10
+            while player.duration() == 0 and round % 3:  # loaded, then playing, then gone
+                app.processEvents()
+                assert time.monotonic() < loading, f"round {{round}} never loaded"
+            player.play(4.0)
+            end = time.monotonic() + 0.05 * (round % 5)
+            while time.monotonic() < end:
+                app.processEvents()
+            player.unload(wait=round % 2 == 0)
+        player.unload(wait=True)
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
