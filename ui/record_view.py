@@ -135,12 +135,12 @@ class RecordView(QWidget):
     def open_session(self, case: Case, session_id: str) -> None:
         self.case, self.session_id = case, session_id
         self.source.clear()
-        found = cameras()
-        for index in found:
-            self.source.addItem(f"Camera {index} with the microphone", index)
-        self.source.addItem(
-            "Synthetic test picture and tone" + ("" if found else " (no camera found)"),
-            SYNTHETIC,
+        self.source.addItem("Synthetic test picture and tone (looking for cameras…)", SYNTHETIC)
+        self._search = search = object()  # a later opening's search replaces this one
+        self.jobs.start(
+            "Looking for cameras",
+            lambda _: cameras(),
+            lambda found: self._show_cameras(found) if self._search is search else None,
         )
         self._set_recording(False)
         self.video.clear()
@@ -152,6 +152,18 @@ class RecordView(QWidget):
         self.start_stop.setEnabled(not refusal)
         self.import_button.setEnabled(not refusal)
         self.setFocus()
+
+    def _show_cameras(self, found: list[int | str]) -> None:
+        """Opening each camera to see if it works takes a while: done in a job."""
+        if self.recorder is not None:
+            return  # already recording from the synthetic source
+        for position, camera in enumerate(found):
+            self.source.insertItem(position, f"Camera {camera} with the microphone", camera)
+        synthetic = self.source.findData(SYNTHETIC)
+        self.source.setItemText(
+            synthetic, "Synthetic test picture and tone" + ("" if found else " (no camera found)")
+        )
+        self.source.setCurrentIndex(0)
 
     # --- recording -----------------------------------------------------------------------
 

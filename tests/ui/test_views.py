@@ -109,7 +109,8 @@ def test_a_camera_is_offered_and_records(qtbot, window, tmp_path, monkeypatch):
     open_first_case(qtbot, window)
     window.case_view.new_recording_session()
     record = window.record_view
-    assert record.source.count() == 2 and record.source.currentData() == str(film)
+    qtbot.waitUntil(lambda: record.source.count() == 2, timeout=10_000)  # found in a job
+    assert record.source.currentData() == str(film)
     assert record.source.itemText(1) == "Synthetic test picture and tone"
     record.start_stop.click()
     qtbot.waitUntil(lambda: record.timer.text() == "00:01", timeout=10_000)
