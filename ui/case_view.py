@@ -3,6 +3,7 @@ and the goals with their scores over time."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -206,34 +207,43 @@ class CaseView(QWidget):
             show_error(self, "choose a recording under its session first")
 
     def _family_copy_of_selected(self) -> None:
-        chosen = self._selected()
-        if self.case is None or not chosen or chosen[0] != "media":
-            show_error(self, "choose the reel (or recording) to give the family first")
-            return
-        if not confirm_plaintext(self, FAMILY_WARNING):
-            return
-        out, _ = QFileDialog.getSaveFileName(self, "Family copy", f"{chosen[1]}.mp4", "MP4 (*.mp4)")
-        if out:
-            case, media_id = self.case, chosen[1]
-            self.jobs.start(
-                "Writing the family copy",
-                lambda _: _saved(case, export_for_family(case, media_id, Path(out))),
-            )
+        self._export_selected(
+            "media",
+            "choose the reel (or recording) to give the family first",
+            FAMILY_WARNING,
+            ("Family copy", "{}.mp4", "MP4 (*.mp4)"),
+            ("Writing the family copy", export_for_family),
+        )
 
     def _report_of_selected(self) -> None:
+        self._export_selected(
+            "session",
+            "choose the session to report on first",
+            REPORT_WARNING,
+            ("Session report", "report.pdf", "PDF (*.pdf)"),
+            ("Writing the session report", export_report),
+        )
+
+    def _export_selected(
+        self,
+        kind: str,
+        choose_first: str,
+        warning: str,
+        dialog: tuple[str, str, str],
+        job: tuple[str, Callable[[Case, str, Path], dict[str, Any]]],
+    ) -> None:
+        """A plaintext copy out of the library: after a warning, to a chosen file, in a job."""
         chosen = self._selected()
-        if self.case is None or not chosen or chosen[0] != "session":
-            show_error(self, "choose the session to report on first")
+        if self.case is None or not chosen or chosen[0] != kind:
+            show_error(self, choose_first)
             return
-        if not confirm_plaintext(self, REPORT_WARNING):
+        if not confirm_plaintext(self, warning):
             return
-        out, _ = QFileDialog.getSaveFileName(self, "Session report", "report.pdf", "PDF (*.pdf)")
+        title, name, pattern = dialog
+        out, _ = QFileDialog.getSaveFileName(self, title, name.format(chosen[1]), pattern)
         if out:
-            case, session_id = self.case, chosen[1]
-            self.jobs.start(
-                "Writing the session report",
-                lambda _: _saved(case, export_report(case, session_id, Path(out))),
-            )
+            case, ident, (what, export) = self.case, chosen[1], job
+            self.jobs.start(what, lambda _: _saved(case, export(case, ident, Path(out))))
 
     def _on_session_activated(self, item: QTreeWidgetItem) -> None:
         kind, ident, _ = item.data(0, ID_ROLE)

@@ -174,7 +174,7 @@ class RecordView(QWidget):
             self.start()
 
     def start(self, duration: Fraction | None = None) -> None:
-        if self.case is None or self.jobs.running and self.recorder:
+        if self.case is None or self.recorder is not None:
             return
         case, session_id = self.case, self.session_id
         self.markers = []

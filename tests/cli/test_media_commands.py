@@ -124,3 +124,18 @@ def test_media_workflow_through_the_cli(tmp_path):
             continue
         for marker in (b"ftyp", b"moof", b"\x89PNG", b"Zofia", b"Family Z"):
             assert marker not in data, f"{marker!r} in plaintext in {path}"
+
+
+def test_source_argument_names_a_camera_by_index_path_or_default():
+    import argparse
+
+    from clips.camera import CameraSource
+    from videofeedback.cli.media_commands import _source
+
+    def source(text):
+        return _source(argparse.Namespace(source=text, size="640x360", fps="30"))
+
+    assert source("camera").camera == 0  # the default camera (no ":N")
+    assert source("camera:2").camera == 2
+    assert source("camera:/dev/video4").camera == "/dev/video4"
+    assert isinstance(source("camera"), CameraSource) and source("camera").width == 640

@@ -78,8 +78,8 @@ def _source(args: argparse.Namespace) -> AbstractContextManager[Source]:
     kind, _, which = args.source.partition(":")
     if kind != "camera":
         raise CliExit(f"--source {args.source!r}: use synthetic or camera[:N]")
-    camera: int | str = int(which) if which.isdigit() or not which else which
-    return CameraSource(camera or 0, width, height, fps)
+    camera: int | str = int(which) if which.isdigit() else (which or 0)
+    return CameraSource(camera, width, height, fps)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
