@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import alternate, machine, report  # noqa: E402
+from clips import sync  # noqa: E402
 from clips.cut import Clip, render_clips  # noqa: E402
 from clips.ffmpeg import ffmpeg_exe, run  # noqa: E402
 from clips.frames import frame_at, prepare_frame_at  # noqa: E402
@@ -338,7 +339,7 @@ def bench_record(args, folder, identity) -> None:  # type: ignore[no-untyped-def
     sampler.start()
     cpu_before = _cpu()
     sink = DurableEncryptedFile(folder / "rec.mp4.age", [identity.recipient])
-    result = Recorder(SyntheticSource(), sink).record(Fraction(args.record_seconds))
+    result = Recorder(SyntheticSource(ticks=True), sink).record(Fraction(args.record_seconds))
     wall = time.perf_counter() - start
     cpu = _cpu() - cpu_before
     stop.set()
@@ -350,6 +351,8 @@ def bench_record(args, folder, identity) -> None:  # type: ignore[no-untyped-def
         f"  memory of this process after the first minute: {min(settled):.0f}-"
         f"{max(settled):.0f} MB (ffmpeg, a child, not counted)"
     )
+    with serving(lambda: AgeReader(folder / "rec.mp4.age", [identity])) as (url,):
+        print(f"  sound against picture: {sync.measure(url, (1280, 720), FPS).summary()}")
 
 
 def _cpu() -> float:

@@ -24,7 +24,7 @@ import numpy as np
 from encryption import CHUNK_SIZE, DurableEncryptedFile
 
 from .errors import DiskFullError, MediaError
-from .ffmpeg import base_args, video_encoder_args
+from .ffmpeg import AAC_PRIMING_TRIM, base_args, video_encoder_args
 from .fmp4 import FragmentTracker, free_box
 from .normalise import FRAGMENTED_MP4
 
@@ -90,6 +90,8 @@ def prepare_record(source: Source, audio_fd: int, options: RecordOptions) -> lis
         "0:v",
         "-map",
         "1:a",
+        "-af",
+        f"aresample=48000,{AAC_PRIMING_TRIM}",
         *video_encoder_args(source.fps, options.crf, options.preset),
         "-c:a",
         "aac",

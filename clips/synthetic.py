@@ -16,6 +16,8 @@ import numpy as np
 
 PATTERN_BITS = 20  # 2^20 frames: 9.7 hours at 30 fps
 BAND = 0.08  # the pattern's height, as a share of the frame height
+TICK_SECONDS = 0.05
+TICK_HZ = 1000.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class SyntheticSource:
     sample_rate: int = 48_000
     tone_hz: float = 440.0
     voice: bool = False  # the tone comes and goes like speech (a livelier waveform)
+    ticks: bool = False  # instead of the tone, a 50 ms beep at each whole second (sync checks)
 
     def frame(self, number: int) -> np.ndarray:
         """Frame ``number`` as BGR uint8 (height × width × 3)."""
@@ -53,8 +56,12 @@ class SyntheticSource:
 
     def audio(self, first_sample: int, count: int) -> bytes:
         """``count`` samples of mono s16le tone starting at absolute sample ``first_sample``."""
-        t = np.arange(first_sample, first_sample + count) / self.sample_rate
+        index = np.arange(first_sample, first_sample + count)
+        t = index / self.sample_rate
         wave = 0.3 * np.sin(2 * np.pi * self.tone_hz * t)
+        if self.ticks:
+            beeping = index % self.sample_rate < self.sample_rate * TICK_SECONDS
+            wave = np.where(beeping, 0.5 * np.sin(2 * np.pi * TICK_HZ * t), 0.0)
         if self.voice:
             wave *= np.clip(np.sin(2 * np.pi * t / 3.1) + 0.6 * np.sin(2 * np.pi * t / 0.7), 0, 1)
         return (wave * 32767).astype("<i2").tobytes()
@@ -67,21 +74,30 @@ class SyntheticSource:
 
 def draw_pattern(image: np.ndarray, number: int) -> None:
     height, width = image.shape[:2]
-    band = max(8, int(height * BAND))
+    band = band_height(height)
     block = width // PATTERN_BITS
     for bit in range(PATTERN_BITS):
         on = (number >> (PATTERN_BITS - 1 - bit)) & 1
         image[:band, bit * block : (bit + 1) * block] = 255 if on else 0
 
 
+def band_height(height: int) -> int:
+    """The pattern's height in pixels in a frame ``height`` pixels high."""
+    return max(8, int(height * BAND))
+
+
 def read_pattern(image: np.ndarray) -> int:
     """The frame number drawn by ``draw_pattern`` (BGR or RGB, any size it was drawn at)."""
     height, width = image.shape[:2]
-    band = max(8, int(height * BAND))
-    block = width // PATTERN_BITS
+    return read_band(image[: band_height(height)], width // PATTERN_BITS)
+
+
+def read_band(band: np.ndarray, block: int) -> int:
+    """The frame number in the pattern band alone, ``block`` pixels per bit."""
+    height = band.shape[0]
     number = 0
     for bit in range(PATTERN_BITS):
         x0, x1 = bit * block + block // 4, (bit + 1) * block - block // 4
-        patch = image[band // 4 : band - band // 4, x0:x1]
+        patch = band[height // 4 : height - height // 4, x0:x1]
         number = (number << 1) | int(patch.mean() > 127)
     return number
