@@ -59,7 +59,7 @@ def scan(source: str, video: VideoStream) -> FrameScan:
 def picture_fits(info: MediaInfo) -> bool:
     """What the stream headers alone can tell (no decoding)."""
     video = info.main_video
-    if video is None or video.codec != "h264" or video.pixel_format != "yuv420p":
+    if video is None or video.codec != "h264" or video.pixel_format != "yuv420p" or video.hdr:
         return False
     if video.rotation % 360 or output_size(video.width, video.height) != (
         video.width,

@@ -11,6 +11,14 @@ from .probe import MediaInfo
 MAX_LONG_SIDE = 1280
 MAX_SHORT_SIDE = 720
 FRAGMENTED_MP4 = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"]
+#: HDR (HLG or PQ, BT.2020) to SDR BT.709: to linear light (100 nits = 1.0), BT.709 primaries,
+#: the highlights compressed by the Hable curve, then BT.709 again. Without it phones' HDR
+#: films look grey and washed out (see docs/screenshots/hdr-tone-mapping.png).
+TONE_MAP = (
+    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+    "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
+)
+BT709_TAGS = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
 
 
 def output_rate(fps: Fraction) -> Fraction:
@@ -66,10 +74,12 @@ def prepare_import(
     if copy_picture:
         argv += ["-c:v", "copy", *sound]
     else:
-        filters = (
-            f"bwdif=deint=interlaced,scale={width}:{height}:flags=bicubic,setsar=1,format=yuv420p"
-        )
+        steps = ["bwdif=deint=interlaced", f"scale={width}:{height}:flags=bicubic", "setsar=1"]
+        if video.hdr:  # tone-mapped after scaling: a 720p float picture costs less
+            steps.append(TONE_MAP)
+        filters = ",".join([*steps, "format=yuv420p"])
         argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *encoder_args(fps)]
+        argv += BT709_TAGS if video.hdr else []
     if audio is None:
         argv += ["-shortest"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", *FRAGMENTED_MP4, "pipe:1"]

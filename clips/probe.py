@@ -17,6 +17,9 @@ _FPS = re.compile(r"([\d.]+) fps")
 _TBR = re.compile(r"([\d.]+)k? tbr")
 _HZ = re.compile(r"(\d+) Hz")
 _ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
+# "yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67)": matrix/primaries/transfer, or one name for all
+_COLOUR = re.compile(r"\((?:tv|pc), ([\w-]+)(?:/([\w-]+)/([\w-]+))?")
+HDR_TRANSFERS = {"arib-std-b67": "HLG", "smpte2084": "PQ"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,12 @@ class VideoStream:
     pixel_format: str
     rotation: int  # degrees, as the display matrix says
     attached_picture: bool = False
+    transfer: str = ""  # the transfer characteristic, e.g. bt709, arib-std-b67 (HLG)
+
+    @property
+    def hdr(self) -> bool:
+        """HLG or PQ: needs tone mapping to look right on an ordinary (SDR) screen."""
+        return self.transfer in HDR_TRANSFERS
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -106,6 +115,8 @@ def _video(index: int, codec: str, rest: str, following: list[str]) -> VideoStre
             rotation = round(float(found.group(1)))
             break
     pixel_format = rest.split(",")[1].strip().split("(")[0] if "," in rest else ""
+    colour = _COLOUR.search(rest)
+    transfer = (colour.group(3) or colour.group(1)) if colour else ""
     return VideoStream(
         index,
         codec,
@@ -115,6 +126,7 @@ def _video(index: int, codec: str, rest: str, following: list[str]) -> VideoStre
         pixel_format,
         rotation,
         "attached pic" in rest,
+        transfer,
     )
 
 

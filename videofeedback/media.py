@@ -23,7 +23,7 @@ from clips.fmp4 import complete_prefix
 from clips.frames import frame_at, png_bytes
 from clips.normalise import prepare_decode_check, prepare_import
 from clips.overview import Filmstrip, Peaks, overview
-from clips.probe import MediaInfo, probe
+from clips.probe import HDR_TRANSFERS, MediaInfo, probe
 from clips.record import Recorder, RecordingResult, RecordingStatus, RecordOptions, Source
 from clips.reel_render import RenderItem, prepare_reel, reel_length
 from clips.serve import Opener, ServedFile, serving
@@ -211,6 +211,8 @@ def import_file(
         "picture": "copied" if copy else "re-encoded",
         "sound": "copied" if copy_sound else "re-encoded",
     }
+    if info.main_video and info.main_video.hdr:
+        details["colour"] = f"{HDR_TRANSFERS[info.main_video.transfer]} tone-mapped to SDR"
     add_media(case, session_id, "import", file, details, media_id=media_id)
     return media_id
 

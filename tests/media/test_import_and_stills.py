@@ -250,3 +250,40 @@ def test_still_with_a_caption_in_bengali(studio):
     assert (np.abs(captioned[band].astype(int) - plain[band]).sum(axis=2) > 60).sum() > 3000
     assert (captioned[:200] == plain[:200]).all()  # only the lower third changes
     studio.case.save()
+
+
+HLG_LINE = (
+    "  Stream #0:0: Video: hevc (Main 10), yuv420p10le(tv, bt2020nc/bt2020/{}), 1920x1080, 30 fps"
+)
+
+
+def test_hdr_is_recognised_and_tone_mapped():
+    for transfer, hdr in (("arib-std-b67", True), ("smpte2084", True), ("bt709", False)):
+        info = parse_probe(HLG_LINE.format(transfer))
+        assert info.main_video is not None and info.main_video.hdr is hdr, transfer
+        argv, _, _ = prepare_import("in.mp4", info)
+        assert ("tonemap=tonemap=hable" in argv[argv.index("-vf") + 1]) is hdr
+        assert ("-color_trc" in argv) is hdr
+    sdr = parse_probe(HLG_LINE.replace("(tv, bt2020nc/bt2020/{})", "(tv, bt709, progressive)"))
+    assert sdr.main_video is not None and sdr.main_video.transfer == "bt709"
+    plain = parse_probe(HLG_LINE.replace("(tv, bt2020nc/bt2020/{})", "(progressive)"))
+    assert plain.main_video is not None and plain.main_video.transfer == ""
+
+
+def test_an_hlg_phone_film_keeps_its_colours(studio):
+    """Android's HLG test film shows a colour chart. Without tone mapping its patches come out
+    grey and washed out (mean chroma ~120 of 255); mapped, they are vivid (~190)."""
+    media_id = media.import_file(studio.case, studio.session_id, MEDIA / "android14_hevc10_hlg.mp4")
+    studio.case.save()
+    info = media_record(studio.case, media_id)["info"]
+    assert info["colour"] == "HLG tone-mapped to SDR"
+    frame = decode_frames(studio.case, media_id)[0].astype(int)  # 1280×720, BGR
+    patches = {"red": (524, 414), "blue": (200, 414), "green": (360, 414),
+               "yellow": (680, 414), "orange": (200, 250), "white": (190, 570)}  # fmt: skip
+    chroma = {}
+    for name, (x, y) in patches.items():
+        colour = frame[y - 10 : y + 10, x - 10 : x + 10].reshape(-1, 3).mean(axis=0)
+        chroma[name] = colour.max() - colour.min()
+    vivid = [chroma[n] for n in ("red", "blue", "green", "yellow", "orange")]
+    assert sum(vivid) / len(vivid) > 160, chroma
+    assert chroma["white"] < 30, chroma
