@@ -12,6 +12,7 @@ to ffmpeg.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,14 +29,27 @@ class GopError(MediaError):
 
 
 @dataclass
-class VideoTrack:
+class Track:
     track_id: int
     timescale: int
-    parameter_sets: list[bytes]  # SPS then PPS, from avcC
-    length_size: int
     default_duration: int = 0
     default_size: int = 0
     default_flags: int = 0
+
+
+@dataclass
+class VideoTrack(Track):
+    parameter_sets: list[bytes] = field(default_factory=list)  # SPS then PPS, from avcC
+    length_size: int = 4
+
+
+@dataclass
+class SoundTrack(Track):
+    """AAC-LC: enough to put an ADTS header in front of each packet."""
+
+    profile: int = 1  # ADTS profile: the audio object type − 1 (1 = LC)
+    rate_index: int = 3  # 3 = 48 kHz
+    channels: int = 2
 
 
 @dataclass(frozen=True)
@@ -50,11 +64,51 @@ class Sample:
 class GopIndex:
     track: VideoTrack
     samples: list[Sample] = field(default_factory=list)
+    sound: SoundTrack | None = None
+    sound_samples: list[Sample] = field(default_factory=list)
+
+    def sound_near(self, seconds: Fraction) -> Sample:
+        """The sound packet whose decode time is nearest ``seconds`` (clamped to the ends)."""
+        if self.sound is None or not self.sound_samples:
+            raise GopError("the recording has no sound track to copy from")
+        times = self._sound_times()
+        target = seconds * self.sound.timescale
+        at = bisect.bisect_left(times, target)
+        if at == len(times) or (at > 0 and target - times[at - 1] <= times[at] - target):
+            at -= 1
+        return self.sound_samples[max(at, 0)]
+
+    def _sound_times(self) -> list[int]:
+        if len(self._times) != len(self.sound_samples):
+            self._times = [s.time for s in self.sound_samples]
+        return self._times
+
+    _times: list[int] = field(default_factory=list, repr=False)
+    _video_times: list[int] = field(default_factory=list, repr=False)
+
+    def adts(self, stream: Seekable, samples: list[Sample]) -> bytes:
+        """The sound packets, each behind an ADTS header, read in runs of adjacent packets."""
+        assert self.sound is not None
+        out = bytearray()
+        for run in _adjacent_runs(samples):
+            stream.seek(run[0].offset)
+            data = stream.read(run[-1].offset + run[-1].size - run[0].offset) or b""
+            for sample in run:
+                packet = data[sample.offset - run[0].offset :][: sample.size]
+                if len(packet) != sample.size:
+                    raise GopError("the recording ends inside a sound packet")
+                out += adts_header(self.sound, len(packet)) + packet
+        return bytes(out)
 
     def frame_samples(self, start: int, end: int, fps: Fraction) -> list[Sample]:
         """The samples of frames [start, end), by their decode time."""
         scale = self.track.timescale
-        chosen = [s for s in self.samples if start <= round(s.time * fps / scale) < end]
+        if len(self._video_times) != len(self.samples):
+            self._video_times = [s.time for s in self.samples]
+        half = Fraction(1, 2)  # frame k is the sample whose time rounds to k
+        first = bisect.bisect_left(self._video_times, (start - half) * scale / fps)
+        last = bisect.bisect_left(self._video_times, (end - half) * scale / fps)
+        chosen = self.samples[first:last]
         if len(chosen) != end - start or not chosen or not chosen[0].key:
             raise GopError(f"frames {start}–{end} are not whole GOPs of this recording")
         return chosen
@@ -71,6 +125,32 @@ class GopIndex:
                 out += headers
             out += _to_annex_b(data, self.track.length_size)
         return bytes(out)
+
+
+def adts_header(track: SoundTrack, payload: int) -> bytes:
+    """The 7-byte ADTS header (no CRC) of one AAC packet of ``payload`` bytes."""
+    length = payload + 7
+    return bytes(
+        [
+            0xFF,
+            0xF1,  # MPEG-4, layer 0, no CRC
+            (track.profile << 6) | (track.rate_index << 2) | (track.channels >> 2),
+            ((track.channels & 3) << 6) | (length >> 11),
+            (length >> 3) & 0xFF,
+            ((length & 7) << 5) | 0x1F,
+            0xFC,  # buffer fullness 0x7FF (variable rate), one raw data block
+        ]
+    )
+
+
+def _adjacent_runs(samples: list[Sample]) -> list[list[Sample]]:
+    runs: list[list[Sample]] = []
+    for sample in samples:
+        if runs and runs[-1][-1].offset + runs[-1][-1].size == sample.offset:
+            runs[-1].append(sample)
+        else:
+            runs.append([sample])
+    return runs
 
 
 def _to_annex_b(data: bytes, length_size: int) -> bytes:
@@ -117,7 +197,8 @@ def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int]:
     raise GopError(f"no {kind.decode()} box")
 
 
-def _video_track(moov: bytes) -> VideoTrack:
+def _tracks(moov: bytes) -> tuple[VideoTrack, SoundTrack | None]:
+    """The picture track and, when it is AAC-LC that can be copied, the sound track."""
     defaults: dict[int, tuple[int, int, int]] = {}
     for kind, a, b in _boxes(moov):
         if kind == b"mvex":
@@ -127,13 +208,14 @@ def _video_track(moov: bytes) -> VideoTrack:
                         ">IIIII", moov[x + 4 : x + 24]
                     )
                     defaults[track_id] = (duration, size, flags)
+    video: VideoTrack | None = None
+    sound: SoundTrack | None = None
     for kind, a, b in _boxes(moov):
         if kind != b"trak":
             continue
         mdia = _child(moov, a, b, b"mdia")
         hdlr = _child(moov, *mdia, b"hdlr")
-        if moov[hdlr[0] + 8 : hdlr[0] + 12] != b"vide":
-            continue
+        handler = moov[hdlr[0] + 8 : hdlr[0] + 12]
         tkhd = _child(moov, a, b, b"tkhd")
         version = moov[tkhd[0]]
         track_id = struct.unpack(">I", moov[tkhd[0] + (20 if version else 12) :][:4])[0]
@@ -141,19 +223,75 @@ def _video_track(moov: bytes) -> VideoTrack:
         version = moov[mdhd[0]]
         timescale = struct.unpack(">I", moov[mdhd[0] + (20 if version else 12) :][:4])[0]
         minf = _child(moov, *mdia, b"minf")
-        stbl = _child(moov, *_child(moov, *minf, b"stbl"), b"stsd")
-        entry = stbl[0] + 8  # version/flags, entry count
-        entry_kind = moov[entry + 4 : entry + 8]
-        if entry_kind not in (b"avc1", b"avc3"):
-            raise GopError(f"the picture is {entry_kind.decode(errors='replace')}, not H.264")
+        stsd = _child(moov, *_child(moov, *minf, b"stbl"), b"stsd")
+        entry = stsd[0] + 8  # version/flags, entry count
         entry_end = entry + struct.unpack(">I", moov[entry : entry + 4])[0]
-        avcc = _child(moov, entry + 8 + 78, entry_end, b"avcC")
-        track = VideoTrack(track_id, timescale, *_parameter_sets(moov[avcc[0] : avcc[1]]))
-        track.default_duration, track.default_size, track.default_flags = defaults.get(
-            track_id, (0, 0, 0)
-        )
-        return track
-    raise GopError("the recording has no picture track")
+        base = Track(track_id, timescale, *defaults.get(track_id, (0, 0, 0)))
+        if handler == b"vide" and video is None:
+            video = _video_entry(moov, entry, entry_end, base)
+        elif handler == b"soun" and sound is None:
+            sound = _sound_entry(moov, entry, entry_end, base)
+    if video is None:
+        raise GopError("the recording has no picture track")
+    return video, sound
+
+
+def _video_entry(moov: bytes, entry: int, entry_end: int, base: Track) -> VideoTrack:
+    entry_kind = moov[entry + 4 : entry + 8]
+    if entry_kind not in (b"avc1", b"avc3"):
+        raise GopError(f"the picture is {entry_kind.decode(errors='replace')}, not H.264")
+    avcc = _child(moov, entry + 8 + 78, entry_end, b"avcC")
+    sets, length_size = _parameter_sets(moov[avcc[0] : avcc[1]])
+    return VideoTrack(**vars(base), parameter_sets=sets, length_size=length_size)
+
+
+def _sound_entry(moov: bytes, entry: int, entry_end: int, base: Track) -> SoundTrack | None:
+    """AAC-LC in an mp4a entry (version 0, as ffmpeg's mp4 muxer writes), else None."""
+    if moov[entry + 4 : entry + 8] != b"mp4a":
+        return None
+    try:
+        esds = _child(moov, entry + 8 + 28, entry_end, b"esds")
+        object_type, rate_index, channels = _audio_config(moov[esds[0] : esds[1]])
+    except (GopError, IndexError):
+        return None
+    if object_type != 2 or rate_index > 12 or not 1 <= channels <= 7:
+        return None
+    return SoundTrack(
+        **vars(base), profile=object_type - 1, rate_index=rate_index, channels=channels
+    )
+
+
+def _audio_config(esds: bytes) -> tuple[int, int, int]:
+    """(audio object type, sampling frequency index, channel configuration) from the
+    AudioSpecificConfig inside the esds box's descriptors (ISO 14496-1 and -3)."""
+
+    def descriptor(at: int) -> tuple[int, int, int]:
+        tag, length = esds[at], 0
+        at += 1
+        for _ in range(4):
+            byte = esds[at]
+            at += 1
+            length = (length << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        return tag, length, at
+
+    tag, _, at = descriptor(4)  # after version and flags: ES_Descriptor
+    if tag != 3:
+        raise GopError("no ES descriptor")
+    flags = esds[at + 2]
+    at += 3
+    at += 2 if flags & 0x80 else 0
+    at += 1 + esds[at] if flags & 0x40 else 0
+    at += 2 if flags & 0x20 else 0
+    tag, _, at = descriptor(at)
+    if tag != 4:
+        raise GopError("no decoder configuration")
+    tag, length, at = descriptor(at + 13)
+    if tag != 5 or length < 2:
+        raise GopError("no AudioSpecificConfig")
+    first, second = esds[at], esds[at + 1]
+    return first >> 3, ((first & 7) << 1) | (second >> 7), (second >> 3) & 0x0F
 
 
 def _parameter_sets(avcc: bytes) -> tuple[list[bytes], int]:
@@ -169,7 +307,7 @@ def _parameter_sets(avcc: bytes) -> tuple[list[bytes], int]:
     return sets, length_size
 
 
-def _fragment_samples(moof: bytes, moof_offset: int, track: VideoTrack) -> list[Sample]:
+def _fragment_samples(moof: bytes, moof_offset: int, track: Track) -> list[Sample]:
     for kind, a, b in _boxes(moof):
         if kind != b"traf":
             continue
@@ -257,9 +395,12 @@ def _read_trun(
 
 
 def index_gops(stream: Seekable, size: int) -> GopIndex:
-    """Index the picture samples of a fragmented MP4 (reads the moov and every moof only)."""
-    position, track = 0, None
+    """Index the picture and sound samples of a fragmented MP4 (reads the moov and every moof
+    only)."""
+    position = 0
+    tracks: tuple[VideoTrack, SoundTrack | None] | None = None
     samples: list[Sample] = []
+    sound: list[Sample] = []
     while position + 8 <= size:
         stream.seek(position)
         header = stream.read(16) or b""
@@ -276,10 +417,12 @@ def index_gops(stream: Seekable, size: int) -> GopIndex:
             stream.seek(position + 8)
             payload = stream.read(box_size - 8) or b""
             if kind == b"moov":
-                track = _video_track(payload)
-            elif track is not None:
-                samples += _fragment_samples(payload, position, track)
+                tracks = _tracks(payload)
+            elif tracks is not None:
+                samples += _fragment_samples(payload, position, tracks[0])
+                if tracks[1] is not None:
+                    sound += _fragment_samples(payload, position, tracks[1])
         position += box_size
-    if track is None:
+    if tracks is None:
         raise GopError("not a fragmented MP4 recording (no moov)")
-    return GopIndex(track, samples)
+    return GopIndex(tracks[0], samples, tracks[1], sound)

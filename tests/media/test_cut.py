@@ -5,8 +5,9 @@ from fractions import Fraction
 import pytest
 
 from annotations import ReelItem, ReelPlan
-from clips.cut import Piece, plan_pieces, prepare_piece
+from clips.cut import Piece, plan_pieces, prepare_piece, split_at_idrs
 from clips.errors import MediaError
+from clips.gops import GopError
 from clips.synthetic import SyntheticSource, read_pattern
 from tests.media.conftest import decode_frames
 from videofeedback import media
@@ -73,21 +74,33 @@ def test_draft_needs_clips_of_one_shape(studio, recording):
 
 
 def test_whole_gops_are_read_from_the_recording_not_by_ffmpeg(studio, recording, monkeypatch):
-    """The draft's middle pieces come from the GOP index; ffmpeg only re-encodes the ends."""
+    """The draft's middle pieces come from the GOP index; ffmpeg only re-encodes the ends, fed
+    from the index too (one run per core, never a seek of its own); the sound is copied."""
     import clips.cut
 
-    asked = []
-    real = clips.cut.prepare_piece
+    asked, batches, encoded = [], [], []
+    real_partials = clips.cut.prepare_partials
+    monkeypatch.setattr(clips.cut, "prepare_piece", lambda *a: asked.append(a))
     monkeypatch.setattr(
         clips.cut,
-        "prepare_piece",
-        lambda url, piece, fps: asked.append(piece) or real(url, piece, fps),
+        "prepare_partials",
+        lambda keep, fps: batches.append(keep) or real_partials(keep, fps),
     )
+    monkeypatch.setattr(clips.cut, "prepare_sound", lambda *a: encoded.append(a))
     plan = ReelPlan((clip(recording, 17, 200),), fade=Fraction(0))
     reel = media.draft_reel(studio.case, studio.session_id, plan)
-    assert [(p.start, p.end, p.copy) for p in asked] == [(17, 30, False), (180, 200, False)]
+    assert asked == [] and encoded == []
+    assert sorted(batches) == [[(0, 19)], [(17, 29)]]  # frames 17-29 of GOP 0, 180-199
     frames = decode_frames(studio.case, reel)
     assert [read_pattern(f) for f in frames] == list(range(17, 200))
+
+
+def test_split_at_idrs():
+    sps, pps, idr, p = (b"\x00\x00\x00\x01" + bytes([t]) + b"x" for t in (0x67, 0x68, 0x65, 0x41))
+    stream = sps + pps + idr + p + sps + pps + idr
+    assert split_at_idrs(stream) == [sps + pps + idr + p, sps + pps + idr]
+    with pytest.raises(GopError):
+        split_at_idrs(p + sps)
 
 
 def test_gop_index_of_a_recording(studio, recording):
