@@ -252,7 +252,7 @@ def copied_sound(clips: list[Clip], fps: Fraction, indexes: dict[str, GopIndex |
 
 
 def _copyable_sound(index: GopIndex | None, clip: Clip) -> tuple[int, int, int]:
-    if index is None or index.sound is None or not index.sound_samples or clip.open is None:
+    if index is None or index.sound is None or not len(index.sound_table) or clip.open is None:
         raise GopError("no sound track to copy")
     if index.sound.rate_index != ADTS_48K:
         raise GopError("the sound is not at 48 kHz")

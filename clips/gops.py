@@ -12,10 +12,11 @@ to ffmpeg.
 
 from __future__ import annotations
 
-import bisect
 import struct
 from dataclasses import dataclass, field
 from fractions import Fraction
+
+import numpy as np
 
 from .errors import MediaError
 from .fmp4 import Seekable
@@ -60,31 +61,64 @@ class Sample:
     key: bool
 
 
+@dataclass(frozen=True)
+class SampleTable:
+    """One track's samples as columns (an hour of picture and sound is ~280,000 samples:
+    parsed with numpy, made into Sample objects only where a cut needs them)."""
+
+    times: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def between(self, first: int, last: int) -> list[Sample]:
+        """Samples [first, last) as objects."""
+        return [
+            Sample(int(t), int(o), int(z), bool(k))
+            for t, o, z, k in zip(
+                self.times[first:last],
+                self.offsets[first:last],
+                self.sizes[first:last],
+                self.keys[first:last],
+                strict=True,
+            )
+        ]
+
+    @classmethod
+    def joined(cls, parts: list[SampleTable]) -> SampleTable:
+        if not parts:
+            return cls()
+        return cls(*(np.concatenate([getattr(p, n) for p in parts]) for n in _COLUMNS))
+
+
+_COLUMNS = ("times", "offsets", "sizes", "keys")
+
+
 @dataclass
 class GopIndex:
     track: VideoTrack
-    samples: list[Sample] = field(default_factory=list)
+    table: SampleTable = field(default_factory=SampleTable)
     sound: SoundTrack | None = None
-    sound_samples: list[Sample] = field(default_factory=list)
+    sound_table: SampleTable = field(default_factory=SampleTable)
+
+    @property
+    def samples(self) -> list[Sample]:
+        return self.table.between(0, len(self.table))
 
     def sound_near(self, seconds: Fraction) -> Sample:
         """The sound packet whose decode time is nearest ``seconds`` (clamped to the ends)."""
-        if self.sound is None or not self.sound_samples:
+        if self.sound is None or not len(self.sound_table):
             raise GopError("the recording has no sound track to copy from")
-        times = self._sound_times()
-        target = seconds * self.sound.timescale
-        at = bisect.bisect_left(times, target)
+        times = self.sound_table.times
+        target = float(seconds * self.sound.timescale)
+        at = int(np.searchsorted(times, target))
         if at == len(times) or (at > 0 and target - times[at - 1] <= times[at] - target):
             at -= 1
-        return self.sound_samples[max(at, 0)]
-
-    def _sound_times(self) -> list[int]:
-        if len(self._times) != len(self.sound_samples):
-            self._times = [s.time for s in self.sound_samples]
-        return self._times
-
-    _times: list[int] = field(default_factory=list, repr=False)
-    _video_times: list[int] = field(default_factory=list, repr=False)
+        at = max(at, 0)
+        return self.sound_table.between(at, at + 1)[0]
 
     def adts(self, stream: Seekable, samples: list[Sample]) -> bytes:
         """The sound packets, each behind an ADTS header, read in runs of adjacent packets."""
@@ -101,14 +135,12 @@ class GopIndex:
         return bytes(out)
 
     def frame_samples(self, start: int, end: int, fps: Fraction) -> list[Sample]:
-        """The samples of frames [start, end), by their decode time."""
+        """The samples of frames [start, end), by their decode time (frame k is the sample
+        whose time rounds to k; half-frame bounds never fall on a sample)."""
         scale = self.track.timescale
-        if len(self._video_times) != len(self.samples):
-            self._video_times = [s.time for s in self.samples]
-        half = Fraction(1, 2)  # frame k is the sample whose time rounds to k
-        first = bisect.bisect_left(self._video_times, (start - half) * scale / fps)
-        last = bisect.bisect_left(self._video_times, (end - half) * scale / fps)
-        chosen = self.samples[first:last]
+        bounds = [float((frame - Fraction(1, 2)) * scale / fps) for frame in (start, end)]
+        first, last = (int(i) for i in np.searchsorted(self.table.times, bounds))
+        chosen = self.table.between(first, last)
         if len(chosen) != end - start or not chosen or not chosen[0].key:
             raise GopError(f"frames {start}–{end} are not whole GOPs of this recording")
         return chosen
@@ -307,7 +339,7 @@ def _parameter_sets(avcc: bytes) -> tuple[list[bytes], int]:
     return sets, length_size
 
 
-def _fragment_samples(moof: bytes, moof_offset: int, track: Track) -> list[Sample]:
+def _fragment_samples(moof: bytes, moof_offset: int, track: Track) -> list[SampleTable]:
     for kind, a, b in _boxes(moof):
         if kind != b"traf":
             continue
@@ -345,12 +377,15 @@ def _fragment_samples(moof: bytes, moof_offset: int, track: Track) -> list[Sampl
             if version
             else struct.unpack(">I", moof[tfdt[0] + 4 : tfdt[0] + 8])[0]
         )
-        samples: list[Sample] = []
+        tables: list[SampleTable] = []
         for inner, x, _ in _boxes(moof, a, b):
             if inner == b"trun":
-                time = _read_trun(moof, x, base, time, (duration, size, sample_flags), samples)
-        return samples
+                time = _read_trun(moof, x, base, time, (duration, size, sample_flags), tables)
+        return tables
     return []
+
+
+_TRUN_FIELDS = (0x100, 0x200, 0x400, 0x800)  # per-sample duration, size, flags, CT offset
 
 
 def _read_trun(
@@ -359,8 +394,9 @@ def _read_trun(
     base: int,
     time: int,
     defaults: tuple[int, int, int],
-    samples: list[Sample],
+    tables: list[SampleTable],
 ) -> int:
+    """Append the run's samples to ``tables``; return the decode time after it."""
     flags = int.from_bytes(moof[at + 1 : at + 4], "big")
     count = struct.unpack(">I", moof[at + 4 : at + 8])[0]
     position = at + 8
@@ -372,26 +408,26 @@ def _read_trun(
     if flags & 0x04:
         first_flags = struct.unpack(">I", moof[position : position + 4])[0]
         position += 4
-    duration, size, sample_flags = defaults
-    for index in range(count):
-        this_duration, this_size, this_flags = duration, size, sample_flags
-        if flags & 0x100:
-            this_duration = struct.unpack(">I", moof[position : position + 4])[0]
-            position += 4
-        if flags & 0x200:
-            this_size = struct.unpack(">I", moof[position : position + 4])[0]
-            position += 4
-        if flags & 0x400:
-            this_flags = struct.unpack(">I", moof[position : position + 4])[0]
-            position += 4
-        elif index == 0 and first_flags is not None:
-            this_flags = first_flags
-        if flags & 0x800:
-            position += 4  # composition offset: none without B-frames
-        samples.append(Sample(time, offset, this_size, not this_flags & NON_SYNC))
-        time += this_duration
-        offset += this_size
-    return time
+    present = [bit for bit in _TRUN_FIELDS if flags & bit]
+    if position + 4 * len(present) * count > len(moof):
+        raise GopError("a track run runs past its fragment")
+    table = np.frombuffer(moof, ">u4", len(present) * count, position).reshape(count, -1)
+
+    def column(bit: int, default: int) -> np.ndarray:
+        if bit in present:
+            return table[:, present.index(bit)].astype(np.int64)
+        return np.full(count, default, np.int64)
+
+    durations, sizes, sample_flags = (
+        column(bit, default) for bit, default in zip(_TRUN_FIELDS, defaults, strict=False)
+    )
+    if 0x400 not in present and first_flags is not None and count:
+        sample_flags[0] = first_flags
+    starts = np.concatenate([[0], np.cumsum(durations)[:-1]]) if count else durations
+    places = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if count else sizes
+    keys = (sample_flags & NON_SYNC) == 0
+    tables.append(SampleTable(time + starts, offset + places, sizes, keys))
+    return time + int(durations.sum())
 
 
 def index_gops(stream: Seekable, size: int) -> GopIndex:
@@ -399,8 +435,8 @@ def index_gops(stream: Seekable, size: int) -> GopIndex:
     only)."""
     position = 0
     tracks: tuple[VideoTrack, SoundTrack | None] | None = None
-    samples: list[Sample] = []
-    sound: list[Sample] = []
+    samples: list[SampleTable] = []
+    sound: list[SampleTable] = []
     while position + 8 <= size:
         stream.seek(position)
         header = stream.read(16) or b""
@@ -425,4 +461,4 @@ def index_gops(stream: Seekable, size: int) -> GopIndex:
         position += box_size
     if tracks is None:
         raise GopError("not a fragmented MP4 recording (no moov)")
-    return GopIndex(tracks[0], samples, tracks[1], sound)
+    return GopIndex(tracks[0], SampleTable.joined(samples), tracks[1], SampleTable.joined(sound))
