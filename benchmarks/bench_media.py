@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--record-seconds", type=int, default=60)
     parser.add_argument("--seeks", type=int, default=20)
-    parser.add_argument("--only", choices=["all", "record", "reels"], default="all")
+    parser.add_argument("--only", choices=["all", "record", "reels", "draft"], default="all")
     args = parser.parse_args()
     if args.only == "record":
         with tempfile.TemporaryDirectory() as t:
@@ -139,7 +139,7 @@ def main() -> None:
         with serving(opener, *[(lambda p=p: open(p, "rb")) for p in captions]) as urls:
             url, caption_urls = urls[0], urls[1:]
             bench_reels(args, folder, plain, url, starts, captions, caption_urls, identity)
-            if args.only == "reels":
+            if args.only in ("reels", "draft"):
                 return
             bench_overview(args, plain, url)
             bench_seek(args, plain, url)
@@ -215,6 +215,17 @@ def bench_reels(args, folder, plain, url, starts, captions, caption_urls, identi
             ]
         )
 
+    if args.only == "draft":  # the draft against its two yardsticks, nothing else
+        drafts = alternate(
+            {
+                "videofeedback draft (smart cut)": ours_draft,
+                "ffmpeg stream copy + concat": ffmpeg_copy_concat,
+                "videofeedback full reel": ours_full,
+            },
+            args.rounds,
+        )
+        report("draft reel", drafts, ["ffmpeg stream copy + concat", "videofeedback full reel"])
+        return
     contenders = {
         "videofeedback reel (encrypted in/out)": ours_full,
         "ffmpeg, one command (plaintext)": ffmpeg_full,

@@ -20,9 +20,9 @@ from fractions import Fraction
 from functools import partial
 
 from .errors import MediaError
-from .ffmpeg import AAC_PRIMING_TRIM, OWN_MEDIA, Cancel, base_args, run, video_encoder_args
+from .ffmpeg import OWN_MEDIA, Cancel, base_args, run, video_encoder_args
 from .fmp4 import Seekable
-from .gops import START_CODE, GopError, GopIndex, index_gops
+from .gops import START_CODE, GopError, GopIndex, index_gops, index_spans
 
 AAC_PACKET = 1024  # samples per AAC packet
 AAC_RATE = 48_000
@@ -134,7 +134,7 @@ def prepare_sound(clips: list[Clip], fps: Fraction) -> list[str]:
         start = f"{float(clip.start / fps):.6f}"
         argv += ["-ss", start, "-t", f"{float(seconds):.6f}", *OWN_MEDIA, "-i", clip.url]
     inputs = "".join(f"[{n}:a:0]" for n in range(len(clips)))
-    joined = f"{inputs}concat=n={len(clips)}:v=0:a=1,aresample=48000,{AAC_PRIMING_TRIM}[a]"
+    joined = f"{inputs}concat=n={len(clips)}:v=0:a=1,aresample=48000[a]"
     return [
         *argv, "-filter_complex", joined, "-map", "[a]",
         "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-f", "adts", "pipe:1",
@@ -190,7 +190,8 @@ def render_clips(
     indexes: dict[str, GopIndex | None] = {}
     for clip in clips:  # once per recording, before the pieces run side by side
         if clip.open is not None and clip.url not in indexes:
-            indexes[clip.url] = _index(clip.open)
+            spans = [(c.start / fps, c.end / fps) for c in clips if c.url == clip.url]
+            indexes[clip.url] = _index(clip.open, spans)
     pieces = [(c, p) for c in clips for p in plan_pieces(c.start, c.end, gop)]
     batched = [n for n, (c, p) in enumerate(pieces) if not p.copy and indexes.get(c.url)]
     jobs: list[Callable[[], dict[int, bytes]]] = []  # the longest first: the encodes
@@ -238,10 +239,11 @@ def copied_sound(clips: list[Clip], fps: Fraction, indexes: dict[str, GopIndex |
         index = indexes[clip.url]
         assert index is not None and clip.open is not None
         reel_end = reel_start + Fraction(clip.end - clip.start) / fps
-        chosen = []
+        targets = []
         while (at := Fraction(slot * AAC_PACKET, AAC_RATE)) < reel_end:
-            chosen.append(index.sound_near(Fraction(clip.start) / fps + at - reel_start))
+            targets.append(float(Fraction(clip.start) / fps + at - reel_start))
             slot += 1
+        chosen = index.sound_near(targets)
         stream = clip.open()
         try:
             out += index.adts(stream, chosen)
@@ -362,11 +364,17 @@ def _nal_starts(stream: bytes) -> list[int]:
     return found
 
 
-def _index(open_: Callable[[], Seekable]) -> GopIndex | None:
+def _index(
+    open_: Callable[[], Seekable], spans: list[tuple[Fraction, Fraction]]
+) -> GopIndex | None:
+    """The fragments around the clips, through the mfra; else every fragment; else None."""
     stream = open_()
     try:
         size = stream.seek(0, 2)
-        return index_gops(stream, size)
+        try:
+            return index_spans(stream, size, spans)
+        except GopError:
+            return index_gops(stream, size)
     except GopError:
         return None
     finally:

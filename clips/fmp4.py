@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import struct
 from typing import Protocol
 
@@ -40,50 +41,109 @@ def complete_prefix(stream: Seekable, size: int) -> int:
 
 class FragmentTracker:
     """Follows top-level boxes in a stream of MP4 bytes, and says how much a ``free`` box must
-    pad after each completed fragment (moof + mdat) to reach the next ``chunk`` boundary."""
+    pad after each completed fragment (moof + mdat) to reach the next ``chunk`` boundary.
+
+    The padding moves every later box, so the ``mfra`` index ffmpeg writes last would point
+    before its moofs: it is held back until complete and its offsets are corrected."""
 
     def __init__(self, chunk: int) -> None:
         self._chunk = chunk
-        self._header = b""  # bytes of a box header not yet complete
-        self._remaining = 0  # bytes left in the current box
+        self._buffer = bytearray()  # bytes received and not yet handed on
+        self._cursor = 0  # in _buffer: how far the boxes have been followed
+        self._box_start = 0  # in _buffer: where the current box began
+        self._remaining = 0  # bytes of the current box still to come (0: at a box start)
         self._type = b""
-        self._position = 0  # bytes seen, padding included
+        self._raw = 0  # bytes handed on, padding not counted (ffmpeg's own positions)
+        self._padded = 0  # bytes handed on, padding counted
+        self._shifted_at: list[int] = []  # ffmpeg's positions where padding was put
+        self._shifted_by: list[int] = []  # the padding put up to and including each
 
     def feed(self, data: bytes) -> list[tuple[bytes, int]]:
         """Split ``data`` into pieces: (bytes, padding to add after them)."""
+        self._buffer += data
         pieces: list[tuple[bytes, int]] = []
-        start = 0
-        view = memoryview(data)
-        index = 0
-        while index < len(view):
-            if self._remaining == 0:
-                need = 8 - len(self._header)
-                self._header += bytes(view[index : index + need])
-                index += min(need, len(view) - index)
-                if len(self._header) < 8:
-                    continue
-                size, self._type = struct.unpack(">I4s", self._header)
-                self._remaining = max(size - 8, 0) if size >= 8 else 1 << 62
-                self._header = b""
-                if self._remaining:
-                    continue
-            step = min(self._remaining, len(view) - index)
-            index += step
-            self._remaining -= step
-            if self._remaining == 0 and self._type == b"mdat":
-                pieces.append((bytes(view[start:index]), 0))
-                start = index
-                self._position += len(pieces[-1][0])
-                pieces[-1] = (pieces[-1][0], self._padding())
-                self._position += pieces[-1][1]
-        if start < len(view):
-            pieces.append((bytes(view[start:]), 0))
-            self._position += len(view) - start
-        return pieces
+        handed = 0  # in _buffer: bytes already put into pieces
+        while self._next_box_complete():
+            if self._type == b"mdat":
+                pieces.append(self._piece(handed, self._cursor, pad=True))
+                handed = self._cursor
+            elif self._type == b"mfra":
+                box = bytes(self._buffer[self._box_start : self._cursor])
+                pieces.append(self._piece(handed, self._box_start, pad=False))
+                pieces.append((self._corrected_mfra(box), 0))
+                self._raw, self._padded = self._raw + len(box), self._padded + len(box)
+                handed = self._cursor
+        held = self._box_start if self._type == b"mfra" and self._remaining else self._cursor
+        if handed < held:
+            pieces.append(self._piece(handed, held, pad=False))
+            handed = held
+        del self._buffer[:handed]
+        self._cursor -= handed
+        self._box_start -= handed
+        return [(data, padding) for data, padding in pieces if data or padding]
 
-    def _padding(self) -> int:
-        gap = -self._position % self._chunk
-        return gap + self._chunk if 0 < gap < 8 else gap
+    def _next_box_complete(self) -> bool:
+        """Follow the boxes through the buffer; True each time one is complete."""
+        while True:
+            if self._remaining == 0:
+                if len(self._buffer) - self._cursor < 8:
+                    return False
+                size, self._type = struct.unpack_from(">I4s", self._buffer, self._cursor)
+                self._remaining = size if size >= 8 else 1 << 62  # 64-bit or open-ended
+                self._box_start = self._cursor
+            step = min(self._remaining, len(self._buffer) - self._cursor)
+            self._cursor += step
+            self._remaining -= step
+            if self._remaining:
+                return False
+            if self._type in (b"mdat", b"mfra"):
+                return True
+
+    def _piece(self, start: int, end: int, pad: bool) -> tuple[bytes, int]:
+        data = bytes(self._buffer[start:end])
+        self._raw += len(data)
+        self._padded += len(data)
+        padding = 0
+        if pad:
+            padding = -self._padded % self._chunk
+            padding += self._chunk if 0 < padding < 8 else 0
+            self._padded += padding
+            if padding:
+                self._shifted_at.append(self._raw)
+                self._shifted_by.append(self._padded - self._raw)
+        return data, padding
+
+    def _shift(self, position: int) -> int:
+        before = bisect.bisect_right(self._shifted_at, position)
+        return self._shifted_by[before - 1] if before else 0
+
+    def _corrected_mfra(self, box: bytes) -> bytes:
+        """The mfra with each tfra entry's moof offset moved by the padding before it."""
+        out = bytearray(box)
+        position = 8
+        while position + 8 <= len(out):
+            size, kind = struct.unpack_from(">I4s", out, position)
+            if size < 8 or position + size > len(out):
+                return box
+            if kind == b"tfra":
+                self._correct_tfra(out, position + 8, position + size)
+            position += size
+        return bytes(out)
+
+    def _correct_tfra(self, out: bytearray, start: int, end: int) -> None:
+        version = out[start]
+        sizes, count = struct.unpack_from(">II", out, start + 8)
+        numbers = ((sizes >> 4) & 3) + ((sizes >> 2) & 3) + (sizes & 3) + 3
+        pair = ">QQ" if version else ">II"
+        step = struct.calcsize(pair) + numbers
+        for n in range(count):
+            at = start + 16 + n * step
+            if at + step > end:
+                return
+            time, offset = struct.unpack_from(pair, out, at)
+            moved = offset + self._shift(offset)
+            if version or moved < 1 << 32:
+                struct.pack_into(pair, out, at, time, moved)
 
 
 def free_box(size: int) -> bytes:

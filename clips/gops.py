@@ -108,17 +108,19 @@ class GopIndex:
     def samples(self) -> list[Sample]:
         return self.table.between(0, len(self.table))
 
-    def sound_near(self, seconds: Fraction) -> Sample:
-        """The sound packet whose decode time is nearest ``seconds`` (clamped to the ends)."""
+    def sound_near(self, seconds: list[float]) -> list[Sample]:
+        """For each time, the sound packet whose decode time is nearest (clamped to the
+        ends of what is indexed)."""
         if self.sound is None or not len(self.sound_table):
             raise GopError("the recording has no sound track to copy from")
         times = self.sound_table.times
-        target = float(seconds * self.sound.timescale)
-        at = int(np.searchsorted(times, target))
-        if at == len(times) or (at > 0 and target - times[at - 1] <= times[at] - target):
-            at -= 1
-        at = max(at, 0)
-        return self.sound_table.between(at, at + 1)[0]
+        targets = np.asarray(seconds, np.float64) * self.sound.timescale
+        after = np.clip(np.searchsorted(times, targets), 1, len(times) - 1)
+        before = after - 1
+        if len(times) == 1:
+            after = before = np.zeros_like(after)
+        nearest = np.where(targets - times[before] <= times[after] - targets, before, after)
+        return [self.sound_table.between(int(n), int(n) + 1)[0] for n in nearest]
 
     def adts(self, stream: Seekable, samples: list[Sample]) -> bytes:
         """The sound packets, each behind an ADTS header, read in runs of adjacent packets."""
@@ -462,3 +464,84 @@ def index_gops(stream: Seekable, size: int) -> GopIndex:
     if tracks is None:
         raise GopError("not a fragmented MP4 recording (no moov)")
     return GopIndex(tracks[0], SampleTable.joined(samples), tracks[1], SampleTable.joined(sound))
+
+
+def index_spans(stream: Seekable, size: int, spans: list[tuple[Fraction, Fraction]]) -> GopIndex:
+    """Index only the fragments that hold ``spans`` (seconds, with a second to spare each
+    side), found through the file's mfra: a cut's index costs the same in a 10-minute and
+    a 60-minute recording. GopError when there is no mfra (a recovered recording)."""
+    video, sound = _tracks(_read_box(stream, _moov_offset(stream, size), b"moov"))
+    entries = _fragment_starts(stream, size, video.track_id)
+    margin = video.timescale
+    wanted: set[int] = set()
+    for first, last in spans:
+        low, high = first * video.timescale - margin, last * video.timescale + margin
+        for n, (time, offset) in enumerate(entries):
+            end = entries[n + 1][0] if n + 1 < len(entries) else None
+            if time <= high and (end is None or end > low):
+                wanted.add(offset)
+    pictures: list[SampleTable] = []
+    sounds: list[SampleTable] = []
+    for offset in sorted(wanted):
+        moof = _read_box(stream, offset, b"moof")
+        pictures += _fragment_samples(moof, offset, video)
+        if sound is not None:
+            sounds += _fragment_samples(moof, offset, sound)
+    return GopIndex(video, SampleTable.joined(pictures), sound, SampleTable.joined(sounds))
+
+
+def _moov_offset(stream: Seekable, size: int) -> int:
+    position = 0
+    while position + 8 <= size:
+        stream.seek(position)
+        header = stream.read(8) or b""
+        box_size, kind = struct.unpack(">I4s", header) if len(header) == 8 else (0, b"")
+        if kind == b"moov":
+            return position
+        if box_size < 8:
+            break
+        position += box_size
+    raise GopError("not a fragmented MP4 recording (no moov)")
+
+
+def _read_box(stream: Seekable, offset: int, kind: bytes) -> bytes:
+    """The payload of the box of ``kind`` at ``offset`` (32-bit sizes, as ffmpeg writes)."""
+    stream.seek(offset)
+    header = stream.read(8) or b""
+    if len(header) != 8 or header[4:8] != kind:
+        raise GopError(f"no {kind.decode()} box where the index says")
+    box_size = struct.unpack(">I", header[:4])[0]
+    payload = stream.read(box_size - 8) or b""
+    if len(payload) != box_size - 8:
+        raise GopError(f"the {kind.decode()} box is cut short")
+    return payload
+
+
+def _fragment_starts(stream: Seekable, size: int, track_id: int) -> list[tuple[int, int]]:
+    """(decode time, moof offset) of each fragment of ``track_id``, from the mfra's tfra."""
+    if size < 16:
+        raise GopError("no mfra")
+    stream.seek(size - 16)
+    tail = stream.read(16) or b""
+    if len(tail) != 16 or tail[4:8] != b"mfro":
+        raise GopError("no mfra")
+    mfra_size = struct.unpack(">I", tail[12:16])[0]
+    if not 16 <= mfra_size <= size:
+        raise GopError("no mfra")
+    mfra = _read_box(stream, size - mfra_size, b"mfra")
+    for kind, a, b in _boxes(mfra):
+        if kind == b"tfra" and struct.unpack(">I", mfra[a + 4 : a + 8])[0] == track_id:
+            return _tfra_entries(mfra[a:b])
+    raise GopError("the mfra does not index the picture")
+
+
+def _tfra_entries(tfra: bytes) -> list[tuple[int, int]]:
+    version = tfra[0]
+    sizes, count = struct.unpack(">II", tfra[8:16])
+    numbers = ((sizes >> 4) & 3) + ((sizes >> 2) & 3) + (sizes & 3) + 3
+    pair = ">QQ" if version else ">II"
+    step = struct.calcsize(pair) + numbers
+    if 16 + step * count > len(tfra):
+        raise GopError("the tfra is cut short")
+    entries = [struct.unpack_from(pair, tfra, 16 + n * step) for n in range(count)]
+    return [(int(t), int(o)) for t, o in entries]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .ffmpeg import base_args, video_encoder_args
+from .ffmpeg import AAC_PRIMING_TRIM, base_args, video_encoder_args
 from .probe import MediaInfo
 
 MAX_LONG_SIDE = 1280
@@ -13,7 +13,7 @@ MAX_SHORT_SIDE = 720
 FRAGMENTED_MP4 = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4"]
 #: HDR (HLG or PQ, BT.2020) to SDR BT.709: to linear light (100 nits = 1.0), BT.709 primaries,
 #: the highlights compressed by the Hable curve, then BT.709 again. Without it phones' HDR
-#: films look grey and washed out (see docs/screenshots/hdr-tone-mapping.png).
+#: films look grey and washed out (docs/ARCHITECTURE.md, "HDR is tone-mapped at import").
 TONE_MAP = (
     "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
     "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
@@ -69,6 +69,8 @@ def prepare_import(
         argv += ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
     argv += ["-map", f"0:{video.index}", "-map", f"0:{audio.index}" if audio else "1:a"]
     sound = encoder_args(fps)[encoder_args(fps).index("-c:a") :]
+    if audio is not None:  # the AAC priming cancelled, as in a recording
+        sound = ["-af", f"aresample=48000,{AAC_PRIMING_TRIM}", *sound]
     if copy_sound and audio is not None:
         sound = ["-c:a", "copy", "-use_editlist", "1"]
     if copy_picture:
@@ -78,7 +80,8 @@ def prepare_import(
         if video.hdr:  # tone-mapped after scaling: a 720p float picture costs less
             steps.append(TONE_MAP)
         filters = ",".join([*steps, "format=yuv420p"])
-        argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *encoder_args(fps)]
+        priming = ["-af", f"aresample=48000,{AAC_PRIMING_TRIM}"] if audio is not None else []
+        argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *priming, *encoder_args(fps)]
         argv += BT709_TAGS if video.hdr else []
     if audio is None:
         argv += ["-shortest"]

@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, base_args
+from .ffmpeg import base_args
 from .synthetic import PATTERN_BITS, band_height, read_band
 
 SAMPLE_RATE = 48_000
@@ -63,7 +63,7 @@ def prepare_keyframe_bands(
     return [
         *start,
         *(["-skip_frame", "nokey"] if keyframes_only else []),
-        *OWN_MEDIA, "-i", url, "-map", "0:v:0",
+        "-i", url, "-map", "0:v:0",
         "-vf", f"{crop},scale={BAND_WIDTH}:{BAND_HEIGHT},showinfo",
         "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1",
     ]  # fmt: skip
@@ -73,7 +73,7 @@ def prepare_sound(url: str) -> list[str]:
     """Decode the sound, mono at 48 kHz (pure)."""
     return [
         *base_args(),
-        *OWN_MEDIA, "-i", url, "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE),
+        "-i", url, "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE),
         "-f", "s16le", "pipe:1",
     ]  # fmt: skip
 

@@ -145,3 +145,24 @@ def test_a_cancelled_draft_leaves_nothing(studio, recording):
             studio.case, studio.session_id, plan, progress=lambda _: cancel.cancel(), cancel=cancel
         )
     assert media_files(studio.case) == before
+
+
+def test_the_index_reads_only_the_fragments_around_the_clips(studio, recording):
+    """Through the mfra: a cut's index costs the same however long the recording."""
+    import io
+
+    from clips.gops import GopError, index_spans
+    from encryption import AgeReader
+
+    record = media_record(studio.case, recording)
+    with AgeReader(studio.case.folder / record["file"], [studio.case.identity]) as reader:
+        whole = reader.read()
+        index = index_spans(reader, reader.size(), [(Fraction(3), Fraction(4))])
+        frames = index.table.times * 30 // index.track.timescale
+        assert frames[0] <= 60 and frames[-1] >= 149 and len(frames) < 240
+        assert list(frames) == list(range(frames[0], frames[-1] + 1))
+        assert index.annex_b(reader, 90, 120, Fraction(30)).startswith(b"\x00\x00\x00\x01")
+        assert len(index.sound_table) and len(index.sound_table) < 8 * 48_000 / 1024
+    recovered = io.BytesIO(whole[: len(whole) // 2])  # no mfra, as after a crash
+    with pytest.raises(GopError, match="no mfra"):
+        index_spans(recovered, len(whole) // 2, [(Fraction(1), Fraction(2))])
