@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -243,12 +244,8 @@ def copied_sound(clips: list[Clip], fps: Fraction, indexes: dict[str, GopIndex |
         while (at := Fraction(slot * AAC_PACKET, AAC_RATE)) < reel_end:
             targets.append(float(Fraction(clip.start) / fps + at - reel_start))
             slot += 1
-        chosen = index.sound_near(targets)
-        stream = clip.open()
-        try:
-            out += index.adts(stream, chosen)
-        finally:
-            getattr(stream, "close", lambda: None)()
+        with _reading(clip.open) as stream:
+            out += index.adts(stream, index.sound_near(targets))
         reel_start = reel_end
     return bytes(out)
 
@@ -284,16 +281,11 @@ def _piece(
     cancel: Cancel | None,
 ) -> bytes:
     """Whole GOPs read directly when the recording can be indexed; else ffmpeg."""
-    if piece.copy and clip.open is not None:
-        index = indexes.get(clip.url)
-        if index is not None:
-            stream = clip.open()
-            try:
-                return index.annex_b(stream, piece.start, piece.end, fps)
-            except GopError:
-                pass  # ffmpeg below
-            finally:
-                getattr(stream, "close", lambda: None)()
+    if piece.copy:
+        try:
+            return _read_gops(clip, indexes.get(clip.url), piece.start, piece.end, fps)
+        except GopError:
+            pass  # ffmpeg below
     if cancel is not None:
         cancel.check()
     return run(prepare_piece(clip.url, piece, fps), cancel=cancel, what="cutting").stdout
@@ -338,11 +330,20 @@ def _partials(
 
 
 def _read_gops(clip: Clip, index: GopIndex | None, start: int, end: int, fps: Fraction) -> bytes:
-    if index is None or clip.open is None:
+    if index is None:
         raise GopError("no index")
-    stream = clip.open()
-    try:
+    with _reading(clip.open) as stream:
         return index.annex_b(stream, start, end, fps)
+
+
+@contextmanager
+def _reading(open_: Callable[[], Seekable] | None) -> Iterator[Seekable]:
+    """The recording, opened for reading and closed after."""
+    if open_ is None:
+        raise GopError("the recording cannot be read directly")
+    stream = open_()
+    try:
+        yield stream
     finally:
         getattr(stream, "close", lambda: None)()
 
@@ -368,17 +369,16 @@ def _index(
     open_: Callable[[], Seekable], spans: list[tuple[Fraction, Fraction]]
 ) -> GopIndex | None:
     """The fragments around the clips, through the mfra; else every fragment; else None."""
-    stream = open_()
-    try:
+    with _reading(open_) as stream:
         size = stream.seek(0, 2)
         try:
             return index_spans(stream, size, spans)
         except GopError:
+            pass
+        try:
             return index_gops(stream, size)
-    except GopError:
-        return None
-    finally:
-        getattr(stream, "close", lambda: None)()
+        except GopError:
+            return None
 
 
 def _mux(
