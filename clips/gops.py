@@ -413,7 +413,8 @@ def _read_trun(
     present = [bit for bit in _TRUN_FIELDS if flags & bit]
     if position + 4 * len(present) * count > len(moof):
         raise GopError("a track run runs past its fragment")
-    table = np.frombuffer(moof, ">u4", len(present) * count, position).reshape(count, -1)
+    table = np.frombuffer(moof, ">u4", len(present) * count, position)
+    table = table.reshape(count, len(present)) if present else table
 
     def column(bit: int, default: int) -> np.ndarray:
         if bit in present:

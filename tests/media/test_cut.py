@@ -166,3 +166,16 @@ def test_the_index_reads_only_the_fragments_around_the_clips(studio, recording):
     recovered = io.BytesIO(whole[: len(whole) // 2])  # no mfra, as after a crash
     with pytest.raises(GopError, match="no mfra"):
         index_spans(recovered, len(whole) // 2, [(Fraction(1), Fraction(2))])
+
+
+def test_a_track_run_with_only_default_sample_values():
+    """Other muxers may leave every per-sample field to the defaults in the tfhd/trex."""
+    import struct
+
+    from clips.gops import _read_trun
+
+    run_box = bytes(8) + bytes([0, 0, 0, 1]) + struct.pack(">Ii", 3, 50)  # data offset only
+    tables = []
+    end = _read_trun(run_box, 8, 1000, 0, (512, 100, 0), tables)
+    assert end == 1536 and list(tables[0].times) == [0, 512, 1024]
+    assert list(tables[0].offsets) == [1050, 1150, 1250] and all(tables[0].keys)
