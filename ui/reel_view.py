@@ -4,7 +4,7 @@ preview the result. The reel is stored on the recording's session."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from PySide6.QtCore import Qt, Signal
@@ -158,10 +158,12 @@ class ReelView(QWidget):
         self.share_button.setEnabled(False)
         self.reel.clear()
         self.available.clear()
+        language = case.family_language()  # the family reads the captions in theirs
         for moment in annotations.in_time_order():
             if moment.end is None:
                 continue
-            self._add_available(moment.id, f"▶ {moment.label()}  {moment.caption}", moment.caption)
+            caption = moment.caption_in(language)
+            self._add_available(moment.id, f"▶ {moment.label()}  {caption}", caption)
         for still in annotations.stills:
             self._add_available(
                 still.id, f"▣ {format_clock(still.time)}  {still.caption}", still.caption
@@ -223,7 +225,7 @@ class ReelView(QWidget):
             else:
                 changes["hold"] = edits.hold
             plan = with_item(plan, index, **changes)
-        return plan
+        return replace(plan, language=self.case.family_language() if self.case else "")
 
     def _on_reel_changed(self) -> None:
         refs = self.refs()

@@ -49,3 +49,21 @@ def test_build_reorder_caption_then_render_draft_and_final(qtbot, window):
     assert (record["info"]["width"], record["info"]["height"]) == (1280, 720)
     view.close_reel()
     assert window.stack.currentWidget() is review
+
+
+def test_captions_start_in_the_familys_language(qtbot, window, monkeypatch):
+    """A moment's translation is the reel's caption when the family reads another language."""
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    first, second = review.notes.annotations.in_time_order()
+    monkeypatch.setattr(window.case, "family_language", lambda: "pl")  # a Polish family
+    review.notes.editor.translate(first.id, "pl", "Poczekałaś, a ona pokazała ci książkę")
+    review.build_reel()
+    view = window.reel_view
+    view.available.selectAll()
+    view.add_selected()
+    plan = view.plan()
+    assert plan.language == "pl"
+    assert plan.items[0].caption == "Poczekałaś, a ona pokazała ci książkę"
+    assert plan.items[1].caption == second.caption  # no translation: the caption itself
