@@ -115,7 +115,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--record-seconds", type=int, default=60)
     parser.add_argument("--seeks", type=int, default=20)
-    parser.add_argument("--only", choices=["all", "record", "reels", "draft"], default="all")
+    parser.add_argument(
+        "--only", choices=["all", "record", "reels", "draft", "overview"], default="all"
+    )
     args = parser.parse_args()
     if args.only == "record":
         with tempfile.TemporaryDirectory() as t:
@@ -138,12 +140,14 @@ def main() -> None:
         opener = lambda: AgeReader(secret, [identity])  # noqa: E731
         with serving(opener, *[(lambda p=p: open(p, "rb")) for p in captions]) as urls:
             url, caption_urls = urls[0], urls[1:]
-            bench_reels(args, folder, plain, url, starts, captions, caption_urls, identity)
+            if args.only != "overview":
+                bench_reels(args, folder, plain, url, starts, captions, caption_urls, identity)
             if args.only in ("reels", "draft"):
                 return
             bench_overview(args, plain, url)
             bench_seek(args, plain, url)
-        bench_record(args, folder, identity)
+        if args.only != "overview":
+            bench_record(args, folder, identity)
 
 
 def bench_reels(args, folder, plain, url, starts, captions, caption_urls, identity) -> None:
@@ -291,10 +295,10 @@ def bench_overview(args, plain, url) -> None:  # type: ignore[no-untyped-def]
     def ours() -> None:
         overview(url, Fraction(2), (1280, 720))
 
-    def ffmpeg_alone() -> None:
-        video = subprocess.Popen(
-            prepare_filmstrip(str(plain), Fraction(2), 160), stdout=subprocess.DEVNULL
-        )
+    def ffmpeg_alone() -> None:  # the yardstick: -skip_frame nokey, no -discard
+        argv = prepare_filmstrip(str(plain), Fraction(2), 160)
+        at = argv.index("-discard")
+        video = subprocess.Popen(argv[:at] + argv[at + 2 :], stdout=subprocess.DEVNULL)
         subprocess.run(prepare_peaks(str(plain)), stdout=subprocess.DEVNULL, check=True)
         video.wait()
 

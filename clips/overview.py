@@ -1,8 +1,10 @@
 """Filmstrip thumbnails and waveform peaks for the timeline: one ffmpeg pass each.
 
 Thumbnails come from keyframes only (``-skip_frame nokey``: recordings and imports have
-one per second), so they cost a fraction of a full decode. Peaks are the minimum and maximum
-sample per bucket of a 4 kHz mono decode, computed as the sound streams by.
+one per second), so they cost a fraction of a full decode; ``-discard nokey`` makes the
+demuxer skip the other frames' bytes too, so they are neither fetched nor decrypted (60
+minutes: 1.30× ffmpeg's keyframe decode of the plaintext before, see PERFORMANCE.md).
+Peaks are the minimum and maximum sample per bucket of a 4 kHz mono decode, computed as the sound streams by.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def prepare_filmstrip(url: str, interval: Fraction, width: int) -> list[str]:
     return [
         *base_args(),
         "-skip_frame",
+        "nokey",
+        "-discard",
         "nokey",
         *OWN_MEDIA,
         "-i",

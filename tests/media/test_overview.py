@@ -15,6 +15,7 @@ from videofeedback.library.media_records import media_record
 def test_prepare_filmstrip_decodes_keyframes_only():
     argv = prepare_filmstrip("http://x/y", Fraction(2), 160)
     assert argv[argv.index("-skip_frame") + 1] == "nokey" and "scale=160:-2" in " ".join(argv)
+    assert argv[argv.index("-discard") + 1] == "nokey"  # the other frames are not even read
 
 
 def test_overview_of_a_recording(studio):
