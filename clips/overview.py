@@ -4,7 +4,8 @@ Thumbnails come from keyframes only (``-skip_frame nokey``: recordings and impor
 one per second), so they cost a fraction of a full decode; ``-discard nokey`` makes the
 demuxer skip the other frames' bytes too, so they are neither fetched nor decrypted (60
 minutes: 1.30× ffmpeg's keyframe decode of the plaintext before, see PERFORMANCE.md).
-Peaks are the minimum and maximum sample per bucket of a 4 kHz mono decode, computed as the sound streams by.
+Peaks are the minimum and maximum sample per bucket of a 4 kHz mono decode, computed as the
+sound streams by.
 """
 
 from __future__ import annotations
