@@ -30,6 +30,8 @@ QUIET_BEFORE = 300  # envelope steps (ms) of silence before a beep's start
 BAND_WIDTH = 320  # the pattern band is scaled to this many pixels (16 per bit)
 BAND_HEIGHT = 16
 _PTS = re.compile(r"pts_time:\s*([-\d.]+)")
+# Decoded with the demuxer's defaults, as a player decodes: not with OWN_MEDIA, whose mfra
+# timing moves the sound of later fragments by 21 ms (docs/ARCHITECTURE.md).
 
 
 @dataclass(frozen=True)
