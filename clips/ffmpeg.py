@@ -27,10 +27,10 @@ OWN_MEDIA = ["-use_mfra_for", "pts"]
 
 
 #: ffmpeg's AAC encoder puts 1024 samples (21.3 ms at 48 kHz) of priming before the sound, and
-#: a fragmented MP4 written with an empty moov has no edit list to skip them, so players would
-#: play the sound 21.3 ms late. Trimming as much from the start of the input cancels it
-#: (measured with clips.sync; see docs/ARCHITECTURE.md). The filter's input must be 48 kHz.
-AAC_PRIMING_TRIM = "atrim=start_sample=1024,asetpts=PTS-STARTPTS"
+#: a fragmented MP4 written with an empty moov does not hide them, so players would play the
+#: sound 21.3 ms late. Trimming as much from the start of the input cancels it (measured with
+#: clips.sync; see docs/ARCHITECTURE.md). Output options for a sound encoded to 48 kHz AAC.
+AAC_PRIMING_TRIM = ["-af", "aresample=48000,atrim=start_sample=1024,asetpts=PTS-STARTPTS"]
 
 
 @cache

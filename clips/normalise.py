@@ -70,7 +70,7 @@ def prepare_import(
     argv += ["-map", f"0:{video.index}", "-map", f"0:{audio.index}" if audio else "1:a"]
     sound = encoder_args(fps)[encoder_args(fps).index("-c:a") :]
     if audio is not None:  # the AAC priming cancelled, as in a recording
-        sound = ["-af", f"aresample=48000,{AAC_PRIMING_TRIM}", *sound]
+        sound = [*AAC_PRIMING_TRIM, *sound]
     if copy_sound and audio is not None:
         sound = ["-c:a", "copy", "-use_editlist", "1"]
     if copy_picture:
@@ -80,9 +80,8 @@ def prepare_import(
         if video.hdr:  # tone-mapped after scaling: a 720p float picture costs less
             steps.append(TONE_MAP)
         filters = ",".join([*steps, "format=yuv420p"])
-        priming = ["-af", f"aresample=48000,{AAC_PRIMING_TRIM}"] if audio is not None else []
-        argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *priming, *encoder_args(fps)]
-        argv += BT709_TAGS if video.hdr else []
+        argv += ["-vf", filters, "-fps_mode", "cfr", "-r", str(fps), *video_encoder_args(fps)]
+        argv += [*(BT709_TAGS if video.hdr else []), *sound]
     if audio is None:
         argv += ["-shortest"]
     argv += ["-map_metadata", "-1", "-map_chapters", "-1", *FRAGMENTED_MP4, "pipe:1"]

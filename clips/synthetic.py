@@ -58,18 +58,22 @@ class SyntheticSource:
         """``count`` samples of mono s16le tone starting at absolute sample ``first_sample``."""
         index = np.arange(first_sample, first_sample + count)
         t = index / self.sample_rate
-        wave = 0.3 * np.sin(2 * np.pi * self.tone_hz * t)
         if self.ticks:
             beeping = index % self.sample_rate < self.sample_rate * TICK_SECONDS
-            wave = np.where(beeping, 0.5 * np.sin(2 * np.pi * TICK_HZ * t), 0.0)
+            return _s16(np.where(beeping, 0.5 * np.sin(2 * np.pi * TICK_HZ * t), 0.0))
+        wave = 0.3 * np.sin(2 * np.pi * self.tone_hz * t)
         if self.voice:
             wave *= np.clip(np.sin(2 * np.pi * t / 3.1) + 0.6 * np.sin(2 * np.pi * t / 0.7), 0, 1)
-        return (wave * 32767).astype("<i2").tobytes()
+        return _s16(wave)
 
     def samples_for_frame(self, number: int) -> tuple[int, int]:
         """The audio samples that belong to video frame ``number``: (first, count)."""
         first = round(number * self.sample_rate / self.fps)
         return first, round((number + 1) * self.sample_rate / self.fps) - first
+
+
+def _s16(wave: np.ndarray) -> bytes:
+    return (wave * 32767).astype("<i2").tobytes()
 
 
 def draw_pattern(image: np.ndarray, number: int) -> None:
