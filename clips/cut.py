@@ -1,11 +1,12 @@
 """Frame-accurate cuts by "smart cut", and draft reels of plain clips, all in memory.
 
 Recordings and imports have a keyframe exactly every round(fps) frames (1 s GOPs, no
-B-frames), so a cut [a, b) copies the whole GOPs inside it and re-encodes only the partial
-GOPs at its ends. Video pieces are H.264 Annex B streams (each begins with an IDR and its
-own SPS/PPS), so they join by concatenation. The sound is the recordings' own AAC packets (see
-copied_sound), or, when they cannot be copied, the clips' sound joined and encoded once. The
-result is muxed into the same fragmented MP4 as a recording.
+B-frames), so a cut [a, b) copies the GOPs from its first keyframe on (the last one cut short)
+and re-encodes only the partial GOP before that keyframe. Video pieces are H.264 Annex B
+streams (each begins with an IDR and its own SPS/PPS), so they join by concatenation. The
+sound is the recordings' own AAC packets (see copied_sound), or, when they cannot be copied,
+the clips' sound joined and encoded once. The result is muxed into the same fragmented MP4 as
+a recording.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .errors import MediaError
 from .ffmpeg import OWN_MEDIA, Cancel, base_args, run, video_encoder_args
 from .fmp4 import Seekable
 from .gops import START_CODE, GopError, GopIndex, index_gops, index_spans
+from .muxer import access_units, adts_packets, fragmented_mp4
 
 AAC_PACKET = 1024  # samples per AAC packet
 AAC_RATE = 48_000
@@ -50,20 +52,16 @@ class Piece:
 
 
 def plan_pieces(start: int, end: int, gop: int) -> list[Piece]:
-    """Split [start, end) into re-encoded ends and stream-copied whole GOPs."""
+    """Split [start, end) into a re-encoded head and stream-copied GOPs. Only a start
+    inside a GOP needs re-encoding: with no B-frames, a GOP cut short at its end still
+    decodes, since its frames refer only to frames before them."""
     if not 0 <= start < end:
         raise MediaError(f"a cut needs 0 <= start < end (got frames {start} to {end})")
     first_key = -(-start // gop) * gop
-    last_key = end // gop * gop
-    if first_key >= last_key:
+    if first_key >= end:
         return [Piece(start, end, False)]
-    pieces = []
-    if start < first_key:
-        pieces.append(Piece(start, first_key, False))
-    pieces.append(Piece(first_key, last_key, True))
-    if last_key < end:
-        pieces.append(Piece(last_key, end, False))
-    return pieces
+    head = [Piece(start, first_key, False)] if start < first_key else []
+    return [*head, Piece(first_key, end, True)]
 
 
 def _seek(frame: int, fps: Fraction) -> list[str]:
@@ -208,10 +206,11 @@ def render_clips(
     for result in _side_by_side(jobs, progress):
         results.update(result)
     pictures = b"".join(results[n] for n in range(len(pieces)))
-    _mux(pictures, results[-1], fps, sink, cancel)
+    frames = sum(c.end - c.start for c in clips)
+    _join(pictures, results[-1], fps, frames, indexes.get(clips[0].url), sink, cancel)
     if progress:
         progress(1.0)
-    return sum(c.end - c.start for c in clips)
+    return frames
 
 
 def _sound(
@@ -379,6 +378,34 @@ def _index(
             return index_gops(stream, size)
         except GopError:
             return None
+
+
+def _join(
+    video: bytes,
+    audio: bytes,
+    fps: Fraction,
+    frames: int,
+    index: GopIndex | None,
+    sink: Callable[[bytes], object],
+    cancel: Cancel | None,
+) -> None:
+    """Picture and sound into one fragmented MP4: by clips.muxer, with the sample entries of
+    the first clip's recording; by ffmpeg when those are unknown or anything does not fit."""
+    try:
+        if index is None or index.sound is None:
+            raise GopError("the recording's sample entries are unknown")
+        pictures = access_units(video)
+        if len(pictures) != frames:
+            raise GopError(f"{len(pictures)} frames came back for {frames}")
+        packets = adts_packets(audio, index.sound)
+        chunks = fragmented_mp4(index.track, index.sound, fps, pictures, packets)
+    except GopError:
+        _mux(video, audio, fps, sink, cancel)
+        return
+    for chunk in chunks:
+        if cancel is not None:
+            cancel.check()
+        sink(chunk)
 
 
 def _mux(

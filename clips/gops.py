@@ -36,6 +36,7 @@ class Track:
     default_duration: int = 0
     default_size: int = 0
     default_flags: int = 0
+    entry: bytes = b""  # the sample entry box (avc1, mp4a…), as a draft's moov repeats it
 
 
 @dataclass
@@ -260,7 +261,7 @@ def _tracks(moov: bytes) -> tuple[VideoTrack, SoundTrack | None]:
         stsd = _child(moov, *_child(moov, *minf, b"stbl"), b"stsd")
         entry = stsd[0] + 8  # version/flags, entry count
         entry_end = entry + struct.unpack(">I", moov[entry : entry + 4])[0]
-        base = Track(track_id, timescale, *defaults.get(track_id, (0, 0, 0)))
+        base = Track(track_id, timescale, *defaults.get(track_id, (0, 0, 0)), moov[entry:entry_end])
         if handler == b"vide" and video is None:
             video = _video_entry(moov, entry, entry_end, base)
         elif handler == b"soun" and sound is None:

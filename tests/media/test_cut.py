@@ -15,15 +15,12 @@ from videofeedback.library import LibraryError
 from videofeedback.library.media_records import media_record
 
 
-def test_pieces_copy_whole_gops_and_reencode_the_ends():
-    assert plan_pieces(17, 100, 30) == [
-        Piece(17, 30, False),
-        Piece(30, 90, True),
-        Piece(90, 100, False),
-    ]
+def test_pieces_reencode_only_a_start_inside_a_gop():
+    assert plan_pieces(17, 100, 30) == [Piece(17, 30, False), Piece(30, 100, True)]
     assert plan_pieces(30, 90, 30) == [Piece(30, 90, True)]
+    assert plan_pieces(30, 45, 30) == [Piece(30, 45, True)]  # a GOP cut short still decodes
     assert plan_pieces(5, 25, 30) == [Piece(5, 25, False)]
-    assert plan_pieces(29, 31, 30) == [Piece(29, 31, False)]  # no whole GOP inside
+    assert plan_pieces(29, 31, 30) == [Piece(29, 30, False), Piece(30, 31, True)]
     with pytest.raises(MediaError):
         plan_pieces(10, 10, 30)
 
@@ -74,11 +71,12 @@ def test_draft_needs_clips_of_one_shape(studio, recording):
 
 
 def test_whole_gops_are_read_from_the_recording_not_by_ffmpeg(studio, recording, monkeypatch):
-    """The draft's middle pieces come from the GOP index; ffmpeg only re-encodes the ends, fed
-    from the index too (one run per core, never a seek of its own); the sound is copied."""
+    """The draft's GOPs come from the GOP index, the last one cut short; ffmpeg only re-encodes
+    the partial GOP at the start, fed from the index too (never a seek of its own); the sound
+    is copied; the file is written by clips.muxer."""
     import clips.cut
 
-    asked, batches, encoded = [], [], []
+    asked, batches, encoded, muxed = [], [], [], []
     real_partials = clips.cut.prepare_partials
     monkeypatch.setattr(clips.cut, "prepare_piece", lambda *a: asked.append(a))
     monkeypatch.setattr(
@@ -87,12 +85,27 @@ def test_whole_gops_are_read_from_the_recording_not_by_ffmpeg(studio, recording,
         lambda keep, fps: batches.append(keep) or real_partials(keep, fps),
     )
     monkeypatch.setattr(clips.cut, "prepare_sound", lambda *a: encoded.append(a))
+    monkeypatch.setattr(clips.cut, "_mux", lambda *a: muxed.append(a))
     plan = ReelPlan((clip(recording, 17, 200),), fade=Fraction(0))
     reel = media.draft_reel(studio.case, studio.session_id, plan)
-    assert asked == [] and encoded == []
-    assert sorted(batches) == [[(0, 19)], [(17, 29)]]  # frames 17-29 of GOP 0, 180-199
+    assert asked == [] and encoded == [] and muxed == []  # written by clips.muxer
+    assert batches == [[(17, 29)]]  # frames 17-29 of GOP 0; 180-199 are copied
     frames = decode_frames(studio.case, reel)
     assert [read_pattern(f) for f in frames] == list(range(17, 200))
+
+
+def test_ffmpeg_muxes_the_draft_when_clips_muxer_cannot(studio, recording, monkeypatch):
+    import clips.cut
+
+    def refuse(*_):
+        raise GopError("refused for the test")
+
+    monkeypatch.setattr(clips.cut, "fragmented_mp4", refuse)
+    spans = [(17, 100), (5, 40)]
+    plan = ReelPlan(tuple(clip(recording, a, b) for a, b in spans), fade=Fraction(0))
+    reel = media.draft_reel(studio.case, studio.session_id, plan)
+    frames = decode_frames(studio.case, reel)
+    assert [read_pattern(f) for f in frames] == [n for a, b in spans for n in range(a, b)]
 
 
 def test_split_at_idrs():

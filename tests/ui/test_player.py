@@ -5,19 +5,26 @@ from fractions import Fraction
 
 from PySide6.QtCore import QIODevice
 
+from annotations import ReelItem, ReelPlan
 from encryption import read_encrypted
 from tests.paths import REPO
 from tests.ui.conftest import SECONDS
 from tests.ui.helpers import frame_number
 from ui.player import DecryptingDevice, Player
+from videofeedback import media
 from videofeedback.library import Library
 from videofeedback.library.cases import list_cases, open_case
+from videofeedback.library.media_records import media_record
+
+
+def _case(library_folder):
+    library = Library(library_folder)
+    user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
+    return open_case(user, list_cases(user)[0]["id"])
 
 
 def _recording(library_folder):
-    library = Library(library_folder)
-    user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
-    case = open_case(user, list_cases(user)[0]["id"])
+    case = _case(library_folder)
     record = case.db.execute("SELECT file FROM media").fetchone()
     return case.folder / record[0], case.identity
 
@@ -56,6 +63,33 @@ def test_player_plays_then_seeks_to_the_exact_frame(qtbot, library):
     player.step(-30)
     qtbot.waitUntil(lambda: frame_number(frames[-1]) == 122, timeout=10_000)
     assert player.frame() == 122
+    player.unload()
+
+
+def test_a_smart_cut_draft_plays_and_seeks_to_the_exact_frame(qtbot, library):
+    """Drafts are written by clips.muxer, not ffmpeg: x264's re-encoded heads, the recording's
+    own GOPs (the last cut short) and copied sound, in one fragmented MP4 QMediaPlayer plays."""
+    case = _case(library)
+    media_id, session_id = case.db.execute(
+        "SELECT id, session_id FROM media WHERE kind = 'recording'"
+    ).fetchone()
+    spans = [(17, 100), (5, 40)]
+    items = [ReelItem("clip", media_id, Fraction(a, 30), Fraction(b, 30)) for a, b in spans]
+    reel = media.draft_reel(case, session_id, ReelPlan(tuple(items), fade=Fraction(0)))
+    player = Player()
+    frames = []
+    player.frame_ready.connect(frames.append)
+    player.load(case.folder / media_record(case, reel)["file"], [case.identity], Fraction(30))
+    qtbot.waitUntil(lambda: player.duration() > 0, timeout=15_000)
+    assert abs(player.duration() - Fraction(83 + 35, 30)) < Fraction(1, 10)
+    player.play()
+    qtbot.waitUntil(lambda: player.seconds() > Fraction(1, 2), timeout=15_000)
+    player.pause()
+    shown = [n for a, b in spans for n in range(a, b)]
+    for target in (0, 12, 13, 82, 83, 96, 117):  # heads, copied GOPs, the joins, the end
+        player.seek_frame(target)
+        expected = shown[target]
+        qtbot.waitUntil(lambda e=expected: frames and frame_number(frames[-1]) == e, timeout=10_000)
     player.unload()
 
 
