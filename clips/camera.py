@@ -16,6 +16,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -27,8 +28,15 @@ import numpy as np
 from .errors import MediaError
 from .ffmpeg import ffmpeg_exe
 
+#: PulseAudio's capture fragment: 20 ms of 48 kHz stereo s16 (ffmpeg's pulse input format).
+#: Against a PulseAudio 16.1 server, sound reached the recording ~30 ms sooner than with the
+#: server's default fragment (benchmarks/bench_microphone.py; docs/PERFORMANCE.md).
+PULSE_FRAGMENT_BYTES = 3840
 MAX_AUDIO_LAG = Fraction(1, 5)  # seconds of microphone sound held before dropping the oldest
 CUSHION = Fraction(3, 50)  # seconds buffered before the first samples are taken (pipe jitter)
+#: How long a camera and its microphone get to deliver before a recording starts without
+#: them (PulseAudio's input took 0.03-1.3 s to give its first sound; docs/PERFORMANCE.md).
+READY_TIMEOUT = 3.0
 
 
 def microphone_input(device: str = "default", platform: str = sys.platform) -> list[str]:
@@ -37,7 +45,7 @@ def microphone_input(device: str = "default", platform: str = sys.platform) -> l
         return ["-f", "avfoundation", "-i", f":{device if device != 'default' else '0'}"]
     if platform == "win32":
         return ["-f", "dshow", "-i", f"audio={device}"]
-    return ["-f", "pulse", "-i", device]
+    return ["-f", "pulse", "-fragment_size", str(PULSE_FRAGMENT_BYTES), "-i", device]
 
 
 def prepare_microphone(source_args: Sequence[str], sample_rate: int) -> list[str]:
@@ -82,13 +90,25 @@ class Microphone:
                     del self._buffer[:excess]
                     self.dropped_samples += excess // 2
 
+    @property
+    def ready(self) -> bool:
+        """The cushion is filled, or the input has ended (no more sound will come)."""
+        with self._lock:
+            filled = len(self._buffer) >= int(CUSHION * self.sample_rate) * 2
+        return filled or (self._process is not None and self._process.poll() is not None)
+
     def take(self, count: int) -> bytes:
         """``count`` samples at once: what the microphone gave, completed with silence if it
         is behind (never waiting: the recorder keeps the time)."""
         wanted = count * 2
+        cushion = int(CUSHION * self.sample_rate) * 2
         with self._lock:
-            if not self._primed:
-                self._primed = len(self._buffer) >= int(CUSHION * self.sample_rate) * 2
+            if not self._primed and len(self._buffer) >= cushion:
+                # the recording's sound starts here: sound heard before it (while the camera
+                # started, say) would stay in the buffer and make all of it late
+                del self._buffer[: (len(self._buffer) - cushion) // 2 * 2]
+                self.dropped_samples = 0
+                self._primed = True
             data = bytes(self._buffer[:wanted]) if self._primed else b""
             del self._buffer[: len(data)]
         missing = wanted - len(data)
@@ -148,6 +168,10 @@ class FrameGrabber:
         with self._lock:
             return self._newest
 
+    @property
+    def ended(self) -> bool:
+        return not self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
@@ -173,7 +197,23 @@ class CameraSource:
         if self.microphone is not None:
             self._mic = Microphone(self.microphone, self.sample_rate)
             self._mic.start()
+        self.wait_until_ready()
         return self
+
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT) -> bool:
+        """Until the camera has given a frame and the microphone its cushion (or either has
+        failed, or ``timeout``): a recording then starts with picture and sound, not with
+        black and silence. False when the time ran out. (The microphone's first take keeps
+        only its newest cushion of sound, however long the recording takes to start.)"""
+        deadline = time.monotonic() + timeout
+        while not (ready := self._ready()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return ready
+
+    def _ready(self) -> bool:
+        grabber, mic = self._grabber, self._mic
+        camera = grabber is None or grabber.newest() is not None or grabber.ended
+        return camera and (mic is None or mic.ready)
 
     def __exit__(self, *exc: object) -> None:
         if self._grabber is not None:
