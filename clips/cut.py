@@ -22,8 +22,8 @@ from fractions import Fraction
 from functools import partial
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, Cancel, base_args, run, video_encoder_args
-from .fmp4 import Seekable
+from .ffmpeg import OWN_MEDIA, PRIMING_TRIM, Cancel, base_args, run, video_encoder_args
+from .fmp4 import Seekable, StoredFragments
 from .gops import START_CODE, GopError, GopIndex, index_gops, index_spans
 from .muxer import access_units, adts_packets, fragmented_mp4
 
@@ -133,7 +133,7 @@ def prepare_sound(clips: list[Clip], fps: Fraction) -> list[str]:
         start = f"{float(clip.start / fps):.6f}"
         argv += ["-ss", start, "-t", f"{float(seconds):.6f}", *OWN_MEDIA, "-i", clip.url]
     inputs = "".join(f"[{n}:a:0]" for n in range(len(clips)))
-    joined = f"{inputs}concat=n={len(clips)}:v=0:a=1,aresample=48000[a]"
+    joined = f"{inputs}concat=n={len(clips)}:v=0:a=1,aresample=48000,{PRIMING_TRIM}[a]"
     return [
         *argv, "-filter_complex", joined, "-map", "[a]",
         "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-f", "adts", "pipe:1",
@@ -442,8 +442,10 @@ def _mux(
     for feeder in feeders:
         feeder.start()
     assert process.stdout is not None and process.stderr is not None
+    fragments = StoredFragments(sink)
     while chunk := process.stdout.read(1 << 16):
-        sink(chunk)
+        fragments(chunk)
+    fragments.finish()
     stderr = process.stderr.read().decode(errors="replace")
     code = process.wait()
     for feeder in feeders:

@@ -30,7 +30,8 @@ OWN_MEDIA = ["-use_mfra_for", "pts"]
 #: a fragmented MP4 written with an empty moov does not hide them, so players would play the
 #: sound 21.3 ms late. Trimming as much from the start of the input cancels it (measured with
 #: clips.sync; see docs/ARCHITECTURE.md). Output options for a sound encoded to 48 kHz AAC.
-AAC_PRIMING_TRIM = ["-af", "aresample=48000,atrim=start_sample=1024,asetpts=PTS-STARTPTS"]
+PRIMING_TRIM = "atrim=start_sample=1024,asetpts=PTS-STARTPTS"
+AAC_PRIMING_TRIM = ["-af", f"aresample=48000,{PRIMING_TRIM}"]
 
 
 @cache

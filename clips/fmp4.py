@@ -1,9 +1,11 @@
-"""Fragmented MP4 boxes: where the last complete fragment ends (for recovered recordings)."""
+"""Fragmented MP4 boxes: where the last complete fragment ends (for recovered recordings), and
+ffmpeg's fragmented output made ready to store (padded fragments, a corrected mfra)."""
 
 from __future__ import annotations
 
 import bisect
 import struct
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -39,16 +41,26 @@ def complete_prefix(stream: Seekable, size: int) -> int:
     return kept
 
 
+_HELD = (b"moof", b"mfra")  # boxes held back until complete: read (moof) or corrected (mfra)
+
+
 class FragmentTracker:
     """Follows top-level boxes in a stream of MP4 bytes, and says how much a ``free`` box must
-    pad after each completed fragment (moof + mdat) to reach the next ``chunk`` boundary.
+    pad after each completed fragment (moof + mdat) to reach the next ``chunk`` boundary
+    (``chunk`` 0: no padding).
 
-    The padding moves every later box, so the ``mfra`` index ffmpeg writes last would point
-    before its moofs: it is held back until complete and its offsets are corrected."""
+    The ``mfra`` index ffmpeg writes last is held back until complete and corrected:
+    - the padding moves every later box, so its offsets would point before their moofs;
+    - its times are ffmpeg's presentation times, which for AAC sound are the priming (1,024
+      samples) earlier than the fragment's own decode time (tfdt). Read with
+      ``-use_mfra_for pts`` that put every later fragment's sound 21.3 ms early. Each entry's
+      time becomes the time its fragment itself gives its first sample."""
 
     def __init__(self, chunk: int) -> None:
         self._chunk = chunk
         self._buffer = bytearray()  # bytes received and not yet handed on
+        self._base = 0  # ffmpeg's position of _buffer[0]
+        self._times: dict[tuple[int, int], int] = {}  # (track, moof position): first time
         self._cursor = 0  # in _buffer: how far the boxes have been followed
         self._box_start = 0  # in _buffer: where the current box began
         self._remaining = 0  # bytes of the current box still to come (0: at a box start)
@@ -73,11 +85,12 @@ class FragmentTracker:
                 pieces.append((self._corrected_mfra(box), 0))
                 self._raw, self._padded = self._raw + len(box), self._padded + len(box)
                 handed = self._cursor
-        held = self._box_start if self._type == b"mfra" and self._remaining else self._cursor
+        held = self._box_start if self._type in _HELD and self._remaining else self._cursor
         if handed < held:
             pieces.append(self._piece(handed, held, pad=False))
             handed = held
         del self._buffer[:handed]
+        self._base += handed
         self._cursor -= handed
         self._box_start -= handed
         return [(data, padding) for data, padding in pieces if data or padding]
@@ -96,6 +109,10 @@ class FragmentTracker:
             self._remaining -= step
             if self._remaining:
                 return False
+            if self._type == b"moof":
+                moof = bytes(self._buffer[self._box_start : self._cursor])
+                for track, time in fragment_times(moof).items():
+                    self._times[track, self._base + self._box_start] = time
             if self._type in (b"mdat", b"mfra"):
                 return True
 
@@ -104,7 +121,7 @@ class FragmentTracker:
         self._raw += len(data)
         self._padded += len(data)
         padding = 0
-        if pad:
+        if pad and self._chunk:
             padding = -self._padded % self._chunk
             padding += self._chunk if 0 < padding < 8 else 0
             self._padded += padding
@@ -132,7 +149,7 @@ class FragmentTracker:
 
     def _correct_tfra(self, out: bytearray, start: int, end: int) -> None:
         version = out[start]
-        sizes, count = struct.unpack_from(">II", out, start + 8)
+        track, sizes, count = struct.unpack_from(">III", out, start + 4)
         numbers = ((sizes >> 4) & 3) + ((sizes >> 2) & 3) + (sizes & 3) + 3
         pair = ">QQ" if version else ">II"
         step = struct.calcsize(pair) + numbers
@@ -141,10 +158,81 @@ class FragmentTracker:
             if at + step > end:
                 return
             time, offset = struct.unpack_from(pair, out, at)
+            time = self._times.get((track, offset), time)
             moved = offset + self._shift(offset)
-            if version or moved < 1 << 32:
+            if version or (moved < 1 << 32 and 0 <= time < 1 << 32):
                 struct.pack_into(pair, out, at, time, moved)
+
+    def rest(self) -> bytes:
+        """What is still held at the end of the stream (a box that never completed)."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        return rest
 
 
 def free_box(size: int) -> bytes:
     return struct.pack(">I4s", size, b"free") + bytes(size - 8)
+
+
+class StoredFragments:
+    """A sink for ffmpeg's fragmented MP4 that passes it on through a FragmentTracker: call
+    it with each chunk of output, then ``finish()``."""
+
+    def __init__(self, write: Callable[[bytes], object], chunk: int = 0) -> None:
+        self._write = write
+        self._tracker = FragmentTracker(chunk)
+
+    def __call__(self, data: bytes) -> None:
+        for piece, padding in self._tracker.feed(data):
+            self._write(piece)
+            if padding:
+                self._write(free_box(padding))
+
+    def finish(self) -> None:
+        if rest := self._tracker.rest():
+            self._write(rest)
+
+
+def fragment_times(moof: bytes) -> dict[int, int]:
+    """For each track in a moof: the presentation time of its first sample (the tfdt plus
+    that sample's composition offset). A malformed moof gives what could be read."""
+    times: dict[int, int] = {}
+    for kind, start, end in _children(moof, 8, len(moof)):
+        if kind != b"traf":
+            continue
+        parts = {k: (a, b) for k, a, b in _children(moof, start, end)}
+        if b"tfhd" not in parts or b"tfdt" not in parts:
+            continue
+        tfhd, tfdt = parts[b"tfhd"][0], parts[b"tfdt"][0]
+        if tfdt + 12 > len(moof):
+            continue
+        track = struct.unpack_from(">I", moof, tfhd + 4)[0]
+        time = struct.unpack_from(">Q" if moof[tfdt] else ">I", moof, tfdt + 4)[0]
+        times[track] = time + (_first_offset(moof, parts[b"trun"][0]) if b"trun" in parts else 0)
+    return times
+
+
+def _first_offset(moof: bytes, trun: int) -> int:
+    """The composition offset of a track run's first sample (0 if it gives none)."""
+    version = moof[trun]
+    flags = int.from_bytes(moof[trun + 1 : trun + 4], "big")
+    if not flags & 0x800 or trun + 8 > len(moof) or not struct.unpack_from(">I", moof, trun + 4)[0]:
+        return 0
+    position = trun + 8 + 4 * bool(flags & 0x01) + 4 * bool(flags & 0x04)
+    position += 4 * bool(flags & 0x100) + 4 * bool(flags & 0x200) + 4 * bool(flags & 0x400)
+    if position + 4 > len(moof):
+        return 0
+    return int(struct.unpack_from(">i" if version else ">I", moof, position)[0])
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the boxes in data[start:end], stopping at the
+    first that does not fit."""
+    found = []
+    while start + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, start)
+        if size < 8 or start + size > end:
+            break
+        found.append((kind, start + 8, start + size))
+        start += size
+    return found

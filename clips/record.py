@@ -25,7 +25,7 @@ from encryption import CHUNK_SIZE, DurableEncryptedFile
 
 from .errors import DiskFullError, MediaError
 from .ffmpeg import AAC_PRIMING_TRIM, base_args, video_encoder_args
-from .fmp4 import FragmentTracker, free_box
+from .fmp4 import StoredFragments
 from .normalise import FRAGMENTED_MP4
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -273,13 +273,11 @@ class Recorder:
     def _drain(self, stdout: object) -> None:
         """ffmpeg's output into the sink; each finished fragment is padded to a chunk boundary
         so that it is sealed and on disk at once (see docs/FORMAT.md, section 3)."""
-        tracker = FragmentTracker(CHUNK_SIZE)
+        fragments = StoredFragments(self.sink.write, CHUNK_SIZE)
         try:
             while chunk := stdout.read1(1 << 16):  # type: ignore[attr-defined]
-                for piece, padding in tracker.feed(chunk):
-                    self.sink.write(piece)
-                    if padding:
-                        self.sink.write(free_box(padding))
+                fragments(chunk)
+            fragments.finish()
         except OSError as exc:
             self._error = exc
             self._stop.set()

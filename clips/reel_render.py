@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from .ffmpeg import OWN_MEDIA, base_args
+from .ffmpeg import OWN_MEDIA, PRIMING_TRIM, base_args
 from .normalise import FRAGMENTED_MP4, encoder_args
 
 SILENCE = "anullsrc=r=48000:cl=stereo"
@@ -110,6 +110,7 @@ def prepare_reel(
             + f"[a{k}]"
         )
     filters += _join(items, fade)
+    filters.append(f"[a]{PRIMING_TRIM}[sound]")  # 48 kHz already (AUDIO_FORMAT)
     return [
         *base_args(progress=True),
         *inputs,
@@ -118,7 +119,7 @@ def prepare_reel(
         "-map",
         "[v]",
         "-map",
-        "[a]",
+        "[sound]",
         "-r",
         str(fps),
         *encoder_args(fps),

@@ -19,7 +19,7 @@ from clips.cut import Clip, render_clips
 from clips.errors import DiskFullError, MediaError, UnreadableMediaError
 from clips.ffmpeg import Cancel, run
 from clips.fit import can_copy_picture, sound_fits
-from clips.fmp4 import complete_prefix
+from clips.fmp4 import StoredFragments, complete_prefix
 from clips.frames import frame_at, png_bytes
 from clips.normalise import prepare_decode_check, prepare_import
 from clips.overview import Filmstrip, Peaks, overview
@@ -185,14 +185,16 @@ def import_file(
     file = f"media/{media_id}.mp4.age"
     (case.folder / "media").mkdir(exist_ok=True)
     with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
+        fragments = StoredFragments(writer.write)
         result = run(
             argv,
-            sink=writer.write,
+            sink=fragments,
             duration=info.duration,
             progress=progress,
             cancel=cancel,
             what=f"importing {source.name}",
         )
+        fragments.finish()
         if result.frames == 0:
             raise UnreadableMediaError(
                 f"{source.name}: no picture could be decoded; the file is damaged or incomplete"
@@ -383,14 +385,16 @@ def render_reel(
             reel_id = new_id("m")
             file = f"media/{reel_id}.mp4.age"
             with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
+                fragments = StoredFragments(writer.write)
                 run(
                     argv,
-                    sink=writer.write,
+                    sink=fragments,
                     duration=reel_length(items, plan.fade),
                     progress=progress,
                     cancel=cancel,
                     what="rendering the reel",
                 )
+                fragments.finish()
     info = {
         "state": "sealed",
         "draft": False,

@@ -70,3 +70,14 @@ def seconds(value: str) -> Fraction:
 def media_files(case) -> set[Path]:
     folder = case.folder / "media"
     return set(folder.iterdir()) if folder.exists() else set()
+
+
+def packet_times(path_or_url: object, *options: str) -> list[str]:
+    """Stream, dts, pts and duration of every packet, as ffmpeg's demuxer reads them."""
+    done = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", *options, "-i", str(path_or_url), "-map", "0",
+         "-c", "copy", "-f", "framecrc", "-"],
+        capture_output=True, check=True, text=True,
+    )  # fmt: skip
+    rows = [line.split(",") for line in done.stdout.splitlines() if not line.startswith("#")]
+    return [",".join(field.strip() for field in row[:4]) for row in rows]

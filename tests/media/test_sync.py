@@ -8,7 +8,7 @@ import pytest
 
 import clips.cut
 from clips.cut import Clip, render_clips
-from clips.ffmpeg import ffmpeg_exe, run
+from clips.ffmpeg import OWN_MEDIA, ffmpeg_exe, run
 from clips.gops import GopError
 from clips.record import Recorder, RecordOptions
 from clips.reel_render import RenderItem, prepare_reel
@@ -16,6 +16,7 @@ from clips.serve import serving
 from clips.sync import _starts, measure, prepare_keyframe_bands
 from clips.synthetic import SyntheticSource
 from encryption import AgeReader, DurableEncryptedFile, X25519Identity
+from tests.media.conftest import packet_times
 from videofeedback import media
 from videofeedback.library.media_records import media_record
 
@@ -82,8 +83,7 @@ def test_a_shifted_sound_is_measured(ticking):
 def test_a_draft_reel_keeps_sound_with_picture(ticking, monkeypatch, copied):
     """Each clip's sound starts with its picture, however many clips came before. The
     recordings' own sound packets are copied (within half a packet, 10.7 ms); when they
-    cannot be, the sound is joined and encoded once (mostly exact; some fragments measure
-    one AAC packet, 21 ms, late: not understood, and never more)."""
+    cannot be, the sound is joined and encoded once, its AAC priming trimmed (exact)."""
     if not copied:
         monkeypatch.setattr(clips.cut, "copied_sound", fail_to_copy)
     _, opener = ticking
@@ -94,7 +94,7 @@ def test_a_draft_reel_keeps_sound_with_picture(ticking, monkeypatch, copied):
     with serving(lambda: io.BytesIO(out.getvalue())) as (url,):
         report = measure(url, SIZE, Fraction(30))
     assert len(report.seconds) >= 8, report.summary()
-    assert report.worst_ms < (11 if copied else 22), report.drift_ms
+    assert report.worst_ms < (11 if copied else 2), report.drift_ms
 
 
 def fail_to_copy(*args):
@@ -102,8 +102,9 @@ def fail_to_copy(*args):
 
 
 def test_a_full_reel_keeps_sound_with_picture(ticking):
-    """The rendered reel's sound stays with its picture from clip to clip. In the first
-    fragment (1 s) it is one AAC frame (21.3 ms) late: the priming (see ARCHITECTURE)."""
+    """The rendered reel's sound stays with its picture from clip to clip, from its first
+    second (the clips are read with their mfra, whose sound times the recorder corrects; the
+    reel's own AAC priming is trimmed)."""
     _, opener = ticking
     out = io.BytesIO()
     with serving(opener) as (url,):
@@ -115,7 +116,7 @@ def test_a_full_reel_keeps_sound_with_picture(ticking):
     with serving(lambda: io.BytesIO(out.getvalue())) as (url,):
         report = measure(url, SIZE, Fraction(30), keyframes_only=False)
     assert len(report.seconds) >= 5, report.summary()
-    assert_in_sync_after_the_first_fragment(report)
+    assert report.worst_ms < 2, report.drift_ms
 
 
 @pytest.mark.parametrize("picture", [["-c:v", "copy"], ["-c:v", "libx264", "-bf", "2"]])
@@ -132,12 +133,6 @@ def test_an_import_keeps_sound_with_picture(ticking, studio, tmp_path, picture):
     media_id = media.import_file(studio.case, studio.session_id, phone)
     with serving(media.opener(studio.case, media_record(studio.case, media_id))) as (url,):
         report = measure(url, SIZE, Fraction(30))
+        assert packet_times(url, *OWN_MEDIA) == packet_times(url)  # its mfra is right too
     assert len(report.seconds) >= 6, report.summary()
     assert report.worst_ms < 5, report.drift_ms
-
-
-def assert_in_sync_after_the_first_fragment(report):
-    assert all(abs(d) < 5 for s, d in zip(report.seconds, report.drift_ms, strict=True) if s > 1), (
-        report
-    )
-    assert report.worst_ms < 22, report.drift_ms
