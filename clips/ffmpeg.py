@@ -34,6 +34,15 @@ PRIMING_TRIM = "atrim=start_sample=1024,asetpts=PTS-STARTPTS"
 AAC_PRIMING_TRIM = ["-af", f"aresample=48000,{PRIMING_TRIM}"]
 
 
+#: HD video is BT.709, and players assume it for untagged HD too; swscale converts RGB with
+#: BT.601 unless told (saturated colours off by up to ~17 of 255). Scale options for RGB
+#: pictures (camera frames, stills, title cards, captions) going to video:
+TO_BT709 = "out_color_matrix=bt709:out_range=tv"
+#: The tags go on the frames: ffmpeg's encoder takes primaries and transfer from them, not
+#: from -color_primaries / -color_trc.
+TAG_BT709 = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+
+
 @cache
 def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())

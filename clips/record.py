@@ -24,9 +24,12 @@ import numpy as np
 from encryption import CHUNK_SIZE, DurableEncryptedFile
 
 from .errors import DiskFullError, MediaError
-from .ffmpeg import AAC_PRIMING_TRIM, base_args, video_encoder_args
+from .ffmpeg import AAC_PRIMING_TRIM, TAG_BT709, TO_BT709, base_args, video_encoder_args
 from .fmp4 import StoredFragments
 from .normalise import FRAGMENTED_MP4
+
+#: Camera frames are RGB: to BT.709 video, tagged (see clips.ffmpeg.TO_BT709).
+RGB_TO_BT709 = f"scale={TO_BT709},format=yuv420p,{TAG_BT709}"
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
@@ -91,6 +94,8 @@ def prepare_record(source: Source, audio_fd: int, options: RecordOptions) -> lis
         "-map",
         "1:a",
         *AAC_PRIMING_TRIM,
+        "-vf",
+        RGB_TO_BT709,
         *video_encoder_args(source.fps, options.crf, options.preset),
         "-c:a",
         "aac",

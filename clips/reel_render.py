@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from .ffmpeg import OWN_MEDIA, PRIMING_TRIM, base_args
+from .ffmpeg import OWN_MEDIA, PRIMING_TRIM, TAG_BT709, TO_BT709, base_args
 from .normalise import FRAGMENTED_MP4, encoder_args
 
 SILENCE = "anullsrc=r=48000:cl=stereo"
@@ -57,9 +57,9 @@ def prepare_reel(
         count += 1
         return count - 1
 
-    frame = (
-        f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
-        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
+    frame = (  # every picture BT.709 (recordings are; stills and title cards are RGB)
+        f"scale={width}:{height}:force_original_aspect_ratio=decrease:{TO_BT709},"
+        f"format=yuv420p,pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
     )
     for k, item in enumerate(items):
         length = _seconds(item.length)
@@ -93,11 +93,13 @@ def prepare_reel(
                 "-loop", "1", "-framerate", str(fps), "-t", length, "-i", item.caption_url
             )
             filters.append(f"[{source}:v]{chain}[base{k}]")
+            filters.append(f"[{caption}:v]scale={TO_BT709},format=yuva420p[caption{k}]")
             filters.append(
-                f"[base{k}][{caption}:v]overlay=0:0:shortest=1,format=yuv420p,settb=AVTB[v{k}]"
+                f"[base{k}][caption{k}]overlay=0:0:shortest=1,format=yuv420p,"
+                f"{TAG_BT709},settb=AVTB[v{k}]"
             )
         else:
-            filters.append(f"[{source}:v]{chain},settb=AVTB[v{k}]")
+            filters.append(f"[{source}:v]{chain},{TAG_BT709},settb=AVTB[v{k}]")
         filters.append(
             ",".join(
                 [

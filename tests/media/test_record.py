@@ -9,10 +9,16 @@ import textwrap
 import time
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
+from clips.ffmpeg import ffmpeg_exe
+from clips.frames import frame_at
+from clips.probe import probe
 from clips.record import Recorder, RecordOptions, prepare_record
+from clips.serve import serving
 from clips.synthetic import SyntheticSource, read_pattern
+from encryption import AgeReader, DurableEncryptedFile, X25519Identity
 from tests.media.conftest import decode_frames
 from tests.paths import REPO
 from videofeedback import media
@@ -52,6 +58,30 @@ def test_recording_is_frame_exact_with_markers(studio):
     assert statuses and statuses[-1].frames >= 80 and statuses[-1].audio_level_db > -20
     frames = decode_frames(studio.case, media_id)
     assert [read_pattern(f) for f in frames] == list(range(90))
+
+
+def test_colours_are_bt709_and_tagged(tmp_path):
+    """Decoded as BT.709 (what players assume for HD) and as stills are read, the picture
+    has the camera's colours."""
+    identity = X25519Identity.generate()
+    sink = DurableEncryptedFile(tmp_path / "rec.mp4.age", [identity.recipient])
+    source = SyntheticSource(640, 360)
+    Recorder(source, sink, RecordOptions(realtime=False)).record(Fraction(1))
+    with serving(lambda: AgeReader(tmp_path / "rec.mp4.age", [identity])) as (url,):
+        assert probe(url).main_video.transfer == "bt709"
+        decoded = subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-i", url, "-frames:v", "1",
+             "-vf", "scale=in_color_matrix=bt709:in_range=tv,format=bgr24",
+             "-f", "rawvideo", "pipe:1"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        still = frame_at(url, Fraction(0), Fraction(30), (640, 360))
+    made = source.frame(0)
+    square = (slice(150, 200), slice(20, 70))  # inside the yellow square of frame 0
+    background = (slice(100, 120), slice(300, 400))
+    for frame in (np.frombuffer(decoded, np.uint8).reshape(360, 640, 3), still):
+        for place in (square, background):
+            assert np.abs(frame[place].mean((0, 1)) - made[place].mean((0, 1))).max() <= 4
 
 
 def test_no_recording_without_filming_consent(studio):

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from annotations import ReelPlan
+from clips.probe import probe
 from clips.reel_render import RenderItem, atempo_chain, prepare_reel, reel_length
+from clips.serve import serving
 from clips.synthetic import SyntheticSource, read_pattern
 from tests.media.conftest import decode_frames
 from videofeedback import media
@@ -137,4 +139,10 @@ def test_full_reel_with_title_stills_slow_motion_and_three_scripts(studio, recor
     for captioned in (45, 75, 105):
         assert dark(frames[captioned]) > 8000
     assert dark(frames[165]) < 500  # no caption on the last clip
+    recorded, above = decode_frames(studio.case, recording), (slice(80, 160), slice(0, 1280))
+    for shown, made in ((40, 40), (75, 120), (165, 255)):  # clip, still, clip: their colours
+        difference = frames[shown][above].mean((0, 1)) - recorded[made][above].mean((0, 1))
+        assert np.abs(difference).max() <= 2, (shown, difference)
+    with serving(media.opener(studio.case, media_record(studio.case, reel))) as (url,):
+        assert probe(url).main_video.transfer == "bt709"  # tagged: players need not guess
     studio.case.save()
