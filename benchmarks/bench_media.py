@@ -30,6 +30,7 @@ from benchmarks.common import alternate, machine, report  # noqa: E402
 from clips import sync  # noqa: E402
 from clips.cut import Clip, render_clips  # noqa: E402
 from clips.ffmpeg import ffmpeg_exe, run  # noqa: E402
+from clips.fmp4 import StoredFragments  # noqa: E402
 from clips.frames import frame_at, prepare_frame_at  # noqa: E402
 from clips.normalise import FRAGMENTED_MP4, encoder_args  # noqa: E402
 from clips.overview import overview, prepare_filmstrip, prepare_peaks  # noqa: E402
@@ -59,10 +60,12 @@ CAPTIONS = [
 
 
 def make_film(path: Path, minutes: int) -> None:
-    """Made exactly as an import is: fragmented MP4 written to a pipe (so with its mfra)."""
+    """Made exactly as an import is: fragmented MP4 written to a pipe (so with its mfra),
+    passed through StoredFragments (the mfra's times corrected)."""
     seconds = minutes * 60
     with open(path, "wb") as out:
-        subprocess.run(
+        fragments = StoredFragments(out.write)
+        made = subprocess.Popen(
             [
                 ffmpeg_exe(),
                 "-v",
@@ -79,9 +82,14 @@ def make_film(path: Path, minutes: int) -> None:
                 *FRAGMENTED_MP4,
                 "pipe:1",
             ],
-            check=True,
-            stdout=out,
+            stdout=subprocess.PIPE,
         )
+        assert made.stdout is not None
+        while chunk := made.stdout.read(1 << 20):
+            fragments(chunk)
+        fragments.finish()
+        if made.wait() != 0:
+            raise SystemExit("making the film failed")
 
 
 def encrypt(plain: Path, target: Path, identity: X25519Identity) -> None:
@@ -157,7 +165,9 @@ def bench_reels(args, folder, plain, url, starts, captions, caption_urls, identi
 
     def ours_full() -> None:
         with atomic_encrypted_writer(folder / "reel.age", [identity.recipient]) as w:
-            run(prepare_reel(ours_items, (1280, 720), FPS, fade), sink=w.write)
+            fragments = StoredFragments(w.write)  # as videofeedback.media.render_reel
+            run(prepare_reel(ours_items, (1280, 720), FPS, fade), sink=fragments)
+            fragments.finish()
 
     def ffmpeg_full() -> None:
         argv = prepare_reel(plain_items, (1280, 720), FPS, fade)
