@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QLoggingCategory, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QTextOption
 
 _app: QGuiApplication | None = None
@@ -21,6 +21,9 @@ def ensure_gui() -> None:
     if QGuiApplication.instance() is None:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        # "OpenType support missing for Noto Sans, script 12": Qt says so before it falls
+        # back to Noto Sans Bengali, which shapes Bengali right; not worth a line on a CLI
+        QLoggingCategory.setFilterRules("qt.text.font.db=false")
         _app = QGuiApplication([])
 
 

@@ -1,6 +1,9 @@
 """The full reel render: timing of every item, stills held, slow motion, fades, and captions
 in several scripts actually drawn on the pictures."""
 
+import os
+import subprocess
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -12,6 +15,7 @@ from clips.reel_render import RenderItem, atempo_chain, prepare_reel, reel_lengt
 from clips.serve import serving
 from clips.synthetic import SyntheticSource, read_pattern
 from tests.media.conftest import decode_frames
+from tests.paths import REPO
 from videofeedback import media
 from videofeedback.captions import caption_image
 from videofeedback.library.media_records import media_record
@@ -42,6 +46,20 @@ def test_captions_draw_every_script_with_real_glyphs():
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             assert (drawn[a] != drawn[b]).sum() > 1000
+
+
+def test_captions_on_the_command_line_print_nothing():
+    """Rendering Bengali headless (as `videofeedback reel render` does) says nothing; Qt
+    would report Noto Sans lacking Bengali before it falls back to Noto Sans Bengali."""
+    script = (
+        "from videofeedback.captions import caption_png, ensure_gui; ensure_gui(); "
+        f"caption_png({SCRIPTS['Bengali']!r}, 1280, 720)"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "QT_LOGGING_RULES"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
 
 
 def test_prepare_reel_joins_with_fades_or_concat():
