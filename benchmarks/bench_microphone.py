@@ -3,8 +3,9 @@ a null sink ("videofeedback_room") into which paplay plays a beep at each whole 
 a camera recording (a generated film as the camera) whose microphone is the sink's monitor.
 
 Prints, for the microphone input as clips.camera builds it and for PulseAudio's default
-capture fragment side by side: dropped picture frames, samples the microphone buffer
-inserted (it was behind) or dropped (ahead), the spacing of the recorded beeps, and when
+capture fragment side by side (and the buffer without its drift correction): dropped
+picture frames, samples the microphone buffer inserted (it was behind), dropped (ahead) or
+corrected, the spacing of the recorded beeps, and when
 each beep reached the recording after paplay was started (playback and capture latency,
 plus paplay's start: compare the rows, which all hear one player, not the absolute figures).
 
@@ -32,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine  # noqa: E402
-from clips.camera import CameraSource, microphone_input  # noqa: E402
+from clips.camera import CameraSource, Microphone, microphone_input  # noqa: E402
 from clips.ffmpeg import ffmpeg_exe  # noqa: E402
 from clips.serve import serving  # noqa: E402
 from clips.sync import beep_starts  # noqa: E402
@@ -80,6 +81,21 @@ def pulse_server(folder: Path) -> Iterator[None]:
             time.sleep(1)  # it removes its runtime folder as it goes
 
 
+@contextmanager
+def drift_correction(on: bool) -> Iterator[None]:
+    """Off: the buffer as it was before the correction (silence when dry, drop at the cap)."""
+    plan = Microphone._drift_plan
+    if not on:
+        Microphone._drift_plan = lambda self, available, count: (  # type: ignore[method-assign]
+            min(available, count),
+            min(available, count),
+        )
+    try:
+        yield
+    finally:
+        Microphone._drift_plan = plan  # type: ignore[method-assign]
+
+
 def studio(folder: Path) -> tuple[object, str]:
     library, admin = Library.create(folder / "lib", "alice", "pw-alice", folder / "r.age", 30)
     library.add_user(admin, "bob", Role.PRACTITIONER, "pw-bob")
@@ -99,6 +115,7 @@ def trial(folder: Path, name: str, microphone: Sequence[str], seconds: int, play
         started = time.monotonic()
         media_id, result = media.record(case, session, camera, Fraction(seconds))  # type: ignore[arg-type]
         dropped, inserted = camera.microphone_health
+        drift = camera.microphone_drift
     case.save()  # type: ignore[attr-defined]
     with serving(media.opener(case, media_record(case, media_id))) as (url,):  # type: ignore[arg-type]
         starts = beep_starts(url)
@@ -106,7 +123,8 @@ def trial(folder: Path, name: str, microphone: Sequence[str], seconds: int, play
     arrival = [round((started + s - played) % 1 * 1000) for s in starts]
     print(
         f"  {name:34s} frames dropped {result.dropped}, microphone samples inserted "
-        f"{inserted} ({inserted / 48:.0f} ms) dropped {dropped}; {len(starts)} beeps, "
+        f"{inserted} ({inserted / 48:.0f} ms) dropped {dropped} corrected {drift:+d}; "
+        f"{len(starts)} beeps, "
         f"spacing {min(gaps):.3f}-{max(gaps):.3f} s (median {statistics.median(gaps):.3f}); "
         f"arrival {min(arrival)}-{max(arrival)} ms, median {statistics.median(arrival):.0f} ms"
     )
@@ -122,7 +140,7 @@ def main() -> None:
     print(machine())
     with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
         folder = Path(tmp)
-        length = str(3 * args.seconds + 40)
+        length = str(4 * args.seconds + 60)  # four trials, and their starts
         subprocess.run(
             [ffmpeg_exe(), "-v", "error", "-f", "lavfi",
              "-i", f"testsrc2=s=1280x720:r=30:d={length}", "-c:v", "libx264",
@@ -141,12 +159,14 @@ def main() -> None:
             played = time.monotonic()  # every trial hears this one player: arrivals compare
             time.sleep(1)
             try:
-                for name, microphone in (
-                    ("as clips.camera reads it", microphone_input(monitor)),
-                    ("PulseAudio's default fragment", ["-f", "pulse", "-i", monitor]),
-                    ("as clips.camera reads it, again", microphone_input(monitor)),
+                for name, microphone, correcting in (
+                    ("as clips.camera reads it", microphone_input(monitor), True),
+                    ("without the drift correction", microphone_input(monitor), False),
+                    ("PulseAudio's default fragment", ["-f", "pulse", "-i", monitor], True),
+                    ("as clips.camera reads it, again", microphone_input(monitor), True),
                 ):
-                    trial(folder, name, microphone, args.seconds, played)
+                    with drift_correction(correcting):
+                        trial(folder, name, microphone, args.seconds, played)
             finally:
                 player.terminate()
 

@@ -5,10 +5,14 @@ newest frame: the recorder asks for a frame on every tick of its one clock, so a
 frame is repeated and a fast one dropped, and the picture never drifts. Sound comes from
 ffmpeg's own device input (PulseAudio/PipeWire on Linux, AVFoundation on macOS, DirectShow on
 Windows) as mono 16-bit PCM through a pipe. The microphone keeps its own clock, which drifts
-from the system clock by up to ~0.01 %: the buffer between them starts with a small cushion
-and is held between empty (then silence is inserted; the recorder never waits for sound) and
-MAX_AUDIO_LAG (then the oldest samples are dropped), so picture and sound stay within that of
-each other for as long as the recording runs.
+from the system clock (~0.01 % is usual; 0.1 % is seen): the buffer between them starts with
+a small cushion and is kept near it. While it holds, averaged over about a second, more than
+the band DRIFT_BAND allows, each take reads up to DRIFT_CORRECTION more samples than it gives
+(evenly spaced ones left out); while it holds less, fewer, stretched. That is a pitch
+change of at most 0.5 % (9 cents, below what ears notice), only while the microphone is off
+the clock. Beyond that, the buffer is held between empty (silence is inserted; the recorder
+never waits for sound) and MAX_AUDIO_LAG (the oldest samples are dropped), so picture and
+sound stay in step for as long as the recording runs.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ from .ffmpeg import ffmpeg_exe
 PULSE_FRAGMENT_BYTES = 3840
 MAX_AUDIO_LAG = Fraction(1, 5)  # seconds of microphone sound held before dropping the oldest
 CUSHION = Fraction(3, 50)  # seconds buffered before the first samples are taken (pipe jitter)
+#: Seconds below and above the cushion the buffer may hold on average before drift is
+#: corrected (at least the cushion, so that a take does not run dry in the pipe's 20 ms
+#: sawtooth; above it, room for jitter), and the most a take corrects, as a share of it.
+DRIFT_BAND = (Fraction(0), Fraction(3, 100))
+DRIFT_CORRECTION = Fraction(1, 200)
+LEVEL_SMOOTHING = 1 / 30  # per take: the level is averaged over about a second
 #: How long a camera and its microphone get to deliver before a recording starts without
 #: them (PulseAudio's input took 0.03-1.3 s to give its first sound; docs/PERFORMANCE.md).
 READY_TIMEOUT = 3.0
@@ -66,8 +76,13 @@ class Microphone:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._primed = False
-        self.dropped_samples = 0
-        self.inserted_samples = 0
+        below, above = DRIFT_BAND
+        self._low = int((CUSHION - below) * sample_rate)  # samples
+        self._high = int((CUSHION + above) * sample_rate)
+        self._level = float(CUSHION * sample_rate)  # the buffer's smoothed level, in samples
+        self.dropped_samples = 0  # at MAX_AUDIO_LAG
+        self.inserted_samples = 0  # silence, when the buffer was empty
+        self.drift_samples = 0  # read minus given by the drift correction (+: a fast microphone)
 
     def start(self) -> None:
         self._process = subprocess.Popen(
@@ -81,14 +96,18 @@ class Microphone:
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
 
     def _read(self, stream: IO[bytes]) -> None:
-        limit = int(MAX_AUDIO_LAG * self.sample_rate) * 2
         while chunk := stream.read1(4096):  # type: ignore[attr-defined]
-            with self._lock:
-                self._buffer += chunk
-                if len(self._buffer) > limit:
-                    excess = (len(self._buffer) - limit) // 2 * 2
-                    del self._buffer[:excess]
-                    self.dropped_samples += excess // 2
+            self.receive(chunk)
+
+    def receive(self, chunk: bytes) -> None:
+        """Samples as the microphone delivered them (s16le)."""
+        limit = int(MAX_AUDIO_LAG * self.sample_rate) * 2
+        with self._lock:
+            self._buffer += chunk
+            if len(self._buffer) > limit:
+                excess = (len(self._buffer) - limit) // 2 * 2
+                del self._buffer[:excess]
+                self.dropped_samples += excess // 2
 
     @property
     def ready(self) -> bool:
@@ -98,9 +117,9 @@ class Microphone:
         return filled or (self._process is not None and self._process.poll() is not None)
 
     def take(self, count: int) -> bytes:
-        """``count`` samples at once: what the microphone gave, completed with silence if it
-        is behind (never waiting: the recorder keeps the time)."""
-        wanted = count * 2
+        """``count`` samples at once: what the microphone gave, held to the clock (see the
+        module's docstring), completed with silence if it is behind (never waiting: the
+        recorder keeps the time)."""
         cushion = int(CUSHION * self.sample_rate) * 2
         with self._lock:
             if not self._primed and len(self._buffer) >= cushion:
@@ -109,11 +128,31 @@ class Microphone:
                 del self._buffer[: (len(self._buffer) - cushion) // 2 * 2]
                 self.dropped_samples = 0
                 self._primed = True
-            data = bytes(self._buffer[:wanted]) if self._primed else b""
-            del self._buffer[: len(data)]
-        missing = wanted - len(data)
+            read, given = (
+                self._drift_plan(len(self._buffer) // 2, count) if self._primed else (0, 0)
+            )
+            data = bytes(self._buffer[: read * 2])
+            del self._buffer[: read * 2]
+        if given != read:
+            self.drift_samples += read - given
+            data = resampled(data, given)
+        missing = count * 2 - len(data)
         self.inserted_samples += missing // 2
         return data + bytes(missing)
+
+    def _drift_plan(self, available: int, count: int) -> tuple[int, int]:
+        """(samples to read from the buffer, samples they become) for a take of ``count``.
+        Decided on the buffer's level smoothed over about a second: the pipe delivers in
+        20 ms pieces, and that sawtooth is not drift."""
+        self._level += (available - self._level) * LEVEL_SMOOTHING
+        most = max(1, int(count * DRIFT_CORRECTION))
+        if self._level > self._high:  # ahead of the clock: read a few more, squeezed
+            read = min(available, count + most)
+            return read, min(count, read)
+        if self._level < self._low:  # behind: read fewer, stretched
+            read = min(available, count - most)
+            return read, min(count, read + most)
+        return min(available, count), min(available, count)
 
     def error(self) -> str:
         """Why the microphone gave no sound ('' while it works)."""
@@ -128,6 +167,15 @@ class Microphone:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+
+
+def resampled(data: bytes, count: int) -> bytes:
+    """s16le samples as ``count`` samples: evenly spaced ones left out or repeated."""
+    samples = np.frombuffer(data, "<i2")
+    if not len(samples):
+        return b""
+    index = np.round(np.linspace(0, len(samples) - 1, count)).astype(np.int64)
+    return samples[index].tobytes()
 
 
 class FrameGrabber:
@@ -240,6 +288,11 @@ class CameraSource:
     def microphone_health(self) -> tuple[int, int]:
         """(samples dropped because the microphone ran ahead, silence inserted because late)."""
         return (self._mic.dropped_samples, self._mic.inserted_samples) if self._mic else (0, 0)
+
+    @property
+    def microphone_drift(self) -> int:
+        """Samples the drift correction read beyond what it gave (negative: fewer)."""
+        return self._mic.drift_samples if self._mic else 0
 
 
 def find_cameras(limit: int = 4) -> list[int]:

@@ -13,11 +13,13 @@ import pytest
 
 from clips.camera import (
     CUSHION,
+    DRIFT_BAND,
     MAX_AUDIO_LAG,
     CameraSource,
     Microphone,
     microphone_input,
     prepare_microphone,
+    resampled,
 )
 from clips.errors import MediaError
 from clips.ffmpeg import video_encoder_args
@@ -107,6 +109,54 @@ def test_a_slow_microphone_is_filled_with_silence():
     cushion = CUSHION * 48_000  # silence before the cushion filled
     assert behind - 4000 < inserted - cushion < behind + 6000
     assert dropped == 0
+
+
+def simulated(speed: float, seconds: int) -> tuple[Microphone, list[int], bytes]:
+    """A microphone whose clock runs ``speed`` times the recorder's, delivering 20 ms of a
+    tone at a time, taken from at 30 fps, in simulated time: the buffer before each take and
+    all the sound taken."""
+    mic, levels, taken = Microphone([], 48_000), [], []
+    tone = (np.sin(np.arange(48_000 * 2) * 2 * np.pi * 440 / 48_000) * 8000).astype("<i2")
+    delivered = 0
+    for tick in range(seconds * 30):
+        while delivered * 0.02 / speed <= tick / 30 + 0.1:  # the cushion arrives first
+            first = delivered * 960 % 48_000
+            mic.receive(tone[first : first + 960].tobytes())
+            delivered += 1
+        levels.append(len(mic._buffer) // 2)
+        taken.append(mic.take(1600))
+    return mic, levels, b"".join(taken)
+
+
+@pytest.mark.parametrize("speed", [1.004, 0.996, 1.0], ids=["fast", "slow", "on time"])
+def test_a_drifting_microphone_is_kept_near_its_cushion(speed):
+    """0.4 % off for 100 s is 0.4 s: unchecked, the sound would end 200 ms late (then cut)
+    or run dry (then gaps of silence). Held to the clock by squeezing or stretching at most
+    0.5 %, it stays within the band around the cushion, with no silence and nothing cut."""
+    mic, levels, sound = simulated(speed, 100)
+    low, high = ((CUSHION - DRIFT_BAND[0]) * 48_000, (CUSHION + DRIFT_BAND[1]) * 48_000)
+    assert len(sound) == 100 * 48_000 * 2
+    assert all(low - 960 <= level <= high + 960 for level in levels[30:]), (
+        min(levels),
+        max(levels),
+    )
+    assert (mic.dropped_samples, mic.inserted_samples) == (0, 0)
+    drift = (speed - 1) * 100 * 48_000
+    if speed == 1:  # lifted once off the cushion's edge (taken in 20 ms pieces), no more
+        assert abs(mic.drift_samples) <= 960
+    else:
+        assert abs(mic.drift_samples - drift) < 0.05 * 48_000
+    assert audio_level_db(sound[-9600:]) > -30
+
+
+def test_resampling_spreads_the_change_evenly():
+    ramp = np.arange(1000, dtype="<i2")
+    squeezed = np.frombuffer(resampled(ramp.tobytes(), 995), "<i2")
+    stretched = np.frombuffer(resampled(ramp.tobytes(), 1005), "<i2")
+    assert len(squeezed) == 995 and len(stretched) == 1005
+    assert set(np.diff(squeezed)) == {1, 2} and (np.diff(squeezed) == 2).sum() == 5
+    assert set(np.diff(stretched)) == {0, 1} and (np.diff(stretched) == 0).sum() == 5
+    assert resampled(b"", 10) == b""
 
 
 def test_sound_from_before_the_recording_is_not_kept():
