@@ -5,6 +5,7 @@ import json
 import subprocess
 
 from clips.ffmpeg import ffmpeg_exe
+from tests import plaintext
 from tests.cli.conftest import SCRIPT, Result, assert_one_line_error
 from tests.paths import MEDIA
 
@@ -122,7 +123,7 @@ def test_media_workflow_through_the_cli(tmp_path):
         data = path.read_bytes()
         if path.name in ("manifest.json", "plan.json"):
             continue
-        for marker in (b"ftyp", b"moof", b"\x89PNG", b"Zofia", b"Family Z"):
+        for marker in (*plaintext.MEDIA, *plaintext.names("Zofia", "Family Z")):
             assert marker not in data, f"{marker!r} in plaintext in {path}"
 
 

@@ -12,6 +12,7 @@ from clips.ffmpeg import ffmpeg_exe
 from clips.normalise import output_rate, output_size, prepare_import
 from clips.probe import parse_probe
 from clips.synthetic import SyntheticSource, read_pattern
+from tests import plaintext
 from tests.media.conftest import decode_frames, media_files
 from tests.paths import MEDIA
 from videofeedback import media
@@ -204,7 +205,7 @@ def test_no_plaintext_media_in_the_library(studio):
         if path.name == "manifest.json":
             continue
         assert data.startswith(b"age-encryption.org/v1\n"), path
-        for marker in (b"ftypisom", b"moof", b"mdat", b"\x89PNG", b"Rosa", b"Family R"):
+        for marker in (*plaintext.MEDIA, *plaintext.names("Rosa", "Family R")):
             assert marker not in data, f"{marker!r} in {path}"
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from tests import plaintext
 from tests.ui.conftest import open_first_case, unlock
 from videofeedback.library import Library
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import list_cases, open_case
 from videofeedback.library.media_records import media_record
 
-PLAINTEXT = (b"ftypiso", b"moof", b"mdat", b"\x89PNG", b"Amira", b"Lily", b"Family A")
+PLAINTEXT = (*plaintext.MEDIA, *plaintext.names("Amira", "Lily", "Family A"))
 
 
 def press(qtbot, widget, key, modifier=Qt.KeyboardModifier.NoModifier):
