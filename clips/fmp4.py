@@ -201,15 +201,20 @@ def fragment_times(moof: bytes) -> dict[int, int]:
         if kind != b"traf":
             continue
         parts = {k: (a, b) for k, a, b in _children(moof, start, end)}
-        if b"tfhd" not in parts or b"tfdt" not in parts:
-            continue
-        tfhd, tfdt = parts[b"tfhd"][0], parts[b"tfdt"][0]
-        if tfdt + 12 > len(moof):
+        tfhd, tfhd_end = parts.get(b"tfhd", (0, 0))
+        time = _decode_time(moof, *parts.get(b"tfdt", (0, 0)))
+        if tfhd_end - tfhd < 8 or time is None:
             continue
         track = struct.unpack_from(">I", moof, tfhd + 4)[0]
-        time = struct.unpack_from(">Q" if moof[tfdt] else ">I", moof, tfdt + 4)[0]
         times[track] = time + (_first_offset(moof, parts[b"trun"][0]) if b"trun" in parts else 0)
     return times
+
+
+def _decode_time(moof: bytes, start: int, end: int) -> int | None:
+    """A tfdt's time (None if it is too short: 8 bytes in version 0, 12 in version 1)."""
+    if end - start < 8 or end - start < 8 + 4 * moof[start]:
+        return None
+    return int(struct.unpack_from(">Q" if moof[start] else ">I", moof, start + 4)[0])
 
 
 def _first_offset(moof: bytes, trun: int) -> int:

@@ -121,6 +121,12 @@ def test_fragment_times_are_the_tfdt_plus_the_first_composition_offset():
     moof = box(b"moof", traf(1, 30720, first_offset=1024) + traf(2, 96256))
     assert fragment_times(moof) == {1: 31744, 2: 96256}
     assert fragment_times(box(b"moof", b"\x00" * 40)) == {}  # not boxes: nothing, no error
+    version_0 = box(b"tfhd", struct.pack(">II", 0, 3)) + box(b"tfdt", struct.pack(">II", 0, 7))
+    assert fragment_times(box(b"moof", box(b"traf", version_0))) == {3: 7}  # last, 8 bytes
+    cut_short = box(b"tfhd", struct.pack(">II", 0, 3)) + box(
+        b"tfdt", struct.pack(">II", 1 << 24, 7)
+    )
+    assert fragment_times(box(b"moof", box(b"traf", cut_short))) == {}  # version 1 needs 12
 
 
 @pytest.mark.parametrize("chunk", [0, CHUNK])
