@@ -7,7 +7,7 @@ ffmpeg's own device input (PulseAudio/PipeWire on Linux, AVFoundation on macOS, 
 Windows) as mono 16-bit PCM through a pipe. The microphone keeps its own clock, which drifts
 from the system clock (~0.01 % is usual; 0.1 % is seen): the buffer between them starts with
 a small cushion and is kept near it. While it holds, averaged over about a second, more than
-the band DRIFT_BAND allows, each take reads up to DRIFT_CORRECTION more samples than it gives
+CUSHION + DRIFT_ROOM, each take reads up to DRIFT_CORRECTION more samples than it gives
 (evenly spaced ones left out); while it holds less, fewer, stretched. That is a pitch
 change of at most 0.5 % (9 cents, below what ears notice), only while the microphone is off
 the clock. Beyond that, the buffer is held between empty (silence is inserted; the recorder
@@ -38,10 +38,10 @@ from .ffmpeg import ffmpeg_exe
 PULSE_FRAGMENT_BYTES = 3840
 MAX_AUDIO_LAG = Fraction(1, 5)  # seconds of microphone sound held before dropping the oldest
 CUSHION = Fraction(3, 50)  # seconds buffered before the first samples are taken (pipe jitter)
-#: Seconds below and above the cushion the buffer may hold on average before drift is
-#: corrected (at least the cushion, so that a take does not run dry in the pipe's 20 ms
-#: sawtooth; above it, room for jitter), and the most a take corrects, as a share of it.
-DRIFT_BAND = (Fraction(0), Fraction(3, 100))
+#: The buffer is kept, on average, between the cushion (so that a take does not run dry in
+#: the pipe's 20 ms sawtooth) and this many seconds above it (room for jitter); beyond those
+#: drift is corrected, at most this share of a take.
+DRIFT_ROOM = Fraction(3, 100)
 DRIFT_CORRECTION = Fraction(1, 200)
 LEVEL_SMOOTHING = 1 / 30  # per take: the level is averaged over about a second
 #: How long a camera and its microphone get to deliver before a recording starts without
@@ -76,9 +76,8 @@ class Microphone:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._primed = False
-        below, above = DRIFT_BAND
-        self._low = int((CUSHION - below) * sample_rate)  # samples
-        self._high = int((CUSHION + above) * sample_rate)
+        self._low = int(CUSHION * sample_rate)  # samples
+        self._high = int((CUSHION + DRIFT_ROOM) * sample_rate)
         self._level = float(CUSHION * sample_rate)  # the buffer's smoothed level, in samples
         self.dropped_samples = 0  # at MAX_AUDIO_LAG
         self.inserted_samples = 0  # silence, when the buffer was empty

@@ -94,8 +94,8 @@ def two_track_film() -> tuple[bytes, list[tuple[int, int]]]:
     expected = []
     for n in range(3):
         offset = len(stream)
-        moof = box(b"moof", box(b"mfhd", struct.pack(">II", 0, n + 1)))
-        moof = box(b"moof", moof[8:] + traf(1, n * 15360, first_offset=1024) + traf(2, n * 48128))
+        mfhd = box(b"mfhd", struct.pack(">II", 0, n + 1))
+        moof = box(b"moof", mfhd + traf(1, n * 15360, first_offset=1024) + traf(2, n * 48128))
         stream += moof + box(b"mdat", b"d" * 7000)
         rows[1].append((n * 15360 + 1024, offset))
         rows[2].append((max(n * 48128 - 1024, 0), offset))
