@@ -6,5 +6,5 @@ source scripts/bootstrap.sh
 export QT_QPA_PLATFORM=offscreen
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy"; .venv/bin/mypy encryption videofeedback annotations clips
+echo "== mypy"; .venv/bin/mypy vferrors encryption videofeedback annotations clips
 echo "== pytest"; exec .venv/bin/python -m pytest "$@"

@@ -1,6 +1,6 @@
 """Errors of the annotation model."""
 
-from videofeedback.errors import VideofeedbackError
+from vferrors import VideofeedbackError
 
 
 class AnnotationError(VideofeedbackError):

@@ -1,6 +1,6 @@
 """Errors of the media layer."""
 
-from videofeedback.errors import VideofeedbackError
+from vferrors import VideofeedbackError
 
 
 class MediaError(VideofeedbackError):

@@ -1,6 +1,6 @@
 """Errors of the encrypted container, one per failure a reader must tell apart."""
 
-from videofeedback.errors import VideofeedbackError
+from vferrors import VideofeedbackError
 
 
 class EncryptionError(VideofeedbackError):

@@ -18,7 +18,7 @@ def test_core_packages_import_with_qt_unavailable():
         import importlib, pkgutil, sys
         sys.modules["PySide6"] = None  # any 'import PySide6...' now raises ImportError
         names = []
-        for package in ("encryption", "annotations", "clips", "videofeedback.library"):
+        for package in ("vferrors", "encryption", "annotations", "clips", "videofeedback.library"):
             module = importlib.import_module(package)
             names.append(package)
             for info in pkgutil.walk_packages(module.__path__, package + "."):
@@ -75,3 +75,14 @@ def test_widget_import_in_the_core_breaks_the_contract(tmp_path):
     assert done.returncode != 0
     assert "corepkg.bad:1" in done.stdout
     assert "corepkg.fine" not in done.stdout
+
+
+def test_layers_contract_has_no_ignored_imports():
+    """The lower packages depend on nothing above them: no exception lines in the contract."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")
+    assert layers["layers"][-1] == "vferrors"
+    assert not layers.get("ignore_imports")

@@ -1,9 +1,6 @@
-"""The one exception base class of the project.
+"""The one exception base class, re-exported for the core and the UI (it lives in the
+leaf package ``vferrors``, below every layer, so the lower packages need no exception)."""
 
-This module imports nothing, so every package (even ``encryption``) may use it.
-Messages say what happened and what the person can do next; the UI shows them as-is.
-"""
+from vferrors import VideofeedbackError
 
-
-class VideofeedbackError(Exception):
-    """Base class of every error videofeedback raises on purpose."""
+__all__ = ["VideofeedbackError"]
