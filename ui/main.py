@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from videofeedback import cli
-from videofeedback.cli.demo import demo_folder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,7 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = cli.main(args)  # prepares the demo library and prints its passphrases
         if code:
             return code
-        return run_app(demo_folder(cli.build_parser().parse_args(args)))
+        from videofeedback.cli.demo import demo_folder
+
+        return run_app(demo_folder(cli.build_parser(args).parse_args(args)))
     return cli.main(args)
 
 
