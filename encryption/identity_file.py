@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from . import keys as _keys
 from .errors import IdentityFileError
 from .files import write_encrypted
 from .keys import ScryptIdentity, ScryptRecipient, X25519Identity, X25519Recipient, parse_identities
@@ -62,7 +63,8 @@ class UserKeys:
 
 def save_identity_file(path: str | os.PathLike[str], keys: UserKeys, passphrase: str) -> None:
     """Write ``keys`` to ``path`` (atomically), encrypted with ``passphrase`` (scrypt 2^18)."""
-    write_encrypted(path, keys.to_text().encode(), [ScryptRecipient(passphrase)])
+    recipient = ScryptRecipient(passphrase, _keys.MIN_WRITE_WORK_FACTOR)
+    write_encrypted(path, keys.to_text().encode(), [recipient])
 
 
 def is_encrypted_identity(data: bytes) -> bool:
@@ -70,7 +72,8 @@ def is_encrypted_identity(data: bytes) -> bool:
 
 
 def load_identity_file(path: str | os.PathLike[str], passphrase: str | None) -> UserKeys:
-    """Read a videofeedback identity file (needs the passphrase) or a plain age identity file."""
+    """Read a videofeedback identity file (needs the passphrase) or a plain age identity file.
+    A protected one below scrypt 2^18 (as only a test suite makes) is refused unread."""
     try:
         with open(path, "rb") as file:
             data = file.read()
@@ -79,7 +82,8 @@ def load_identity_file(path: str | os.PathLike[str], passphrase: str | None) -> 
     if is_encrypted_identity(data):
         if passphrase is None:
             raise IdentityFileError(f"{path} is protected by a passphrase; give the passphrase")
-        with AgeReader(io.BytesIO(data), [ScryptIdentity(passphrase)]) as reader:
+        identity = ScryptIdentity(passphrase, min_work_factor=_keys.MIN_WRITE_WORK_FACTOR)
+        with AgeReader(io.BytesIO(data), [identity]) as reader:
             data = reader.readall()
     try:
         text = data.decode("utf-8")

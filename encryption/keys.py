@@ -23,7 +23,11 @@ _X25519_INFO = b"age-encryption.org/v1/X25519"
 _SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
 _WORK_FACTOR = re.compile(r"[1-9][0-9]*")
 
-#: The smallest scrypt work factor (log2) videofeedback writes.
+#: The smallest scrypt work factor (log2) videofeedback writes, and the smallest it accepts on
+#: a passphrase-protected identity file (identity_file.py). Only the test suite lowers it, in
+#: its own processes (tests/fast_scrypt.py, which is not part of the installed package), so
+#: that its identities cost milliseconds; the application never does, so it refuses to unlock
+#: any identity file a test made, and such a file can never protect a real library.
 MIN_WRITE_WORK_FACTOR = 18
 #: The largest scrypt work factor (log2) videofeedback reads; larger is a header failure, as in age.
 MAX_READ_WORK_FACTOR = 22
@@ -165,6 +169,8 @@ class ScryptRecipient:
 class ScryptIdentity:
     passphrase: str
     max_work_factor: int = MAX_READ_WORK_FACTOR
+    #: Below this the stanza is refused before any key is derived (0: any, as age does).
+    min_work_factor: int = 0
 
     def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
         for stanza in stanzas:
@@ -176,6 +182,12 @@ class ScryptIdentity:
             if len(salt) != 16 or not _WORK_FACTOR.fullmatch(stanza.args[2]):
                 raise HeaderError("the file's header is damaged (a scrypt stanza is malformed)")
             work_factor = int(stanza.args[2])
+            if work_factor < self.min_work_factor:
+                raise IdentityFileError(
+                    f"this file is protected by scrypt work factor 2^{work_factor}, below the "
+                    f"2^{self.min_work_factor} videofeedback writes (a test suite's file?); "
+                    "make a new one with 'videofeedback keygen'"
+                )
             if work_factor > self.max_work_factor:
                 raise HeaderError(
                     f"the file asks for scrypt work factor 2^{work_factor}, above the limit "

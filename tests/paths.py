@@ -1,8 +1,54 @@
-"""Where the shared reference material is: ../shared beside the checkout (CI has it too)."""
+"""Where the tests' data is. In the repository: tests/data (the CCTV age vectors and the small
+permissively licensed media files, see tests/data/MANIFEST.md). Outside it: the media corpus
+files that may not be redistributed or are large, in VIDEOFEEDBACK_TEST_CORPUS (default
+../shared/media beside the checkout, as on CI); tests that need them are skipped without it."""
 
+import os
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__import__("os").environ.get("VIDEOFEEDBACK_SHARED", REPO.parent / "shared"))
-VECTORS = SHARED / "vectors" / "age-cctv"
-MEDIA = SHARED / "media"
+DATA = REPO / "tests" / "data"
+VECTORS = DATA / "age-cctv"
+#: The media files that are in the repository.
+MEDIA_IN_REPO = DATA / "media"
+#: The shared reference folder beside the checkout (the design notes, the corpus on CI).
+SHARED = Path(os.environ.get("VIDEOFEEDBACK_SHARED", REPO.parent / "shared"))
+CORPUS_VARIABLE = "VIDEOFEEDBACK_TEST_CORPUS"
+#: The external media corpus (it may not exist).
+MEDIA = Path(os.environ.get(CORPUS_VARIABLE) or SHARED / "media")
+#: The corpus files that stay outside the repository (AGPL/GPL, or large): tests/data/MANIFEST.md.
+OUTSIDE = (
+    "android12_h264_4k60_portrait.mp4",
+    "gopro_max_heromode_gpmf.mp4",
+    "ipadmini_hevc_portrait_mono44k.mov",
+    "iphone_hevc10_dolbyvision_hlg_portrait_vfr_editlist.mp4",
+    "pixel_motionphoto_2hevc_tracks_vfr_noaudio.mp4",
+    "truncated_panasonic_ag_hmc151.mts",
+    "webcam_mediarecorder_firefox55_vp8_opus.webm",
+)
+
+
+def real_media_names() -> list[str]:
+    """Every real phone/camera file (in the repository or the corpus) except the damaged one."""
+    inside = [p.name for p in MEDIA_IN_REPO.iterdir() if p.suffix.lower() != ".md"]
+    return sorted(n for n in (*inside, *OUTSIDE) if "truncated" not in n)
+
+
+def missing_corpus_reason() -> str:
+    return (
+        f"media corpus not found at {MEDIA} (AGPL/GPL and large files stay outside the "
+        f"repository): set {CORPUS_VARIABLE} to a copy of shared/media to run this test"
+    )
+
+
+def media_file(name: str) -> Path:
+    """A real media file: from tests/data/media, else the corpus; skips the test (one line
+    saying how to supply it) when the corpus is absent, fails when it was named but lacks it."""
+    for folder in (MEDIA_IN_REPO, MEDIA):
+        if (folder / name).is_file():
+            return folder / name
+    if os.environ.get(CORPUS_VARIABLE):
+        pytest.fail(f"{name} is not in {CORPUS_VARIABLE}={MEDIA}")
+    pytest.skip(missing_corpus_reason())

@@ -5,6 +5,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from tests import fast_scrypt
 from tests.cli.conftest import SCRIPT
 
 ISSUE_SCRIPT = """
@@ -48,6 +49,7 @@ def test_issue_script_then_every_command_then_no_plaintext_anywhere(tmp_path):
         "HOME": str(home),
         "TMPDIR": str(temp),
         "LANG": "C.UTF-8",
+        **fast_scrypt.child_env(),  # reads the test-made identities
     }
     done = shell(work, ISSUE_SCRIPT, env)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -5,14 +5,16 @@ import json
 import subprocess
 
 from clips.ffmpeg import ffmpeg_exe
-from tests import plaintext
+from tests import fast_scrypt, plaintext
 from tests.cli.conftest import SCRIPT, Result, assert_one_line_error
-from tests.paths import MEDIA
+from tests.paths import media_file
 
 FFMPEG = ffmpeg_exe()
 
 
 def test_media_workflow_through_the_cli(tmp_path):
+    gopro = media_file("gopro_max_heromode_gpmf.mp4")
+    truncated = media_file("truncated_panasonic_ag_hmc151.mts")
     work, temp = tmp_path / "work", tmp_path / "tmp"
     work.mkdir(), temp.mkdir()
     env = {
@@ -21,6 +23,7 @@ def test_media_workflow_through_the_cli(tmp_path):
         "TMPDIR": str(temp),
         "VIDEOFEEDBACK_LIBRARY": str(work / "lib"),
         "LANG": "C.UTF-8",
+        **fast_scrypt.child_env(),  # reads the test-made identities
     }
 
     def vf(*args, user="bob", check=True):
@@ -76,10 +79,10 @@ def test_media_workflow_through_the_cli(tmp_path):
     assert_one_line_error(Result(wrong.returncode, b"", wrong.stderr), "use synthetic or camera")
     still = vf("still", rec["id"], "--at", "2.5", "--json")
     assert still["frame"] == 75
-    imported = vf("import", session, str(MEDIA / "gopro_max_heromode_gpmf.mp4"), "--json")
+    imported = vf("import", session, str(gopro), "--json")
     assert imported["imported"][0]["duration"] == "21/2"
 
-    refused = vf("import", session, str(MEDIA / "truncated_panasonic_ag_hmc151.mts"), check=False)
+    refused = vf("import", session, str(truncated), check=False)
     assert_one_line_error(Result(refused.returncode, b"", refused.stderr), "no picture")
 
     plan = work / "plan.json"

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests import fast_scrypt
 from tests.paths import REPO
 from videofeedback.library import (
     AuthenticationError,
@@ -125,7 +126,7 @@ def test_a_save_killed_half_way_leaves_the_previous_state(tmp_path):
     case.save()
     library.close()
 
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": fast_scrypt.child_pythonpath(str(REPO))}
     done = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(folder), case.id], env=env)
     assert done.returncode == -signal.SIGKILL
     leftovers = list(folder.rglob(".*.tmp"))

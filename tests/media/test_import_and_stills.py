@@ -14,12 +14,12 @@ from clips.probe import parse_probe
 from clips.synthetic import SyntheticSource, read_pattern
 from tests import plaintext
 from tests.media.conftest import decode_frames, media_files
-from tests.paths import MEDIA
+from tests.paths import MEDIA_IN_REPO, media_file, real_media_names
 from videofeedback import media
 from videofeedback.library import ConsentError, Purpose
 from videofeedback.library.media_records import media_record
 
-REAL = sorted(p for p in MEDIA.iterdir() if p.suffix.lower() != ".md" and "truncated" not in p.name)
+REAL = real_media_names()
 EXPECTED_PORTRAIT = {
     "iphone_hevc10_dolbyvision_hlg_portrait_vfr_editlist.mp4",
     "android12_h264_4k60_portrait.mp4",
@@ -36,7 +36,7 @@ def test_output_choices():
 
 
 def test_prepare_import_maps_the_main_stream_and_adds_silence(tmp_path):
-    text = (MEDIA / "pixel_motionphoto_2hevc_tracks_vfr_noaudio.mp4").as_posix()
+    text = "/corpus/pixel_motionphoto_2hevc_tracks_vfr_noaudio.mp4"  # only its text is used
     info = parse_probe(
         "  Duration: 00:00:02.10, start: 0.000000\n"
         "  Stream #0:0[0x1](eng): Video: hevc (Main), yuvj420p(pc), 1024x768, 27.61 fps, 120 tbr\n"
@@ -48,8 +48,9 @@ def test_prepare_import_maps_the_main_stream_and_adds_silence(tmp_path):
     assert size == (720, 960) and fps == 30 and argv[-1] == "pipe:1"
 
 
-@pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
-def test_every_real_file_imports(studio, path):
+@pytest.mark.parametrize("name", REAL)
+def test_every_real_file_imports(studio, name):
+    path = media_file(name)
     before = path.read_bytes()
     media_id = media.import_file(studio.case, studio.session_id, path)
     studio.case.save()
@@ -63,12 +64,12 @@ def test_every_real_file_imports(studio, path):
 
 def test_damaged_file_is_refused_and_leaves_nothing(studio):
     before = media_files(studio.case)
-    with pytest.raises(UnreadableMediaError, match="no picture could be decoded"):
-        media.import_file(
-            studio.case, studio.session_id, MEDIA / "truncated_panasonic_ag_hmc151.mts"
-        )
     with pytest.raises(UnreadableMediaError, match="not a video|damaged"):
-        media.import_file(studio.case, studio.session_id, MEDIA / "MANIFEST.md")
+        media.import_file(studio.case, studio.session_id, MEDIA_IN_REPO.parent / "MANIFEST.md")
+    assert media_files(studio.case) == before
+    truncated = media_file("truncated_panasonic_ag_hmc151.mts")  # GPL: from the corpus
+    with pytest.raises(UnreadableMediaError, match="no picture could be decoded"):
+        media.import_file(studio.case, studio.session_id, truncated)
     assert media_files(studio.case) == before
 
 
@@ -214,6 +215,7 @@ def test_cancelled_import_leaves_nothing(studio):
     from clips.errors import CancelledError
     from clips.ffmpeg import Cancel
 
+    gopro = media_file("gopro_max_heromode_gpmf.mp4")
     cancel = Cancel()
     before = media_files(studio.case)
     rows = studio.case.db.execute("SELECT count(*) FROM media").fetchone()[0]
@@ -221,7 +223,7 @@ def test_cancelled_import_leaves_nothing(studio):
         media.import_file(
             studio.case,
             studio.session_id,
-            MEDIA / "gopro_max_heromode_gpmf.mp4",
+            gopro,
             progress=lambda share: cancel.cancel(),
             cancel=cancel,
         )
@@ -274,7 +276,7 @@ def test_hdr_is_recognised_and_tone_mapped():
 def test_an_hlg_phone_film_keeps_its_colours(studio):
     """Android's HLG test film shows a colour chart. Without tone mapping its patches come out
     grey and washed out (mean chroma ~120 of 255); mapped, they are vivid (~190)."""
-    media_id = media.import_file(studio.case, studio.session_id, MEDIA / "android14_hevc10_hlg.mp4")
+    media_id = media.import_file(studio.case, studio.session_id, media_file("android14_hevc10_hlg.mp4"))
     studio.case.save()
     info = media_record(studio.case, media_id)["info"]
     assert info["colour"] == "HLG tone-mapped to SDR"

@@ -7,7 +7,7 @@ import numpy as np
 
 from clips.overview import Filmstrip, Peaks, prepare_filmstrip
 from clips.synthetic import SyntheticSource, read_pattern
-from tests.paths import MEDIA
+from tests.paths import media_file
 from videofeedback import media
 from videofeedback.library.media_records import media_record
 
@@ -41,7 +41,7 @@ def test_overview_of_a_recording(studio):
 
 def test_silent_import_has_flat_peaks(studio):
     media_id = media.import_file(
-        studio.case, studio.session_id, MEDIA / "pixel_motionphoto_2hevc_tracks_vfr_noaudio.mp4"
+        studio.case, studio.session_id, media_file("pixel_motionphoto_2hevc_tracks_vfr_noaudio.mp4")
     )
     strip, levels = media.load_overview(studio.case, media_id)
     assert len(strip.thumbnails) == 2 and strip.height > strip.width  # portrait

@@ -19,6 +19,7 @@ from clips.record import Recorder, RecordOptions, prepare_record
 from clips.serve import serving
 from clips.synthetic import SyntheticSource, read_pattern
 from encryption import AgeReader, DurableEncryptedFile, X25519Identity
+from tests import fast_scrypt
 from tests.media.conftest import decode_frames
 from tests.paths import REPO
 from videofeedback import media
@@ -113,7 +114,7 @@ def test_a_killed_recording_is_recovered_to_a_playable_file(studio):
     folder = library.folder
     library.close()  # the child takes the lock, as another process would
     try:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": fast_scrypt.child_pythonpath(str(REPO))}
         child = subprocess.Popen(
             [sys.executable, "-c", KILLED, str(folder), studio.case.id, studio.session_id],
             stdout=subprocess.PIPE,
@@ -167,7 +168,7 @@ def test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded(studio):
     library = studio.library
     library.close()
     try:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": fast_scrypt.child_pythonpath(str(REPO))}
         done = subprocess.run(
             [
                 sys.executable,

@@ -13,6 +13,12 @@ SECONDS = 30
 PASSPHRASE = "pat-demo-passphrase"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _widgets_app(_one_qapplication):
+    """Every widget test gets the run's one QApplication (tests/conftest.py)."""
+    return _one_qapplication
+
+
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory) -> Path:
     """A demo library with a 30 s, 640×360 recording (two moments, fitting) (the real demo has 2 minutes at 720p)."""
