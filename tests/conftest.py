@@ -45,14 +45,20 @@ def qt_gui(_one_qapplication):
 def _no_stray_qt_application(request):
     """Fails a test that made a Qt application without asking for one (it would break the
     widget tests that run after it in the same process, depending on the order)."""
+    had_one = _qt_application() is not None
     yield
-    gui = sys.modules.get("PySide6.QtGui")
-    widgets = sys.modules.get("PySide6.QtWidgets")
-    if gui is None or gui.QGuiApplication.instance() is None:
+    app = _qt_application()
+    if had_one or app is None:
         return
-    if widgets is not None and isinstance(gui.QGuiApplication.instance(), widgets.QApplication):
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is not None and isinstance(app, widgets.QApplication):
         return
     pytest.fail(
         f"{request.node.nodeid} made a bare QGuiApplication (captions?): ask for the qt_gui "
         "fixture so that it is the run's one QApplication"
     )
+
+
+def _qt_application() -> object | None:
+    gui = sys.modules.get("PySide6.QtGui")
+    return None if gui is None else gui.QGuiApplication.instance()

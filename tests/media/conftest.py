@@ -11,7 +11,6 @@ from clips.ffmpeg import ffmpeg_exe
 from clips.serve import serving
 from videofeedback.library import Library, Programme, Purpose, Role, SessionKind, create_case
 from videofeedback.library.media_records import media_record
-from videofeedback.media import opener
 
 
 @dataclass
@@ -39,6 +38,8 @@ def studio(tmp_path_factory):
 
 def decode_frames(case, media_id: str) -> np.ndarray:
     """Every frame of an encrypted recording, decoded by ffmpeg through the loopback server."""
+    from videofeedback.media import opener  # Qt's GUI (captions): not for the clips-only tests
+
     record = media_record(case, media_id)
     width, height = int(record["info"]["width"]), int(record["info"]["height"])
     with serving(opener(case, record)) as (url,):

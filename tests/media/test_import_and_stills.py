@@ -231,7 +231,7 @@ def test_cancelled_import_leaves_nothing(studio):
     assert studio.case.db.execute("SELECT count(*) FROM media").fetchone()[0] == rows
 
 
-def test_still_with_a_caption_in_bengali(studio):
+def test_still_with_a_caption_in_bengali(studio, qt_gui):
     import cv2
     import numpy as np
 

@@ -35,7 +35,7 @@ def white_pixels(text: str) -> np.ndarray:
     return (rgba[..., 0] > 200) & (rgba[..., 3] > 200)
 
 
-def test_captions_draw_every_script_with_real_glyphs():
+def test_captions_draw_every_script_with_real_glyphs(qt_gui):
     """Each script draws clearly more ink than the 'missing glyph' boxes would, and
     differently from every other script (no font fell back to boxes)."""
     tofu = white_pixels("\U0010fffd" * 8).sum()
@@ -98,7 +98,7 @@ def recording(studio):
     return media_id
 
 
-def test_full_reel_with_title_stills_slow_motion_and_three_scripts(studio, recording):
+def test_full_reel_with_title_stills_slow_motion_and_three_scripts(studio, recording, qt_gui):
     plan = ReelPlan.from_dict(
         {
             "fade": "0",
