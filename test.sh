@@ -7,4 +7,6 @@ export QT_QPA_PLATFORM=offscreen
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy vferrors encryption videofeedback annotations clips
-echo "== pytest"; exec .venv/bin/python -m pytest "$@"
+# On every core (pytest-xdist), a test file's tests together and in order; give -n 0 to run
+# in this process. The quick tier: ./test.sh -m "not slow".
+echo "== pytest"; exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"

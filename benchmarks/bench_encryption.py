@@ -2,7 +2,11 @@
 then random 4 KiB reads from the encrypted file against the same reads from the plaintext.
 
 Usage: .venv/bin/python benchmarks/bench_encryption.py [--size-mib 1024] [--rounds 3]
+           [--previous OTHER_CHECKOUT/.venv/bin/videofeedback]
 Goals (issue 2): encrypt and decrypt <= 1.0x age and <= 1.5x cp; >= 5,000 random reads/s.
+Goals (issue 14): encrypt 256 MiB to stdout <= 1.2x age (CPU and wall); start-up (--help,
+encrypt/decrypt of a small file) under 0.2 s. --previous puts another build's console script
+side by side (e.g. the checkout before a change).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def main() -> None:
         default="/dev/shm" if Path("/dev/shm").is_dir() else None,
         help="where the files go (default: tmpfs, so disk write-back noise is left out)",
     )
+    parser.add_argument("--previous", help="another videofeedback console script to compare")
     args = parser.parse_args()
     age = shutil.which("age")
     if not age:
@@ -65,6 +70,35 @@ def main() -> None:
         (d / "key.txt").write_text(f"{identity}\n")
         r = str(identity.recipient)
         make_plaintext(d / "plain", args.size_mib << 20)
+        (d / "small").write_bytes(os.urandom(10_000))
+        scripts = {"videofeedback": VF, **({"previous": args.previous} if args.previous else {})}
+
+        start_up = {"age -e (10 kB)": lambda: run_quiet([age, "-r", r, d / "small"])}
+        for label, script in scripts.items():
+            start_up |= {
+                f"{label} --help": lambda s=script: run_quiet([s, "--help"]),
+                f"{label} encrypt (10 kB)": lambda s=script: run_quiet(
+                    [s, "encrypt", "-r", r, "-o", d / "s.age", d / "small"]
+                ),
+                f"{label} decrypt (10 kB)": lambda s=script: run_quiet(
+                    [s, "decrypt", "-i", d / "key.txt", d / "s.age"]
+                ),
+            }
+        report("start-up", alternate(start_up, max(args.rounds, 5)), ["age -e (10 kB)"])
+        if args.previous:
+            previous = alternate(
+                {
+                    "age -e": lambda: run_quiet([age, "-r", r, d / "plain"], d / "a.age"),
+                    "videofeedback encrypt (stdout)": lambda: run_quiet(
+                        [VF, "encrypt", "-r", r, d / "plain"], d / "v.age"
+                    ),
+                    "previous encrypt (stdout)": lambda: run_quiet(
+                        [args.previous, "encrypt", "-r", r, d / "plain"], d / "p.age"
+                    ),
+                },
+                args.rounds,
+            )
+            report("encrypt to stdout, side by side with the previous build", previous, ["age -e"])
 
         enc = alternate(
             {

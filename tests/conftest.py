@@ -62,3 +62,28 @@ def _no_stray_qt_application(request):
 def _qt_application() -> object | None:
     gui = sys.modules.get("PySide6.QtGui")
     return None if gui is None else gui.QGuiApplication.instance()
+
+
+# --- tiers ------------------------------------------------------------------------------------
+# The quick tier, `./test.sh -m "not slow"`, leaves out these (each over ~5 s on two busy
+# cores; docs/PERFORMANCE.md) besides tests marked @pytest.mark.slow in their own file.
+SLOW = (
+    "tests/test_headless.py",
+    "tests/test_self_contained.py",
+    "tests/cli/test_media_commands.py::test_media_workflow_through_the_cli",
+    "tests/encryption/test_crash_recovery.py::test_killed_writers_recover_exactly_their_complete_chunks",
+    "tests/media/test_import_and_stills.py::test_every_real_file_imports",
+    "tests/media/test_overview.py::test_overview_of_a_recording",
+    "tests/media/test_record.py::test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded",
+    "tests/media/test_record.py::test_a_killed_recording_is_recovered_to_a_playable_file",
+    "tests/media/test_reel_render.py::test_full_reel_with_title_stills_slow_motion_and_three_scripts",
+    "tests/ui/test_jobs.py::test_a_dropped_file_imports_with_progress_and_cancel_leaves_nothing",
+    "tests/ui/test_reel.py::test_build_reorder_caption_then_render_draft_and_final",
+)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        test = item.nodeid.split("[")[0]
+        if test.startswith(SLOW) and (test in SLOW or test.split("::")[0] in SLOW):
+            item.add_marker(pytest.mark.slow)
