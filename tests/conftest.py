@@ -1,5 +1,7 @@
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -11,6 +13,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # (tests/fast_scrypt.py says why that cannot reach a real library).
 fast_scrypt.install()
 os.environ["PYTHONPATH"] = fast_scrypt.child_pythonpath()
+
+
+def pytest_configure(config):
+    """Under xdist, each worker gets its own temporary folder (TMPDIR, for its children too):
+    the plaintext scans of the temporary folder then see only their own worker's files, not
+    the files another worker is writing and deleting at that moment."""
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker is None:
+        return
+    folder = tempfile.mkdtemp(prefix=f"videofeedback-tests-{worker}-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 
 @pytest.fixture
