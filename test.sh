@@ -7,6 +7,9 @@ export QT_QPA_PLATFORM=offscreen
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy vferrors encryption videofeedback annotations clips
-# On every core (pytest-xdist), a test file's tests together and in order; give -n 0 to run
-# in this process. The quick tier: ./test.sh -m "not slow".
-echo "== pytest"; exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"
+# pytest on every core (pytest-xdist; a test file's tests together and in order), then the
+# tests that record or wait in real time, one at a time (tests/conftest.py, REALTIME).
+# The quick tier: ./test.sh -m "not slow". Exit 5 is "no test selected" in that phase.
+pytest_phase() { .venv/bin/python -m pytest "$@" || { status=$?; [ "$status" -eq 5 ] || return "$status"; }; }
+echo "== pytest"; pytest_phase -n auto --dist loadfile --realtime=skip "$@"
+echo "== pytest (real-time tests, one at a time)"; pytest_phase -n 0 --realtime=only "$@"

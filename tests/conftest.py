@@ -97,8 +97,42 @@ SLOW = (
 )
 
 
-def pytest_collection_modifyitems(items):
+# Tests that record or wait in real time (frames dropped, a duration, a signal within 5 s):
+# ./test.sh runs them after the parallel run, one at a time, so the other worker's load does
+# not starve them (--realtime=skip, then --realtime=only).
+REALTIME = (
+    "tests/media/test_camera.py",
+    "tests/media/test_record.py",
+    "tests/cli/test_media_commands.py",
+    "tests/ui/test_workflow.py",
+    "tests/ui/test_jobs.py",
+    "tests/ui/test_views.py::test_a_camera_is_offered_and_records",
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--realtime",
+        choices=("all", "skip", "only"),
+        default="all",
+        help="run the real-time tests (tests/conftest.py REALTIME) too, not, or only",
+    )
+
+
+def _listed(test: str, names: tuple[str, ...]) -> bool:
+    return test in names or test.split("::")[0] in names
+
+
+def pytest_collection_modifyitems(config, items):
+    realtime = config.getoption("--realtime")
+    kept, left_out = [], []
     for item in items:
         test = item.nodeid.split("[")[0]
-        if test.startswith(SLOW) and (test in SLOW or test.split("::")[0] in SLOW):
+        if _listed(test, SLOW):
             item.add_marker(pytest.mark.slow)
+        is_realtime = _listed(test, REALTIME)
+        wanted = realtime == "all" or (realtime == "only") == is_realtime
+        (kept if wanted else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
