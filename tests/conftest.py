@@ -16,12 +16,12 @@ os.environ["PYTHONPATH"] = fast_scrypt.child_pythonpath()
 
 
 def pytest_configure(config):
-    """Under xdist, each worker gets its own temporary folder (TMPDIR, for its children too):
-    the plaintext scans of the temporary folder then see only their own worker's files, not
-    the files another worker is writing and deleting at that moment."""
-    worker = getattr(config, "workerinput", {}).get("workerid")
-    if worker is None:
-        return
+    """The run (and each xdist worker) gets its own temporary folder (TMPDIR, for its children
+    too): the plaintext scans of the temporary folder (tests/ui/test_workflow.py) then see only
+    this run's files, not those another run or worker is writing and deleting at that moment.
+    pytest's own tmp_path folders stay where they were (PYTEST_DEBUG_TEMPROOT)."""
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
     folder = tempfile.mkdtemp(prefix=f"videofeedback-tests-{worker}-")
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     os.environ["TMPDIR"] = folder

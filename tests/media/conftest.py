@@ -23,7 +23,21 @@ class Studio:
 
 @pytest.fixture(scope="package")
 def studio(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("media") / "lib"
+    """A library, case and session the package's tests share (and add media to)."""
+    made = make_studio(tmp_path_factory.mktemp("media") / "lib")
+    yield made
+    made.library.close()
+
+
+@pytest.fixture
+def own_studio(tmp_path):
+    """A studio of the test's own, for tests that close, kill or reopen the library."""
+    made = make_studio(tmp_path / "lib")
+    yield made
+    made.library.close()
+
+
+def make_studio(folder: Path) -> Studio:
     library, alice = Library.create(folder, "alice", "pw-alice", folder.parent / "r.age", 30)
     library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
     bob = library.unlock("bob", "pw-bob")
@@ -32,8 +46,7 @@ def studio(tmp_path_factory):
     case.set_consent(mother, Purpose.FILMING, True)
     session_id = case.new_session(SessionKind.RECORDING, date.today())
     case.save()
-    yield Studio(library, case, session_id, mother)
-    library.close()
+    return Studio(library, case, session_id, mother)
 
 
 def decode_frames(case, media_id: str) -> np.ndarray:

@@ -109,7 +109,8 @@ KILLED = textwrap.dedent("""
 """)
 
 
-def test_a_killed_recording_is_recovered_to_a_playable_file(studio):
+def test_a_killed_recording_is_recovered_to_a_playable_file(own_studio):
+    studio = own_studio  # it closes and reopens the library
     library = studio.library
     folder = library.folder
     library.close()  # the child takes the lock, as another process would
@@ -141,7 +142,6 @@ def test_a_killed_recording_is_recovered_to_a_playable_file(studio):
     assert 2.0 <= result["duration"] <= 4.5, result  # at most ~2 s lost
     frames = decode_frames(case, recording[0][0])
     assert [read_pattern(f) for f in frames] == list(range(len(frames)))
-    studio.case = case
 
 
 FULL_DISK = textwrap.dedent("""
@@ -164,7 +164,8 @@ FULL_DISK = textwrap.dedent("""
 """)
 
 
-def test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded(studio):
+def test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded(own_studio):
+    studio = own_studio  # it closes and reopens the library
     library = studio.library
     library.close()
     try:
@@ -198,5 +199,4 @@ def test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded(studio):
     assert recovered
     frames = decode_frames(case, recovered[-1])
     assert len(frames) >= 30 and [read_pattern(f) for f in frames] == list(range(len(frames)))
-    studio.case = case
     assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] == resource.RLIM_INFINITY  # parent
