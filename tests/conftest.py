@@ -94,6 +94,13 @@ SLOW = (
     "tests/media/test_reel_render.py::test_full_reel_with_title_stills_slow_motion_and_three_scripts",
     "tests/ui/test_jobs.py::test_a_dropped_file_imports_with_progress_and_cancel_leaves_nothing",
     "tests/ui/test_reel.py::test_build_reorder_caption_then_render_draft_and_final",
+    "tests/media/test_import_and_stills.py::test_generated_variants",
+    # scrypt at the application's 2^18 (~2.4 s a key here), on purpose
+    "tests/encryption/test_interop_age.py::test_our_passphrase_file_decrypts_with_age",
+    "tests/encryption/test_interop_age.py::test_age_passphrase_file_decrypts_with_ours",
+    "tests/encryption/test_tampering.py::test_wrong_passphrase",
+    "tests/encryption/test_work_factor.py::test_the_application_writes_2_18_and_refuses_anything_weaker",
+    "tests/cli/test_crypto_commands.py::test_passphrase_encryption_interoperates_with_age",
 )
 
 
