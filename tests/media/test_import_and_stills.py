@@ -276,7 +276,9 @@ def test_hdr_is_recognised_and_tone_mapped():
 def test_an_hlg_phone_film_keeps_its_colours(studio):
     """Android's HLG test film shows a colour chart. Without tone mapping its patches come out
     grey and washed out (mean chroma ~120 of 255); mapped, they are vivid (~190)."""
-    media_id = media.import_file(studio.case, studio.session_id, media_file("android14_hevc10_hlg.mp4"))
+    media_id = media.import_file(
+        studio.case, studio.session_id, media_file("android14_hevc10_hlg.mp4")
+    )
     studio.case.save()
     info = media_record(studio.case, media_id)["info"]
     assert info["colour"] == "HLG tone-mapped to SDR"
