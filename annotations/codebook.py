@@ -234,3 +234,45 @@ def builtin_codebook(codebook_id: str) -> Codebook:
 
 def default_codebook() -> Codebook:
     return builtin_codebook("vig")
+
+
+# --- codebooks made from another tool's scheme (ELAN vocabularies, a BORIS ethogram) -------
+
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+
+def slug(text: str) -> str:
+    """An id made of lowercase letters, digits, '.', '_' and '-' (never empty)."""
+    lowered = re.sub(r"[^a-z0-9._-]+", "-", text.strip().lower()).strip("-._")
+    return lowered or "x"
+
+
+def codebook_from_scheme(name: str, scheme: dict[str, list[str]]) -> Codebook:
+    """A codebook with one category per scheme entry (tier, vocabulary, behavioural category)
+    and one code per label: code ids are '<category>.<label>', both slugged and unique."""
+    categories: list[Category] = []
+    used_categories: set[str] = set()
+    used_codes: set[str] = set()
+    for number, (category, labels) in enumerate(scheme.items()):
+        values = [v for v in labels if v.strip()]
+        if not values:
+            continue
+        category_id = _unique(slug(category), used_categories)
+        codes = tuple(
+            Code(_unique(f"{category_id}.{slug(value)}", used_codes), value.strip())
+            for value in values
+        )
+        colour = _PALETTE[number % len(_PALETTE)]
+        categories.append(Category(category_id, category.strip() or category_id, colour, codes))
+    if not categories:
+        raise CodebookError(f"the file has no labels to make the codebook {name!r} from")
+    book = Codebook(slug(name), name.strip() or slug(name), tuple(categories))
+    return Codebook.from_dict(book.to_dict(), f"the codebook {name!r}")
+
+
+def _unique(candidate: str, used: set[str]) -> str:
+    result, number = candidate, 2
+    while result in used:
+        result, number = f"{candidate}-{number}", number + 1
+    used.add(result)
+    return result
