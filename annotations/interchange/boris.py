@@ -191,12 +191,13 @@ def _observation_details(
     result: ImportedFile, name: str, obs: dict[str, Any], offset: Fraction
 ) -> None:
     result.details["observation"] = name
-    for key, value in (obs.get("independent_variables") or {}).items():
-        result.details[f"variable {key}"] = str(value)
-    if obs.get("independent_variables"):
+    variables = {k: str(v) for k, v in (obs.get("independent_variables") or {}).items() if v}
+    for key, value in variables.items():
+        result.details[f"variable {key}"] = value
+    if variables:
         result.losses.append(
             f"observation {name}: independent variables ("
-            + ", ".join(f"{k}={v}" for k, v in obs["independent_variables"].items())
+            + ", ".join(f"{k}={v}" for k, v in variables.items())
             + ") are not stored on moments"
         )
     files = obs.get("file") or {}
