@@ -89,7 +89,15 @@ def read_file(
     """What the file holds, in its own terms (nothing mapped, nothing checked yet)."""
     fmt = format_of(filename, text)
     if fmt == "eaf":
-        return parse_eaf(text, label_map)
+        book, mapping = into.codebook, label_map or LabelMap()
+
+        def is_code(value: str) -> bool:
+            mapped = mapping.by_label.get(value.casefold())
+            return (book is not None and book.find(value) is not None) or (
+                mapped is not None and not mapped.startswith("@")
+            )
+
+        return parse_eaf(text, label_map, is_code)
     if fmt == "boris":
         return parse_boris_project(text, observation)
     if fmt == "boris-export":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -60,7 +61,11 @@ class _Type:
     vocabulary: str
 
 
-def parse_eaf(text: str, label_map: LabelMap | None = None) -> ImportedFile:
+def parse_eaf(
+    text: str, label_map: LabelMap | None = None, is_code: Callable[[str], bool] | None = None
+) -> ImportedFile:
+    """``is_code`` says whether a value is a code (of the case's codebook or the map): a
+    top-level tier without a vocabulary whose every value is one holds codes, not captions."""
     root = _root(text)
     types = {
         t.get("LINGUISTIC_TYPE_ID", ""): _Type(
@@ -73,6 +78,7 @@ def parse_eaf(text: str, label_map: LabelMap | None = None) -> ImportedFile:
     vocabularies = _vocabularies(root, result)
     times = _times(root, tiers, result)
     reader = _Reader(tiers, types, times, vocabularies, label_map or LabelMap(), result)
+    reader.is_code = is_code or (lambda value: False)
     reader.read()
     for cv_id, values in vocabularies.items():
         for value in values:
@@ -227,6 +233,7 @@ class _Reader:
         self.order = tiers
         self.types, self.times, self.map, self.result = types, times, label_map, result
         self.vocabularies = vocabularies
+        self.is_code: Callable[[str], bool] = lambda value: False
         self.by_id = {a.id: a for t in tiers for a in t.annotations}
         self.entries: dict[str, Entry] = {}  # top-level annotation id -> entry
         self.parts: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(
@@ -263,7 +270,9 @@ class _Reader:
         if self._vocabulary(tier):
             return "@codes"
         if not tier.parent:
-            return "@caption"
+            values = [a.value.strip() for a in tier.annotations if a.value.strip()]
+            coded = bool(values) and all(self.is_code(v) for v in values)
+            return "@codes" if coded else "@caption"
         top = self._top_of(tier)
         looks_translated = any(
             word in f"{tier.id} {tier.type_id}".lower() for word in ("transl", "traduc", "übers")

@@ -204,6 +204,8 @@ class _Resolver:
             return None
         if self.book is None:
             return None
+        if not label.primary and not self.own:
+            return None  # subjects, speakers, tier names: codes only when the map says so
         if self.own:  # a codebook made from this file: its category and label
             for category in self.book.categories:
                 if category.label == label.scheme.strip():
