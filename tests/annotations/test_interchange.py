@@ -11,10 +11,10 @@ from annotations.interchange import (
     ImportOptions,
     from_csv_text,
     from_json_text,
-    plan_import,
-    read_file,
     from_vtt_text,
     import_text,
+    plan_import,
+    read_file,
     to_csv_text,
     to_eaf_text,
     to_json_text,
@@ -86,7 +86,7 @@ def test_eaf_reads_in_pympi_with_no_overlap_on_a_tier(tmp_path_factory, model):
     rows = []
     for tier in moment_tiers:
         spans = sorted(eaf.get_annotation_data_for_tier(tier))
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), tier
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), tier
         assert eaf.tiers[tier][2]["ANNOTATOR"] == "bob" == eaf.tiers[tier][2]["PARTICIPANT"]
         rows += spans
     expected = sorted(
@@ -98,7 +98,9 @@ def test_eaf_reads_in_pympi_with_no_overlap_on_a_tier(tmp_path_factory, model):
         for code in m.codes:
             label = model.codebook.category_of(code).label
             values = [
-                v for t in tiers if t.startswith(f"bob {label}")
+                v
+                for t in tiers
+                if t.startswith(f"bob {label}")
                 for _s, _e, v, _r in eaf.get_ref_annotation_data_for_tier(t)
             ]
             assert any(code in v.split("; ") for v in values)
@@ -131,7 +133,12 @@ def test_boris_tabular_events_import():
     model = Annotations("m-1", Fraction(30), Fraction(120), default_codebook())
     moments = import_text(BORIS_CSV, "boris.csv", model, "sue")
     assert [(m.start, m.end, m.codes, m.note) for m in moments] == [
-        (Fraction(25, 2), Fraction(76, 5), ("encouraging.waiting",), "Subject: Mother\nlovely pause"),
+        (
+            Fraction(25, 2),
+            Fraction(76, 5),
+            ("encouraging.waiting",),
+            "Subject: Mother\nlovely pause",
+        ),
         (Fraction(13), None, ("receiving.words",), "Subject: Mother"),
         (Fraction(30), Fraction(69, 2), ("guiding.scaffolding",), "Subject: Baby"),
     ]
@@ -141,7 +148,9 @@ def test_boris_tabular_events_import():
 def test_boris_unknown_behaviours_offer_the_ways_forward():
     model = Annotations("m-1", Fraction(30), Fraction(120), default_codebook())
     text = BORIS_CSV.replace("Waiting", "Juggling")
-    with pytest.raises(InterchangeError, match="Juggling.*--map FILE.*--new-codebook.*--keep-labels"):
+    with pytest.raises(
+        InterchangeError, match="Juggling.*--map FILE.*--new-codebook.*--keep-labels"
+    ):
         import_text(text, "boris.csv", model, "sue")
     kept = import_text(text, "boris.csv", model, "sue", ImportOptions("sue", keep_labels=True))
     assert "Encouraging: Juggling" in kept[0].note

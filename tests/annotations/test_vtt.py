@@ -151,7 +151,7 @@ def test_voices_become_speakers_and_repeated_ids_do_not_refuse():
     )
     found = vtt_entries(text)
     assert [e.caption for e in found.entries] == ["hi there", "again"]
-    assert [(l.scheme, l.value, l.primary) for l in found.entries[0].labels] == [
+    assert [(lab.scheme, lab.value, lab.primary) for lab in found.entries[0].labels] == [
         ("Speaker", "Mum", False)
     ]
 
@@ -176,6 +176,8 @@ def test_escaped_captions_read_back_unchanged(caption):
 def test_blank_lines_and_arrows_in_a_caption_round_trip():
     model = Annotations("m", Fraction(25), Fraction(60))
     for number, caption in enumerate(["first\n\nsecond", "a --> b", "", "\n", "<b>&amp;</b>"]):
-        model.moments.append(Moment(f"mo-{number}", Fraction(number), Fraction(number) + 1, (), caption))
+        model.moments.append(
+            Moment(f"mo-{number}", Fraction(number), Fraction(number) + 1, (), caption)
+        )
     back = from_vtt_text(to_vtt_text(model), Annotations("m", Fraction(25), Fraction(60)))
     assert [(m.id, m.caption) for m in back] == [(m.id, m.caption) for m in model.moments]
