@@ -135,8 +135,14 @@ def parse_boris_project(text: str, observation: str | None = None) -> ImportedFi
     offset = _number(obs.get("time offset", 0) or 0, "time offset")
     pairing = _Pairing(result, categories, f"observation {chosen}")
     unknown: set[str] = set()
+    untimed = 0
     for row in obs.get("events", []):
         if not isinstance(row, list) or len(row) < 3:
+            continue
+        try:
+            _number(row[0], "event time")
+        except InterchangeError:
+            untimed += 1  # e.g. events of image observations, which have no media time
             continue
         behaviour_code = str(row[2])
         if behaviour_code not in states:
@@ -151,6 +157,8 @@ def parse_boris_project(text: str, observation: str | None = None) -> ImportedFi
         )
         pairing.add(event, states.get(behaviour_code, False))
     pairing.finish()
+    if untimed:
+        result.losses.append(f"observation {chosen}: {untimed} events without a time, left out")
     _observation_details(result, chosen, obs, offset)
     if unknown:
         result.losses.append(

@@ -11,6 +11,7 @@ vocabularies are the file's scheme. What cannot be kept is listed per tier.
 
 from __future__ import annotations
 
+import bisect
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -234,6 +235,7 @@ class _Reader:
         self.types, self.times, self.map, self.result = types, times, label_map, result
         self.vocabularies = vocabularies
         self.is_code: Callable[[str], bool] = lambda value: False
+        self.indexes: dict[str, tuple[list[Fraction], list[tuple[Fraction, Fraction, str]]]] = {}
         self.by_id = {a.id: a for t in tiers for a in t.annotations}
         self.entries: dict[str, Entry] = {}  # top-level annotation id -> entry
         self.parts: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(
@@ -376,15 +378,23 @@ class _Reader:
         if span is None:
             return None
         middle = (span[0] + span[1]) / 2
-        for candidate in top.annotations:
-            outer = self._span(candidate)
-            if (
-                outer is not None
-                and outer[0] <= middle <= outer[1]
-                and candidate.id in self.entries
-            ):
-                return candidate.id
+        starts, rows = self._index(top)
+        position = bisect.bisect_right(starts, middle)
+        for start, end, annotation_id in reversed(rows[max(0, position - 8) : position]):
+            if start <= middle <= end:
+                return annotation_id
         return None
+
+    def _index(self, top: _Tier) -> tuple[list[Fraction], list[tuple[Fraction, Fraction, str]]]:
+        """The top tier's moments sorted by start, for finding a dependent's parent by time."""
+        if top.id not in self.indexes:
+            rows = sorted(
+                (e.start, e.end if e.end is not None else e.start, annotation_id)
+                for annotation_id, e in self.entries.items()
+                if e.where == f"tier {top.id}"
+            )
+            self.indexes[top.id] = ([r[0] for r in rows], rows)
+        return self.indexes[top.id]
 
     def _finish(self, entry: Entry, parts: dict[tuple[str, str], list[str]]) -> Entry:
         captions: list[str] = []
