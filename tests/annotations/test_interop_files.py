@@ -379,3 +379,24 @@ def test_overlapping_moments_of_one_coder_get_lanes():
     assert sorted((m.id, m.start, m.end, m.codes, m.caption) for m in back.moments) == sorted(
         (m.id, m.start, m.end, m.codes, m.caption) for m in model.moments
     )
+
+
+# --- the attacker: a crafted file from elsewhere ---------------------------------------------
+
+
+def test_entity_expansion_and_external_entities_are_refused():
+    """An .eaf from another service is untrusted XML: no billion laughs, no file reads."""
+    entities = '<!ENTITY l0 "lol">' + "".join(
+        f'<!ENTITY l{i + 1} "{f"&l{i};" * 10}">' for i in range(9)
+    )
+    body = (
+        '<ANNOTATION_DOCUMENT><TIER TIER_ID="x"><ANNOTATION><REF_ANNOTATION ANNOTATION_ID="a" '
+        'ANNOTATION_REF="b"><ANNOTATION_VALUE>{}</ANNOTATION_VALUE></REF_ANNOTATION>'
+        "</ANNOTATION></TIER></ANNOTATION_DOCUMENT>"
+    )
+    laughs = f"<?xml version='1.0'?><!DOCTYPE d [{entities}]>" + body.format("&l9;")
+    with pytest.raises(InterchangeError, match="not an ELAN file"):
+        read_file(laughs, "x.eaf", recording())
+    secret = "<?xml version='1.0'?><!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
+    with pytest.raises(InterchangeError, match="not an ELAN file"):
+        read_file(secret + body.format("&x;"), "x.eaf", recording())
