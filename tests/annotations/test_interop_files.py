@@ -400,3 +400,28 @@ def test_entity_expansion_and_external_entities_are_refused():
     secret = "<?xml version='1.0'?><!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
     with pytest.raises(InterchangeError, match="not an ELAN file"):
         read_file(secret + body.format("&x;"), "x.eaf", recording())
+
+
+def test_eaf_round_trip_keeps_translations_and_notes_when_asked():
+    model = recording()
+    model.moments = [
+        Moment(
+            "mo-a",
+            Fraction(1),
+            Fraction(5),
+            ("encouraging.waiting", "nope"),
+            "You waited",
+            "private",
+            "bob",
+            translations=(("pl", "Poczekałaś"), ("ur", "آپ نے انتظار کیا")),
+        )
+    ]
+    text = to_eaf_text(model, include_notes=True)
+    SCHEMA.validate(text)
+    back = plan_import(read_file(text, "x.eaf", model), model, keep("bob")).moments[0]
+    assert (back.codes, back.caption, back.translations) == (
+        ("encouraging.waiting",),
+        "You waited",
+        model.moments[0].translations,
+    )
+    assert back.note == "code: nope\nprivate"  # an unknown code is kept, as text

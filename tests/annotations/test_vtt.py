@@ -63,6 +63,8 @@ LOOPED = {
     "timings-negative.test": [(0, 0), (1, 0.999), (60, 59.999), (3600, 3599.999)],
     "timings-omitted-hours.test": [(0, 1)] * 3,
     "settings-align.test": [(0, 1)] * 13,
+    "settings-size.test": [(0, 1)] * 7,
+    "settings-vertical.test": [(0, 1)] * 4,
 }
 
 
@@ -71,7 +73,7 @@ def wpt_files():
 
 
 def test_the_wpt_files_are_there():
-    assert len(wpt_files()) >= 15
+    assert len(wpt_files()) >= 17
 
 
 @pytest.mark.parametrize("name", wpt_files())
