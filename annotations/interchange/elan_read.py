@@ -30,7 +30,8 @@ OUR_MOMENT, OUR_CAPTION, OUR_NOTE, OUR_CODES, OUR_TRANSLATION = (
     "videofeedback-codes",
     "videofeedback-translation",
 )
-LEGACY_MOMENT_TIER = "videofeedback moment"
+LEGACY_MOMENT_TIER = "videofeedback moment"  # exports before per-coder tiers
+LEGACY_CAPTION_TIER, LEGACY_NOTE_TIER = "Caption (for the parent)", "Practitioner note"
 _POINT_MS = 1
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
@@ -243,15 +244,37 @@ class _Reader:
         )
 
     def read(self) -> None:
+        legacy = self.tiers.get(LEGACY_MOMENT_TIER)
         for tier in self.order:
+            if legacy is not None and not tier.parent and tier is not legacy:
+                continue
             if not tier.parent:
                 self._top_tier(tier)
+        if legacy is not None:
+            self._legacy_tiers(legacy)
         for tier in self.order:
             if tier.parent:
                 self._dependent_tier(tier)
         for annotation_id, entry in self.entries.items():
             self.result.entries.append(self._finish(entry, self.parts.get(annotation_id, {})))
         self.result.entries.sort(key=lambda e: (e.start, e.where))
+
+    def _legacy_tiers(self, legacy: _Tier) -> None:
+        """Exports of videofeedback before per-coder tiers: the moment tier anchors each
+        moment; category, caption and note tiers lie over the same span."""
+        anchors = {self._span(a): a.id for a in legacy.annotations if self._span(a) is not None}
+        roles = {LEGACY_CAPTION_TIER: "@caption", LEGACY_NOTE_TIER: "@note"}
+        for tier in self.order:
+            if tier.parent or tier is legacy:
+                continue
+            role = roles.get(tier.id, "@ids")
+            for annotation in tier.annotations:
+                anchor = anchors.get(self._span(annotation))
+                if anchor is None:
+                    self.result.losses.append(f"tier {tier.id}: an annotation off any moment")
+                    continue
+                key = ("@note" if role == "@note" else role, tier.id)
+                self.parts[anchor][key].append(annotation.value)
 
     def _vocabulary(self, tier: _Tier) -> str:
         return self.types.get(tier.type_id, _Type("", "")).vocabulary
@@ -269,6 +292,8 @@ class _Reader:
         }
         if tier.type_id in ours:
             return ours[tier.type_id]
+        if tier.id == LEGACY_MOMENT_TIER:
+            return "@id"
         if self._vocabulary(tier):
             return "@codes"
         if not tier.parent:
@@ -314,7 +339,7 @@ class _Reader:
                 untimed += 1
                 continue
             start, end = span
-            ours = tier.type_id == OUR_MOMENT
+            ours = tier.type_id == OUR_MOMENT or tier.id == LEGACY_MOMENT_TIER
             point = end - start <= Fraction(_POINT_MS, 1000)
             labels = [] if ours else [Label("tier", tier.id, primary=False)]
             if tier.participant and not ours:
@@ -412,7 +437,8 @@ class _Reader:
                 captions += [v for v in values if v.strip()]
             elif role == "@note":
                 if joined:
-                    notes.append(joined if tier.type_id == OUR_NOTE else f"{tier_id}: {joined}")
+                    ours = tier.type_id == OUR_NOTE or tier_id == LEGACY_NOTE_TIER
+                    notes.append(joined if ours else f"{tier_id}: {joined}")
             elif role.startswith("@translation"):
                 language = role.partition(":")[2] or tier_id
                 if joined:

@@ -425,3 +425,15 @@ def test_eaf_round_trip_keeps_translations_and_notes_when_asked():
         model.moments[0].translations,
     )
     assert back.note == "code: nope\nprivate"  # an unknown code is kept, as text
+
+
+def test_eaf_exports_of_earlier_versions_still_come_in():
+    """Before per-coder tiers, a moment was an annotation on 'videofeedback moment' with
+    its codes, caption and note on other top-level tiers over the same time slots."""
+    old = (DATA.parent / "earlier-export.eaf").read_text(encoding="utf-8")
+    model = recording()
+    back = plan_import(read_file(old, "x.eaf", model), model, ImportOptions("bob")).moments
+    assert [(m.id, m.start, m.end, m.codes, m.caption) for m in back] == [
+        ("mo-1", Fraction(10), Fraction(412, 25), ("encouraging.waiting",), "You waited"),
+        ("mo-2", Fraction(40), None, ("receiving", "attuned.turns"), ""),
+    ]
