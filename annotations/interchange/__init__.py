@@ -26,7 +26,7 @@ from .formats import (
 )
 from .imported import Entry, ImportedFile, Label
 from .plan import ImportOptions, ImportPlan, LabelMap, parse_label_map, plan_import
-from .textcodec import decode_text
+from .textcodec import decode_text, unwrap_gzip
 
 EXPORTERS: dict[str, Callable[[Annotations], str]] = {
     "eaf": to_eaf_text,
@@ -130,6 +130,7 @@ __all__ = [
     "Label",
     "LabelMap",
     "decode_text",
+    "unwrap_gzip",
     "export_text",
     "format_of",
     "from_csv_text",

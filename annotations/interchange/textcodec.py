@@ -7,6 +7,7 @@ UnicodeDecodeError: Excel writes UTF-16 CSV with a BOM, old subtitle tools Windo
 from __future__ import annotations
 
 import codecs
+import zlib
 
 from ..errors import InterchangeError
 
@@ -56,3 +57,23 @@ def _guess(data: bytes) -> str:
     if sample and sample.count(0) * 3 > len(sample):
         return " (it looks like UTF-16 without a byte-order mark: try utf-16-le)"
     return " (e.g. --encoding cp1252 for Windows text, latin-1, utf-16)"
+
+
+GZIP_LIMIT = 256 * 1024 * 1024  # a project this large unpacked is not one BORIS wrote
+
+
+def unwrap_gzip(data: bytes, name: str, limit: int = GZIP_LIMIT) -> tuple[bytes, str]:
+    """BORIS saves compressed projects as .boris.gz: the bytes inside, and the inner name.
+    Unpacking stops at ``limit`` bytes, so a crafted archive cannot fill the memory."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data, name
+    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        inner = unpacker.decompress(data, limit)
+    except zlib.error as exc:
+        raise InterchangeError(f"{name} is a damaged gzip file ({exc})") from None
+    if unpacker.unconsumed_tail:
+        raise InterchangeError(f"{name} unpacks to more than {limit // 2**20} MiB; not read")
+    if not unpacker.eof:  # truncated, or its end is garbage
+        raise InterchangeError(f"{name} is a damaged gzip file (it ends too soon)")
+    return inner, name.removesuffix(".gz").removesuffix(".GZ")

@@ -437,3 +437,17 @@ def test_eaf_exports_of_earlier_versions_still_come_in():
         ("mo-1", Fraction(10), Fraction(412, 25), ("encouraging.waiting",), "You waited"),
         ("mo-2", Fraction(40), None, ("receiving", "attuned.turns"), ""),
     ]
+
+
+def test_compressed_boris_projects_unpack_within_a_limit():
+    import gzip
+
+    from annotations.interchange import unwrap_gzip
+
+    raw = (DATA / "boris" / "test-excerpt.boris").read_bytes()
+    assert unwrap_gzip(gzip.compress(raw), "p.boris.gz") == (raw, "p.boris")
+    assert unwrap_gzip(raw, "p.boris") == (raw, "p.boris")
+    with pytest.raises(InterchangeError, match="more than"):
+        unwrap_gzip(gzip.compress(b"0" * 5_000_000), "bomb.boris.gz", limit=1_000_000)
+    with pytest.raises(InterchangeError, match="damaged"):
+        unwrap_gzip(gzip.compress(raw)[:-40] + b"x" * 40, "p.boris.gz")

@@ -245,6 +245,7 @@ def test_import_dry_run_reports_and_stores_nothing(fresh):
         )
     )
     assert report["dry_run"] and report["entries"] == 18
+    assert report["would_import"][0]["start_seconds"] == 1.8
     assert report["unmapped"] == {"Behavior: p": 8, "Behavior: s": 10}
     assert report["outside_recording"] == 12  # the recording is 120 s long
     assert any("--offset SECONDS" in p for p in report["problems"])

@@ -22,6 +22,7 @@ from annotations.interchange import (
     parse_label_map,
     plan_import,
     read_file,
+    unwrap_gzip,
 )
 from annotations.interchange.plan import Outside
 from annotations.model import new_id
@@ -204,17 +205,19 @@ def _report_lines(report: dict[str, Any]) -> list[str]:
 
 def cmd_moments_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    text = decode_text(path.read_bytes(), path.name, args.encoding)
+    data, name = unwrap_gzip(path.read_bytes(), path.name)
+    text = decode_text(data, name, args.encoding)
     options = _options(args)
     with annotating(args) as work:
         work.require_import(args.coder)
-        found = read_file(text, path.name, work.annotations, options.label_map, args.observation)
+        found = read_file(text, name, work.annotations, options.label_map, args.observation)
         plan = plan_import(found, work.annotations, options)
         report = plan.report(options.outside)
         if args.dry_run:
+            preview = [moment_json(m) for m in plan.moments]
             emit(
                 args.json,
-                {"media": args.media, "dry_run": True, **report},
+                {"media": args.media, "dry_run": True, **report, "would_import": preview},
                 "\n".join(_report_lines(report)),
             )
             return 0
