@@ -13,15 +13,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InterchangeError
+from ..errors import AnnotationError, InterchangeError
 from ..timebase import parse_time
 from .imported import Entry, ImportedFile, Label
 
 _NO_SUBJECT = ("", "No focal subject")
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _STATUS_COLUMNS = ("Status", "Behavior type", "Behaviour type")
 
 
@@ -50,12 +52,15 @@ def _modifiers(text: str) -> tuple[str, ...]:
 
 
 def _number(text: Any, what: str) -> Fraction:
+    """Seconds as BORIS writes them ('12.345', or hh:mm:ss.sss); negative ones too (a time
+    offset can make them so), which the import then reports as outside the recording."""
+    plain = str(text).strip()
+    if _DECIMAL.match(plain):
+        return Fraction(plain)
     try:
-        return parse_time(str(text))
-    except (InterchangeError, ValueError, ArithmeticError) as exc:
-        raise InterchangeError(f"BORIS {what}: {text!r} is not a time in seconds") from exc
-    except Exception as exc:  # noqa: BLE001 - AnnotationError from parse_time
-        raise InterchangeError(f"BORIS {what}: {text!r} is not a time in seconds") from exc
+        return parse_time(plain)
+    except (AnnotationError, ValueError, ArithmeticError):
+        raise InterchangeError(f"BORIS {what}: {text!r} is not a time in seconds") from None
 
 
 class _Pairing:
@@ -72,14 +77,14 @@ class _Pairing:
         if event.status == "STOP" and key not in self.open:
             self.unpaired += 1
         elif not state:
-            self._entry(event, None, category)
+            self.entry(event, None, category)
         elif key in self.open:
             begun = self.open.pop(key)
-            self._entry(begun, event.time, category, event.comment)
+            self.entry(begun, event.time, category, event.comment)
         else:
             self.open[key] = event
 
-    def _entry(
+    def entry(
         self, event: _Event, stop: Fraction | None, category: str, comment2: str = ""
     ) -> None:
         comments = [c for c in (event.comment, comment2) if c]
@@ -302,7 +307,7 @@ def parse_boris_export(text: str, observation: str | None = None) -> ImportedFil
                 else _number(stop_text, f"line {line}")
             )
             comment_stop = record.get("Comment stop", "")
-            pairing._entry(event, stop, category, comment_stop)
+            pairing.entry(event, stop, category, comment_stop)
         elif status == "POINT":
             pairing.add(event, state=False)
         elif status in ("START", "STOP"):

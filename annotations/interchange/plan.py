@@ -249,8 +249,8 @@ def _moment(
     codes, text = resolver.resolve(entry)
     start = snap(entry.start + options.offset, into.fps)
     end = None if entry.end is None else snap(entry.end + options.offset, into.fps)
-    if end is not None and end <= start:
-        end = None if entry.end is not None and entry.end <= entry.start else start + 1 / into.fps
+    if end is not None and end <= start:  # shorter than a frame: one frame, not a point
+        end = start + 1 / into.fps
     kept = _inside(start, end, into, options, plan, entry)
     if kept is None:
         return None

@@ -451,3 +451,20 @@ def test_compressed_boris_projects_unpack_within_a_limit():
         unwrap_gzip(gzip.compress(b"0" * 5_000_000), "bomb.boris.gz", limit=1_000_000)
     with pytest.raises(InterchangeError, match="damaged"):
         unwrap_gzip(gzip.compress(raw)[:-40] + b"x" * 40, "p.boris.gz")
+
+
+def test_one_bad_or_early_event_does_not_refuse_a_boris_file():
+    """A negative time (a time offset can make one) is outside the recording: --skip or
+    --clip decide; a project event without a time is a reported loss."""
+    text = (DATA / "boris" / "test_export_events_tabular.tsv").read_text().replace(
+        "3.300\t", "-3.300\t"
+    )
+    model = recording()
+    with pytest.raises(InterchangeError, match="--clip"):
+        import_text(text, "e.tsv", model, "sue", keep())
+    clipped = import_text(text, "e.tsv", model, "sue", keep(outside="clip"))
+    assert (clipped[0].start, clipped[0].end) == (0, Fraction("7.76"))
+    project = (DATA / "boris" / "test-excerpt.boris").read_text().replace("22.425", '"NA"', 1)
+    found = read_file(project, "p.boris", model, observation="offset positif")
+    assert len(found.entries) == 1
+    assert "1 events without a time" in found.losses[0]
