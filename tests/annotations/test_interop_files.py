@@ -456,8 +456,10 @@ def test_compressed_boris_projects_unpack_within_a_limit():
 def test_one_bad_or_early_event_does_not_refuse_a_boris_file():
     """A negative time (a time offset can make one) is outside the recording: --skip or
     --clip decide; a project event without a time is a reported loss."""
-    text = (DATA / "boris" / "test_export_events_tabular.tsv").read_text().replace(
-        "3.300\t", "-3.300\t"
+    text = (
+        (DATA / "boris" / "test_export_events_tabular.tsv")
+        .read_text()
+        .replace("3.300\t", "-3.300\t")
     )
     model = recording()
     with pytest.raises(InterchangeError, match="--clip"):
