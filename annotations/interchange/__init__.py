@@ -26,6 +26,7 @@ from .formats import (
 )
 from .imported import Entry, ImportedFile, Label
 from .plan import ImportOptions, ImportPlan, LabelMap, parse_label_map, plan_import
+from .srt import parse_srt
 from .textcodec import decode_text, unwrap_gzip
 
 EXPORTERS: dict[str, Callable[[Annotations], str]] = {
@@ -34,7 +35,7 @@ EXPORTERS: dict[str, Callable[[Annotations], str]] = {
     "vtt": to_vtt_text,
     "json": to_json_text,
 }
-READABLE = (".eaf", ".boris", ".csv", ".tsv", ".txt", ".vtt", ".json")
+READABLE = (".eaf", ".boris", ".csv", ".tsv", ".txt", ".vtt", ".srt", ".json")
 
 
 def export_text(annotations: Annotations, fmt: str) -> str:
@@ -47,7 +48,7 @@ def export_text(annotations: Annotations, fmt: str) -> str:
 
 
 def format_of(filename: str, text: str = "") -> str:
-    """'eaf', 'boris', 'boris-export', 'csv', 'vtt' or 'json', by ending and content."""
+    """'eaf', 'boris', 'boris-export', 'csv', 'vtt', 'srt' or 'json', by ending and content."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix in (".xlsx", ".xls", ".ods"):
         raise InterchangeError(
@@ -104,6 +105,8 @@ def read_file(
         return parse_boris_export(text, observation)
     if fmt == "vtt":
         return vtt_entries(text)
+    if fmt == "srt":
+        return parse_srt(text)
     reader = from_json_text if fmt == "json" else from_csv_text
     return _from_moments(fmt, reader(text, into))
 

@@ -205,3 +205,20 @@ def test_blank_lines_and_arrows_in_a_caption_round_trip():
         )
     back = from_vtt_text(to_vtt_text(model), Annotations("m", Fraction(25), Fraction(60)))
     assert [(m.id, m.caption) for m in back] == [(m.id, m.caption) for m in model.moments]
+
+
+def test_subrip_files_from_players():
+    from annotations.interchange import read_file
+
+    srt = (
+        '1\r\n00:00:01,500 --> 00:00:03,000\r\n<i>Look</i> at <font color="#ff0000">you</font>\r\n\r\n'
+        "2\r\n00:00:04,000 --> 00:00:05,250\r\n{\\an8}Top line\r\nsecond &amp; last\r\n\r\n"
+        "3\r\n00:00:07,000 -> 00:00:08,000\r\nbroken\r\n\r\n"
+        "4\r\n01:00:00,000 --> 01:00:01,000\r\nlate\r\n"
+    )
+    found = read_file(srt, "player.srt", Annotations("m", Fraction(25), Fraction(4000)))
+    assert [(e.start, e.end, e.caption) for e in found.entries] == [
+        (Fraction(3, 2), Fraction(3), "Look at you"),
+        (Fraction(4), Fraction(21, 4), "Top line\nsecond & last"),
+        (Fraction(3600), Fraction(3601), "late"),
+    ]
