@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -242,8 +243,10 @@ _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 
 def slug(text: str) -> str:
-    """An id made of lowercase letters, digits, '.', '_' and '-' (never empty)."""
-    lowered = re.sub(r"[^a-z0-9._-]+", "-", text.strip().lower()).strip("-._")
+    """An id made of lowercase letters, digits, '.', '_' and '-' (never empty); accents go
+    ('Étude' -> 'etude'), other letters become '-'."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    lowered = re.sub(r"[^a-z0-9._-]+", "-", plain.strip().lower()).strip("-._")
     return lowered or "x"
 
 
