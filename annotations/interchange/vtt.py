@@ -203,6 +203,8 @@ def plain_text(cue_text: str) -> PlainCue:
     parts: list[str] = []
     speakers: list[str] = []
     in_ruby_text = 0
+    raw_lines = cue_text.split("\n")  # a raw NBSP line: how older exports wrote a blank line
+    cue_text = "\n".join("" if line == "\u00a0" else line for line in raw_lines)
     for match in _TOKEN.finditer(cue_text):
         tag, text = match.group(1), match.group(2)
         if text is not None:
@@ -217,9 +219,7 @@ def plain_text(cue_text: str) -> PlainCue:
             in_ruby_text += 1
         elif base in ("/rt", "/ruby") and in_ruby_text:
             in_ruby_text -= 1 if base == "/rt" else in_ruby_text
-    lines = "".join(parts).split("\n")
-    caption = "\n".join("" if line == "\u00a0" else line for line in lines)  # older exports
-    return PlainCue(caption, tuple(speakers))
+    return PlainCue("".join(parts), tuple(speakers))
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -231,6 +231,7 @@ def escape_caption(caption: str) -> str:
     """Cue text any spec parser reads back as ``caption``: &, <, > escaped (so no "-->"),
     and each blank line written as an empty class span, since a blank line ends a cue."""
     escaped = caption.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escaped.replace("\u00a0", "&nbsp;")  # a NBSP line would read as an old blank
     escaped = escaped.replace("\r\n", "\n").replace("\r", "\n")
     if escaped == "":
         return ""

@@ -161,6 +161,7 @@ def test_styles_regions_notes_are_ignored():
         ("<ruby>漢<rt>kan</rt>字<rt>ji</rt></ruby>", "漢字", ()),
         ("&lt;3 &amp; &gt; &nbsp;&lrm;", "<3 & > \u00a0\u200e", ()),
         ("unclosed <b", "unclosed ", ()),
+        ("older\n\u00a0\nexport", "older\n\nexport", ()),  # how we once wrote blank lines
     ],
 )
 def test_markup_is_stripped_into_plain_captions(cue_text, caption, speakers):
@@ -183,7 +184,10 @@ def test_voices_become_speakers_and_repeated_ids_do_not_refuse():
 # --- our exporter: any spec parser reads the captions back unchanged ---------------------------
 
 captions = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\0"),
+    alphabet=st.one_of(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\0"),
+        st.sampled_from("\n\u00a0<>&-"),
+    ),
     max_size=40,
 )
 
@@ -199,7 +203,8 @@ def test_escaped_captions_read_back_unchanged(caption):
 
 def test_blank_lines_and_arrows_in_a_caption_round_trip():
     model = Annotations("m", Fraction(25), Fraction(60))
-    for number, caption in enumerate(["first\n\nsecond", "a --> b", "", "\n", "<b>&amp;</b>"]):
+    captions = ["first\n\nsecond", "a --> b", "", "\n", "<b>&amp;</b>", "\u00a0", "x\n\u00a0"]
+    for number, caption in enumerate(captions):
         model.moments.append(
             Moment(f"mo-{number}", Fraction(number), Fraction(number) + 1, (), caption)
         )
