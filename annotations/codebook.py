@@ -279,3 +279,19 @@ def _unique(candidate: str, used: set[str]) -> str:
         result, number = f"{candidate}-{number}", number + 1
     used.add(result)
     return result
+
+
+def merged_codebook(old: Codebook, new: Codebook) -> Codebook:
+    """``old`` with the categories and codes of ``new`` it lacks added (by id): importing a
+    second file into a codebook made from a first never drops a code in use."""
+    categories = {c.id: c for c in old.categories}
+    for category in new.categories:
+        if category.id not in categories:
+            categories[category.id] = category
+            continue
+        kept = categories[category.id]
+        known = {c.id for c in kept.codes}
+        extra = tuple(c for c in category.codes if c.id not in known)
+        categories[category.id] = Category(kept.id, kept.label, kept.colour, kept.codes + extra)
+    book = Codebook(old.id, old.name, tuple(categories.values()), old.version)
+    return Codebook.from_dict(book.to_dict(), f"the codebook {old.name!r}")

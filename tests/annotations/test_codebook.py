@@ -119,3 +119,17 @@ def test_a_codebook_from_another_tools_scheme_has_valid_unique_ids():
     assert book.find("Hold") is not None
     with pytest.raises(CodebookError, match="no labels"):
         codebook_from_scheme("x", {"Empty": [""]})
+
+
+def test_a_second_file_adds_to_a_codebook_made_from_the_first():
+    from annotations.codebook import codebook_from_scheme, merged_codebook
+
+    first = codebook_from_scheme("Study", {"Gesture": ["hold", "prep"]})
+    second = codebook_from_scheme("Study", {"Gesture": ["stroke", "hold"], "POS": ["n"]})
+    merged = merged_codebook(first, second)
+    assert [c.id for c in merged.codes()] == [
+        "gesture.hold",
+        "gesture.prep",
+        "gesture.stroke",
+        "pos.n",
+    ]

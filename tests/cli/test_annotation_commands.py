@@ -295,6 +295,22 @@ def test_new_codebook_from_elan_and_case_codebook(fresh):
     assert "gestures" in {
         b["id"] for b in ok(vf(folder, "bob", "codebook", "list", "--json"))["codebooks"]
     }
+    # a second file into the same codebook adds to it, keeping the codes in use
+    older = DATA / "elan" / "pympi-sample_2.7-excerpt.eaf"
+    ok(
+        vf(
+            folder,
+            "bob",
+            "moments",
+            "import",
+            media_id,
+            older,
+            "--coder",
+            "sue",
+            "--new-codebook",
+            "Gestures",
+        )
+    )
     # the case is now coded with the new codebook: going back to VIG would orphan codes
     assert_one_line_error(vf(folder, "bob", "case", "codebook", case_id, "vig"), "lacks")
     assert_one_line_error(vf(folder, "bob", "case", "codebook", case_id, "nope"), "no codebook")

@@ -13,6 +13,7 @@ from typing import Any
 
 from annotations import Codebook, Moment, load_codebook
 from annotations.agreement import compare
+from annotations.codebook import merged_codebook
 from annotations.commands import AddMoment
 from annotations.interchange import (
     ImportOptions,
@@ -34,6 +35,7 @@ from videofeedback.library.annotating import (
     add_codebook,
     codebooks,
     open_annotations,
+    require_no_orphans,
     set_case_codebook,
 )
 from videofeedback.library.media_records import find_media
@@ -236,8 +238,13 @@ def cmd_moments_import(args: argparse.Namespace) -> int:
 
 
 def _adopt_codebook(work: AnnotationSession, book: Codebook) -> None:
-    """Add the file's scheme as a codebook and code the case with it (refused if the case's
-    moments use codes it lacks)."""
+    """Add the file's scheme as a codebook (merged into a library codebook of that id) and
+    code the case with it: refused, before anything is written, if the case's moments use
+    codes it lacks."""
+    existing = codebooks(work.case.session.library).get(book.id)
+    if existing is not None:
+        book = merged_codebook(existing, book)
+    require_no_orphans(work.case, book)
     add_codebook(work.case.session.library, work.case.session, book)
     set_case_codebook(work.case, book.id)
     work.annotations.codebook = book

@@ -79,6 +79,14 @@ def set_case_codebook(case: Case, book_id: str) -> Codebook:
             f"there is no codebook {book_id!r}; see 'videofeedback codebook list' or add one"
         )
     book = books[book_id]
+    require_no_orphans(case, book)
+    set_meta(case.db, "codebook", book.id)
+    case.audit("case.codebook", book.id)
+    return book
+
+
+def require_no_orphans(case: Case, book: Codebook) -> None:
+    """Refuse if any of the case's moments holds a code ``book`` lacks."""
     known = {c.id for c in book.codes()}
     orphaned: set[str] = set()
     for (data,) in case.db.execute("SELECT data FROM annotations"):
@@ -90,9 +98,6 @@ def set_case_codebook(case: Case, book_id: str) -> Codebook:
             + ", ".join(sorted(orphaned)[:8])
             + "); recode them first, or add those codes to the codebook"
         )
-    set_meta(case.db, "codebook", book.id)
-    case.audit("case.codebook", book.id)
-    return book
 
 
 # --- annotations ------------------------------------------------------------------------------
