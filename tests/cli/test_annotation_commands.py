@@ -315,6 +315,22 @@ def test_new_codebook_from_elan_and_case_codebook(fresh):
     assert_one_line_error(vf(folder, "bob", "case", "codebook", case_id, "vig"), "lacks")
     assert_one_line_error(vf(folder, "bob", "case", "codebook", case_id, "nope"), "no codebook")
     assert_one_line_error(vf(folder, "sue", "case", "codebook", case_id, "vig"), "may not")
+    # a supervisor imports her own coding, but cannot change the case's codebook with it
+    refused = vf(
+        folder,
+        "sue",
+        "moments",
+        "import",
+        media_id,
+        eaf,
+        "--coder",
+        "sue",
+        "--new-codebook",
+        "Sue's scheme",
+    )
+    assert_one_line_error(refused, "may not")
+    books = ok(vf(folder, "bob", "codebook", "list", "--json"))["codebooks"]
+    assert "sue-s-scheme" not in {b["id"] for b in books}
 
 
 def test_case_codebook_sets_the_codebook_moments_are_checked_against(fresh):

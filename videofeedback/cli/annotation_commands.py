@@ -29,7 +29,7 @@ from annotations.interchange.plan import Outside
 from annotations.model import new_id
 from annotations.timebase import format_clock, parse_time, snap
 from encryption import atomic_file
-from videofeedback.library import Library
+from videofeedback.library import Action, Library
 from videofeedback.library.annotating import (
     AnnotationSession,
     add_codebook,
@@ -241,6 +241,7 @@ def _adopt_codebook(work: AnnotationSession, book: Codebook) -> None:
     """Add the file's scheme as a codebook (merged into a library codebook of that id) and
     code the case with it: refused, before anything is written, if the case's moments use
     codes it lacks."""
+    work.case.require(Action.ANNOTATE)  # before anything is written: a case's codebook
     existing = codebooks(work.case.session.library).get(book.id)
     if existing is not None:
         book = merged_codebook(existing, book)
