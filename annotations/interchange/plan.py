@@ -105,6 +105,7 @@ class ImportPlan:
     skipped_blocks: int = 0
     bad_map_codes: set[str] = field(default_factory=set)
     entries: int = 0
+    details: dict[str, str] = field(default_factory=dict)  # e.g. BORIS's observation
 
     def problems(self, outside_policy: Outside) -> list[str]:
         found = []
@@ -148,6 +149,7 @@ class ImportPlan:
             "skipped_outside": self.skipped_outside,
             "skipped_blocks": self.skipped_blocks,
             "lost": list(self.losses),
+            "details": dict(self.details),
             "new_codebook": None if self.new_codebook is None else self.new_codebook.to_dict(),
             "problems": self.problems(outside_policy),
         }
@@ -160,6 +162,7 @@ def plan_import(file: ImportedFile, into: Annotations, options: ImportOptions) -
     book = new_book or into.codebook
     plan = ImportPlan(file.format, [], book, new_book, losses=list(file.losses))
     plan.skipped_blocks, plan.entries = file.skipped_blocks, len(file.entries)
+    plan.details = dict(file.details)
     resolver = _Resolver(book, new_book is not None, options, plan)
     ids: set[str] = set()
     for entry in file.entries:

@@ -202,6 +202,8 @@ def test_boris_project_observation_matches_its_own_export():
     moments = plan_import(found, model, keep()).moments
     assert near(spans(moments), SPANS_OBS1)
     assert found.details["variable b"] == "text value for b"
+    report = plan_import(found, model, keep()).report("refuse")
+    assert report["details"]["observation"] == "observation #1"
 
 
 def test_boris_project_needs_an_observation_named_when_it_has_several():
