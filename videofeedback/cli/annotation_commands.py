@@ -224,10 +224,11 @@ def cmd_moments_import(args: argparse.Namespace) -> int:
             )
             return 0
         plan.require_ready(options.outside)
-        if report["lost"] and not args.json:
+        book = None if plan.new_codebook is None else _checked_codebook(work, plan.new_codebook)
+        if report["lost"] and not args.json:  # said before anything is stored
             print("\n".join(f"not kept: {loss}" for loss in report["lost"]), file=sys.stderr)
-        if plan.new_codebook is not None:
-            _adopt_codebook(work, plan.new_codebook)
+        if book is not None:
+            _adopt_codebook(work, book)
         added = _store(work, plan.moments, args.coder)
     emit(
         args.json,
@@ -237,15 +238,18 @@ def cmd_moments_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _adopt_codebook(work: AnnotationSession, book: Codebook) -> None:
-    """Add the file's scheme as a codebook (merged into a library codebook of that id) and
-    code the case with it: refused, before anything is written, if the case's moments use
-    codes it lacks."""
-    work.case.require(Action.ANNOTATE)  # before anything is written: a case's codebook
+def _checked_codebook(work: AnnotationSession, book: Codebook) -> Codebook:
+    """The file's scheme as the case's next codebook (merged into a library codebook of that
+    id): refused if the user may not annotate or the case's moments use codes it lacks."""
+    work.case.require(Action.ANNOTATE)
     existing = codebooks(work.case.session.library).get(book.id)
     if existing is not None:
         book = merged_codebook(existing, book)
     require_no_orphans(work.case, book)
+    return book
+
+
+def _adopt_codebook(work: AnnotationSession, book: Codebook) -> None:
     add_codebook(work.case.session.library, work.case.session, book)
     set_case_codebook(work.case, book.id)
     work.annotations.codebook = book
