@@ -281,39 +281,53 @@ def parse_boris_export(text: str, observation: str | None = None) -> ImportedFil
     status_column = next((c for c in _STATUS_COLUMNS if c in header), None)
     if status_column is None:
         raise InterchangeError("the BORIS export has no Status or Behavior type column")
+    bad: list[str] = []
     for line, record in enumerate(records, start=start + 2):
-        behaviour = record.get("Behavior", record.get("Behaviour", ""))
-        category = record.get("Behavioral category", "")
-        pairing.categories[behaviour] = category
-        result.add_scheme(category or "Behavior", behaviour)
-        modifiers = tuple(
-            m for column in modifier_columns for m in _modifiers(record.get(column, ""))
-        )
-        status = record.get(status_column, "").upper()
-        time_column = "Start (s)" if aggregated else "Time"
-        event = _Event(
-            _number(record.get(time_column, ""), f"line {line}"),
-            record.get("Subject", ""),
-            behaviour,
-            modifiers,
-            record.get("Comment start", record.get("Comment", "")),
-            status,
-        )
-        if aggregated:
-            stop_text = record.get("Stop (s)", "")
-            stop = (
-                None
-                if status == "POINT" or stop_text in ("", "NA")
-                else _number(stop_text, f"line {line}")
-            )
-            comment_stop = record.get("Comment stop", "")
-            pairing.entry(event, stop, category, comment_stop)
-        elif status == "POINT":
-            pairing.add(event, state=False)
-        elif status in ("START", "STOP"):
-            pairing.add(event, state=True)
-        else:
-            raise InterchangeError(f"line {line}: status {status!r} is not START, STOP or POINT")
+        try:
+            _export_row(record, line, aggregated, status_column, modifier_columns, pairing)
+        except InterchangeError as exc:
+            bad.append(str(exc))
+    if bad:
+        result.losses.append(f"{len(bad)} rows left out ({bad[0]}{', …' if len(bad) > 1 else ''})")
     pairing.finish()
     result.entries.sort(key=lambda e: e.start)
     return result
+
+
+def _export_row(
+    record: dict[str, str],
+    line: int,
+    aggregated: bool,
+    status_column: str,
+    modifier_columns: list[str],
+    pairing: _Pairing,
+) -> None:
+    behaviour = record.get("Behavior", record.get("Behaviour", ""))
+    category = record.get("Behavioral category", "")
+    pairing.categories[behaviour] = category
+    pairing.result.add_scheme(category or "Behavior", behaviour)
+    modifiers = tuple(m for column in modifier_columns for m in _modifiers(record.get(column, "")))
+    status = record.get(status_column, "").upper()
+    time_column = "Start (s)" if aggregated else "Time"
+    event = _Event(
+        _number(record.get(time_column, ""), f"line {line}"),
+        record.get("Subject", ""),
+        behaviour,
+        modifiers,
+        record.get("Comment start", record.get("Comment", "")),
+        status,
+    )
+    if aggregated:
+        stop_text = record.get("Stop (s)", "")
+        stop = (
+            None
+            if status == "POINT" or stop_text in ("", "NA")
+            else _number(stop_text, f"line {line}")
+        )
+        pairing.entry(event, stop, category, record.get("Comment stop", ""))
+    elif status == "POINT":
+        pairing.add(event, state=False)
+    elif status in ("START", "STOP"):
+        pairing.add(event, state=True)
+    else:
+        raise InterchangeError(f"line {line}: status {status!r} is not START, STOP or POINT")

@@ -85,7 +85,26 @@ def parse_eaf(
     for cv_id, values in vocabularies.items():
         for value in values:
             result.add_scheme(cv_id, value)
+    _media_origin(root, result)
     return result
+
+
+def _media_origin(root: ET.Element, result: ImportedFile) -> None:
+    """ELAN's TIME_ORIGIN: where in the media file the document's time 0 lies. Moments are
+    times in the recording, so the (first video's) origin is added to every time."""
+    media = root.findall("HEADER/MEDIA_DESCRIPTOR")
+    videos = [m for m in media if m.get("MIME_TYPE", "").startswith("video")] or media
+    if not videos:
+        return
+    origin_text = videos[0].get("TIME_ORIGIN", "0").strip() or "0"
+    if not origin_text.lstrip("-").isdigit() or int(origin_text) == 0:
+        return
+    origin = Fraction(int(origin_text), 1000)
+    result.details["media time origin (s)"] = str(float(origin))
+    result.entries[:] = [
+        replace(e, start=e.start + origin, end=None if e.end is None else e.end + origin)
+        for e in result.entries
+    ]
 
 
 def _root(text: str) -> ET.Element:

@@ -472,3 +472,16 @@ def test_one_bad_or_early_event_does_not_refuse_a_boris_file():
     found = read_file(project, "p.boris", model, observation="offset positif")
     assert len(found.entries) == 1
     assert "1 events without a time" in found.losses[0]
+
+
+def test_elan_media_time_origin_shifts_into_the_recording():
+    """A media file linked with an offset in ELAN (TIME_ORIGIN): document time 0 is 2.5 s
+    into the video, so an annotation at 1 s is at 3.5 s of the recording."""
+    text = text_of(EAF_FILES[0]).replace(
+        'MEDIA_DESCRIPTOR MEDIA_URL="file:///Users/Shared/MPI/DemoMaterial/yele/r03_v20_s5.wav" '
+        'MIME_TYPE="audio/x-wav"',
+        'MEDIA_DESCRIPTOR MEDIA_URL="file:///film.mp4" MIME_TYPE="video/mp4" TIME_ORIGIN="2500"',
+    )
+    found = read_file(text, "x.eaf", recording())
+    assert found.entries[0].start == Fraction(18, 10) + Fraction(5, 2)
+    assert found.details["media time origin (s)"] == "2.5"
