@@ -179,7 +179,8 @@ def plan_import(file: ImportedFile, into: Annotations, options: ImportOptions) -
 def _full_scheme(file: ImportedFile) -> dict[str, list[str]]:
     scheme = {k: list(v) for k, v in file.scheme.items()}
     for entry in file.entries:
-        for label in entry.labels:
+        labels = [*entry.labels, *(Label("code", code) for code in entry.codes)]
+        for label in labels:
             if label.value.strip():
                 values = scheme.setdefault(label.scheme, [])
                 if label.value not in values:
