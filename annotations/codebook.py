@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -234,3 +235,63 @@ def builtin_codebook(codebook_id: str) -> Codebook:
 
 def default_codebook() -> Codebook:
     return builtin_codebook("vig")
+
+
+# --- codebooks made from another tool's scheme (ELAN vocabularies, a BORIS ethogram) -------
+
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+
+def slug(text: str) -> str:
+    """An id made of lowercase letters, digits, '.', '_' and '-' (never empty); accents go
+    ('Étude' -> 'etude'), other letters become '-'."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    lowered = re.sub(r"[^a-z0-9._-]+", "-", plain.strip().lower()).strip("-._")
+    return lowered or "x"
+
+
+def codebook_from_scheme(name: str, scheme: dict[str, list[str]]) -> Codebook:
+    """A codebook with one category per scheme entry (tier, vocabulary, behavioural category)
+    and one code per label: code ids are '<category>.<label>', both slugged and unique."""
+    categories: list[Category] = []
+    used_categories: set[str] = set()
+    used_codes: set[str] = set()
+    for number, (category, labels) in enumerate(scheme.items()):
+        values = [v for v in labels if v.strip()]
+        if not values:
+            continue
+        category_id = _unique(slug(category), used_categories)
+        codes = tuple(
+            Code(_unique(f"{category_id}.{slug(value)}", used_codes), value.strip())
+            for value in values
+        )
+        colour = _PALETTE[number % len(_PALETTE)]
+        categories.append(Category(category_id, category.strip() or category_id, colour, codes))
+    if not categories:
+        raise CodebookError(f"the file has no labels to make the codebook {name!r} from")
+    book = Codebook(slug(name), name.strip() or slug(name), tuple(categories))
+    return Codebook.from_dict(book.to_dict(), f"the codebook {name!r}")
+
+
+def _unique(candidate: str, used: set[str]) -> str:
+    result, number = candidate, 2
+    while result in used:
+        result, number = f"{candidate}-{number}", number + 1
+    used.add(result)
+    return result
+
+
+def merged_codebook(old: Codebook, new: Codebook) -> Codebook:
+    """``old`` with the categories and codes of ``new`` it lacks added (by id): importing a
+    second file into a codebook made from a first never drops a code in use."""
+    categories = {c.id: c for c in old.categories}
+    for category in new.categories:
+        if category.id not in categories:
+            categories[category.id] = category
+            continue
+        kept = categories[category.id]
+        known = {c.id for c in kept.codes}
+        extra = tuple(c for c in category.codes if c.id not in known)
+        categories[category.id] = Category(kept.id, kept.label, kept.colour, kept.codes + extra)
+    book = Codebook(old.id, old.name, tuple(categories.values()), old.version)
+    return Codebook.from_dict(book.to_dict(), f"the codebook {old.name!r}")

@@ -1,14 +1,19 @@
-"""Annotation files other tools read and write: ELAN .eaf, CSV, WebVTT, JSON; BORIS import."""
+"""Annotation files other tools read and write: ELAN .eaf, BORIS, CSV, WebVTT, JSON.
+
+Reading is in two steps: ``read_file`` turns a file into entries with labels (what the file
+says, in its own scheme), and ``plan.plan_import`` maps the labels to codes, applies an
+offset and the recording's bounds, and reports what is kept, mapped, skipped or lost.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from ..errors import InterchangeError
 from ..model import Annotations, Moment
-from .boris import from_boris_text
-from .elan import from_eaf_text, to_eaf_text
+from .boris import is_boris_export, parse_boris_export, parse_boris_project
+from .elan import to_eaf_text
+from .elan_read import parse_eaf
 from .formats import (
     from_csv_text,
     from_json_text,
@@ -17,7 +22,12 @@ from .formats import (
     to_csv_text,
     to_json_text,
     to_vtt_text,
+    vtt_entries,
 )
+from .imported import Entry, ImportedFile, Label
+from .plan import ImportOptions, ImportPlan, LabelMap, parse_label_map, plan_import
+from .srt import parse_srt
+from .textcodec import decode_text, unwrap_gzip
 
 EXPORTERS: dict[str, Callable[[Annotations], str]] = {
     "eaf": to_eaf_text,
@@ -25,12 +35,7 @@ EXPORTERS: dict[str, Callable[[Annotations], str]] = {
     "vtt": to_vtt_text,
     "json": to_json_text,
 }
-IMPORTERS: dict[str, Callable[[str, Annotations], list[Moment]]] = {
-    "eaf": from_eaf_text,
-    "csv": from_csv_text,
-    "vtt": from_vtt_text,
-    "json": from_json_text,
-}
+READABLE = (".eaf", ".boris", ".csv", ".tsv", ".txt", ".vtt", ".srt", ".json")
 
 
 def export_text(annotations: Annotations, fmt: str) -> str:
@@ -42,44 +47,103 @@ def export_text(annotations: Annotations, fmt: str) -> str:
         ) from None
 
 
-def format_of(filename: str) -> str:
-    """'eaf', 'csv', 'vtt' or 'json' by the file's ending; 'boris' for .tsv."""
-    suffix = filename.rsplit(".", 1)[-1].lower()
-    if suffix == "tsv":
-        return "boris"
-    if suffix in IMPORTERS:
-        return suffix
-    raise InterchangeError(f"{filename}: unknown file type; use .eaf, .csv, .tsv, .vtt or .json")
+def format_of(filename: str, text: str = "") -> str:
+    """'eaf', 'boris', 'boris-export', 'csv', 'vtt', 'srt' or 'json', by ending and content."""
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix in (".xlsx", ".xls", ".ods"):
+        raise InterchangeError(
+            f"{filename}: spreadsheets are not read; export the events from BORIS as TSV or CSV"
+        )
+    if suffix not in READABLE:
+        raise InterchangeError(f"{filename}: unknown file type; use {', '.join(READABLE)}")
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "boris-export" if is_boris_export(text) else "csv"
+    return suffix[1:]
 
 
-def import_text(text: str, filename: str, into: Annotations, coder: str) -> list[Moment]:
-    """Moments read from a file, checked against ``into`` (times, codes), with ``coder`` set."""
-    fmt = format_of(filename)
-    if fmt == "csv" and not text.startswith("id,start") and "Behavior" in text[:4000]:
-        fmt = "boris"  # BORIS's tabular export saved as .csv
+def _from_moments(fmt: str, moments: list[Moment]) -> ImportedFile:
+    return ImportedFile(
+        fmt,
+        [
+            Entry(
+                m.start,
+                m.end,
+                caption=m.caption,
+                note=m.note,
+                translations=m.translations,
+                source_id=m.id,
+                codes=m.codes,
+                coder=m.coder,
+            )
+            for m in moments
+        ],
+    )
+
+
+def read_file(
+    text: str,
+    filename: str,
+    into: Annotations,
+    label_map: LabelMap | None = None,
+    observation: str | None = None,
+) -> ImportedFile:
+    """What the file holds, in its own terms (nothing mapped, nothing checked yet)."""
+    fmt = format_of(filename, text)
+    if fmt == "eaf":
+        book, mapping = into.codebook, label_map or LabelMap()
+
+        def is_code(value: str) -> bool:
+            mapped = mapping.by_label.get(value.casefold())
+            return (book is not None and book.find(value) is not None) or (
+                mapped is not None and not mapped.startswith("@")
+            )
+
+        return parse_eaf(text, label_map, is_code)
     if fmt == "boris":
-        if into.codebook is None:
-            raise InterchangeError("a BORIS import needs the recording's codebook")
-        moments = from_boris_text(text, into.fps, into.codebook, coder)
-    else:
-        moments = [replace(m, coder=coder) for m in IMPORTERS[fmt](text, into)]
-    for moment in moments:
+        return parse_boris_project(text, observation)
+    if fmt == "boris-export":
+        return parse_boris_export(text, observation)
+    if fmt == "vtt":
+        return vtt_entries(text)
+    if fmt == "srt":
+        return parse_srt(text)
+    reader = from_json_text if fmt == "json" else from_csv_text
+    return _from_moments(fmt, reader(text, into))
+
+
+def import_text(
+    text: str, filename: str, into: Annotations, coder: str, options: ImportOptions | None = None
+) -> list[Moment]:
+    """Moments read from a file, mapped and checked against ``into``, with ``coder`` set."""
+    options = options or ImportOptions(coder)
+    found = read_file(text, filename, into, options.label_map)
+    plan = plan_import(found, into, options)
+    plan.require_ready(options.outside)
+    for moment in plan.moments:
         into.check(moment)
-    return moments
+    return plan.moments
 
 
 __all__ = [
     "EXPORTERS",
-    "IMPORTERS",
+    "Entry",
+    "ImportOptions",
+    "ImportPlan",
+    "ImportedFile",
+    "Label",
+    "LabelMap",
+    "decode_text",
+    "unwrap_gzip",
     "export_text",
     "format_of",
-    "from_boris_text",
     "from_csv_text",
-    "from_eaf_text",
     "from_json_text",
     "from_vtt_text",
     "import_text",
     "moment_fields",
+    "parse_label_map",
+    "plan_import",
+    "read_file",
     "to_csv_text",
     "to_eaf_text",
     "to_json_text",

@@ -1,9 +1,12 @@
-"""ELAN .eaf (EAF 3.0): one tier per codebook category, plus a moment tier and a caption tier.
+"""ELAN .eaf (EAF 3.0) writing, in ELAN's usual layout; reading is in ``elan_read``.
 
-Every moment is an annotation on the tier "videofeedback moment" (value: its id). Its codes
-are annotations on their category's tier over the same time slots (value: the code ids,
-'; '-separated); its caption is on "Caption (for the parent)". Point moments last one
-millisecond, since ELAN has no points.
+Per coder, a top-level tier "<coder> moments" holds one annotation per moment (value: the
+moment id); its dependents, Symbolic_Association tiers, hold the codes of each codebook
+category ("<coder> <category>", code ids '; '-separated), the caption, translations
+("<coder> caption (pl)") and, if asked, the note. A coder whose moments overlap gets more
+lanes ("<coder> moments 2", ...), since annotations on one ELAN tier do not overlap. Tiers
+name the coder in PARTICIPANT and ANNOTATOR; the header names the codebook. Point moments
+last one millisecond, since ELAN has no points.
 """
 
 from __future__ import annotations
@@ -13,27 +16,93 @@ from collections import defaultdict
 from fractions import Fraction
 
 from ..codebook import Codebook
-from ..errors import InterchangeError
 from ..model import Annotations, Moment, now_iso
-from ..timebase import snap
+from .elan_read import OUR_CAPTION, OUR_CODES, OUR_MOMENT, OUR_NOTE, OUR_TRANSLATION
 
-MOMENT_TIER = "videofeedback moment"
-CAPTION_TIER = "Caption (for the parent)"
-NOTE_TIER = "Practitioner note"
-UNCODED_TIER = "Other codes"
-_LT = "default-lt"
+OTHER_CODES = "other codes"
 _POINT_MS = 1
+_ASSOCIATION = "Symbolic_Association"
 
 
 def _ms(time: Fraction) -> int:
     return round(time * 1000)
 
 
+def _span_ms(moment: Moment) -> tuple[int, int]:
+    start = _ms(moment.start)
+    return start, start + _POINT_MS if moment.end is None else _ms(moment.end)
+
+
+def lanes(moments: list[Moment]) -> list[list[Moment]]:
+    """Moments (in time order) in as few lanes as possible with no overlap in a lane."""
+    result: list[list[Moment]] = []
+    for moment in sorted(moments, key=lambda m: (_span_ms(m), m.id)):
+        start, _ = _span_ms(moment)
+        for lane in result:
+            if _span_ms(lane[-1])[1] <= start:
+                lane.append(moment)
+                break
+        else:
+            result.append([moment])
+    return result
+
+
+class _Writer:
+    def __init__(self, root: ET.Element, time_order: ET.Element) -> None:
+        self.root, self.time_order = root, time_order
+        self.slot = 0
+        self.annotation = 0
+
+    def new_slot(self, ms: int) -> str:
+        self.slot += 1
+        slot_id = f"ts{self.slot}"
+        ET.SubElement(
+            self.time_order, "TIME_SLOT", {"TIME_SLOT_ID": slot_id, "TIME_VALUE": str(ms)}
+        )
+        return slot_id
+
+    def new_id(self) -> str:
+        self.annotation += 1
+        return f"a{self.annotation}"
+
+    def tier(self, tier_id: str, type_id: str, coder: str, parent: str = "") -> ET.Element:
+        attributes = {"LINGUISTIC_TYPE_REF": type_id, "TIER_ID": tier_id}
+        if parent:
+            attributes["PARENT_REF"] = parent
+        if coder:
+            attributes["ANNOTATOR"] = coder
+            attributes["PARTICIPANT"] = coder
+        return ET.SubElement(self.root, "TIER", attributes)
+
+    def alignable(self, tier: ET.Element, moment: Moment) -> str:
+        start, end = _span_ms(moment)
+        annotation_id = self.new_id()
+        wrapper = ET.SubElement(tier, "ANNOTATION")
+        element = ET.SubElement(
+            wrapper,
+            "ALIGNABLE_ANNOTATION",
+            {
+                "ANNOTATION_ID": annotation_id,
+                "TIME_SLOT_REF1": self.new_slot(start),
+                "TIME_SLOT_REF2": self.new_slot(end),
+            },
+        )
+        ET.SubElement(element, "ANNOTATION_VALUE").text = moment.id
+        return annotation_id
+
+    def reference(self, tier: ET.Element, parent_id: str, value: str) -> None:
+        wrapper = ET.SubElement(tier, "ANNOTATION")
+        element = ET.SubElement(
+            wrapper, "REF_ANNOTATION", {"ANNOTATION_ID": self.new_id(), "ANNOTATION_REF": parent_id}
+        )
+        ET.SubElement(element, "ANNOTATION_VALUE").text = value
+
+
 def to_eaf_text(annotations: Annotations, include_notes: bool = False) -> str:
     root = ET.Element(
         "ANNOTATION_DOCUMENT",
         {
-            "AUTHOR": "",
+            "AUTHOR": "videofeedback",
             "DATE": now_iso(),
             "FORMAT": "3.0",
             "VERSION": "3.0",
@@ -43,45 +112,90 @@ def to_eaf_text(annotations: Annotations, include_notes: bool = False) -> str:
     )
     header = ET.SubElement(root, "HEADER", {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"})
     ET.SubElement(header, "PROPERTY", {"NAME": "videofeedback:media"}).text = annotations.media_id
-    time_order = ET.SubElement(root, "TIME_ORDER")
-    tiers: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # tier -> (ts1, ts2, value)
-    for number, m in enumerate(annotations.in_time_order(), start=1):
-        start_ms = _ms(m.start)
-        end_ms = start_ms + _POINT_MS if m.end is None else _ms(m.end)
-        ts1, ts2 = f"ts{2 * number - 1}", f"ts{2 * number}"
-        ET.SubElement(time_order, "TIME_SLOT", {"TIME_SLOT_ID": ts1, "TIME_VALUE": str(start_ms)})
-        ET.SubElement(time_order, "TIME_SLOT", {"TIME_SLOT_ID": ts2, "TIME_VALUE": str(end_ms)})
-        tiers[MOMENT_TIER].append((ts1, ts2, m.id))
-        for tier, codes in _codes_by_tier(m, annotations.codebook).items():
-            tiers[tier].append((ts1, ts2, "; ".join(codes)))
-        if m.caption:
-            tiers[CAPTION_TIER].append((ts1, ts2, m.caption))
-        if include_notes and m.note:
-            tiers[NOTE_TIER].append((ts1, ts2, m.note))
-    annotation_id = 0
-    for tier_name in _tier_order(annotations.codebook, tiers):
-        tier_element = ET.SubElement(
-            root, "TIER", {"LINGUISTIC_TYPE_REF": _LT, "TIER_ID": tier_name}
-        )
-        for ts1, ts2, value in tiers.get(tier_name, []):
-            annotation_id += 1
-            wrapper = ET.SubElement(tier_element, "ANNOTATION")
-            alignable = ET.SubElement(
-                wrapper,
-                "ALIGNABLE_ANNOTATION",
-                {
-                    "ANNOTATION_ID": f"a{annotation_id}",
-                    "TIME_SLOT_REF1": ts1,
-                    "TIME_SLOT_REF2": ts2,
-                },
-            )
-            ET.SubElement(alignable, "ANNOTATION_VALUE").text = value
-    ET.SubElement(header, "PROPERTY", {"NAME": "lastUsedAnnotationId"}).text = str(annotation_id)
+    book = annotations.codebook
+    if book is not None:
+        ET.SubElement(header, "PROPERTY", {"NAME": "videofeedback:codebook"}).text = book.id
+    writer = _Writer(root, ET.SubElement(root, "TIME_ORDER"))
+    by_coder: dict[str, list[Moment]] = defaultdict(list)
+    for moment in annotations.moments:
+        by_coder[moment.coder].append(moment)
+    for coder in sorted(by_coder):
+        for number, lane in enumerate(lanes(by_coder[coder]), start=1):
+            _write_lane(writer, coder, number, lane, book, include_notes)
+    ET.SubElement(header, "PROPERTY", {"NAME": "lastUsedAnnotationId"}).text = str(
+        writer.annotation
+    )
+    _types_and_constraints(root)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _write_lane(
+    writer: _Writer,
+    coder: str,
+    number: int,
+    lane: list[Moment],
+    book: Codebook | None,
+    include_notes: bool,
+) -> None:
+    who = coder or "uncoded"
+    suffix = "" if number == 1 else f" {number}"
+    parent_name = f"{who} moments{suffix}"
+    parent = writer.tier(parent_name, OUR_MOMENT, coder)
+    ids = [(moment, writer.alignable(parent, moment)) for moment in lane]
+    children: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    types: dict[str, str] = {}
+    for category in book.categories if book is not None else ():
+        types[f"{who} {category.label}{suffix}"] = OUR_CODES
+    for moment, annotation_id in ids:
+        for category_label, codes in _codes_by_category(moment, book).items():
+            name = f"{who} {category_label}{suffix}"
+            types[name] = OUR_CODES
+            children[name].append((annotation_id, "; ".join(codes)))
+        if moment.caption:
+            types[f"{who} caption{suffix}"] = OUR_CAPTION
+            children[f"{who} caption{suffix}"].append((annotation_id, moment.caption))
+        for language, text in moment.translations:
+            name = f"{who} caption{suffix} ({language})"
+            types[name] = OUR_TRANSLATION
+            children[name].append((annotation_id, text))
+        if include_notes and moment.note:
+            types[f"{who} note{suffix}"] = OUR_NOTE
+            children[f"{who} note{suffix}"].append((annotation_id, moment.note))
+    for name, type_id in types.items():
+        tier = writer.tier(name, type_id, coder, parent_name)
+        for annotation_id, value in children.get(name, []):
+            writer.reference(tier, annotation_id, value)
+
+
+def _codes_by_category(moment: Moment, book: Codebook | None) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = defaultdict(list)
+    known = {c.id for c in book.codes()} if book is not None else set()
+    for code in moment.codes:
+        if book is not None and code in known:
+            result[book.category_of(code).label].append(code)
+        else:
+            result[OTHER_CODES].append(code)
+    return result
+
+
+def _types_and_constraints(root: ET.Element) -> None:
     ET.SubElement(
         root,
         "LINGUISTIC_TYPE",
-        {"GRAPHIC_REFERENCES": "false", "LINGUISTIC_TYPE_ID": _LT, "TIME_ALIGNABLE": "true"},
+        {"GRAPHIC_REFERENCES": "false", "LINGUISTIC_TYPE_ID": OUR_MOMENT, "TIME_ALIGNABLE": "true"},
     )
+    for type_id in (OUR_CODES, OUR_CAPTION, OUR_TRANSLATION, OUR_NOTE):
+        ET.SubElement(
+            root,
+            "LINGUISTIC_TYPE",
+            {
+                "CONSTRAINTS": _ASSOCIATION,
+                "GRAPHIC_REFERENCES": "false",
+                "LINGUISTIC_TYPE_ID": type_id,
+                "TIME_ALIGNABLE": "false",
+            },
+        )
     for stereotype, description in (
         (
             "Time_Subdivision",
@@ -93,7 +207,7 @@ def to_eaf_text(annotations: Annotations, include_notes: bool = False) -> str:
             "Symbolic subdivision of a parent annotation. Annotations "
             "refering to the same parent are ordered",
         ),
-        ("Symbolic_Association", "1-1 association with a parent annotation"),
+        (_ASSOCIATION, "1-1 association with a parent annotation"),
         (
             "Included_In",
             "Time alignable annotations within the parent annotation's time interval, "
@@ -101,84 +215,3 @@ def to_eaf_text(annotations: Annotations, include_notes: bool = False) -> str:
         ),
     ):
         ET.SubElement(root, "CONSTRAINT", {"DESCRIPTION": description, "STEREOTYPE": stereotype})
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _codes_by_tier(moment: Moment, codebook: Codebook | None) -> dict[str, list[str]]:
-    result: dict[str, list[str]] = defaultdict(list)
-    for code in moment.codes:
-        if codebook is not None and code in {c.id for c in codebook.codes()}:
-            result[codebook.category_of(code).label].append(code)
-        else:
-            result[UNCODED_TIER].append(code)
-    return result
-
-
-def _tier_order(
-    codebook: Codebook | None, tiers: dict[str, list[tuple[str, str, str]]]
-) -> list[str]:
-    names = [MOMENT_TIER]
-    if codebook is not None:
-        names += [c.label for c in codebook.categories]  # every category, even when empty
-    names += [t for t in (UNCODED_TIER, CAPTION_TIER, NOTE_TIER) if t in tiers]
-    return names
-
-
-def from_eaf_text(text: str, into: Annotations) -> list[Moment]:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise InterchangeError(f"not an ELAN file ({exc})") from None
-    slots = {
-        s.get("TIME_SLOT_ID"): int(s.get("TIME_VALUE", "0"))
-        for s in root.iter("TIME_SLOT")
-        if s.get("TIME_VALUE") is not None
-    }
-    # Each moment is anchored by its annotation on the moment tier (its own time slots); other
-    # tiers attach by the same slots, or, for files made in ELAN itself, by the same span.
-    groups: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    spans: dict[tuple[str, str], tuple[int, int]] = {}
-    annotations: list[tuple[str, tuple[str, str], str]] = []
-    for tier in root.iter("TIER"):
-        for annotation in tier.iter("ALIGNABLE_ANNOTATION"):
-            refs = (annotation.get("TIME_SLOT_REF1", ""), annotation.get("TIME_SLOT_REF2", ""))
-            if refs[0] not in slots or refs[1] not in slots:
-                raise InterchangeError("an ELAN annotation refers to a missing time slot")
-            value = annotation.findtext("ANNOTATION_VALUE") or ""
-            annotations.append((tier.get("TIER_ID", ""), refs, value))
-            spans[refs] = (slots[refs[0]], slots[refs[1]])
-    anchors = {refs for tier_id, refs, _ in annotations if tier_id == MOMENT_TIER}
-    by_span = {spans[refs]: refs for refs in sorted(anchors)}
-    for tier_id, refs, value in annotations:
-        if refs not in anchors:  # attach to the moment over the same span, or group by span
-            refs = by_span.setdefault(spans[refs], refs)
-        groups[refs][tier_id].append(value)
-    return [
-        _moment(spans[key], values, into)
-        for key, values in sorted(groups.items(), key=lambda item: spans[item[0]])
-    ]
-
-
-def _moment(span: tuple[int, int], values: dict[str, list[str]], into: Annotations) -> Moment:
-    start = snap(Fraction(span[0], 1000), into.fps)
-    end = None if span[1] - span[0] <= _POINT_MS else snap(Fraction(span[1], 1000), into.fps)
-    ids = values.get(MOMENT_TIER, [])
-    codes: list[str] = []
-    for tier, tier_values in values.items():
-        if tier in (MOMENT_TIER, CAPTION_TIER, NOTE_TIER):
-            continue
-        for value in tier_values:
-            codes += [c.strip() for c in value.split(";") if c.strip()]
-    now = now_iso()
-    return Moment(
-        ids[0] if ids else f"mo-eaf{span[0]}",
-        start,
-        end,
-        tuple(codes),
-        "\n".join(values.get(CAPTION_TIER, [])),
-        "\n".join(values.get(NOTE_TIER, [])),
-        "",
-        now,
-        now,
-    )

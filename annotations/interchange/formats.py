@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InterchangeError
+from ..errors import AnnotationError, InterchangeError
 from ..model import Annotations, Moment, new_id, now_iso
 from ..timebase import format_clock, from_frame, parse_time, snap, to_frame
+from .imported import Entry, ImportedFile, Label
+from .vtt import escape_caption, parse_vtt, plain_text, safe_cue_id
 
 # --- JSON ----------------------------------------------------------------------------------
 
@@ -88,7 +89,9 @@ def _csv_time(row: dict[str, str], name: str, fps: Fraction) -> Fraction | None:
 
 
 def from_csv_text(text: str, into: Annotations) -> list[Moment]:
-    reader = csv.DictReader(io.StringIO(text))
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","  # Excel's Unicode text
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     if not reader.fieldnames or "start" not in reader.fieldnames:
         raise InterchangeError("the CSV file needs a header row with at least 'start'")
     moments = []
@@ -111,7 +114,7 @@ def from_csv_text(text: str, into: Annotations) -> list[Moment]:
                     row.get("changed") or now_iso(),
                 )
             )
-        except (ValueError, ZeroDivisionError) as exc:
+        except (ValueError, ZeroDivisionError, AnnotationError) as exc:
             raise InterchangeError(f"CSV line {line}: {exc}") from None
     return moments
 
@@ -120,7 +123,6 @@ def from_csv_text(text: str, into: Annotations) -> list[Moment]:
 
 POINT_CUE = Fraction(2)  # how long a point moment's caption stays up as a subtitle
 _POINT_MARK = " (point)"
-_CUE_TIMES = re.compile(r"^(\S+)\s+-->\s+(\S+)")
 
 
 def _vtt_time(time: Fraction) -> str:
@@ -128,18 +130,9 @@ def _vtt_time(time: Fraction) -> str:
     return clock if clock.count(":") == 2 else f"00:{clock}"
 
 
-def _escape(text: str) -> str:
-    lines = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").splitlines()
-    return "\n".join(line if line.strip() else "\u00a0" for line in lines) or "\u00a0"
-
-
-def _unescape(text: str) -> str:
-    text = text.replace("\u00a0", "")
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def to_vtt_text(annotations: Annotations) -> str:
-    """Moment captions as subtitles, in time order; point moments show for two seconds."""
+    """Moment captions as subtitles, in time order; point moments show for two seconds.
+    Any WebVTT parser reads the captions back unchanged (see ``vtt.escape_caption``)."""
     cues = ["WEBVTT", ""]
     for m in annotations.in_time_order():
         end = m.end
@@ -147,36 +140,51 @@ def to_vtt_text(annotations: Annotations) -> str:
             end = m.start + POINT_CUE
             if annotations.duration is not None:
                 end = max(min(end, annotations.duration), m.start + Fraction(1, 1000))
-        identifier = m.id + (_POINT_MARK if m.end is None else "")
-        cues += [identifier, f"{_vtt_time(m.start)} --> {_vtt_time(end)}", _escape(m.caption), ""]
+        identifier = safe_cue_id(m.id + (_POINT_MARK if m.end is None else ""))
+        cues += [identifier, f"{_vtt_time(m.start)} --> {_vtt_time(end)}"]
+        text = escape_caption(m.caption)
+        cues += [text, ""] if text else [""]
     return "\n".join(cues)
 
 
+def vtt_entries(text: str) -> ImportedFile:
+    """A WebVTT file's cues as entries: plain captions, voices as speakers."""
+    parsed = parse_vtt(text)
+    result = ImportedFile("vtt", skipped_blocks=parsed.skipped)
+    if parsed.skipped:
+        result.losses.append(f"{parsed.skipped} cue blocks with bad timings skipped")
+    backwards = 0
+    for cue in parsed.cues:
+        plain = plain_text(cue.text)
+        point = cue.id.endswith(_POINT_MARK)
+        end: Fraction | None = None if point or cue.end <= cue.start else cue.end
+        backwards += cue.end < cue.start
+        result.entries.append(
+            Entry(
+                cue.start,
+                end,
+                tuple(Label("Speaker", s, primary=False) for s in plain.speakers),
+                caption=plain.caption,
+                source_id=cue.id.removesuffix(_POINT_MARK).strip(),
+                where=f"cue {cue.id}" if cue.id else "",
+            )
+        )
+    if backwards:
+        result.losses.append(f"{backwards} cues end before they start: read as points")
+    return result
+
+
 def from_vtt_text(text: str, into: Annotations) -> list[Moment]:
-    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
-    if not blocks or not blocks[0].startswith("WEBVTT"):
-        raise InterchangeError("not a WebVTT file (it must start with WEBVTT)")
     moments = []
-    for block in blocks[1:]:
-        lines = block.split("\n")
-        if lines[0].startswith(("NOTE", "STYLE", "REGION")):
-            continue
-        identifier = "" if _CUE_TIMES.match(lines[0]) else lines.pop(0)
-        match = _CUE_TIMES.match(lines[0]) if lines else None
-        if not match:
-            raise InterchangeError(f"a WebVTT cue has no times: {block[:40]!r}")
-        start = snap(parse_time(match.group(1)), into.fps)
-        end: Fraction | None = snap(parse_time(match.group(2)), into.fps)
-        point = identifier.endswith(_POINT_MARK)
-        moment_id = identifier.removesuffix(_POINT_MARK) if identifier else new_id("mo")
+    for entry in vtt_entries(text).entries:
         now = now_iso()
         moments.append(
             Moment(
-                moment_id,
-                start,
-                None if point else end,
+                entry.source_id if entry.source_id.startswith("mo-") else new_id("mo"),
+                snap(entry.start, into.fps),
+                None if entry.end is None else snap(entry.end, into.fps),
                 (),
-                _unescape("\n".join(lines[1:])),
+                entry.caption,
                 "",
                 "",
                 now,

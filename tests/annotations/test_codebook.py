@@ -99,3 +99,37 @@ def test_unreadable_files():
         parse_codebook("= =", "x.toml")
     with pytest.raises(CodebookError, match="unknown codes nope"):
         builtin_codebook("vig").check_codes(["nope"])
+
+
+def test_a_codebook_from_another_tools_scheme_has_valid_unique_ids():
+    from annotations.codebook import codebook_from_scheme
+
+    book = codebook_from_scheme(
+        "Étude gestes",
+        {"Gesture": ["hold", "Hold", "a b", "a-b", "  "], "gesture": ["x"], "Empty": []},
+    )
+    assert book.id == "etude-gestes"
+    assert [c.id for c in book.categories] == ["gesture", "gesture-2"]
+    assert [c.id for c in book.categories[0].codes] == [
+        "gesture.hold",
+        "gesture.hold-2",
+        "gesture.a-b",
+        "gesture.a-b-2",
+    ]
+    assert book.find("Hold") is not None
+    with pytest.raises(CodebookError, match="no labels"):
+        codebook_from_scheme("x", {"Empty": [""]})
+
+
+def test_a_second_file_adds_to_a_codebook_made_from_the_first():
+    from annotations.codebook import codebook_from_scheme, merged_codebook
+
+    first = codebook_from_scheme("Study", {"Gesture": ["hold", "prep"]})
+    second = codebook_from_scheme("Study", {"Gesture": ["stroke", "hold"], "POS": ["n"]})
+    merged = merged_codebook(first, second)
+    assert [c.id for c in merged.codes()] == [
+        "gesture.hold",
+        "gesture.prep",
+        "gesture.stroke",
+        "pos.n",
+    ]

@@ -8,17 +8,19 @@ from hypothesis import HealthCheck, given, settings
 
 from annotations import Annotations, InterchangeError, default_codebook
 from annotations.interchange import (
-    from_boris_text,
+    ImportOptions,
     from_csv_text,
-    from_eaf_text,
     from_json_text,
     from_vtt_text,
     import_text,
+    plan_import,
+    read_file,
     to_csv_text,
     to_eaf_text,
     to_json_text,
     to_vtt_text,
 )
+from annotations.interchange.boris import parse_boris_export
 from tests.annotations.strategies import FPS, annotation_sets
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -49,10 +51,15 @@ def test_vtt_round_trip(model):
         assert (back[m.id].start, back[m.id].end, back[m.id].caption) == (m.start, m.end, m.caption)
 
 
+def eaf_back(model):
+    found = read_file(to_eaf_text(model), "x.eaf", empty_like(model))
+    return plan_import(found, empty_like(model), ImportOptions("bob")).moments
+
+
 @SETTINGS
 @given(model=annotation_sets())
 def test_eaf_round_trip(model):
-    back = {m.id: m for m in from_eaf_text(to_eaf_text(model), empty_like(model))}
+    back = {m.id: m for m in eaf_back(model)}
     assert set(back) == {m.id for m in model.moments}
     for m in model.moments:
         got = back[m.id]
@@ -66,28 +73,35 @@ def test_eaf_round_trip(model):
 
 @SETTINGS
 @given(model=annotation_sets())
-def test_eaf_reads_in_pympi(tmp_path_factory, model):
-    """The file opens in ELAN's own reader library: one tier per category, exact values."""
+def test_eaf_reads_in_pympi_with_no_overlap_on_a_tier(tmp_path_factory, model):
+    """The file opens in pympi-ling: a moment tier per coder and lane, no two annotations on
+    one tier overlap, every code on its category's tier, the coder named on each tier."""
     path = tmp_path_factory.mktemp("eaf") / "moments.eaf"
     path.write_text(to_eaf_text(model), encoding="utf-8")
     eaf = pympi.Elan.Eaf(str(path))
     tiers = set(eaf.get_tier_names())
-    assert {c.label for c in model.codebook.categories} <= tiers
-    assert "videofeedback moment" in tiers
-    ids = sorted(eaf.get_annotation_data_for_tier("videofeedback moment"))
-    assert len(ids) == len(model.moments)
+    moment_tiers = sorted(t for t in tiers if t.startswith("bob moments"))
+    if model.moments:
+        assert "bob moments" in tiers
+    rows = []
+    for tier in moment_tiers:
+        spans = sorted(eaf.get_annotation_data_for_tier(tier))
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), tier
+        assert eaf.tiers[tier][2]["ANNOTATOR"] == "bob" == eaf.tiers[tier][2]["PARTICIPANT"]
+        rows += spans
     expected = sorted(
         (round(m.start * 1000), round(m.end * 1000) if m.end else round(m.start * 1000) + 1, m.id)
         for m in model.moments
     )
-    assert [(s, e, v) for s, e, v in ids] == expected
+    assert sorted(rows) == expected
     for m in model.moments:
         for code in m.codes:
-            tier = model.codebook.category_of(code).label
+            label = model.codebook.category_of(code).label
             values = [
                 v
-                for s, e, v in eaf.get_annotation_data_for_tier(tier)
-                if s == round(m.start * 1000)
+                for t in tiers
+                if t.startswith(f"bob {label}")
+                for _s, _e, v, _r in eaf.get_ref_annotation_data_for_tier(t)
             ]
             assert any(code in v.split("; ") for v in values)
 
@@ -98,9 +112,7 @@ def test_import_sets_the_coder_and_checks_codes():
     csv_text = "id,start,end,codes,caption\nmo-1,1.0,2.0,attentive,hello\n"
     moments = import_text(csv_text, "x.csv", model, "sue")
     assert moments[0].coder == "sue" and moments[0].codes == ("attentive",)
-    from annotations import CodebookError
-
-    with pytest.raises(CodebookError):
+    with pytest.raises(InterchangeError, match="nope.*--map FILE"):
         import_text("id,start,end,codes\nmo-1,1,2,nope\n", "x.csv", model, "sue")
     with pytest.raises(InterchangeError):
         import_text("hello", "x.vtt", model, "sue")
@@ -116,52 +128,44 @@ obs1,2026-01-12 10:00:00,,film.mp4,120.0,30,Baby,guiding.scaffolding,Guiding,,ST
 obs1,2026-01-12 10:00:00,,film.mp4,120.0,30,Baby,guiding.scaffolding,Guiding,,STOP,34.5
 """
 
-BORIS_OLD_TSV = (
-    "Observation id\tobs1\nObservation date\t2026-01-12\n\n"
-    "Time\tMedia file path\tTotal length\tFPS\tSubject\tBehavior\tComment\tStatus\n"
-    "5.0\tfilm.mp4\t60\t30\tMother\tWaiting\t\tSTART\n"
-    "7.5\tfilm.mp4\t60\t30\tMother\tWaiting\t\tSTOP\n"
-)
-
 
 def test_boris_tabular_events_import():
-    moments = from_boris_text(BORIS_CSV, Fraction(30), default_codebook(), "sue")
+    model = Annotations("m-1", Fraction(30), Fraction(120), default_codebook())
+    moments = import_text(BORIS_CSV, "boris.csv", model, "sue")
     assert [(m.start, m.end, m.codes, m.note) for m in moments] == [
-        (Fraction(25, 2), Fraction(76, 5), ("encouraging.waiting",), "lovely pause"),
-        (Fraction(13), None, ("receiving.words",), ""),
-        (Fraction(30), Fraction(69, 2), ("guiding.scaffolding",), ""),
+        (
+            Fraction(25, 2),
+            Fraction(76, 5),
+            ("encouraging.waiting",),
+            "Subject: Mother\nlovely pause",
+        ),
+        (Fraction(13), None, ("receiving.words",), "Subject: Mother"),
+        (Fraction(30), Fraction(69, 2), ("guiding.scaffolding",), "Subject: Baby"),
     ]
     assert {m.coder for m in moments} == {"sue"}
+
+
+def test_boris_unknown_behaviours_offer_the_ways_forward():
     model = Annotations("m-1", Fraction(30), Fraction(120), default_codebook())
-    assert len(import_text(BORIS_CSV, "boris.csv", model, "sue")) == 3
-    old = import_text(BORIS_OLD_TSV, "boris.tsv", model, "sue")
-    assert [(m.start, m.end) for m in old] == [(Fraction(5), Fraction(15, 2))]
+    text = BORIS_CSV.replace("Waiting", "Juggling")
+    with pytest.raises(
+        InterchangeError, match="Juggling.*--map FILE.*--new-codebook.*--keep-labels"
+    ):
+        import_text(text, "boris.csv", model, "sue")
+    kept = import_text(text, "boris.csv", model, "sue", ImportOptions("sue", keep_labels=True))
+    assert "Encouraging: Juggling" in kept[0].note
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (BORIS_CSV.replace("Waiting", "Juggling"), "not in the codebook: Juggling"),
-        (BORIS_CSV.replace("STOP,15.2", "START,15.2"), "starts again"),
-        ("\n".join(BORIS_CSV.splitlines()[:2]), "never stops"),
-        (BORIS_CSV.replace("START,12.5", "STOP,12.5"), "without having started"),
-        ("a,b\n1,2\n", "not a BORIS"),
-    ],
-)
-def test_boris_errors_are_clear(text, message):
-    with pytest.raises(InterchangeError, match=message):
-        from_boris_text(text, Fraction(30), default_codebook(), "sue")
-
-
-def test_vtt_escapes_markup_and_arrows():
-    model = Annotations("m-1", FPS, Fraction(60), None)
-    from annotations import Editor
-
-    editor = Editor(model, "bob")
-    editor.add_moment(Fraction(1), Fraction(3), caption="a --> b <i>x</i> & y")
-    text = to_vtt_text(model)
-    assert "-->" not in text.split("\n", 4)[4]
-    assert from_vtt_text(text, model)[0].caption == "a --> b <i>x</i> & y"
+def test_boris_unpaired_events_are_reported_not_refused():
+    model = Annotations("m-1", Fraction(30), Fraction(120), default_codebook())
+    found = read_file("\n".join(BORIS_CSV.splitlines()[:2]), "b.csv", model)
+    assert found.entries == [] and "never stops" in found.losses[0]
+    found = read_file(BORIS_CSV.replace("START,12.5", "STOP,12.5"), "b.csv", model)
+    assert any("STOP events without a START" in loss for loss in found.losses)
+    with pytest.raises(InterchangeError, match="not a BORIS"):
+        parse_boris_export("Behavior,Subject,x\n1,2,3\n")
+    with pytest.raises(InterchangeError, match="not a BORIS project"):
+        read_file("[1, 2]", "b.boris", model)
 
 
 ELAN_MADE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -184,10 +188,13 @@ ELAN_MADE = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_eaf_made_in_elan_groups_tiers_by_span():
+def test_eaf_tiers_are_never_merged_and_their_names_kept():
+    """Same span, two tiers: two moments. A tier whose values are all codes holds codes;
+    another tier's values are captions; the tier name is kept (here in the note)."""
     model = Annotations("m-1", Fraction(25), Fraction(60), default_codebook())
     moments = import_text(ELAN_MADE, "from-elan.eaf", model, "sue")
-    assert [(m.start, m.end, m.codes, m.caption) for m in moments] == [
-        (1, 2, ("guiding",), "You showed her how"),
-        (5, 6, ("guiding.choices",), ""),
+    assert sorted((m.start, m.end, m.codes, m.caption, m.note) for m in moments) == [
+        (1, 2, (), "You showed her how", "tier: Caption (for the parent)"),
+        (1, 2, ("guiding",), "", "tier: Guiding"),
+        (5, 6, ("guiding.choices",), "", "tier: Guiding"),
     ]

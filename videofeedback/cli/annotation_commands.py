@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from annotations import Moment, load_codebook
+from annotations import Codebook, Moment, load_codebook
 from annotations.agreement import compare
+from annotations.codebook import merged_codebook
 from annotations.commands import AddMoment
-from annotations.interchange import export_text, import_text
+from annotations.interchange import (
+    ImportOptions,
+    LabelMap,
+    decode_text,
+    export_text,
+    parse_label_map,
+    plan_import,
+    read_file,
+    unwrap_gzip,
+)
+from annotations.interchange.plan import Outside
 from annotations.model import new_id
 from annotations.timebase import format_clock, parse_time, snap
 from encryption import atomic_file
-from videofeedback.library import Library
+from videofeedback.library import Action, Library
 from videofeedback.library.annotating import (
     AnnotationSession,
     add_codebook,
     codebooks,
     open_annotations,
+    require_no_orphans,
+    set_case_codebook,
 )
 from videofeedback.library.media_records import find_media
 
@@ -68,10 +82,11 @@ def register(commands: Any) -> None:
     export.add_argument("--format", required=True, choices=["eaf", "csv", "vtt", "json"])
     export.add_argument("--out", required=True)
     export.set_defaults(handler=cmd_moments_export)
-    imp = actions.add_parser("import", help="read moments from ELAN, CSV, WebVTT, JSON or BORIS")
+    imp = actions.add_parser("import", help="read moments from ELAN, BORIS, WebVTT, CSV or JSON")
     imp.add_argument("media")
     imp.add_argument("file")
     imp.add_argument("--coder", required=True, help="whose coding this is")
+    _import_options(imp)
     imp.set_defaults(handler=cmd_moments_import)
 
     agreement = commands.add_parser("agreement", help="agreement between two coders (kappa)")
@@ -89,6 +104,26 @@ def register(commands: Any) -> None:
     add_book = book_actions.add_parser("add", help="add a codebook from a JSON or TOML file")
     add_book.add_argument("file")
     add_book.set_defaults(handler=cmd_codebook_add)
+
+
+def _import_options(imp: argparse.ArgumentParser) -> None:
+    labels = imp.add_mutually_exclusive_group()
+    labels.add_argument("--map", metavar="FILE", help="CSV 'tier,label,code': labels to codes")
+    labels.add_argument(
+        "--new-codebook", metavar="NAME", help="bring the file's scheme in as a new codebook"
+    )
+    imp.add_argument(
+        "--keep-labels", action="store_true", help="keep unmapped labels as text in the note"
+    )
+    imp.add_argument("--offset", default="0", help="seconds added to every time (may be < 0)")
+    outside = imp.add_mutually_exclusive_group()
+    outside.add_argument("--clip", action="store_true", help="keep the part inside the recording")
+    outside.add_argument("--skip", action="store_true", help="leave out moments outside it")
+    imp.add_argument("--encoding", help="the file's encoding when it has no BOM (e.g. cp1252)")
+    imp.add_argument("--observation", help="which observation of a BORIS file")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="report what would be imported; store nothing"
+    )
 
 
 def _time(text: str, fps: Fraction) -> Fraction:
@@ -137,21 +172,102 @@ def cmd_moments_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _options(args: argparse.Namespace) -> ImportOptions:
+    label_map = LabelMap()
+    if args.map:
+        map_path = Path(args.map)
+        label_map = parse_label_map(
+            decode_text(map_path.read_bytes(), map_path.name), map_path.name
+        )
+    try:
+        offset = Fraction(args.offset.strip())
+    except (ValueError, ZeroDivisionError):
+        raise CliExit(f"--offset {args.offset!r} is not seconds (e.g. 12.5 or -3)") from None
+    outside: Outside = "clip" if args.clip else "skip" if args.skip else "refuse"
+    return ImportOptions(
+        args.coder, label_map, args.keep_labels, args.new_codebook, offset, outside
+    )
+
+
+def _report_lines(report: dict[str, Any]) -> list[str]:
+    lines = [f"{report['moments']} moments from {report['entries']} entries ({report['format']})"]
+    lines += [f"  mapped   {label} -> {code}" for label, code in report["mapped"].items()]
+    lines += [f"  as text  {label} ({n})" for label, n in report["kept_as_text"].items()]
+    lines += [f"  unmapped {label} ({n})" for label, n in report["unmapped"].items()]
+    lines += [f"  not kept: {loss}" for loss in report["lost"]]
+    if report["outside_recording"]:
+        lines.append(
+            f"  outside the recording: {report['outside_recording']} "
+            f"({report['outside_action']}: {report['clipped']} clipped, "
+            f"{report['skipped_outside']} skipped)"
+        )
+    lines += [f"  problem: {p}" for p in report["problems"]]
+    return lines
+
+
 def cmd_moments_import(args: argparse.Namespace) -> int:
-    text = Path(args.file).read_text(encoding="utf-8-sig")
+    path = Path(args.file)
+    data, name = unwrap_gzip(path.read_bytes(), path.name)
+    text = decode_text(data, name, args.encoding)
+    options = _options(args)
     with annotating(args) as work:
         work.require_import(args.coder)
-        existing = {m.id for m in work.annotations.moments}
-        added = []
-        for moment in import_text(text, Path(args.file).name, work.annotations, args.coder):
-            if moment.id in existing:  # the same file imported again, or another coder's ids
-                moment = replace(moment, id=new_id("mo"))
-            work.editor.stack.push(AddMoment(moment))
-            added.append(moment.id)
-        work.case.audit("annotations.import", args.media, coder=args.coder, count=str(len(added)))
-        work.save()
-    emit(args.json, {"media": args.media, "imported": added}, f"imported {len(added)} moments")
+        found = read_file(text, name, work.annotations, options.label_map, args.observation)
+        plan = plan_import(found, work.annotations, options)
+        report = plan.report(options.outside)
+        if args.dry_run:
+            preview = [moment_json(m) for m in plan.moments]
+            emit(
+                args.json,
+                {"media": args.media, "dry_run": True, **report, "would_import": preview},
+                "\n".join(_report_lines(report)),
+            )
+            return 0
+        plan.require_ready(options.outside)
+        book = None if plan.new_codebook is None else _checked_codebook(work, plan.new_codebook)
+        if report["lost"] and not args.json:  # said before anything is stored
+            print("\n".join(f"not kept: {loss}" for loss in report["lost"]), file=sys.stderr)
+        if book is not None:
+            _adopt_codebook(work, book)
+        added = _store(work, plan.moments, args.coder)
+    emit(
+        args.json,
+        {"media": args.media, "imported": added, **report},
+        f"imported {len(added)} moments",
+    )
     return 0
+
+
+def _checked_codebook(work: AnnotationSession, book: Codebook) -> Codebook:
+    """The file's scheme as the case's next codebook (merged into a library codebook of that
+    id): refused if the user may not annotate or the case's moments use codes it lacks."""
+    work.case.require(Action.ANNOTATE)
+    existing = codebooks(work.case.session.library).get(book.id)
+    if existing is not None:
+        book = merged_codebook(existing, book)
+    require_no_orphans(work.case, book)
+    return book
+
+
+def _adopt_codebook(work: AnnotationSession, book: Codebook) -> None:
+    add_codebook(work.case.session.library, work.case.session, book)
+    set_case_codebook(work.case, book.id)
+    work.annotations.codebook = book
+
+
+def _store(work: AnnotationSession, moments: list[Moment], coder: str) -> list[str]:
+    existing = {m.id for m in work.annotations.moments}
+    added = []
+    for moment in moments:
+        if moment.id in existing:  # the same file imported again, or another coder's ids
+            moment = replace(moment, id=new_id("mo"))
+        work.editor.stack.push(AddMoment(moment))
+        added.append(moment.id)
+    work.case.audit(
+        "annotations.import", work.annotations.media_id, coder=coder, count=str(len(added))
+    )
+    work.save()
+    return added
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:

@@ -162,6 +162,10 @@ def _register_case(commands: Any) -> None:
     member.add_argument("change", choices=["add", "remove"])
     member.add_argument("member_user")
     member.set_defaults(handler=cmd_case_member)
+    book = case.add_parser("codebook", help="code the case's recordings with another codebook")
+    book.add_argument("case")
+    book.add_argument("codebook", help="a codebook id (see 'videofeedback codebook list')")
+    book.set_defaults(handler=cmd_case_codebook)
 
 
 def cmd_case_new(args: argparse.Namespace) -> int:
@@ -205,6 +209,15 @@ def cmd_case_member(args: argparse.Namespace) -> int:
         (case.add_member if args.change == "add" else case.remove_member)(args.member_user)
         members = case.member_names()
     emit(args.json, {"id": case.id, "members": members}, ", ".join(members))
+    return 0
+
+
+def cmd_case_codebook(args: argparse.Namespace) -> int:
+    from videofeedback.library.annotating import set_case_codebook
+
+    with opened_case(args) as case:
+        book = set_case_codebook(case, args.codebook)
+    emit(args.json, {"id": case.id, "codebook": book.id}, f"{case.id} now uses {book.name}")
     return 0
 
 

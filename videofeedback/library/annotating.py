@@ -10,7 +10,7 @@ from annotations import Annotations, Codebook, Editor, builtin_codebook
 from annotations.codebook import BUILTIN
 from annotations.commands import require_own
 
-from .case_db import get_meta
+from .case_db import get_meta, set_meta
 from .cases import Case
 from .errors import LibraryError, PermissionDeniedError
 from .library import Library, UserSession
@@ -67,6 +67,37 @@ def add_codebook(library: Library, by: UserSession, book: Codebook) -> None:
 def case_codebook(case: Case) -> Codebook:
     books = codebooks(case.session.library)
     return books.get(get_meta(case.db, "codebook", "vig"), books["vig"])
+
+
+def set_case_codebook(case: Case, book_id: str) -> Codebook:
+    """Code the case's recordings with another codebook. Refused while any moment holds a
+    code the new codebook lacks, so no stored coding is orphaned."""
+    case.require(Action.ANNOTATE)
+    books = codebooks(case.session.library)
+    if book_id not in books:
+        raise LibraryError(
+            f"there is no codebook {book_id!r}; see 'videofeedback codebook list' or add one"
+        )
+    book = books[book_id]
+    require_no_orphans(case, book)
+    set_meta(case.db, "codebook", book.id)
+    case.audit("case.codebook", book.id)
+    return book
+
+
+def require_no_orphans(case: Case, book: Codebook) -> None:
+    """Refuse if any of the case's moments holds a code ``book`` lacks."""
+    known = {c.id for c in book.codes()}
+    orphaned: set[str] = set()
+    for (data,) in case.db.execute("SELECT data FROM annotations"):
+        for moment in json.loads(data).get("moments", []):
+            orphaned |= set(moment.get("codes", [])) - known
+    if orphaned:
+        raise LibraryError(
+            f"the case's moments use codes {book.name!r} lacks ("
+            + ", ".join(sorted(orphaned)[:8])
+            + "); recode them first, or add those codes to the codebook"
+        )
 
 
 # --- annotations ------------------------------------------------------------------------------
