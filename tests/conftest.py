@@ -1,8 +1,14 @@
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# What a computer remembers of its libraries (pinned administrators, signed heads) lives
+# outside the library folder; the tests keep theirs in a folder of their own.
+os.environ.setdefault(
+    "VIDEOFEEDBACK_STATE_DIR", tempfile.mkdtemp(prefix="videofeedback-test-state-")
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
