@@ -475,7 +475,8 @@ class AuditLog:
         signed, expected, previous = 0, 1, CHECKPOINT_GENESIS
         for number, path in _numbered(self._checkpoints_dir, _CHECKPOINT_NAME):
             if number != expected:
-                problems.append(Problem(signed, f"checkpoint {expected}-{number - 1} was removed"))
+                gone = f"{expected}" if number == expected + 1 else f"{expected}-{number - 1}"
+                problems.append(Problem(signed, f"checkpoint {gone} was removed"))
             expected = number + 1
             ciphertext = path.read_bytes()
             follows, previous = previous, hashlib.sha256(ciphertext).digest()
