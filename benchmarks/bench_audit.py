@@ -79,6 +79,12 @@ def run(temp: Path, entries: int, rounds: int) -> None:
         fresh = open_case(bob, case.id)
         fresh.consent_status(mother, Purpose.FILMING)
 
+    case.consent_status(mother, Purpose.FILMING)  # the open case has replayed its trail
+
+    def consent_after_change() -> None:
+        change()
+        case.consent_status(mother, Purpose.FILMING)  # replays the new entry only
+
     more = alternate(
         {
             "open_case (rollback check) + save": reopen,

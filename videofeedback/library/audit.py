@@ -125,6 +125,15 @@ class AuditReport:
         return "\n".join(lines) + tail
 
 
+@dataclass
+class Replay:
+    """Where a walk through a log's entries stands (``AuditLog.replay`` continues it)."""
+
+    report: AuditReport
+    size: int = 0
+    value: bytes = GENESIS
+
+
 class Policy(Protocol):
     """Who may do what at each point of a log: fed every entry in order."""
 
@@ -399,27 +408,57 @@ class AuditLog:
                 gone = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
                 problems.append(Problem(expected, f"entry {gone} is missing (removed)"))
             expected = seq + 1
-            ciphertext = path.read_bytes()
-            try:
-                entry = AuditEntry.from_bytes(read_encrypted(path, identities))
-            except (EncryptionError, ValueError, TypeError) as exc:
-                problems.append(Problem(seq, f"entry {seq} cannot be read: {exc}"))
-            else:
-                if entry.seq != seq:
-                    problems.append(
-                        Problem(seq, f"entry {seq} holds entry {entry.seq} (reordered)")
-                    )
-                elif entry.prev != chain[-1].hex():
-                    problems.append(
-                        Problem(
-                            seq,
-                            f"entry {seq} does not link to the entry before "
-                            "it (an earlier entry was altered or moved)",
-                        )
-                    )
-                self._check_author(entry, keys, policy, report)
-            chain.append(chain_next(chain[-1], ciphertext))
+            chain.append(self._check_entry(seq, path, chain[-1], identities, keys, policy, report))
         return chain
+
+    def replay(
+        self,
+        identities: Sequence[Identity],
+        keys: Mapping[str, VerifyKey],
+        policy: Policy,
+        state: Replay,
+    ) -> Replay:
+        """Check the entries after ``state.size`` (links, signatures, permissions) and feed
+        them to ``policy``: a walk that continues when the log grows, so a replay of the
+        history (consent) costs the new entries only."""
+        while (path := self.entry_path(state.size + 1)).exists():
+            seq = state.size + 1
+            state.value = self._check_entry(
+                seq, path, state.value, identities, keys, policy, state.report
+            )
+            state.size = state.report.entries = seq
+        return state
+
+    def _check_entry(
+        self,
+        seq: int,
+        path: Path,
+        previous: bytes,
+        identities: Sequence[Identity],
+        keys: Mapping[str, VerifyKey],
+        policy: Policy | None,
+        report: AuditReport,
+    ) -> bytes:
+        """Check one entry; return the chain value after it."""
+        problems = report.problems
+        ciphertext = path.read_bytes()
+        try:
+            entry = AuditEntry.from_bytes(read_encrypted(path, identities))
+        except (EncryptionError, ValueError, TypeError) as exc:
+            problems.append(Problem(seq, f"entry {seq} cannot be read: {exc}"))
+        else:
+            if entry.seq != seq:
+                problems.append(Problem(seq, f"entry {seq} holds entry {entry.seq} (reordered)"))
+            elif entry.prev != previous.hex():
+                problems.append(
+                    Problem(
+                        seq,
+                        f"entry {seq} does not link to the entry before "
+                        "it (an earlier entry was altered or moved)",
+                    )
+                )
+            self._check_author(entry, keys, policy, report)
+        return chain_next(previous, ciphertext)
 
     def _check_author(
         self,

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from encryption import Recipient, SignatureError, SigningKey, X25519Identity, write_encrypted
 
-from .audit import AuditLog, AuditReport, Problem, now_iso
+from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
 from .errors import ConsentError, LibraryError, NotFoundError, PermissionDeniedError
 from .history import CaseHistory
@@ -104,7 +104,7 @@ class Case:
     identity: X25519Identity
     db: sqlite3.Connection
     _log: AuditLog | None = field(default=None, init=False, repr=False, compare=False)
-    _history: tuple[tuple[int, bytes], CaseHistory] | None = field(
+    _replay: tuple[Replay, CaseHistory] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -173,11 +173,17 @@ class Case:
         return self._run_history()[0]
 
     def history(self) -> CaseHistory:
-        """The trail replayed (consent, closure); cached until the log's head moves."""
-        head = self.audit_log().head()
-        if self._history is None or self._history[0] != head:
-            self._history = (head, self._run_history()[1])
-        return self._history[1]
+        """The signed trail replayed (consent, closure): every entry once per opening, then
+        only the entries added since."""
+        library = self.session.library
+        if self._replay is None:
+            legacy = library.legacy_head(self.id)
+            report = AuditReport(0, 0, [], legacy=legacy[0] if legacy else 0)
+            roles = {n: u.role for n, u in library.trusted_users().items()}
+            self._replay = (Replay(report), CaseHistory(roles))
+        state, history = self._replay
+        self.audit_log().replay([self.identity], library.verify_keys(), history, state)
+        return history
 
     def require(self, action: Action) -> None:
         require(self.session.role, action)
