@@ -89,6 +89,7 @@ def run(temp: Path, entries: int, rounds: int) -> None:
         {
             "open_case (rollback check) + save": reopen,
             "open_case + first consent check (replay)": consent_check,
+            "one change + consent check (incremental)": consent_after_change,
         },
         3,
     )
