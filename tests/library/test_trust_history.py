@@ -283,7 +283,7 @@ def test_a_forged_closure_record_is_reported_by_the_case_trail(world, family):
         report = case.verify_audit()
     finally:
         del world.library.manifest.retention[case.id]
-    assert any("nobody closed it" in p.message for p in report.problems)
+    assert any("nobody closed the case so" in p.message for p in report.problems)
 
 
 def test_a_closure_copied_from_another_case_does_not_purge(world, family):

@@ -79,6 +79,15 @@ class RollbackError(LibraryError):
     """The case folder is older than what this computer has seen, or was rewritten."""
 
 
+def _closure_in_trail(record: RetentionRecord, history: CaseHistory) -> bool:
+    """Does the case's verified trail hold the closure the library's record claims?"""
+    for close in history.closures:
+        same = (close.user, close.detail.get("retention_until")) == (record.signed_by, record.until)
+        if same and (close.seq == record.entry or not record.closed):  # format 1: no number
+            return True
+    return False
+
+
 def case_signing_key(identity: X25519Identity) -> SigningKey:
     """A signing key only holders of the case key can derive: a closure signed with it was
     made by someone who could open the case (a member), not by any library user."""
@@ -157,12 +166,13 @@ class Case:
             known=library.known_head(self.id),
         )
         retention = library.manifest.retention.get(self.id)
-        if retention and retention.closed and not history.closures:
+        if retention and not _closure_in_trail(retention, history):
             report.problems.append(
                 Problem(
                     report.entries,
-                    "the library holds a closing record for this case, but nobody closed it "
-                    "in its audit trail: the record is forged",
+                    f"the library holds a closing record for this case (by "
+                    f"{retention.signed_by}, kept until {retention.until}) that its audit "
+                    "trail does not hold: nobody closed the case so; the record is forged",
                 )
             )
         return report, history
