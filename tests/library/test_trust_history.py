@@ -255,10 +255,10 @@ def test_a_non_member_cannot_get_an_open_case_purged(world, family):
     def b64(data):
         return base64.b64encode(data).decode()
 
-    message = closure_message(case.id, closed, until, "dave", 3)
-    forged = RetentionRecord(
-        until, "dave", b64(dave_key.sign(message)), closed, b64(dave_key.sign(message)), 3
-    )
+    head = case.audit_log().head()
+    message = closure_message(case.id, closed, until, "dave", head[0], head[1].hex())
+    signature = b64(dave_key.sign(message))
+    forged = RetentionRecord(until, "dave", signature, closed, signature, head[0], head[1].hex())
     old_style = RetentionRecord(
         until, "dave", b64(dave_key.sign(retention_message(case.id, until)))
     )
@@ -275,9 +275,9 @@ def test_a_non_member_cannot_get_an_open_case_purged(world, family):
 def test_a_forged_closure_record_is_reported_by_the_case_trail(world, family):
     case, _ = family
     dave_key = world.dave.keys.require_signing_key()
-    message = closure_message(case.id, "2019-01-01", "2020-01-01", "dave", 3)
+    message = closure_message(case.id, "2019-01-01", "2020-01-01", "dave", 3, "00")
     signature = base64.b64encode(dave_key.sign(message)).decode()
-    record = RetentionRecord("2020-01-01", "dave", signature, "2019-01-01", signature, 3)
+    record = RetentionRecord("2020-01-01", "dave", signature, "2019-01-01", signature, 3, "00")
     world.library.manifest.retention[case.id] = record
     try:
         report = case.verify_audit()
@@ -298,6 +298,25 @@ def test_a_closure_copied_from_another_case_does_not_purge(world, family):
     finally:
         del world.library.manifest.retention[case.id]
         del world.library.manifest.retention[other.id]
+
+
+def test_a_closure_whose_entry_left_the_case_trail_does_not_purge(world, family):
+    """The record is genuine, but the case's trail no longer holds the closing entry (its
+    files were replaced): the administrator, who cannot read the case, sees it by hashing."""
+    case, _ = family
+    until = case.close_case(date(2026, 1, 10))
+    case.save()
+    record = world.library.manifest.retention[case.id]
+    entry = case.folder / "audit" / "entries" / f"{record.entry:012d}.age"
+    original = entry.read_bytes()
+    later = date.fromordinal(until.toordinal() + 1)
+    try:
+        assert world.library.expired_cases(world.alice, later) == [case.id]
+        entry.write_bytes(original + b"x")  # any other bytes
+        assert world.library.expired_cases(world.alice, later) == []
+    finally:
+        entry.write_bytes(original)
+        del world.library.manifest.retention[case.id]
 
 
 def test_purge_has_no_date_override_on_the_command_line(tmp_path):

@@ -494,9 +494,9 @@ class Case:
         set_meta(self.db, "closed_date", when.isoformat())
         set_meta(self.db, "retention_until", until.isoformat())
         self.audit("case.close", self.id, retention_until=until.isoformat())
-        entry = self.audit_log().head()[0]
+        entry, value = self.audit_log().head()
         closed, name = when.isoformat(), self.session.name
-        message = closure_message(self.id, closed, until.isoformat(), name, entry)
+        message = closure_message(self.id, closed, until.isoformat(), name, entry, value.hex())
         signature = self.session.keys.require_signing_key().sign(message)
         case_signature = case_signing_key(self.identity).sign(message)
         record = RetentionRecord(
@@ -506,6 +506,7 @@ class Case:
             when.isoformat(),
             base64.b64encode(case_signature).decode(),
             entry,
+            value.hex(),
         )
         library.record_retention(record, self.id)
         self.session.audit("case.close", self.id, until=until.isoformat())

@@ -348,8 +348,11 @@ class Library:
         retention = timedelta(days=self.manifest.settings.retention_days)
         if date.fromisoformat(record.until) < date.fromisoformat(record.closed) + retention:
             return False
+        chain = AuditLog(self.case_folder(case_id) / "audit", case_id, []).chain_values()
+        if record.entry >= len(chain) or chain[record.entry].hex() != record.head:
+            return False  # the closing entry is not in the case's trail (over its ciphertexts)
         message = closure_message(
-            case_id, record.closed, record.until, record.signed_by, record.entry
+            case_id, record.closed, record.until, record.signed_by, record.entry, record.head
         )
         try:
             keys[record.signed_by].verify(message, base64.b64decode(record.signature))

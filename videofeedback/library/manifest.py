@@ -34,6 +34,7 @@ class RetentionRecord:
     closed: str = ""  # ISO date the case was closed ("" in records of format 1)
     case_signature: str = ""  # the same message signed with the case's own key (members only)
     entry: int = 0  # the case.close entry of the case's audit log
+    head: str = ""  # hex chain value of the case's log after that entry (over ciphertexts)
 
 
 @dataclass
@@ -96,9 +97,10 @@ def retention_message(case_id: str, until: str) -> bytes:
     return f"videofeedback retention\n{case_id}\n{until}\n".encode()
 
 
-def closure_message(case_id: str, closed: str, until: str, by: str, entry: int) -> bytes:
+def closure_message(case_id: str, closed: str, until: str, by: str, entry: int, head: str) -> bytes:
     """What the closing member signs, with their own key and with the case's key."""
-    return f"videofeedback closure v2\n{case_id}\n{closed}\n{until}\n{by}\n{entry}\n".encode()
+    lines = ("videofeedback closure v2", case_id, closed, until, by, str(entry), head)
+    return ("\n".join(lines) + "\n").encode()
 
 
 def read_manifest(folder: Path) -> Manifest:
