@@ -382,3 +382,34 @@ def test_a_checkpoint_is_never_overwritten(world, family):
     case.save()
     after = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert {k: after[k] for k in before} == before and len(after) == len(before) + 1
+
+
+def test_the_command_line_reports_a_truncated_trail_on_any_computer(tmp_path):
+    """The last entry and its checkpoint are deleted. A computer that saw the case refuses
+    (rolled back); one that never saw it refuses too: the database recorded more entries.
+    (``audit verify`` verifies before it saves, so its own save can never hide this.)"""
+    import os
+
+    from tests.cli.conftest import run_cli
+    from videofeedback.library import Role
+
+    folder = tmp_path / "lib"
+    library, alice = Library.create(folder, "alice", "pw-alice", tmp_path / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
+    case = create_case(library.unlock("bob", "pw-bob"), "Family V", Programme.VIG, date.today())
+    case.add_goal("g")
+    case.save()
+    library.close()
+    size = case.audit_log().head()[0]
+    (case.folder / "audit" / "entries" / f"{size:012d}.age").unlink()
+    sorted((case.folder / "audit" / "checkpoints").iterdir())[-1].unlink()
+    args = ("--library", folder, "--user", "bob", "audit", "verify", case.id)
+
+    elsewhere = {"VIDEOFEEDBACK_PASSPHRASE": "pw-bob"}
+    elsewhere["VIDEOFEEDBACK_STATE_DIR"] = str(tmp_path / "a-computer-that-never-saw-it")
+    result = run_cli(*args, env=elsewhere)
+    assert result.code != 0 and f"entries {size}-{size} of the audit trail" in result.err
+
+    here = {**elsewhere, "VIDEOFEEDBACK_STATE_DIR": os.environ["VIDEOFEEDBACK_STATE_DIR"]}
+    result = run_cli(*args, env=here)
+    assert result.code != 0 and "rolled back" in result.err

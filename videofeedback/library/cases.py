@@ -594,7 +594,13 @@ def check_head(case: Case) -> None:
             f"the audit trail of case {case.id} was rewritten since this computer saw it; "
             "nothing was opened. Ask your administrator"
         )
-    if db_size > size or (db_head and chain[db_size].hex() != db_head):
+    if db_size > size:
+        raise RollbackError(
+            f"entries {size + 1}-{db_size} of the audit trail of case {case.id} were removed "
+            "(its database was saved when the trail had them); nothing was opened. Ask your "
+            "administrator to restore the newest copy"
+        )
+    if db_head and chain[db_size].hex() != db_head:
         raise RollbackError(
             f"the database of case {case.id} does not belong to its audit trail; nothing was "
             "opened. Ask your administrator"
