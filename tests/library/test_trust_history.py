@@ -226,6 +226,8 @@ def test_an_older_database_after_a_withdrawal_is_refused(world, family, monkeypa
     """The old case.db.age still says 'given': this computer refuses to open the case, and a
     computer that never saw the case reads consent from the signed trail: withdrawn."""
     case, mother = family
+    filming = case.new_session(SessionKind.RECORDING, date(2026, 2, 1))
+    case.save()
     old_db = (case.folder / "case.db.age").read_bytes()
     case.set_consent(mother, Purpose.FILMING, False)
     case.save()
@@ -240,6 +242,12 @@ def test_an_older_database_after_a_withdrawal_is_refused(world, family, monkeypa
         reopened.new_session(SessionKind.RECORDING, date(2026, 3, 1))
     with pytest.raises(ConsentError):
         reopened.require_consent(Purpose.FILMING)
+    from clips.synthetic import SyntheticSource
+    from videofeedback.media import record
+
+    with pytest.raises(ConsentError, match="withdrew consent to filming"):
+        record(reopened, filming, SyntheticSource(64, 36))  # refused before any frame
+    assert not (case.folder / "media").exists()
 
 
 # --- finding 6: purge acts only on a closure made inside the case -----------------------------
