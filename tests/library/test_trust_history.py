@@ -82,6 +82,18 @@ def test_no_case_key_is_wrapped_to_a_recipient_the_roster_does_not_vouch_for(wor
     assert world.dave.try_case_identity(case.id) is None  # she reads nothing
 
 
+def test_a_library_made_to_look_older_is_not_upgraded_here(world, tmp_path):
+    """dave edits the roster and sets the format back to 1, hoping the administrator's next
+    unlock upgrades (and so signs) it: this computer has seen the library in format 2."""
+    copy = copy_of(world, tmp_path)
+    data = manifest_of(copy)
+    data["users"]["dave"]["role"] = "admin"
+    data["version"] = 1
+    write_manifest_json(copy, data)
+    with pytest.raises(RosterError, match="older format than this computer has seen"):
+        Library.open(copy)
+
+
 def test_a_roster_signed_by_an_unpinned_administrator_is_refused(world, tmp_path):
     """dave makes himself admin and signs the roster with his own key: this computer pinned
     alice as the administrator on first use, so it refuses."""

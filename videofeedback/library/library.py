@@ -46,7 +46,7 @@ from .manifest import (
     write_manifest,
 )
 from .roles import Action, Role, allowed, require
-from .roster import check_roster, roster_message, sign_roster
+from .roster import RosterError, check_roster, roster_message, sign_roster
 
 _USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
 FREE_ATTEMPTS = 3
@@ -92,6 +92,12 @@ class Library:
         library._lock.acquire()
         library.manifest = read_manifest(folder)  # re-read under the lock
         try:
+            if library.needs_upgrade and library.local.pins is not None:
+                raise RosterError(
+                    "the library says it is of an older format than this computer has seen it "
+                    "in: someone changed manifest.json by hand. Nothing was done; ask your "
+                    "administrator"
+                )
             if library.manifest.users and not library.needs_upgrade:
                 library.trusted_users()  # refuse a roster nobody allowed to sign did sign
         except LibraryError:
