@@ -8,6 +8,11 @@ import pytest
 from tests import fast_scrypt
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# What a computer remembers of its libraries (pinned administrators, signed heads) lives
+# outside the library folder; the tests keep theirs in a folder of their own.
+os.environ.setdefault(
+    "VIDEOFEEDBACK_STATE_DIR", tempfile.mkdtemp(prefix="videofeedback-test-state-")
+)
 
 # Identity files at scrypt 2^10 in this process and in every process it starts
 # (tests/fast_scrypt.py says why that cannot reach a real library).

@@ -115,18 +115,14 @@ def test_issue_script_then_every_command_then_no_plaintext_anywhere(tmp_path):
     assert vf(
         "audit", "verify", "--json", VIDEOFEEDBACK_USER="alice", VIDEOFEEDBACK_PASSPHRASE="pw-alice"
     )["valid"]
-    closed = vf("case", "close", case_id, "--json")
+    vf("case", "close", case_id, "--json")
     purged = vf(
-        "purge",
-        "--yes",
-        "--today",
-        "2099-01-01",
-        "--json",
-        VIDEOFEEDBACK_USER="alice",
-        VIDEOFEEDBACK_PASSPHRASE="pw-alice",
+        "purge", "--yes", "--json", VIDEOFEEDBACK_USER="alice", VIDEOFEEDBACK_PASSPHRASE="pw-alice"
     )
-    assert purged["purged"] == [closed["id"]]
-    assert not (work / "lib" / "cases" / case_id).exists()
+    # closed today: kept for its retention period. The command line has no date override
+    # (issue 16, finding 6); purging after the date is tested in tests/library.
+    assert purged["purged"] == []
+    assert (work / "lib" / "cases" / case_id).exists()
 
     scan(tmp_path)
 

@@ -1,12 +1,13 @@
 """The audit trail: tampering of every kind is reported with its position."""
 
+import hashlib
 import json
 from datetime import date
 
 import pytest
 
 from encryption import SigningKey, read_encrypted, write_encrypted
-from videofeedback.library import AuditEntry, SessionKind, open_case
+from videofeedback.library import AuditEntry, AuditLog, SessionKind, open_case
 from videofeedback.library.audit import checkpoint_text, sign_note
 
 
@@ -33,6 +34,10 @@ def rewrite_entry(case, seq, **changes):
     data = json.loads(read_encrypted(path, [case.identity]))
     data.update(changes)
     write_encrypted(path, json.dumps(data).encode(), case.recipients)
+
+
+def checkpoint_files(case):
+    return sorted((case.folder / "audit" / "checkpoints").iterdir())
 
 
 def positions(report):
@@ -84,9 +89,7 @@ def test_truncated_trail_with_its_checkpoints_removed_is_still_caught(trail):
     """Even with the newer checkpoints deleted, the case database remembers the size."""
     size = trail.audit_log().head()[0]
     entry_file(trail, size).unlink()
-    for path in (trail.folder / "audit" / "checkpoints").iterdir():
-        if int(path.name.split("-")[0]) >= size:
-            path.unlink()
+    checkpoint_files(trail)[-1].unlink()  # the one signed at ``size``
     report = trail.verify_audit()
     assert any("removed" in p.message for p in report.problems)
 
@@ -94,24 +97,37 @@ def test_truncated_trail_with_its_checkpoints_removed_is_still_caught(trail):
 def test_forged_signature(trail, world):
     """A checkpoint claiming to be bob's, signed with another key, is refused."""
     size, head = trail.audit_log().head()
-    note = sign_note(checkpoint_text(trail.id, size, head), "bob", SigningKey.generate())
-    folder = trail.folder / "audit" / "checkpoints"
-    write_encrypted(folder / f"{size:012d}-bob.age", note, trail.recipients)
+    last = checkpoint_files(trail)[-1]
+    previous = hashlib.sha256(last.read_bytes()).digest()
+    text = checkpoint_text(trail.id, size, head, previous)
+    note = sign_note(text, "bob", SigningKey.generate())
+    number = int(last.name.removesuffix(".age")) + 1
+    write_encrypted(last.parent / f"{number:012d}.age", note, trail.recipients)
     report = trail.verify_audit()
-    assert any(p.position == size and "does not verify" in p.message for p in report.problems)
+    assert any("does not verify" in p.message for p in report.problems)
 
 
-def test_unsigned_entries(trail):
-    trail.audit("case.open", trail.id)  # appended, never checkpointed
+def test_checkpoint_names_do_not_say_who_worked_on_the_case(trail):
+    names = [p.name for p in checkpoint_files(trail)]
+    assert names == [f"{n:012d}.age" for n in range(1, len(names) + 1)]
+
+
+def test_entries_after_the_last_checkpoint_are_each_signed(trail):
+    trail.audit("case.open", trail.id)  # appended, never checkpointed: still signed
+    assert trail.verify_audit().valid
+
+
+def test_an_entry_nobody_signed(trail):
+    AuditLog(trail.folder / "audit", trail.id, trail.recipients).append("bob", "goal.add", "g-1")
     report = trail.verify_audit()
     size = trail.audit_log().head()[0]
-    assert [(p.position, "not signed" in p.message) for p in report.problems] == [(size, True)]
+    assert [(p.position, "no signature" in p.message) for p in report.problems] == [(size, True)]
 
 
 def test_an_insider_who_rewrites_the_whole_chain_still_cannot_sign_as_bob(trail):
     """Rewriting an entry and recomputing every link leaves bob's checkpoints unmatched."""
     entries = trail.audit_log().entries([trail.identity])
-    log = trail.audit_log()
+    log = AuditLog(trail.folder / "audit", trail.id, trail.recipients)
     for path in (trail.folder / "audit" / "entries").iterdir():
         path.unlink()
     for e in entries:  # replay, with one entry altered
@@ -128,8 +144,9 @@ def test_library_trail_records_failed_unlocks_and_verifies(world):
         world.library.unlock("carol", "not-her-passphrase", sleep=lambda s: None)
     world.library.unlock("carol", "pw-carol")  # the next unlock signs the head
     log = world.library.audit_log()
-    report = log.verify(world.alice.identities, world.library.verify_keys())
+    report = world.library.verify_audit(world.alice)[0]
     assert report.valid, report.summary()
+    assert report.unauthenticated and "failed unlock" in report.summary()
     actions = [e.action for e in log.entries(world.alice.identities)]
     assert "unlock.failed" in actions and actions[-1] == "unlock"
 

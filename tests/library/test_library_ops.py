@@ -54,7 +54,7 @@ def test_close_then_purge_shreds_the_key_first(world, family):
     until = case.close_case(date(2026, 6, 1))
     case.save()
     folder = case.folder
-    assert case.id not in world.library.expired_cases(until)  # not before the date
+    assert case.id not in world.library.expired_cases(world.alice, until)  # not before the date
     with pytest.raises(PermissionDeniedError):
         world.library.purge(world.bob, until + timedelta(days=1))
     purged = world.library.purge(world.alice, until + timedelta(days=1))
@@ -70,7 +70,7 @@ def test_a_tampered_retention_date_never_deletes(world, family):
     case.close_case(date(2026, 6, 1))
     case.save()
     world.library.manifest.retention[case.id].until = "2000-01-01"
-    assert case.id not in world.library.expired_cases(date(2026, 6, 2))
+    assert case.id not in world.library.expired_cases(world.alice, date(2026, 6, 2))
     world.library.manifest.retention[case.id].until = "2026-07-01"
 
 

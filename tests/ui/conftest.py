@@ -29,10 +29,13 @@ def small_demo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def library(small_demo, tmp_path) -> Path:
-    """A fresh copy for each test, which may change it."""
+def library(small_demo, tmp_path, monkeypatch) -> Path:
+    """A fresh copy for each test, which may change it, opened as on a computer of its own:
+    copies of one library share its id, and this computer would take an earlier test's
+    longer trail for the newer one and refuse the copy as rolled back (FORMAT.md, 10.1)."""
     folder = tmp_path / "lib"
     shutil.copytree(small_demo, folder)
+    monkeypatch.setenv("VIDEOFEEDBACK_STATE_DIR", str(tmp_path / "state"))
     return folder
 
 

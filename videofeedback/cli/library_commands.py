@@ -405,7 +405,6 @@ def _register_audit(commands: Any) -> None:
 
     purge = commands.add_parser("purge", help="delete closed cases past retention (admin)")
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    purge.add_argument("--today", help=argparse.SUPPRESS)
     purge.set_defaults(handler=cmd_purge)
 
 
@@ -421,11 +420,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         case = _audit_target(args, session)
         if case is not None:
-            case.save()  # sign the head first, this command's own entry included
-            report = case.verify_audit()
+            report = case.verify_audit()  # before any save: a save would sign what it finds
+            case.save()  # then sign this command's own entry
         else:
-            library = session.library
-            report = library.audit_log().verify(session.identities, library.verify_keys())
+            report = session.library.verify_audit(session)[0]
     emit(args.json, report_json(report), report.summary())
     return 0 if report.valid else 4
 
@@ -461,9 +459,8 @@ def cmd_open_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    today = parse_date(args.today)
     with acting_user(args) as session:
-        expired = session.library.expired_cases(today)
+        expired = session.library.expired_cases(session)
         if expired and not args.yes:
             if not sys.stdin.isatty():
                 raise CliExit(
@@ -472,7 +469,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
             answer = input(f"Delete {len(expired)} cases for ever ({', '.join(expired)})? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 raise CliExit("nothing deleted")
-        purged = session.library.purge(session, today)
+        purged = session.library.purge(session)
     emit(
         args.json,
         {"purged": purged},

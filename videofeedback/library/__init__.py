@@ -6,6 +6,7 @@ from .cases import (
     Case,
     Programme,
     Purpose,
+    RollbackError,
     SessionKind,
     create_case,
     list_cases,
@@ -23,6 +24,7 @@ from .errors import (
 )
 from .library import Library, UserSession, unlock_delay
 from .roles import Action, Role
+from .roster import RosterError
 
 __all__ = [
     "Action",
@@ -42,6 +44,8 @@ __all__ = [
     "Programme",
     "Purpose",
     "Role",
+    "RollbackError",
+    "RosterError",
     "SessionKind",
     "UserSession",
     "create_case",

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from encryption import Recipient, SignatureError, X25519Identity, write_encrypted
+from encryption import Recipient, SignatureError, SigningKey, X25519Identity, write_encrypted
 
-from .audit import AuditLog, AuditReport, now_iso
+from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
 from .errors import ConsentError, LibraryError, NotFoundError, PermissionDeniedError
+from .history import CaseHistory
 from .library import UserSession, new_id
+from .manifest import RetentionRecord, closure_message
 from .roles import Action, Role, require
 
 
@@ -72,6 +75,30 @@ def signoff_message(case_id: str, recording: str, review: str, when: str) -> byt
     return f"videofeedback cycle sign-off\n{case_id}\n{recording}\n{review}\n{when}\n".encode()
 
 
+class RollbackError(LibraryError):
+    """The case folder is older than what this computer has seen, or was rewritten."""
+
+
+def _closure_in_trail(record: RetentionRecord, history: CaseHistory) -> bool:
+    """Does the case's verified trail hold the closure the library's record claims?"""
+    for close in history.closures:
+        same = (close.user, close.detail.get("retention_until")) == (record.signed_by, record.until)
+        if same and (close.seq == record.entry or not record.closed):  # format 1: no number
+            return True
+    return False
+
+
+def case_signing_key(identity: X25519Identity) -> SigningKey:
+    """A signing key only holders of the case key can derive: a closure signed with it was
+    made by someone who could open the case (a member), not by any library user."""
+    seed = hashlib.sha256(b"videofeedback case signing key v1\n" + str(identity).encode())
+    return SigningKey(seed.digest())
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -85,6 +112,10 @@ class Case:
     id: str
     identity: X25519Identity
     db: sqlite3.Connection
+    _log: AuditLog | None = field(default=None, init=False, repr=False, compare=False)
+    _replay: tuple[Replay, CaseHistory] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     # --- storage -------------------------------------------------------------------------
 
@@ -97,24 +128,72 @@ class Case:
         return [self.identity.recipient]
 
     def audit_log(self) -> AuditLog:
-        return AuditLog(self.folder / "audit", self.id, self.recipients)
+        """The case's log (one object per open case: its head is cached, not recomputed)."""
+        if self._log is None:
+            self._log = AuditLog(self.folder / "audit", self.id, self.recipients)
+        return self._log
 
     def audit(self, action: str, obj: str, **detail: str) -> None:
-        self.audit_log().append(self.session.name, action, obj, **detail)
+        key = self.session.keys.require_signing_key()
+        self.audit_log().append(self.session.name, action, obj, key, **detail)
 
     def save(self) -> None:
-        """Write the database atomically, then sign the audit trail's head."""
+        """Write the database bound to the log's head, sign the head, and remember it here.
+
+        The database records the head it was saved at; the checkpoint signs that head; this
+        computer's state (outside the folder) records head and database hash, signed."""
         log = self.audit_log()
-        head = log.head()  # hashes every entry file: once per save
+        head = log.head()  # cached: O(1), not a hash of every entry
         set_meta(self.db, "audit_size", str(head[0]))
-        save_database(self.db, self.folder / "case.db.age", self.recipients)
-        log.checkpoint(self.session.name, self.session.keys.require_signing_key(), head)
+        set_meta(self.db, "audit_head", head[1].hex())
+        path = self.folder / "case.db.age"
+        save_database(self.db, path, self.recipients)
+        key = self.session.keys.require_signing_key()
+        log.checkpoint(self.session.name, key, head)
+        self.session.library.local.record_head(
+            self.id, head[0], head[1], _file_hash(path), self.session.name, key
+        )
+
+    def _run_history(self) -> tuple[AuditReport, CaseHistory]:
+        library = self.session.library
+        history = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
+        report = self.audit_log().verify(
+            [self.identity],
+            library.verify_keys(),
+            recorded_size=int(get_meta(self.db, "audit_size", "0")),
+            policy=history,
+            legacy=library.legacy_head(self.id),
+            known=library.known_head(self.id),
+        )
+        retention = library.manifest.retention.get(self.id)
+        if retention and not _closure_in_trail(retention, history):
+            report.problems.append(
+                Problem(
+                    report.entries,
+                    f"the library holds a closing record for this case (by "
+                    f"{retention.signed_by}, kept until {retention.until}) that its audit "
+                    "trail does not hold: nobody closed the case so; the record is forged",
+                )
+            )
+        return report, history
 
     def verify_audit(self) -> AuditReport:
-        recorded = int(get_meta(self.db, "audit_size", "0"))
-        return self.audit_log().verify(
-            [self.identity], self.session.library.verify_keys(), recorded_size=recorded
-        )
+        """Every link, signature and permission of the trail, its checkpoints, and the head
+        this computer saw last (docs/FORMAT.md, section 10.1)."""
+        return self._run_history()[0]
+
+    def history(self) -> CaseHistory:
+        """The signed trail replayed (consent, closure): every entry once per opening, then
+        only the entries added since."""
+        library = self.session.library
+        if self._replay is None:
+            legacy = library.legacy_head(self.id)
+            report = AuditReport(0, 0, [], legacy=legacy[0] if legacy else 0)
+            roles = {n: u.role for n, u in library.trusted_users().items()}
+            self._replay = (Replay(report), CaseHistory(roles))
+        state, history = self._replay
+        self.audit_log().replay([self.identity], library.verify_keys(), history, state)
+        return history
 
     def require(self, action: Action) -> None:
         require(self.session.role, action)
@@ -224,7 +303,11 @@ class Case:
         self.audit(f"consent.{'give' if given else 'withdraw'}", participant_id, purpose=purpose)
 
     def consent_status(self, participant_id: str, purpose: Purpose) -> tuple[str, str] | None:
-        """(status, when) of the latest consent record, or None if never recorded."""
+        """(status, when) of the latest consent the signed audit trail records (the
+        database is a cache of it), or None if never recorded."""
+        signed = self.history().consent.get((participant_id, purpose.value))
+        if signed is not None:
+            return signed
         row = self.db.execute(
             "SELECT status, recorded_at FROM consent WHERE participant_id = ? AND purpose = ? "
             "ORDER BY seq DESC LIMIT 1",
@@ -406,11 +489,27 @@ class Case:
         """Close the case; return the date after which it may be purged."""
         self.require(Action.EDIT_CASE)
         self._require_open()
-        until = when + timedelta(days=self.session.library.manifest.settings.retention_days)
+        library = self.session.library
+        until = when + timedelta(days=library.manifest.settings.retention_days)
         set_meta(self.db, "closed_date", when.isoformat())
         set_meta(self.db, "retention_until", until.isoformat())
-        self.session.library.record_retention(self.id, until, self.session)
         self.audit("case.close", self.id, retention_until=until.isoformat())
+        entry, value = self.audit_log().head()
+        closed, name = when.isoformat(), self.session.name
+        message = closure_message(self.id, closed, until.isoformat(), name, entry, value.hex())
+        signature = self.session.keys.require_signing_key().sign(message)
+        case_signature = case_signing_key(self.identity).sign(message)
+        record = RetentionRecord(
+            until.isoformat(),
+            self.session.name,
+            base64.b64encode(signature).decode(),
+            when.isoformat(),
+            base64.b64encode(case_signature).decode(),
+            entry,
+            value.hex(),
+        )
+        library.record_retention(record, self.id)
+        self.session.audit("case.close", self.id, until=until.isoformat())
         return until
 
 
@@ -449,9 +548,9 @@ def create_case(
             "INSERT INTO members VALUES (?, ?, ?, ?)", (user, role, session.name, now_iso())
         )
     case._write_key(everyone)
-    case.audit("case.create", case_id, programme=programme)
+    case.audit("case.create", case_id, programme=programme, members=",".join(everyone))
     case.save()
-    session.audit("case.create", case_id)
+    session.audit("case.create", case_id, case_key=str(case_signing_key(case.identity).verify_key))
     return case
 
 
@@ -465,6 +564,7 @@ def open_case(session: UserSession, case_id: str) -> Case:
         raise
     folder = session.library.case_folder(case_id)
     case = Case(session, case_id, identity, load_database(folder / "case.db.age", [identity]))
+    check_head(case)
     if session.name not in case.member_names():
         session.audit("case.open.denied", case_id)
         raise PermissionDeniedError(
@@ -472,6 +572,48 @@ def open_case(session: UserSession, case_id: str) -> Case:
         )
     case.audit("case.open", case_id)
     return case
+
+
+def check_head(case: Case) -> None:
+    """Before anything is read or written: is the folder at least as new as this computer has
+    seen it, and does the database belong to the log's head it recorded? (RollbackError)"""
+    library, log = case.session.library, case.audit_log()
+    chain = log.chain_values()  # O(n) reads, no decryption: once per opening
+    size = len(chain) - 1
+    known = library.local.head(case.id, library.verify_keys())
+    db_size = int(get_meta(case.db, "audit_size", "0"))
+    db_head = get_meta(case.db, "audit_head")
+    if known and known.entries > size:
+        raise RollbackError(
+            f"case {case.id} was rolled back: this computer has seen {known.entries} entries "
+            f"of its audit trail, the folder has {size}. Entries were removed or an older copy "
+            "was put back; nothing was opened. Ask your administrator to restore the newest copy"
+        )
+    if known and chain[known.entries].hex() != known.log:
+        raise RollbackError(
+            f"the audit trail of case {case.id} was rewritten since this computer saw it; "
+            "nothing was opened. Ask your administrator"
+        )
+    if db_size > size:
+        raise RollbackError(
+            f"entries {size + 1}-{db_size} of the audit trail of case {case.id} were removed "
+            "(its database was saved when the trail had them); nothing was opened. Ask your "
+            "administrator to restore the newest copy"
+        )
+    if db_head and chain[db_size].hex() != db_head:
+        raise RollbackError(
+            f"the database of case {case.id} does not belong to its audit trail; nothing was "
+            "opened. Ask your administrator"
+        )
+    if known and (
+        db_size < known.entries
+        or (db_size == known.entries and _file_hash(case.folder / "case.db.age") != known.db)
+    ):
+        raise RollbackError(
+            f"the database of case {case.id} was put back to an older copy (saved at "
+            f"{db_size} entries; this computer saw it saved at {known.entries}); nothing was "
+            "opened. Ask your administrator to restore the newest copy"
+        )
 
 
 def _databases(session: UserSession) -> Iterator[tuple[str, sqlite3.Connection]]:

@@ -10,7 +10,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from encryption import (
@@ -30,19 +30,23 @@ from encryption import (
     save_identity_file,
 )
 
-from .audit import AuditLog, now_iso
+from .audit import NOBODY, AuditLog, AuditReport, now_iso
 from .errors import AuthenticationError, LibraryError, NotFoundError, PermissionDeniedError
+from .history import LibraryHistory
+from .local_state import LocalState
 from .manifest import (
+    VERSION,
     Manifest,
     RetentionRecord,
     Settings,
     UserRecord,
     WriterLock,
+    closure_message,
     read_manifest,
-    retention_message,
     write_manifest,
 )
-from .roles import Action, Role, require
+from .roles import Action, Role, allowed, require
+from .roster import RosterError, check_roster, roster_message, sign_roster
 
 _USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
 FREE_ATTEMPTS = 3
@@ -76,6 +80,9 @@ class Library:
         self.folder = folder
         self.manifest: Manifest = read_manifest(folder)
         self._lock = WriterLock(folder)
+        self._trusted: bytes | None = None  # the roster message + signature last verified
+        self._log: AuditLog | None = None
+        self._log_recipients: list[str] = []
 
     # --- opening -------------------------------------------------------------------------
 
@@ -84,7 +91,28 @@ class Library:
         library = cls(folder)
         library._lock.acquire()
         library.manifest = read_manifest(folder)  # re-read under the lock
+        try:
+            if library.needs_upgrade and library.local.pins is not None:
+                raise RosterError(
+                    "the library says it is of an older format than this computer has seen it "
+                    "in: someone changed manifest.json by hand. Nothing was done; ask your "
+                    "administrator"
+                )
+            if library.manifest.users and not library.needs_upgrade:
+                library.trusted_users()  # refuse a roster nobody allowed to sign did sign
+        except LibraryError:
+            library.close()
+            raise
         return library
+
+    @property
+    def needs_upgrade(self) -> bool:
+        return self.manifest.version < VERSION
+
+    @property
+    def local(self) -> LocalState:
+        """What this computer remembers of the library (outside the folder)."""
+        return LocalState(self.manifest.library_id)
 
     def close(self) -> None:
         self._lock.release()
@@ -118,16 +146,44 @@ class Library:
         )
         write_manifest(folder, manifest)
         library = cls.open(folder)
-        session = library._add_user(admin, Role.ADMIN, passphrase, by=admin)
-        library.audit_log().append(admin, "library.create", manifest.library_id)
+        session = library._add_user(admin, Role.ADMIN, passphrase, by=None)
+        library.audit_log().append(
+            admin, "library.create", manifest.library_id, session.keys.require_signing_key()
+        )
         library.audit_log().checkpoint(admin, session.keys.require_signing_key())
         return library, session
 
     # --- users ---------------------------------------------------------------------------
 
+    def trusted_users(self) -> dict[str, UserRecord]:
+        """The users of the roster, once its administrator's signature is checked against the
+        administrators this computer pinned (RosterError otherwise): every key wrapped to a
+        recipient, and every signature checked, takes its key from here."""
+        if self.needs_upgrade:
+            raise LibraryError(
+                "this library was made by an older videofeedback; an administrator must "
+                "unlock it once to upgrade it"
+            )
+        signed = roster_message(self.manifest) + repr(self.manifest.roster_signature).encode()
+        if signed != self._trusted:
+            local = self.local
+            local.set_pins(check_roster(self.manifest, local.pins))
+            self._trusted = signed
+        return self.manifest.users
+
+    def sign_roster(self, admin: UserSession) -> None:
+        """Sign the roster as it is now (after an administrator changed it) and save it."""
+        sign_roster(self.manifest, admin.name, admin.keys.require_signing_key())
+        local = self.local
+        pins = local.pins
+        if pins is None or admin.name in pins["admins"]:
+            local.set_pins(check_roster(self.manifest, pins))
+        write_manifest(self.folder, self.manifest)
+        self._trusted = None
+
     def user_record(self, name: str) -> UserRecord:
         try:
-            return self.manifest.users[name]
+            return self.trusted_users()[name]
         except KeyError:
             raise NotFoundError(f"there is no user {name!r} in this library") from None
 
@@ -138,12 +194,15 @@ class Library:
         return X25519Recipient.parse(self.user_record(name).recipient)
 
     def verify_keys(self) -> dict[str, VerifyKey]:
-        return {n: VerifyKey.parse(u.verify_key) for n, u in self.manifest.users.items()}
+        return {n: VerifyKey.parse(u.verify_key) for n, u in self.trusted_users().items()}
 
     def recovery_recipient(self) -> X25519Recipient:
+        self.trusted_users()
         return X25519Recipient.parse(self.manifest.recovery_recipient)
 
-    def _add_user(self, name: str, role: Role, passphrase: str, by: str) -> UserSession:
+    def _add_user(
+        self, name: str, role: Role, passphrase: str, by: UserSession | None
+    ) -> UserSession:
         check_user_name(name)
         if name in self.manifest.users:
             raise LibraryError(f"there is already a user {name!r}")
@@ -156,12 +215,13 @@ class Library:
             verify_key=str(keys.require_signing_key().verify_key),
             created=now_iso(),
         )
-        write_manifest(self.folder, self.manifest)
-        return UserSession(self, name, role, keys)
+        session = UserSession(self, name, role, keys)
+        self.sign_roster(by or session)  # the first administrator signs their own entry
+        return session
 
     def add_user(self, by: UserSession, name: str, role: Role, passphrase: str) -> None:
         require(by.role, Action.MANAGE_USERS)
-        self._add_user(name, role, passphrase, by=by.name)
+        self._add_user(name, role, passphrase, by=by)
         by.audit("user.add", name, role=role.value)
 
     # --- unlocking -----------------------------------------------------------------------
@@ -170,8 +230,10 @@ class Library:
         self, name: str, passphrase: str, sleep: Callable[[float], None] = time.sleep
     ) -> UserSession:
         """Open the user's identity file; wrong passphrases are audited and slow down."""
-        if name not in self.manifest.users:
-            self.audit_log().append("?", "unlock.failed", "-", reason="unknown user")
+        if self.needs_upgrade:
+            return self._unlock_to_upgrade(name, passphrase)
+        if name not in self.trusted_users():
+            self.audit_log().append(NOBODY, "unlock.failed", "-", reason="unknown user")
             raise AuthenticationError(f"there is no user {name!r} in this library")
         failures = self.manifest.unlock_failures.get(name, 0)
         sleep(unlock_delay(failures))
@@ -180,7 +242,7 @@ class Library:
         except WrongPassphraseError:
             self.manifest.unlock_failures[name] = failures + 1
             write_manifest(self.folder, self.manifest)
-            self.audit_log().append(name, "unlock.failed", name, reason="wrong passphrase")
+            self.audit_log().append(NOBODY, "unlock.failed", name, reason="wrong passphrase")
             wait = unlock_delay(failures + 1)
             later = f"; wait {wait:.0f} s before the next try" if wait else ""
             raise AuthenticationError(f"wrong passphrase for {name}{later}") from None
@@ -193,46 +255,123 @@ class Library:
         session.audit("unlock", name)
         return session
 
+    def _unlock_to_upgrade(self, name: str, passphrase: str) -> UserSession:
+        """An older library opens only for an administrator, who upgrades it in place."""
+        record = self.manifest.users.get(name)
+        if record is None or record.role != Role.ADMIN.value:
+            raise LibraryError(
+                "this library was made by an older videofeedback and must be upgraded first: "
+                "an administrator must unlock it once"
+            )
+        try:
+            keys = load_identity_file(self.identity_path(name), passphrase)
+        except WrongPassphraseError:
+            raise AuthenticationError(f"wrong passphrase for {name}") from None
+        from .migrations import upgrade  # migrations use the library: imported when needed
+
+        session = UserSession(self, name, Role.ADMIN, keys)
+        upgrade(self, session)
+        return session
+
     # --- the library-level audit trail ---------------------------------------------------
 
     def audit_log(self) -> AuditLog:
-        admins = [
-            X25519Recipient.parse(u.recipient)
-            for u in self.manifest.users.values()
-            if u.role == Role.ADMIN.value
+        users = self.manifest.users if self.needs_upgrade else self.trusted_users()
+        admins = [X25519Recipient.parse(u.recipient) for u in users.values() if u.role == "admin"]
+        recipients: list[Recipient] = [
+            *admins,
+            X25519Recipient.parse(self.manifest.recovery_recipient),
         ]
-        recipients: list[Recipient] = [*admins, self.recovery_recipient()]
-        return AuditLog(self.folder / "audit", self.manifest.library_id, recipients)
+        if self._log is None or [str(r) for r in recipients] != self._log_recipients:
+            self._log = AuditLog(self.folder / "audit", self.manifest.library_id, recipients)
+            self._log_recipients = [str(r) for r in recipients]
+        return self._log
+
+    def legacy_head(self, log_id: str) -> tuple[int, bytes] | None:
+        """The head of a log's entries written before format 2, as the upgrade recorded it."""
+        self.trusted_users()
+        record = self.manifest.legacy_logs.get(log_id)
+        return (int(record["entries"]), bytes.fromhex(record["head"])) if record else None
+
+    def known_head(self, log_id: str) -> tuple[int, bytes] | None:
+        """The head of a log this computer saw last (signed; outside the folder)."""
+        head = self.local.head(log_id, self.verify_keys())
+        return (head.entries, bytes.fromhex(head.log)) if head else None
+
+    def verify_audit(self, session: UserSession) -> tuple[AuditReport, LibraryHistory]:
+        """Verify the library's own trail (administrators read it)."""
+        history = LibraryHistory()
+        log = self.audit_log()
+        report = log.verify(
+            session.identities,
+            self.verify_keys(),
+            policy=history,
+            legacy=self.legacy_head(log.log_id),
+            known=self.known_head(log.log_id),
+        )
+        return report, history
 
     # --- retention -----------------------------------------------------------------------
 
-    def record_retention(self, case_id: str, until: date, by: UserSession) -> None:
-        message = retention_message(case_id, until.isoformat())
-        signature = base64.b64encode(by.keys.require_signing_key().sign(message)).decode()
-        self.manifest.retention[case_id] = RetentionRecord(until.isoformat(), by.name, signature)
+    def record_retention(self, record: RetentionRecord, case_id: str) -> None:
+        self.manifest.retention[case_id] = record
         write_manifest(self.folder, self.manifest)
 
-    def expired_cases(self, today: date) -> list[str]:
-        """Closed cases past their retention date, whose date was signed by a known user."""
-        expired = []
+    def expired_cases(self, by: UserSession, today: date | None = None) -> list[str]:
+        """Closed cases past their retention date whose closure checks out: signed by a user
+        whose role may close a case, with the case's own key (so by a member), announced in
+        the library's verified trail, and no earlier than the retention setting allows.
+        ``today`` is for tests only; the command line has no way to change the date."""
+        today = today or date.today()
+        report, history = self.verify_audit(by)
         keys = self.verify_keys()
+        users = self.trusted_users()
+        expired = []
         for case_id, record in sorted(self.manifest.retention.items()):
-            if date.fromisoformat(record.until) >= today or record.signed_by not in keys:
+            if date.fromisoformat(record.until) >= today:
                 continue
-            try:
-                keys[record.signed_by].verify(
-                    retention_message(case_id, record.until), base64.b64decode(record.signature)
-                )
-            except SignatureError:
-                continue  # a tampered date never leads to deletion
-            expired.append(case_id)
+            if self._closure_holds(case_id, record, history, keys, users):
+                expired.append(case_id)
         return expired
 
-    def purge(self, by: UserSession, today: date) -> list[str]:
+    def _closure_holds(
+        self,
+        case_id: str,
+        record: RetentionRecord,
+        history: LibraryHistory,
+        keys: dict[str, VerifyKey],
+        users: dict[str, UserRecord],
+    ) -> bool:
+        user = users.get(record.signed_by)
+        case_key = history.case_keys.get(case_id)
+        close = history.closures.get(case_id)
+        if user is None or case_key is None or close is None or not record.closed:
+            return False  # format 1, unknown signer, or a case never announced or closed
+        if close.user != record.signed_by or close.detail.get("until") != record.until:
+            return False
+        if not allowed(Role(user.role), Action.EDIT_CASE):
+            return False
+        retention = timedelta(days=self.manifest.settings.retention_days)
+        if date.fromisoformat(record.until) < date.fromisoformat(record.closed) + retention:
+            return False
+        chain = AuditLog(self.case_folder(case_id) / "audit", case_id, []).chain_values()
+        if record.entry >= len(chain) or chain[record.entry].hex() != record.head:
+            return False  # the closing entry is not in the case's trail (over its ciphertexts)
+        message = closure_message(
+            case_id, record.closed, record.until, record.signed_by, record.entry, record.head
+        )
+        try:
+            keys[record.signed_by].verify(message, base64.b64decode(record.signature))
+            VerifyKey.parse(case_key).verify(message, base64.b64decode(record.case_signature))
+        except (SignatureError, ValueError):
+            return False  # a forged or altered record never leads to deletion
+        return True
+
+    def purge(self, by: UserSession, today: date | None = None) -> list[str]:
         """Crypto-shred and delete every expired case; return their ids."""
         require(by.role, Action.PURGE)
         purged = []
-        for case_id in self.expired_cases(today):
+        for case_id in self.expired_cases(by, today):
             folder = self.case_folder(case_id)
             shred(folder / "key.age")
             shutil.rmtree(folder, ignore_errors=True)
@@ -282,8 +421,11 @@ class UserSession:
     def audit(self, action: str, obj: str, **detail: str) -> None:
         """Record in the library audit trail and sign its new head."""
         log = self.library.audit_log()
-        log.append(self.name, action, obj, **detail)
-        log.checkpoint(self.name, self.keys.require_signing_key())
+        key = self.keys.require_signing_key()
+        log.append(self.name, action, obj, signing_key=key, **detail)
+        head = log.head()
+        log.checkpoint(self.name, key, head)
+        self.library.local.record_head(log.log_id, head[0], head[1], "", self.name, key)
 
     def try_case_identity(self, case_id: str) -> X25519Identity | None:
         """The case's key if this user is a member, else None (nothing is audited)."""

@@ -14,7 +14,7 @@ from encryption import atomic_file
 from .errors import LibraryError, LibraryLockedError
 
 FORMAT = "videofeedback-library"
-VERSION = 1
+VERSION = 2  # 1: unsigned roster, unsigned entries; 2: see migrations.py
 MANIFEST = "manifest.json"
 
 
@@ -30,7 +30,11 @@ class UserRecord:
 class RetentionRecord:
     until: str  # ISO date after which the case may be purged
     signed_by: str
-    signature: str  # base64 Ed25519 over retention_message(case_id, until)
+    signature: str  # base64 Ed25519 by signed_by over retention_message(…)
+    closed: str = ""  # ISO date the case was closed ("" in records of format 1)
+    case_signature: str = ""  # the same message signed with the case's own key (members only)
+    entry: int = 0  # the case.close entry of the case's audit log
+    head: str = ""  # hex chain value of the case's log after that entry (over ciphertexts)
 
 
 @dataclass
@@ -50,9 +54,14 @@ class Manifest:
     retention: dict[str, RetentionRecord] = field(default_factory=dict)
     codebooks: dict[str, Any] = field(default_factory=dict)  # the library's own codebooks
     prompts: dict[str, dict[str, str]] = field(default_factory=dict)  # book → category → text
+    # the roster (library_id … users, legacy_logs) is signed by an administrator: roster.py
+    legacy_logs: dict[str, dict[str, Any]] = field(default_factory=dict)  # log → size, head
+    roster_serial: int = 0
+    roster_signature: dict[str, str] = field(default_factory=dict)  # by, signature
+    version: int = VERSION
 
     def to_json(self) -> str:
-        data = {"format": FORMAT, "version": VERSION, **asdict(self)}
+        data = {"format": FORMAT, **asdict(self)}
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -61,7 +70,8 @@ class Manifest:
             data: dict[str, Any] = json.loads(text)
             if data.pop("format") != FORMAT:
                 raise ValueError("not a videofeedback library")
-            if data.pop("version") > VERSION:
+            version = int(data.pop("version"))
+            if version > VERSION:
                 raise LibraryError("this library was made by a newer videofeedback; update it")
             return cls(
                 library_id=data["library_id"],
@@ -73,13 +83,24 @@ class Manifest:
                 retention={k: RetentionRecord(**v) for k, v in data.get("retention", {}).items()},
                 codebooks=dict(data.get("codebooks", {})),
                 prompts={k: dict(v) for k, v in data.get("prompts", {}).items()},
+                legacy_logs={k: dict(v) for k, v in data.get("legacy_logs", {}).items()},
+                roster_serial=int(data.get("roster_serial", 0)),
+                roster_signature=dict(data.get("roster_signature", {})),
+                version=version,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise LibraryError(f"the library manifest is damaged ({exc})") from None
 
 
 def retention_message(case_id: str, until: str) -> bytes:
+    """What a format-1 retention record signed (kept to read old records)."""
     return f"videofeedback retention\n{case_id}\n{until}\n".encode()
+
+
+def closure_message(case_id: str, closed: str, until: str, by: str, entry: int, head: str) -> bytes:
+    """What the closing member signs, with their own key and with the case's key."""
+    lines = ("videofeedback closure v2", case_id, closed, until, by, str(entry), head)
+    return ("\n".join(lines) + "\n").encode()
 
 
 def read_manifest(folder: Path) -> Manifest:

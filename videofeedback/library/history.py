@@ -1,0 +1,131 @@
+"""Who was allowed to do what at each point of a log, replayed from the signed entries.
+
+``CaseHistory`` follows membership (case.create names the first members, member.add and
+member.remove change them) and each member's role (from the signed roster; roles do not
+change), and keeps the consent and closure the signed entries record. ``LibraryHistory``
+follows roles from library.create and user.add, and the case keys announced by case.create.
+Both are the ``policy`` of ``AuditLog.verify`` (docs/FORMAT.md, sections 9 and 10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .audit import AuditEntry
+from .roles import Action, Role, allowed
+
+CASE_ACTIONS: dict[str, Action] = {
+    "case.create": Action.CREATE_CASE,
+    "member.add": Action.EDIT_CASE,
+    "member.remove": Action.EDIT_CASE,
+    "participant.add": Action.EDIT_CASE,
+    "consent.give": Action.EDIT_CASE,
+    "consent.withdraw": Action.EDIT_CASE,
+    "goal.add": Action.EDIT_CASE,
+    "goal.score": Action.EDIT_CASE,
+    "case.close": Action.EDIT_CASE,
+    "session.create": Action.CREATE_SESSION,
+    "comment.add": Action.COMMENT,
+    "cycle.signoff": Action.SIGN_OFF,
+}
+LIBRARY_ACTIONS: dict[str, Action] = {
+    "user.add": Action.MANAGE_USERS,
+    "case.purge": Action.PURGE,
+    "case.create": Action.CREATE_CASE,
+    "library.upgrade": Action.MANAGE_USERS,
+}
+
+
+def _role(text: str | None) -> Role | None:
+    try:
+        return Role(text) if text else None
+    except ValueError:
+        return None
+
+
+def _may(role: Role | None, action: Action | None) -> bool:
+    return role is not None and (action is None or allowed(role, action))
+
+
+@dataclass
+class CaseHistory:
+    """The policy of a case log; afterwards, the consent and closure it recorded."""
+
+    roles: dict[str, str]  # user -> role, from the signed roster
+    members: set[str] | None = None  # None: not known (a log begun before format 2)
+    consent: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    closures: list[AuditEntry] = field(default_factory=list)
+
+    def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
+        refusal = self._check(entry) if authenticated else None
+        if refusal is None:
+            self._apply(entry)
+        return refusal
+
+    def _check(self, entry: AuditEntry) -> str | None:
+        role = _role(self.roles.get(entry.user))
+        action = CASE_ACTIONS.get(entry.action)
+        if entry.action == "case.create":
+            if entry.seq != 1:
+                return "a case.create in the middle of a case's trail"
+            if "members" in entry.detail and entry.user not in entry.detail["members"].split(","):
+                return f"{entry.user} created the case without being one of its members"
+        elif self.members is not None and entry.user not in self.members:
+            return f"{entry.user} was not a member of the case when this was recorded"
+        if not _may(role, action):
+            what = action.value if action else entry.action
+            return f"{entry.user} ({role.value if role else 'no role'}) may not {what}"
+        return None
+
+    def _apply(self, entry: AuditEntry) -> None:
+        if entry.action == "case.create" and "members" in entry.detail:
+            self.members = set(entry.detail["members"].split(","))
+        elif entry.action == "member.add" and self.members is not None:
+            self.members.add(entry.object)
+        elif entry.action == "member.remove" and self.members is not None:
+            self.members.discard(entry.object)
+        elif entry.action in ("consent.give", "consent.withdraw"):
+            status = "given" if entry.action == "consent.give" else "withdrawn"
+            purpose = entry.detail.get("purpose", "")
+            self.consent[(entry.object, purpose)] = (status, entry.time)
+        elif entry.action == "case.close":
+            self.closures.append(entry)
+
+
+@dataclass
+class LibraryHistory:
+    """The policy of the library log; afterwards, the case keys announced in it."""
+
+    roles: dict[str, str] = field(default_factory=dict)  # as the log has built them so far
+    case_keys: dict[str, str] = field(default_factory=dict)  # case id -> vfsign1… of its key
+    closures: dict[str, AuditEntry] = field(default_factory=dict)
+
+    def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
+        refusal = self._check(entry) if authenticated else None
+        if refusal is None:
+            self._apply(entry)
+        return refusal
+
+    def _check(self, entry: AuditEntry) -> str | None:
+        if entry.action == "library.create":
+            return None if entry.seq == 1 else "a second library.create"
+        role = _role(self.roles.get(entry.user))
+        if role is None:
+            return f"{entry.user} was not a user of the library when this was recorded"
+        action = LIBRARY_ACTIONS.get(entry.action)
+        if not _may(role, action):
+            what = action.value if action else entry.action
+            return f"{entry.user} ({role.value}) may not {what}"
+        if entry.action == "case.create" and entry.object in self.case_keys:
+            return f"case {entry.object} was already created: a second announcement is forged"
+        return None
+
+    def _apply(self, entry: AuditEntry) -> None:
+        if entry.action == "library.create":
+            self.roles[entry.user] = Role.ADMIN.value
+        elif entry.action == "user.add":
+            self.roles[entry.object] = entry.detail.get("role", "")
+        elif entry.action == "case.create" and "case_key" in entry.detail:
+            self.case_keys.setdefault(entry.object, entry.detail["case_key"])
+        elif entry.action == "case.close":
+            self.closures[entry.object] = entry

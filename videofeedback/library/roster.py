@@ -1,0 +1,99 @@
+"""The roster (users, roles, keys, recovery recipient, settings) is signed by an administrator.
+
+The administrators themselves are pinned on this computer on first use (local_state.py):
+a roster signed by anyone else, by a pinned administrator's replaced key, or older than one
+already seen is refused, so no key is ever wrapped to a recipient it names
+(docs/FORMAT.md, sections 8 and 10).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict
+from typing import Any
+
+from encryption import IdentityFileError, SignatureError, SigningKey, VerifyKey
+
+from .errors import LibraryError
+from .manifest import Manifest
+from .roles import Role
+
+
+class RosterError(LibraryError):
+    """The list of users was changed by someone who may not change it, or rolled back."""
+
+
+def roster_message(manifest: Manifest) -> bytes:
+    body = {
+        "library_id": manifest.library_id,
+        "created": manifest.created,
+        "recovery_recipient": manifest.recovery_recipient,
+        "settings": asdict(manifest.settings),
+        "users": {name: asdict(user) for name, user in manifest.users.items()},
+        "legacy_logs": manifest.legacy_logs,
+        "serial": manifest.roster_serial,
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return f"videofeedback roster v1\n{text}\n".encode()
+
+
+def sign_roster(manifest: Manifest, admin: str, key: SigningKey) -> None:
+    """Count the roster up and sign it as ``admin`` (who must be an administrator in it)."""
+    record = manifest.users.get(admin)
+    if record is None or record.role != Role.ADMIN.value:
+        raise RosterError(f"only an administrator can change the list of users ({admin} is not)")
+    manifest.roster_serial += 1
+    signature = base64.b64encode(key.sign(roster_message(manifest))).decode()
+    manifest.roster_signature = {"by": admin, "signature": signature}
+
+
+def admins_of(manifest: Manifest) -> dict[str, str]:
+    return {n: u.verify_key for n, u in manifest.users.items() if u.role == Role.ADMIN.value}
+
+
+def fingerprint(verify_key: str) -> str:
+    """A short, readable form of a key to compare by eye (first 16 characters after vfsign1)."""
+    return verify_key.removeprefix("vfsign1")[:16]
+
+
+def check_roster(manifest: Manifest, pins: dict[str, Any] | None) -> dict[str, Any]:
+    """Verify the roster's signature against the pinned administrators; return new pins."""
+    by = manifest.roster_signature.get("by", "")
+    signer = manifest.users.get(by)
+    if signer is None or signer.role != Role.ADMIN.value:
+        raise RosterError(
+            "the library's list of users is not signed by an administrator: someone changed "
+            "manifest.json by hand. Nothing was done; ask your administrator to check it"
+        )
+    try:
+        VerifyKey.parse(signer.verify_key).verify(
+            roster_message(manifest), base64.b64decode(manifest.roster_signature["signature"])
+        )
+    except (SignatureError, IdentityFileError, ValueError, KeyError):
+        raise RosterError(
+            "the library's list of users (users, roles, keys or the recovery key) was changed "
+            "after an administrator signed it. Nothing was done and no key was given to "
+            "anyone; ask your administrator to check manifest.json"
+        ) from None
+    if pins is None:
+        return {"admins": admins_of(manifest), "serial": manifest.roster_serial}
+    pinned: dict[str, str] = pins["admins"]
+    if pinned.get(by) != signer.verify_key:
+        raise RosterError(
+            f"the library's list of users is signed by {by} (key "
+            f"{fingerprint(signer.verify_key)}), whom this computer has never known as an "
+            "administrator. Nothing was done; ask your administrator"
+        )
+    for name, key in pinned.items():
+        if name in manifest.users and manifest.users[name].verify_key != key:
+            raise RosterError(
+                f"the key of administrator {name} was replaced in the library's list of users. "
+                "Nothing was done; ask your administrator"
+            )
+    if manifest.roster_serial < int(pins["serial"]):
+        raise RosterError(
+            f"the library's list of users was rolled back (this computer has seen version "
+            f"{pins['serial']}, the folder holds {manifest.roster_serial}); ask your administrator"
+        )
+    return {"admins": {**pinned, **admins_of(manifest)}, "serial": manifest.roster_serial}
