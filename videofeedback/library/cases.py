@@ -11,11 +11,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from encryption import Recipient, SignatureError, X25519Identity, write_encrypted
+from encryption import Recipient, SignatureError
 
 from .audit import AuditLog, AuditReport, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
 from .errors import ConsentError, LibraryError, NotFoundError, PermissionDeniedError
+from .keyring import CaseKeys, write_key_file
 from .library import UserSession, new_id
 from .roles import Action, Role, require
 
@@ -83,7 +84,7 @@ class Case:
 
     session: UserSession
     id: str
-    identity: X25519Identity
+    identity: CaseKeys  # every key epoch; files are written to the newest only
     db: sqlite3.Connection
 
     # --- storage -------------------------------------------------------------------------
@@ -157,7 +158,7 @@ class Case:
         library = self.session.library
         recipients: list[Recipient] = [library.recipient_of(m) for m in members]
         recipients.append(library.recovery_recipient())
-        write_encrypted(self.folder / "key.age", str(self.identity).encode(), recipients)
+        write_key_file(self.folder, self.identity, recipients)
 
     def add_member(self, user: str) -> None:
         self.require(Action.EDIT_CASE)
@@ -177,7 +178,10 @@ class Case:
         if user not in self.member_names():
             raise NotFoundError(f"{user} is not a member of case {self.id}")
         self.db.execute("DELETE FROM members WHERE user = ?", (user,))
-        self._write_key(self.member_names())  # the key first: access ends before anything else
+        # a new key epoch, and the key first: access ends before anything else, and whatever
+        # is written from now on is encrypted to the new epoch, which the removed user never had
+        self.identity = self.identity.with_new_epoch()
+        self._write_key(self.member_names())
         self.audit("member.remove", user)
         self.save()
 
@@ -433,7 +437,9 @@ def create_case(
             raise PermissionDeniedError(f"{user} is an administrator and cannot be a case member")
     case_id = new_id("c")
     library.case_folder(case_id).mkdir(parents=True)
-    case = Case(session, case_id, X25519Identity.generate(), new_database())
+    keys = CaseKeys.new(case_id)
+    library.key_store().change(session.identities, library.store_recipients(), {case_id: keys.kek})
+    case = Case(session, case_id, keys, new_database())
     for key, value in (
         ("id", case_id),
         ("label", label.strip()),
@@ -449,7 +455,7 @@ def create_case(
             "INSERT INTO members VALUES (?, ?, ?, ?)", (user, role, session.name, now_iso())
         )
     case._write_key(everyone)
-    case.audit("case.create", case_id, programme=programme)
+    case.audit("case.create", case_id, programme=programme, members=",".join(everyone))
     case.save()
     session.audit("case.create", case_id)
     return case
