@@ -11,8 +11,11 @@ import base64
 import re
 import secrets
 from collections.abc import Iterable
+from pathlib import Path
 
 from zxcvbn import zxcvbn
+
+from encryption import UserKeys, load_identity_file
 
 from .errors import LibraryError
 
@@ -64,3 +67,8 @@ def normalise_recovery_secret(text: str) -> str:
             "'videofeedback init'); type it again"
         )
     return "-".join(plain[i : i + 4] for i in range(0, len(plain), 4))
+
+
+def load_recovery_key(path: Path, secret: str) -> UserKeys:
+    """The organisation's recovery identity, opened with its secret however it was typed."""
+    return load_identity_file(path, normalise_recovery_secret(secret))
