@@ -19,6 +19,7 @@ import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,13 +90,14 @@ class CaseKeys:
     def epoch_identity(self, epoch: int) -> X25519Identity:
         return X25519Identity(_xor(self.parts[epoch - 1], _pad(self.kek, self.case_id, epoch)))
 
-    @property
+    @cached_property
     def identities(self) -> list[X25519Identity]:
+        """Newest first."""
         return [self.epoch_identity(e) for e in range(self.epoch, 0, -1)]
 
     @property
     def newest(self) -> X25519Identity:
-        return self.epoch_identity(self.epoch)
+        return self.identities[0]
 
     @property
     def recipient(self) -> X25519Recipient:

@@ -30,7 +30,15 @@ from encryption import (
 
 from .audit import AuditLog, now_iso
 from .errors import AuthenticationError, LibraryError, NotFoundError, PermissionDeniedError
-from .keyring import CaseKeys, KeyStore, LegacyKeyError, load_case_keys, shred, upgrade_case
+from .keyring import (
+    CaseKeys,
+    KeysDestroyedError,
+    KeyStore,
+    LegacyKeyError,
+    load_case_keys,
+    shred,
+    upgrade_case,
+)
 from .manifest import (
     Manifest,
     RetentionRecord,
@@ -305,7 +313,7 @@ class UserSession:
         """The case's key if this user is a member, else None (nothing is audited)."""
         try:
             return self.case_identity(case_id)
-        except (PermissionDeniedError, EncryptionError):
+        except (PermissionDeniedError, EncryptionError, KeysDestroyedError):
             return None
 
     def case_identity(self, case_id: str) -> CaseKeys:
