@@ -198,13 +198,13 @@ class KeyStore:
 
     def read(self, identities: Sequence[Identity]) -> dict[str, bytes]:
         best: tuple[int, dict[str, bytes]] | None = None
-        failure: EncryptionError | None = None
+        failure: Exception | None = None
         for slot in STORE_SLOTS:
             try:
                 generation, keks = _parse_store(read_encrypted(self.folder / slot, identities))
             except FileNotFoundError:
                 continue
-            except EncryptionError as exc:
+            except (EncryptionError, LibraryError) as exc:  # a torn copy: the other one counts
                 failure = exc
                 continue
             if best is None or generation > best[0]:
