@@ -386,5 +386,3 @@ def _require_exporter(
             f"{path} was made by {exporter}, who was not a practitioner on case "
             f"{history[0].object if history else '?'} when it was exported; refused"
         )
-
-
