@@ -91,6 +91,7 @@ def test_a_tiny_bundle_declaring_a_huge_sparse_member_is_refused_cheaply(
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    print(f"peak traced memory: {peak / 1e6:.2f} MB")
     assert peak < MEMORY_LIMIT, f"{peak / 1e6:.0f} MB"
 
 
