@@ -13,8 +13,6 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from zxcvbn import zxcvbn
-
 from encryption import UserKeys, load_identity_file
 
 from .errors import LibraryError
@@ -33,6 +31,8 @@ def passphrase_problem(passphrase: str, known: Iterable[str] = ()) -> str | None
     """Why ``passphrase`` is too weak (one line), or None when it is strong enough."""
     if not passphrase:
         return "the passphrase is empty"
+    from zxcvbn import zxcvbn  # its word lists load in ~20 ms: only when a passphrase is set
+
     words = [w for w in (*_KNOWN_WORDS, *known) if w]
     result = zxcvbn(passphrase[:100], user_inputs=words)  # zxcvbn is quadratic in length
     if int(result["score"]) >= MIN_SCORE:
