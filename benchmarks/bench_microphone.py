@@ -97,9 +97,10 @@ def drift_correction(on: bool) -> Iterator[None]:
 
 
 def studio(folder: Path) -> tuple[object, str]:
-    library, admin = Library.create(folder / "lib", "alice", "pw-alice", folder / "r.age", 30)
-    library.add_user(admin, "bob", Role.PRACTITIONER, "pw-bob")
-    case = create_case(library.unlock("bob", "pw-bob"), "Family R", Programme.VIG, date.today())
+    secret = "bob-quiet-harbour-lantern"
+    library, admin = Library.create(folder / "lib", "alice", "al-" + secret, folder / "r.age", 30)
+    library.add_user(admin, "bob", Role.PRACTITIONER, secret)
+    case = create_case(library.unlock("bob", secret), "Family R", Programme.VIG, date.today())
     mother = case.add_participant("Rosa", "mother")
     case.set_consent(mother, Purpose.FILMING, True)
     session = case.new_session(SessionKind.RECORDING, date.today())

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QProgressBar,
     QPushButton,
@@ -25,6 +24,7 @@ from ui.case_view import CaseView
 from ui.cases_view import CasesView
 from ui.errors import show_error
 from ui.jobs import Job, Jobs
+from ui.passphrase_prompt import ask_new_passphrase, show_recovery_secret
 from ui.record_view import RecordView
 from ui.reel_view import ReelView
 from ui.review_view import ReviewView
@@ -257,10 +257,8 @@ class MainWindow(QMainWindow):
         admin, ok = QInputDialog.getText(self, "New library", "Administrator's user name:")
         if not ok:
             return
-        secret, ok = QInputDialog.getText(
-            self, "New library", "Administrator's passphrase:", QLineEdit.EchoMode.Password
-        )
-        if not ok:
+        secret = ask_new_passphrase(self, "New library: the administrator's passphrase", [admin])
+        if secret is None:
             return
         key, _ = QFileDialog.getSaveFileName(
             self, "Where to keep the organisation's recovery key (not inside the library)"
@@ -273,6 +271,7 @@ class MainWindow(QMainWindow):
         except VideofeedbackError as exc:
             show_error(self, str(exc))
             return
+        show_recovery_secret(self, Path(key), library.recovery_secret)
         self.open_library(Path(folder))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name

@@ -80,6 +80,7 @@ def build_demo_library(
     progress("creating the library and its users")
     recovery = folder / "demo-recovery-key.age"
     library, admin = Library.create(folder, ADMIN[0], ADMIN[1], recovery, 730)
+    recovery_secret = library.recovery_secret  # a real library prints it once; a demo keeps it
     with library:
         for name, (role, secret) in USERS.items():
             library.add_user(admin, name, role, secret)
@@ -101,6 +102,7 @@ def build_demo_library(
     (folder / MARKER).write_text(
         "A demo library: made-up people and a synthetic recording, no personal data.\n"
         + "".join(f"{user}: {secret}\n" for user, secret in passphrases().items())
+        + f"recovery key ({recovery.name}) secret: {recovery_secret}\n"
     )
 
 

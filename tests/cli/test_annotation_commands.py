@@ -21,10 +21,10 @@ def media(tmp_path_factory):
 def make_library(tmp_path_factory):
     """A library with bob (practitioner), sue (supervisor) and one 120 s recording at 30 fps."""
     folder = tmp_path_factory.mktemp("annot") / "lib"
-    library, alice = Library.create(folder, "alice", "pw-alice", folder.parent / "r.age", 30)
-    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
-    library.add_user(alice, "sue", Role.SUPERVISOR, "pw-sue")
-    bob = library.unlock("bob", "pw-bob")
+    library, alice = Library.create(folder, "alice", "alice-quiet-harbour-lantern", folder.parent / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
+    library.add_user(alice, "sue", Role.SUPERVISOR, "sue-quiet-harbour-lantern")
+    bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family K", Programme.VIG, date.today(), ["sue"])
     mother = case.add_participant("Kasia", "mother")
     case.set_consent(mother, Purpose.FILMING, True)
@@ -41,7 +41,7 @@ def make_library(tmp_path_factory):
 
 def vf(folder, user, *args):
     return run_cli(
-        "--library", folder, "--user", user, *args, env={"VIDEOFEEDBACK_PASSPHRASE": f"pw-{user}"}
+        "--library", folder, "--user", user, *args, env={"VIDEOFEEDBACK_PASSPHRASE": f"{user}-quiet-harbour-lantern"}
     )
 
 

@@ -9,7 +9,7 @@ from encryption import DurableEncryptedFile, X25519Recipient
 from tests.agetool import age_with_passphrase
 from tests.cli.conftest import assert_one_line_error, run_cli
 
-PW = {"VIDEOFEEDBACK_PASSPHRASE": "pw-alice"}
+PW = {"VIDEOFEEDBACK_PASSPHRASE": "alice-quiet-harbour-lantern"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_passphrase_encryption_interoperates_with_age(tmp_path):
     result = run_cli("encrypt", "-p", "-o", tmp_path / "p.age", stdin=b"hello", env=PW)
     assert result.code == 0, result.err
     age_with_passphrase(
-        "-d", "-o", tmp_path / "out", tmp_path / "p.age", passphrase="pw-alice", prompts=1
+        "-d", "-o", tmp_path / "out", tmp_path / "p.age", passphrase="alice-quiet-harbour-lantern", prompts=1
     )
     assert (tmp_path / "out").read_bytes() == b"hello"
     assert run_cli("decrypt", tmp_path / "p.age", env=PW).out == b"hello"

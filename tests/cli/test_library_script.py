@@ -11,10 +11,10 @@ from tests.cli.conftest import SCRIPT
 ISSUE_SCRIPT = """
 set -e
 export VIDEOFEEDBACK_LIBRARY=$PWD/lib
-VIDEOFEEDBACK_PASSPHRASE=pw-alice videofeedback --user alice init
-VIDEOFEEDBACK_PASSPHRASE=pw-alice VIDEOFEEDBACK_NEW_PASSPHRASE=pw-bob videofeedback --user alice user add bob --role practitioner
-VIDEOFEEDBACK_PASSPHRASE=pw-alice VIDEOFEEDBACK_NEW_PASSPHRASE=pw-sue videofeedback --user alice user add sue --role supervisor
-export VIDEOFEEDBACK_USER=bob VIDEOFEEDBACK_PASSPHRASE=pw-bob
+VIDEOFEEDBACK_PASSPHRASE=alice-quiet-harbour-lantern videofeedback --user alice init
+VIDEOFEEDBACK_PASSPHRASE=alice-quiet-harbour-lantern VIDEOFEEDBACK_NEW_PASSPHRASE=bob-quiet-harbour-lantern videofeedback --user alice user add bob --role practitioner
+VIDEOFEEDBACK_PASSPHRASE=alice-quiet-harbour-lantern VIDEOFEEDBACK_NEW_PASSPHRASE=sue-quiet-harbour-lantern videofeedback --user alice user add sue --role supervisor
+export VIDEOFEEDBACK_USER=bob VIDEOFEEDBACK_PASSPHRASE=bob-quiet-harbour-lantern
 case=$(videofeedback case new "Family K" --programme VIG --supervisor sue --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 p=$(videofeedback participant add "$case" "Kasia" --role mother --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 videofeedback consent set "$case" "$p" --purpose filming --given
@@ -22,7 +22,7 @@ videofeedback session new "$case" --kind recording --json
 videofeedback goal add "$case" "Notice and name what the baby is showing" --json
 videofeedback audit verify "$case"
 videofeedback export "$case" --to sue --out bundle.age
-VIDEOFEEDBACK_USER=sue VIDEOFEEDBACK_PASSPHRASE=pw-sue videofeedback open-bundle bundle.age --json
+VIDEOFEEDBACK_USER=sue VIDEOFEEDBACK_PASSPHRASE=sue-quiet-harbour-lantern videofeedback open-bundle bundle.age --json
 """
 
 SECRETS = [
@@ -61,7 +61,7 @@ def test_issue_script_then_every_command_then_no_plaintext_anywhere(tmp_path):
         **env,
         "VIDEOFEEDBACK_LIBRARY": str(work / "lib"),
         "VIDEOFEEDBACK_USER": "bob",
-        "VIDEOFEEDBACK_PASSPHRASE": "pw-bob",
+        "VIDEOFEEDBACK_PASSPHRASE": "bob-quiet-harbour-lantern",
     }
 
     def vf(*args, **extra):
@@ -113,11 +113,11 @@ def test_issue_script_then_every_command_then_no_plaintext_anywhere(tmp_path):
         e["action"] for e in show
     }
     assert vf(
-        "audit", "verify", "--json", VIDEOFEEDBACK_USER="alice", VIDEOFEEDBACK_PASSPHRASE="pw-alice"
+        "audit", "verify", "--json", VIDEOFEEDBACK_USER="alice", VIDEOFEEDBACK_PASSPHRASE="alice-quiet-harbour-lantern"
     )["valid"]
     vf("case", "close", case_id, "--json")
     purged = vf(
-        "purge", "--yes", "--json", VIDEOFEEDBACK_USER="alice", VIDEOFEEDBACK_PASSPHRASE="pw-alice"
+        "purge", "--yes", "--json", VIDEOFEEDBACK_USER="alice", VIDEOFEEDBACK_PASSPHRASE="alice-quiet-harbour-lantern"
     )
     # closed today: kept for its retention period. The command line has no date override
     # (issue 16, finding 6); purging after the date is tested in tests/library.

@@ -35,8 +35,8 @@ def test_media_workflow_through_the_cli(tmp_path):
             timeout=600,
             env={
                 **env,
-                "VIDEOFEEDBACK_PASSPHRASE": f"pw-{user}",
-                "VIDEOFEEDBACK_NEW_PASSPHRASE": "pw-bob",
+                "VIDEOFEEDBACK_PASSPHRASE": f"{user}-quiet-harbour-lantern",
+                "VIDEOFEEDBACK_NEW_PASSPHRASE": "bob-quiet-harbour-lantern",
             },
         )
         if check:

@@ -21,15 +21,15 @@ class World:
 def world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("library") / "lib"
     recovery = folder.parent / "recovery.age"
-    library, alice = Library.create(folder, "alice", "pw-alice", recovery, retention_days=30)
+    library, alice = Library.create(folder, "alice", "alice-quiet-harbour-lantern", recovery, retention_days=30)
     for name, role in (
         ("bob", Role.PRACTITIONER),
         ("sue", Role.SUPERVISOR),
         ("carol", Role.SOCIAL_WORKER),
         ("dave", Role.PRACTITIONER),
     ):
-        library.add_user(alice, name, role, f"pw-{name}")
-    sessions = {n: library.unlock(n, f"pw-{n}") for n in ("bob", "sue", "carol", "dave")}
+        library.add_user(alice, name, role, f"{name}-quiet-harbour-lantern")
+    sessions = {n: library.unlock(n, f"{n}-quiet-harbour-lantern") for n in ("bob", "sue", "carol", "dave")}
     yield World(library, alice, recovery_path=recovery, **sessions)
     library.close()
 

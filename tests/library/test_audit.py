@@ -142,7 +142,7 @@ def test_library_trail_records_failed_unlocks_and_verifies(world):
 
     with pytest.raises(AuthenticationError):
         world.library.unlock("carol", "not-her-passphrase", sleep=lambda s: None)
-    world.library.unlock("carol", "pw-carol")  # the next unlock signs the head
+    world.library.unlock("carol", "carol-quiet-harbour-lantern")  # the next unlock signs the head
     log = world.library.audit_log()
     report = world.library.verify_audit(world.alice)[0]
     assert report.valid, report.summary()

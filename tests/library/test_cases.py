@@ -6,7 +6,6 @@ import pytest
 
 from encryption import (
     NoIdentityMatchError,
-    X25519Identity,
     load_identity_file,
     read_encrypted,
     write_encrypted,
@@ -21,6 +20,7 @@ from videofeedback.library import (
     list_cases,
     open_case,
 )
+from videofeedback.library.keyring import load_case_keys
 
 
 def test_case_round_trip_through_encrypted_storage(world, family):
@@ -157,10 +157,13 @@ def test_adding_and_removing_members_rewrites_only_the_key(world, family):
 
 
 def test_recovery_key_opens_every_case(world, family):
+    """With its own offline secret (never the admin's passphrase) and the library key store."""
     case, _ = family
-    recovery = load_identity_file(world.recovery_path, "pw-alice").identities
-    case_key = X25519Identity.parse(read_encrypted(case.folder / "key.age", recovery).decode())
-    assert read_encrypted(case.folder / "case.db.age", [case_key]).startswith(b"SQLite format 3")
+    recovery = load_identity_file(world.recovery_path, world.library.recovery_secret).identities
+    keys = load_case_keys(case.folder, case.id, world.library.key_store(), recovery)
+    assert read_encrypted(case.folder / "case.db.age", [keys]).startswith(b"SQLite format 3")
+    with pytest.raises(NoIdentityMatchError):  # the admin's everyday passphrase opens nothing
+        load_identity_file(world.recovery_path, "alice-quiet-harbour-lantern")
 
 
 def test_closed_case_takes_nothing_new(world, family):
@@ -229,12 +232,14 @@ def test_reflective_prompts_are_the_librarys_per_codebook(tmp_path):
     from videofeedback.library.errors import LibraryError, PermissionDeniedError
 
     folder = tmp_path / "lib"
-    library, admin = Library.create(folder, "admin", "pw-admin", tmp_path / "r.age", 30)
-    library.add_user(admin, "sw", Role.SOCIAL_WORKER, "pw-sw")
+    library, admin = Library.create(
+        folder, "admin", "admin-quiet-harbour-lantern", tmp_path / "r.age", 30
+    )
+    library.add_user(admin, "sw", Role.SOCIAL_WORKER, "sw-quiet-harbour-lantern")
     set_prompts(library, admin, "vig", {"guiding": "What helped her try again?"})
     with pytest.raises(LibraryError, match="no categories nonsense"):
         set_prompts(library, admin, "vig", {"nonsense": "?"})
-    social_worker = library.unlock("sw", "pw-sw", sleep=lambda _: None)
+    social_worker = library.unlock("sw", "sw-quiet-harbour-lantern", sleep=lambda _: None)
     with pytest.raises(PermissionDeniedError):
         set_prompts(library, social_worker, "vig", {"guiding": "?"})
     library.close()

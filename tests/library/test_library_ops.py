@@ -37,7 +37,7 @@ def test_wrong_passphrases_slow_down_and_are_audited(world):
             world.library.unlock("sue", "guess", sleep=waits.append)
     assert waits == [0, 0, 0, 1, 2]
     assert world.library.manifest.unlock_failures["sue"] == 5
-    world.library.unlock("sue", "pw-sue", sleep=waits.append)
+    world.library.unlock("sue", "sue-quiet-harbour-lantern", sleep=waits.append)
     assert waits[-1] == 4  # the right passphrase also waits, then resets the count
     assert "sue" not in world.library.manifest.unlock_failures
     entries = world.library.audit_log().entries(world.alice.identities)
@@ -89,7 +89,7 @@ def test_second_writer_process_gets_one_line(world):
         "bob",
         "case",
         "list",
-        env={"VIDEOFEEDBACK_PASSPHRASE": "pw-bob"},
+        env={"VIDEOFEEDBACK_PASSPHRASE": "bob-quiet-harbour-lantern"},
     )
     assert_one_line_error(result, "open in another videofeedback")
 
@@ -101,7 +101,7 @@ KILLED_SAVE = textwrap.dedent(
     from videofeedback.library import Library, open_case
     folder, case_id = Path(sys.argv[1]), sys.argv[2]
     with Library.open(folder) as library:
-        case = open_case(library.unlock("bob", "pw-bob"), case_id)
+        case = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), case_id)
         case.add_participant("Half-saved Person", "grandmother")
         real_fsync = os.fsync
         def die(fd):  # the new database is written to its temporary file: die before rename
@@ -116,11 +116,11 @@ KILLED_SAVE = textwrap.dedent(
 
 def test_a_save_killed_half_way_leaves_the_previous_state(tmp_path):
     folder = tmp_path / "lib"
-    library, alice = Library.create(folder, "alice", "pw-alice", tmp_path / "r.age", 30)
+    library, alice = Library.create(folder, "alice", "alice-quiet-harbour-lantern", tmp_path / "r.age", 30)
     from videofeedback.library import Role
 
-    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
-    bob = library.unlock("bob", "pw-bob")
+    library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
+    bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family M", Programme.VIG, date.today())
     case.add_participant("Maria", "mother")
     case.save()
@@ -134,7 +134,7 @@ def test_a_save_killed_half_way_leaves_the_previous_state(tmp_path):
 
     with Library.open(folder) as library:  # taking the lock removes stale temporaries
         assert not list(folder.rglob(".*.tmp"))
-        again = open_case(library.unlock("bob", "pw-bob"), case.id)
+        again = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), case.id)
         assert [p["name"] for p in again.participants()] == ["Maria"]
         assert again.verify_audit().entries > 0
 

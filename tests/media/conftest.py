@@ -38,9 +38,11 @@ def own_studio(tmp_path):
 
 
 def make_studio(folder: Path) -> Studio:
-    library, alice = Library.create(folder, "alice", "pw-alice", folder.parent / "r.age", 30)
-    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
-    bob = library.unlock("bob", "pw-bob")
+    library, alice = Library.create(
+        folder, "alice", "alice-quiet-harbour-lantern", folder.parent / "r.age", 30
+    )
+    library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
+    bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family R", Programme.VIG, date.today())
     mother = case.add_participant("Rosa", "mother")
     case.set_consent(mother, Purpose.FILMING, True)

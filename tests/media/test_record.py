@@ -103,7 +103,7 @@ KILLED = textwrap.dedent("""
     from videofeedback.library import Library, open_case
     folder, case_id, session_id = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     library = Library.open(folder)
-    case = open_case(library.unlock("bob", "pw-bob"), case_id)
+    case = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), case_id)
     print("recording", flush=True)
     media.record(case, session_id, SyntheticSource(640, 360), Fraction(60))
 """)
@@ -130,7 +130,7 @@ def test_a_killed_recording_is_recovered_to_a_playable_file(own_studio):
         library._lock.acquire()
     from videofeedback.library import open_case
 
-    case = open_case(library.unlock("bob", "pw-bob"), studio.case.id)
+    case = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), studio.case.id)
     recording = [
         m
         for m in case.db.execute("SELECT id, info FROM media").fetchall()
@@ -155,7 +155,7 @@ FULL_DISK = textwrap.dedent("""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
     folder, case_id, session_id = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     library = Library.open(folder)
-    case = open_case(library.unlock("bob", "pw-bob"), case_id)
+    case = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), case_id)
     resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
     try:
         media.record(case, session_id, SyntheticSource(640, 360), Fraction(120))
@@ -190,7 +190,7 @@ def test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded(own_studio):
     assert "were kept and sealed" in done.stdout
     from videofeedback.library import open_case
 
-    case = open_case(library.unlock("bob", "pw-bob"), studio.case.id)
+    case = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), studio.case.id)
     recovered = [
         m[0]
         for m in case.db.execute("SELECT id, info FROM media").fetchall()

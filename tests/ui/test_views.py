@@ -123,25 +123,39 @@ def test_a_camera_is_offered_and_records(qtbot, window, tmp_path, monkeypatch):
 
 
 def test_a_new_library_is_created_from_the_start_screen(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 
     from ui.main_window import MainWindow
 
     folder, key = tmp_path / "new-library", tmp_path / "recovery.age"
     folder.mkdir()
-    answers = iter([("ana", True), ("a long passphrase", True)])
+    strong = "ana-quiet-harbour-lantern"
+    answers = iter(
+        [("ana", True), ("a long passphrase", True), (strong, True), ("typo", True)]
+        + [(strong, True), (strong, True)]
+    )  # too weak, then a repeat that differs, then the same passphrase twice
+    labels = []
+
+    def answer(parent, title, label, *rest, **kw):
+        labels.append(label)
+        return next(answers)
+
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(key), ""))
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    monkeypatch.setattr(QInputDialog, "getText", answer)
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
     window.unlock_view.create_requested.emit()
     assert (folder / "manifest.json").exists() and key.exists()
+    assert "too easy to guess" in labels[2] and "differ" in labels[4]
+    shown = window.findChild(QMessageBox, "recoverySecretDialog")
+    assert shown is not None and shown.text().count("-") >= 7
+    shown.close()
     assert window.unlock_view.user.currentText() == "ana"
     assert window.unlock_view.passphrase.echoMode() == QLineEdit.EchoMode.Password
     assert not window.unlock_view.demo.isVisibleTo(window.unlock_view)
-    window.unlock_view.passphrase.setText("a long passphrase")
+    window.unlock_view.passphrase.setText(strong)
     window.unlock_view.unlock()
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.cases_view, timeout=15_000)
     assert window.state.user.name == "ana" and window.cases_view.cases.count() == 0

@@ -91,9 +91,7 @@ def _register_setup(commands: Any) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     folder = library_folder(args)
     admin = user_name(args)
-    secret = os.environ.get("VIDEOFEEDBACK_PASSPHRASE") or new_passphrase(
-        "VIDEOFEEDBACK_PASSPHRASE"
-    )
+    secret = new_passphrase("VIDEOFEEDBACK_PASSPHRASE", [admin, folder.name])
     recovery = Path(args.recovery_out or f"videofeedback-recovery-{folder.name}.age").resolve()
     library, _ = Library.create(folder, admin, secret, recovery, args.retention_days)
     library.close()
@@ -102,12 +100,15 @@ def cmd_init(args: argparse.Namespace) -> int:
         "id": library.manifest.library_id,
         "admin": admin,
         "recovery_key": str(recovery),
+        "recovery_secret": library.recovery_secret,
     }
     text = (
         f"created library {folder} with administrator {admin}\n"
-        f"RECOVERY KEY written to {recovery} (protected by {admin}'s passphrase).\n"
-        "Move it to offline storage now (a USB stick in a safe): with it, every case can be "
-        "opened; without it, a forgotten passphrase loses that user's cases."
+        f"RECOVERY KEY written to {recovery}. Its secret (shown only now, never stored):\n\n"
+        f"    {library.recovery_secret}\n\n"
+        "Write the secret on paper (or split it: groups 1-4 to one person, 5-8 to another) and "
+        "keep it offline, apart from the key file (a USB stick in a safe). With both, every "
+        "case can be opened; the administrator's passphrase does not open the recovery key."
     )
     emit(args.json, info, text)
     return 0
@@ -116,7 +117,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_user_add(args: argparse.Namespace) -> int:
     role = Role.parse(args.role)
     with acting_user(args) as session:
-        new_secret = new_passphrase("VIDEOFEEDBACK_NEW_PASSPHRASE")
+        new_secret = new_passphrase("VIDEOFEEDBACK_NEW_PASSPHRASE", [args.name])
         session.library.add_user(session, args.name, role, new_secret)
         recipient = session.library.manifest.users[args.name].recipient
     info = {"name": args.name, "role": role.value, "recipient": recipient}

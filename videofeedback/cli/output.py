@@ -6,7 +6,10 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
+
+from videofeedback.library.passphrases import EXAMPLE, passphrase_problem
 
 
 class CliExit(Exception):
@@ -32,8 +35,9 @@ def passphrase(prompt: str = "Passphrase: ", variable: str = "VIDEOFEEDBACK_PASS
     return getpass.getpass(prompt)
 
 
-def new_passphrase(variable: str) -> str:
-    """A new passphrase: from the environment variable, or asked twice on the terminal."""
+def new_passphrase(variable: str, known: Sequence[str] = ()) -> str:
+    """A new passphrase: from the environment variable, or asked twice on the terminal; it
+    must pass the strength rule (``known``: words an attacker would try first, the user name)."""
     value = os.environ.get(variable)
     if value is None:
         if not sys.stdin.isatty():
@@ -41,6 +45,10 @@ def new_passphrase(variable: str) -> str:
         value = getpass.getpass("New passphrase: ")
         if getpass.getpass("Repeat it: ") != value:
             raise CliExit("the two passphrases differ; nothing was written")
-    if len(value) < 4:
-        raise CliExit("the passphrase is too short; use at least 4 characters (longer is better)")
+    problem = passphrase_problem(value, known)
+    if problem:
+        raise CliExit(
+            f"{problem}; nothing was written. Choose one that would take at least "
+            f"10^10 guesses: {EXAMPLE}"
+        )
     return value

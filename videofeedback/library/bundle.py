@@ -1,4 +1,12 @@
-"""Hand-over bundles: one age file to a supervisor, signed by the exporter, opened read-only."""
+"""Hand-over bundles: one age file to one user, signed by the exporter, opened read-only.
+
+A bundle (docs/FORMAT.md, section 8.2) is an age file to its recipient holding a tar stream:
+``bundle.note`` first (a signed note naming the bundle, case, exporter, recipient and every
+other member's size and hash), then the members, each an age file to a key derived from the
+case's KEK, so that purging the case makes every bundle of it unreadable too. The receiver
+checks sizes, types and the signature before buffering anything, and re-verifies the audit
+trail itself from the library's own files (``audit.keys`` gives the file key of each).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +15,99 @@ import io
 import json
 import sqlite3
 import tarfile
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from encryption import AgeReader, EncryptionError, atomic_encrypted_writer, read_encrypted
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .audit import now_iso, open_note, report_json, sign_note
+from encryption import (
+    AgeReader,
+    EncryptionError,
+    Identity,
+    X25519Identity,
+    atomic_encrypted_writer,
+    read_encrypted,
+)
+from encryption.header import Stanza
+from encryption.stream import AgeWriter
+
+from .audit import AuditEntry, AuditLog, now_iso, open_note, report_json, sign_note
 from .case_db import get_meta
 from .cases import Case, Purpose
-from .errors import LibraryError, NotFoundError
-from .library import UserSession
-from .roles import Action, Role
+from .errors import LibraryError, NotFoundError, PermissionDeniedError
+from .library import UserSession, new_id
+from .roles import Action, Role, allowed
 
 FORMAT = "videofeedback-bundle"
+VERSION = 2
+NOTE = "bundle.note"
+MAX_NOTE_BYTES = 1 << 20  # the note lists names, sizes and hashes only
+_PLAIN_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)
+
+
+class BundleError(LibraryError):
+    """A bundle is refused: not for this user, not signed by a member, altered or malformed."""
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+
+def bundle_identity(kek: bytes, bundle_id: str) -> X25519Identity:
+    """The key a bundle's members are encrypted to: gone with the case's KEK at purge."""
+    hkdf = HKDF(hashes.SHA256(), 32, salt=bundle_id.encode(), info=b"videofeedback bundle")
+    return X25519Identity(hkdf.derive(kek))
+
+
+def _stanza_id(stanzas: Sequence[Stanza]) -> str:
+    digest = hashlib.sha256()
+    for stanza in stanzas:
+        digest.update(" ".join(stanza.args).encode() + b"\n" + stanza.body)
+    return digest.hexdigest()
+
+
+class _FileKeyRecorder:
+    """An identity that remembers the file key of each file it opens (by its stanzas)."""
+
+    def __init__(self, inner: Identity) -> None:
+        self.inner = inner
+        self.keys: dict[str, str] = {}
+
+    def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
+        file_key = self.inner.unwrap(stanzas)
+        if file_key is not None:
+            self.keys[_stanza_id(stanzas)] = file_key.hex()
+        return file_key
+
+
+class _KnownFileKeys:
+    """An identity that opens exactly the files whose file keys the exporter gave."""
+
+    def __init__(self, keys: Mapping[str, str]) -> None:
+        self.keys = dict(keys)
+
+    def unwrap(self, stanzas: Sequence[Stanza]) -> bytes | None:
+        found = self.keys.get(_stanza_id(stanzas))
+        return bytes.fromhex(found) if found else None
+
+
+def _seal(data: bytes, identity: X25519Identity) -> bytes:
+    sink = io.BytesIO()
+    writer = AgeWriter(sink, [identity.recipient])
+    writer.write(data)
+    writer.close()
+    return sink.getvalue()
+
+
+def _open_sealed(data: bytes, identity: X25519Identity) -> bytes:
+    with AgeReader(io.BytesIO(data), [identity]) as reader:
+        return reader.readall()
+
+
+# --- export ------------------------------------------------------------------------------------
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -39,25 +125,32 @@ def export_bundle(
     recipient_role = Role(library.user_record(to_user).role)
     if recipient_role == Role.SUPERVISOR:  # covered when filming consent is taken, unless withdrawn
         case.refuse_if_withdrawn(Purpose.SUPERVISION)
-    case.audit("export", case.id, to=to_user, media=",".join(media_ids))
-    case.save()
-    entries = [e.__dict__ for e in case.audit_log().entries([case.identity])]
-    files: dict[str, bytes] = {
-        "case.db": case.db.serialize(),
-        "audit.json": json.dumps(
-            {"entries": entries, "report": report_json(case.verify_audit())}
-        ).encode(),
-    }
     media_files = {m: _media_path(case, m) for m in media_ids}
+    bundle_id = new_id("b")
+    database = case.db.serialize()
+    case.audit(
+        "export",
+        case.id,
+        to=to_user,
+        media=",".join(media_ids),
+        bundle=bundle_id,
+        db=hashlib.sha256(database).hexdigest(),
+    )
+    case.save()
+    key = bundle_identity(case.identity.kek, bundle_id)
+    plain = {"case.db": database, **_audit_files(case)}
+    plain.update({f"media/{m}": read_encrypted(p, [case.identity]) for m, p in media_files.items()})
+    sealed = {name: _seal(data, key) for name, data in plain.items()}
     manifest = {
         "format": FORMAT,
-        "version": 1,
+        "version": VERSION,
+        "bundle_id": bundle_id,
         "case_id": case.id,
         "exporter": case.session.name,
         "to": to_user,
         "created": now_iso(),
-        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-        "media": {m: _sha256_of(p, case) for m, p in media_files.items()},
+        "media": list(media_ids),
+        "members": {n: [len(d), hashlib.sha256(d).hexdigest()] for n, d in sealed.items()},
     }
     note = sign_note(
         json.dumps(manifest, sort_keys=True).encode() + b"\n",
@@ -66,13 +159,24 @@ def export_bundle(
     )
     with atomic_encrypted_writer(out, [library.recipient_of(to_user)]) as writer:
         with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
-            _add(tar, "bundle.note", note)
-            for name, data in files.items():
+            _add(tar, NOTE, note)
+            for name, data in sealed.items():
                 _add(tar, name, data)
-            for media_id, path in media_files.items():
-                _add(tar, f"media/{media_id}", read_encrypted(path, [case.identity]))
     case.session.audit("export", case.id, to=to_user)
     return {"bundle": str(out), "case_id": case.id, "to": to_user, "media": list(media_ids)}
+
+
+def _audit_files(case: Case) -> dict[str, bytes]:
+    """Every file of the case's audit folder as stored (ciphertext), and their file keys."""
+    recorder = _FileKeyRecorder(case.identity)
+    files = {}
+    root = case.folder / "audit"
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        data = path.read_bytes()
+        read_encrypted(path, [recorder])
+        files[f"audit/{path.relative_to(root).as_posix()}"] = data
+    files["audit.keys"] = json.dumps(recorder.keys, sort_keys=True).encode()
+    return files
 
 
 def _media_path(case: Case, media_id: str) -> Path:
@@ -82,12 +186,7 @@ def _media_path(case: Case, media_id: str) -> Path:
     return case.folder / str(row[0])
 
 
-def _sha256_of(path: Path, case: Case) -> str:
-    digest = hashlib.sha256()
-    with AgeReader(path, [case.identity]) as reader:
-        while block := reader.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+# --- opening -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -122,29 +221,168 @@ class OpenedBundle:
 
 
 def open_bundle(session: UserSession, path: Path) -> OpenedBundle:
-    """Decrypt with the user's key, verify the exporter's signature and every hash."""
+    """Decrypt with the user's key; check that it is for this user, signed by a practitioner
+    member of the case at the point of export, unaltered, and that its audit trail is the
+    library's own; then open its members (still only in memory)."""
     try:
-        with (
-            AgeReader(path, session.identities) as reader,
-            tarfile.open(fileobj=reader, mode="r:") as tar,
-        ):
-            members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
+        with AgeReader(path, session.identities) as reader:
+            manifest, signer, sealed = _read_members(reader, session, path)
     except tarfile.TarError as exc:
-        raise LibraryError(f"{path} is not a videofeedback bundle ({exc})") from None
+        raise BundleError(f"{path} is not a videofeedback bundle ({exc})") from None
     except EncryptionError as exc:
-        raise LibraryError(f"{path} cannot be opened: {exc}") from None
-    text, signer = open_note(members.get("bundle.note", b""), session.library.verify_keys())
-    manifest = json.loads(text)
-    if manifest.get("format") != FORMAT or manifest.get("exporter") != signer:
-        raise LibraryError(f"{path}: the bundle's signature does not belong to its exporter")
-    for name, digest in manifest["files"].items():
-        if hashlib.sha256(members.get(name, b"")).hexdigest() != digest:
-            raise LibraryError(f"{path}: {name} in the bundle was altered after signing")
-    media = {m: members.get(f"media/{m}", b"") for m in manifest["media"]}
-    for media_id, digest in manifest["media"].items():
-        if hashlib.sha256(media[media_id]).hexdigest() != digest:
-            raise LibraryError(f"{path}: media {media_id} in the bundle was altered after signing")
+        raise BundleError(f"{path} cannot be opened: {exc}") from None
+    case_id = str(manifest["case_id"])
+    kek = session.library.key_store().kek(case_id, session.identities)
+    key = bundle_identity(kek, str(manifest["bundle_id"]))
+    try:
+        plain = {name: _open_sealed(data, key) for name, data in sealed.items()}
+    except EncryptionError as exc:
+        raise BundleError(f"{path}: a member of the bundle does not open ({exc})") from None
+    audit = _verify_trail(session, manifest, signer, plain, path)
     db = sqlite3.connect(":memory:", check_same_thread=False)  # opened in an app job
-    db.deserialize(members["case.db"])
-    session.audit("bundle.open", manifest["case_id"], exporter=signer)
-    return OpenedBundle(manifest, signer, db, json.loads(members["audit.json"]), media)
+    db.deserialize(plain["case.db"])
+    media = {str(m): plain[f"media/{m}"] for m in manifest["media"]}
+    session.audit("bundle.open", case_id, exporter=signer)
+    return OpenedBundle(manifest, signer, db, audit, media)
+
+
+def _read_members(
+    reader: AgeReader, session: UserSession, path: Path
+) -> tuple[dict[str, Any], str, dict[str, bytes]]:
+    """The signed manifest, its signer and the members' bytes; every size and type is checked
+    against the signed note before a member is read."""
+    with tarfile.open(fileobj=reader, mode="r|") as tar:
+        first = tar.next()
+        note = _read_member(tar, first, NOTE, MAX_NOTE_BYTES, path, at_most=True)
+        text, signer = open_note(note, session.library.verify_keys())
+        manifest = json.loads(text)
+        _check_manifest(manifest, signer, session.name, path)
+        declared: dict[str, list[Any]] = manifest["members"]
+        members: dict[str, bytes] = {}
+        while (info := tar.next()) is not None:
+            size, digest = declared.get(info.name, (-1, ""))
+            if info.name in members:
+                raise BundleError(f"{path}: {info.name} appears twice in the bundle")
+            data = _read_member(tar, info, info.name, int(size), path)
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise BundleError(f"{path}: {info.name} in the bundle was altered after signing")
+            members[info.name] = data
+    if missing := sorted(set(declared) - set(members)):
+        raise BundleError(f"{path}: the bundle lacks {', '.join(missing)}; it was cut short")
+    return manifest, signer, members
+
+
+def _read_member(
+    tar: tarfile.TarFile,
+    info: tarfile.TarInfo | None,
+    name: str,
+    size: int,
+    path: Path,
+    at_most: bool = False,
+) -> bytes:
+    """Read a member that is ``name``, a plain file, and ``size`` bytes (or at most that)."""
+    if info is None or info.name != name:
+        raise BundleError(f"{path}: expected {name} in the bundle; it is not a bundle")
+    if info.type not in _PLAIN_TYPES or info.sparse is not None:
+        raise BundleError(f"{path}: {info.name} is a special or sparse member; refused")
+    if size < 0 or (info.size > size if at_most else info.size != size):
+        raise BundleError(
+            f"{path}: {info.name} is not the size the exporter signed ({info.size} bytes); refused"
+        )
+    member = tar.extractfile(info)
+    data = member.read() if member else b""
+    if len(data) != info.size:
+        raise BundleError(f"{path}: {info.name} is cut short; the bundle is damaged")
+    return data
+
+
+def _check_manifest(manifest: Any, signer: str, user: str, path: Path) -> None:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{path} is not a videofeedback bundle")
+    if manifest.get("version") != VERSION:
+        raise BundleError(f"{path} is a bundle of another version; ask for a new export")
+    if manifest.get("exporter") != signer:
+        raise BundleError(f"{path}: the bundle's signature does not belong to its exporter")
+    if manifest.get("to") != user:
+        raise BundleError(
+            f"{path} was made for {manifest.get('to')}, not for you ({user}); "
+            "ask the practitioner to export it to you"
+        )
+
+
+# --- the receiver's own check of the audit trail -----------------------------------------
+
+
+def _verify_trail(
+    session: UserSession,
+    manifest: dict[str, Any],
+    signer: str,
+    plain: Mapping[str, bytes],
+    path: Path,
+) -> dict[str, Any]:
+    """Re-verify the case's audit trail from the bundle's copies of the library's own files."""
+    library = session.library
+    case_folder = library.case_folder(str(manifest["case_id"]))
+    keys = _KnownFileKeys(json.loads(plain.get("audit.keys", b"{}")))
+    files = {n.removeprefix("audit/"): d for n, d in plain.items() if n.startswith("audit/")}
+    for name, data in files.items():
+        stored = case_folder / "audit" / name
+        if "entries" in Path(name).parts and (not stored.is_file() or stored.read_bytes() != data):
+            raise BundleError(
+                f"{path}: the bundle's audit trail is not this library's trail of case "
+                f"{manifest['case_id']}; refused"
+            )
+    with tempfile.TemporaryDirectory(prefix="vf-bundle-") as scratch:  # ciphertext only
+        for name, data in files.items():
+            target = Path(scratch, "audit", name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        log = AuditLog(Path(scratch, "audit"), str(manifest["case_id"]), [])
+        report = log.verify([keys], library.verify_keys())
+        try:
+            entries = log.entries([keys])
+        except EncryptionError as exc:
+            raise BundleError(f"{path}: the bundle's audit trail cannot be read ({exc})") from None
+    export = _export_entry(entries, manifest, plain["case.db"], path)
+    if export.seq > report.signed_up_to:
+        raise BundleError(f"{path}: the export is not signed in the case's audit trail; refused")
+    _require_exporter(session, entries[: export.seq], signer, path)
+    return {"entries": [e.__dict__ for e in entries], "report": report_json(report)}
+
+
+def _export_entry(
+    entries: Sequence[AuditEntry], manifest: Mapping[str, Any], database: bytes, path: Path
+) -> AuditEntry:
+    for entry in entries:
+        if entry.action == "export" and entry.detail.get("bundle") == manifest["bundle_id"]:
+            if (
+                entry.user != manifest["exporter"]
+                or entry.detail.get("to") != manifest["to"]
+                or entry.detail.get("db") != hashlib.sha256(database).hexdigest()
+            ):
+                break
+            return entry
+    raise BundleError(
+        f"{path}: the case's audit trail does not record this export of this database; refused"
+    )
+
+
+def _require_exporter(
+    session: UserSession, history: Sequence[AuditEntry], exporter: str, path: Path
+) -> None:
+    """The exporter was a member allowed to export, at that point of the trail."""
+    members: set[str] = set()
+    for entry in history:
+        if entry.action == "case.create":
+            listed = entry.detail.get("members")
+            members = set(listed.split(",")) if listed else {entry.user}
+        elif entry.action == "member.add":
+            members.add(entry.object)
+        elif entry.action == "member.remove":
+            members.discard(entry.object)
+    record = session.library.manifest.users.get(exporter)
+    if exporter not in members or record is None or not allowed(Role(record.role), Action.EXPORT):
+        raise PermissionDeniedError(
+            f"{path} was made by {exporter}, who was not a practitioner on case "
+            f"{history[0].object if history else '?'} when it was exported; refused"
+        )

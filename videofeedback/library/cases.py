@@ -18,6 +18,7 @@ from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
 from .errors import ConsentError, LibraryError, NotFoundError, PermissionDeniedError
 from .history import CaseHistory
+from .keyring import CaseKeys, write_key_file
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
 from .roles import Action, Role, require
@@ -110,7 +111,7 @@ class Case:
 
     session: UserSession
     id: str
-    identity: X25519Identity
+    identity: CaseKeys  # every key epoch; files are written to the newest only
     db: sqlite3.Connection
     _log: AuditLog | None = field(default=None, init=False, repr=False, compare=False)
     _replay: tuple[Replay, CaseHistory] | None = field(
@@ -236,7 +237,7 @@ class Case:
         library = self.session.library
         recipients: list[Recipient] = [library.recipient_of(m) for m in members]
         recipients.append(library.recovery_recipient())
-        write_encrypted(self.folder / "key.age", str(self.identity).encode(), recipients)
+        write_key_file(self.folder, self.identity, recipients)
 
     def add_member(self, user: str) -> None:
         self.require(Action.EDIT_CASE)
@@ -256,7 +257,10 @@ class Case:
         if user not in self.member_names():
             raise NotFoundError(f"{user} is not a member of case {self.id}")
         self.db.execute("DELETE FROM members WHERE user = ?", (user,))
-        self._write_key(self.member_names())  # the key first: access ends before anything else
+        # a new key epoch, and the key first: access ends before anything else, and whatever
+        # is written from now on is encrypted to the new epoch, which the removed user never had
+        self.identity = self.identity.with_new_epoch()
+        self._write_key(self.member_names())
         self.audit("member.remove", user)
         self.save()
 
@@ -532,7 +536,9 @@ def create_case(
             raise PermissionDeniedError(f"{user} is an administrator and cannot be a case member")
     case_id = new_id("c")
     library.case_folder(case_id).mkdir(parents=True)
-    case = Case(session, case_id, X25519Identity.generate(), new_database())
+    keys = CaseKeys.new(case_id)
+    library.key_store().change(session.identities, library.store_recipients(), {case_id: keys.kek})
+    case = Case(session, case_id, keys, new_database())
     for key, value in (
         ("id", case_id),
         ("label", label.strip()),

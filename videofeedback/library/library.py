@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
 import secrets
 import shutil
@@ -26,13 +25,21 @@ from encryption import (
     X25519Identity,
     X25519Recipient,
     load_identity_file,
-    read_encrypted,
     save_identity_file,
 )
 
 from .audit import NOBODY, AuditLog, AuditReport, now_iso
 from .errors import AuthenticationError, LibraryError, NotFoundError, PermissionDeniedError
 from .history import LibraryHistory
+from .keyring import (
+    CaseKeys,
+    KeysDestroyedError,
+    KeyStore,
+    LegacyKeyError,
+    load_case_keys,
+    shred,
+    upgrade_case,
+)
 from .local_state import LocalState
 from .manifest import (
     VERSION,
@@ -45,6 +52,7 @@ from .manifest import (
     read_manifest,
     write_manifest,
 )
+from .passphrases import check_new_passphrase, new_recovery_secret, normalise_recovery_secret
 from .roles import Action, Role, allowed, require
 from .roster import RosterError, check_roster, roster_message, sign_roster
 
@@ -83,6 +91,7 @@ class Library:
         self._trusted: bytes | None = None  # the roster message + signature last verified
         self._log: AuditLog | None = None
         self._log_recipients: list[str] = []
+        self.recovery_secret = ""  # set by create() only: shown once, kept offline
 
     # --- opening -------------------------------------------------------------------------
 
@@ -125,10 +134,20 @@ class Library:
 
     @classmethod
     def create(
-        cls, folder: Path, admin: str, passphrase: str, recovery_out: Path, retention_days: int
+        cls,
+        folder: Path,
+        admin: str,
+        passphrase: str,
+        recovery_out: Path,
+        retention_days: int,
+        recovery_secret: str | None = None,
     ) -> tuple[Library, UserSession]:
-        """Create a library with a first admin and an organisation recovery key."""
+        """Create a library with a first admin and an organisation recovery key, which is
+        protected by its own secret (``library.recovery_secret``: show it once, keep it
+        offline), never by the admin's passphrase."""
         check_user_name(admin)
+        check_new_passphrase(passphrase, [admin, folder.name])
+        secret = normalise_recovery_secret(recovery_secret or new_recovery_secret())
         if (folder / "manifest.json").exists():
             raise LibraryError(f"there is already a library at {folder}")
         if recovery_out.exists():
@@ -137,7 +156,7 @@ class Library:
         if any(folder.iterdir()):
             raise LibraryError(f"{folder} is not empty; choose an empty or new folder")
         recovery = UserKeys([X25519Identity.generate()])
-        save_identity_file(recovery_out, recovery, passphrase)
+        save_identity_file(recovery_out, recovery, secret)
         manifest = Manifest(
             library_id=secrets.token_hex(8),
             created=now_iso(),
@@ -146,7 +165,9 @@ class Library:
         )
         write_manifest(folder, manifest)
         library = cls.open(folder)
+        library.recovery_secret = secret
         session = library._add_user(admin, Role.ADMIN, passphrase, by=None)
+        library.key_store().write({}, library.store_recipients(), generation=1)
         library.audit_log().append(
             admin, "library.create", manifest.library_id, session.keys.require_signing_key()
         )
@@ -200,12 +221,23 @@ class Library:
         self.trusted_users()
         return X25519Recipient.parse(self.manifest.recovery_recipient)
 
+    def key_store(self) -> KeyStore:
+        return KeyStore(self.folder)
+
+    def store_recipients(self) -> list[Recipient]:
+        """Who can read the key store: every user of the signed roster and the recovery key
+        (a KEK alone opens nothing: a case's key also needs its key.age part, which only
+        members have)."""
+        users = [X25519Recipient.parse(u.recipient) for u in self.trusted_users().values()]
+        return [*users, self.recovery_recipient()]
+
     def _add_user(
         self, name: str, role: Role, passphrase: str, by: UserSession | None
     ) -> UserSession:
         check_user_name(name)
         if name in self.manifest.users:
             raise LibraryError(f"there is already a user {name!r}")
+        check_new_passphrase(passphrase, [name, self.folder.name])
         keys = UserKeys.generate()
         (self.folder / "users").mkdir(exist_ok=True)
         save_identity_file(self.identity_path(name), keys, passphrase)
@@ -222,6 +254,8 @@ class Library:
     def add_user(self, by: UserSession, name: str, role: Role, passphrase: str) -> None:
         require(by.role, Action.MANAGE_USERS)
         self._add_user(name, role, passphrase, by=by)
+        if self.key_store().exists():  # the new user can read every case's KEK (not its key)
+            self.key_store().change(by.identities, self.store_recipients())
         by.audit("user.add", name, role=role.value)
 
     # --- unlocking -----------------------------------------------------------------------
@@ -373,6 +407,9 @@ class Library:
         purged = []
         for case_id in self.expired_cases(by, today):
             folder = self.case_folder(case_id)
+            # the KEK first: with it gone, every copy of key.age (backups, earlier versions
+            # on other inodes, bundles) opens nothing
+            self.key_store().change(by.identities, self.store_recipients(), remove=[case_id])
             shred(folder / "key.age")
             shutil.rmtree(folder, ignore_errors=True)
             del self.manifest.retention[case_id]
@@ -391,18 +428,6 @@ class Library:
     def case_ids(self) -> list[str]:
         cases = self.folder / "cases"
         return sorted(p.name for p in cases.iterdir()) if cases.exists() else []
-
-
-def shred(path: Path) -> None:
-    """Overwrite a key file with random bytes, fsync, then delete it."""
-    if not path.exists():
-        return
-    size = path.stat().st_size
-    with open(path, "r+b") as file:
-        file.write(os.urandom(size))
-        file.flush()
-        os.fsync(file.fileno())
-    path.unlink()
 
 
 @dataclass
@@ -427,19 +452,20 @@ class UserSession:
         log.checkpoint(self.name, key, head)
         self.library.local.record_head(log.log_id, head[0], head[1], "", self.name, key)
 
-    def try_case_identity(self, case_id: str) -> X25519Identity | None:
+    def try_case_identity(self, case_id: str) -> CaseKeys | None:
         """The case's key if this user is a member, else None (nothing is audited)."""
         try:
             return self.case_identity(case_id)
-        except (PermissionDeniedError, EncryptionError):
+        except (PermissionDeniedError, EncryptionError, KeysDestroyedError):
             return None
 
-    def case_identity(self, case_id: str) -> X25519Identity:
-        path = self.library.case_folder(case_id) / "key.age"
-        if not path.exists():
-            raise NotFoundError(f"there is no case {case_id}")
+    def case_identity(self, case_id: str) -> CaseKeys:
+        """Every key epoch of the case (an identity; its recipient is the newest epoch)."""
+        folder = self.library.case_folder(case_id)
         try:
-            return X25519Identity.parse(read_encrypted(path, self.identities).decode())
+            return load_case_keys(folder, case_id, self.library.key_store(), self.identities)
+        except LegacyKeyError as old:  # a library from before epochs: upgraded on first use
+            return upgrade_case(self.library, case_id, old.legacy, self.identities)
         except NoIdentityMatchError:
             raise PermissionDeniedError(
                 f"you ({self.name}) are not a member of case {case_id}, so its files cannot be "
