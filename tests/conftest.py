@@ -8,11 +8,6 @@ import pytest
 from tests import fast_scrypt
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# What a computer remembers of its libraries (pinned administrators, signed heads) lives
-# outside the library folder; the tests keep theirs in a folder of their own.
-os.environ.setdefault(
-    "VIDEOFEEDBACK_STATE_DIR", tempfile.mkdtemp(prefix="videofeedback-test-state-")
-)
 
 # Identity files at scrypt 2^10 in this process and in every process it starts
 # (tests/fast_scrypt.py says why that cannot reach a real library).
@@ -30,6 +25,10 @@ def pytest_configure(config):
     folder = tempfile.mkdtemp(prefix=f"videofeedback-tests-{worker}-")
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     os.environ["TMPDIR"] = folder
+    # What a computer remembers of its libraries (pinned administrators, signed heads) lives
+    # outside the library folder; each run and worker keeps its own (xdist workers inherit
+    # the controller's environment, so this cannot be set once at import).
+    os.environ["VIDEOFEEDBACK_STATE_DIR"] = os.path.join(folder, "state")
     tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 

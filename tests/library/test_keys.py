@@ -23,6 +23,7 @@ from videofeedback.library.keyring import (
     read_key_parts,
     upgrade_to_epochs,
 )
+from videofeedback.library.local_state import LocalState
 from videofeedback.library.passphrases import WeakPassphraseError, load_recovery_key
 
 needs_age = pytest.mark.skipif(AGE is None, reason="the age tool is not installed")
@@ -222,6 +223,10 @@ def _make_legacy(library: Library, case) -> X25519Identity:
     recipients.append(library.recovery_recipient())
     write_encrypted(case.folder / "key.age", str(legacy).encode(), recipients)
     shutil.rmtree(library.folder / "keys")
+    # a library of that age had no head of this case on this computer (format 2 began those)
+    state = LocalState(library.manifest.library_id)
+    state._data["heads"].pop(case.id, None)
+    state._save()
     return legacy
 
 

@@ -199,7 +199,7 @@ def test_failed_unlocks_are_never_reported_as_by_someone(world):
 
     with pytest.raises(AuthenticationError):
         world.library.unlock("sue", "wrong", sleep=lambda s: None)
-    world.library.unlock("sue", "pw-sue")
+    world.library.unlock("sue", "sue-quiet-harbour-lantern")
     entries = world.library.audit_log().entries(world.alice.identities)
     failed = [e for e in entries if e.action == "unlock.failed"]
     assert failed and all(e.user == "?" and not e.signature for e in failed)
@@ -414,9 +414,9 @@ def test_the_command_line_reports_a_truncated_trail_on_any_computer(tmp_path):
     from videofeedback.library import Role
 
     folder = tmp_path / "lib"
-    library, alice = Library.create(folder, "alice", "pw-alice", tmp_path / "r.age", 30)
-    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
-    case = create_case(library.unlock("bob", "pw-bob"), "Family V", Programme.VIG, date.today())
+    library, alice = Library.create(folder, "alice", "alice-quiet-harbour-lantern", tmp_path / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
+    case = create_case(library.unlock("bob", "bob-quiet-harbour-lantern"), "Family V", Programme.VIG, date.today())
     case.add_goal("g")
     case.save()
     library.close()
@@ -425,7 +425,7 @@ def test_the_command_line_reports_a_truncated_trail_on_any_computer(tmp_path):
     sorted((case.folder / "audit" / "checkpoints").iterdir())[-1].unlink()
     args = ("--library", folder, "--user", "bob", "audit", "verify", case.id)
 
-    elsewhere = {"VIDEOFEEDBACK_PASSPHRASE": "pw-bob"}
+    elsewhere = {"VIDEOFEEDBACK_PASSPHRASE": "bob-quiet-harbour-lantern"}
     elsewhere["VIDEOFEEDBACK_STATE_DIR"] = str(tmp_path / "a-computer-that-never-saw-it")
     result = run_cli(*args, env=elsewhere)
     assert result.code != 0 and f"entries {size}-{size} of the audit trail" in result.err

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from encryption import Recipient, SignatureError, SigningKey, X25519Identity, write_encrypted
+from encryption import Recipient, SignatureError, SigningKey, X25519Identity
 
 from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
@@ -260,6 +260,7 @@ class Case:
         # a new key epoch, and the key first: access ends before anything else, and whatever
         # is written from now on is encrypted to the new epoch, which the removed user never had
         self.identity = self.identity.with_new_epoch()
+        self._log = None  # the log's next entries go to the new epoch's recipient
         self._write_key(self.member_names())
         self.audit("member.remove", user)
         self.save()
@@ -502,7 +503,7 @@ class Case:
         closed, name = when.isoformat(), self.session.name
         message = closure_message(self.id, closed, until.isoformat(), name, entry, value.hex())
         signature = self.session.keys.require_signing_key().sign(message)
-        case_signature = case_signing_key(self.identity).sign(message)
+        case_signature = case_signing_key(self.identity.epoch_identity(1)).sign(message)
         record = RetentionRecord(
             until.isoformat(),
             self.session.name,
@@ -556,7 +557,8 @@ def create_case(
     case._write_key(everyone)
     case.audit("case.create", case_id, programme=programme, members=",".join(everyone))
     case.save()
-    session.audit("case.create", case_id, case_key=str(case_signing_key(case.identity).verify_key))
+    announced = case_signing_key(case.identity.epoch_identity(1)).verify_key
+    session.audit("case.create", case_id, case_key=str(announced))
     return case
 
 

@@ -340,13 +340,18 @@ def upgrade_case(
     return keys
 
 
-def upgrade_to_epochs(library: Library, identities: Sequence[Identity]) -> list[str]:
+def upgrade_to_epochs(
+    library: Library,
+    identities: Sequence[Identity],
+    store_recipients: Sequence[Recipient] | None = None,
+) -> list[str]:
     """Upgrade in place every case ``identities`` can open (the recovery identity opens all;
     a member's opens theirs, and each member's first opening upgrades the rest lazily).
     Creates the key store if the library has none. Returns the ids of the cases upgraded."""
     store = library.key_store()
     if not store.exists():
-        store.write({}, library.store_recipients(), generation=1)
+        recipients = library.store_recipients() if store_recipients is None else store_recipients
+        store.write({}, list(recipients), generation=1)
     upgraded = []
     for case_id in library.case_ids():
         try:

@@ -14,7 +14,7 @@ from encryption import atomic_file
 from .errors import LibraryError, LibraryLockedError
 
 FORMAT = "videofeedback-library"
-VERSION = 2  # 1: unsigned roster, unsigned entries; 2: see migrations.py
+VERSION = 2  # 1: unsigned roster and entries, one case key; 2: see migrations.py
 MANIFEST = "manifest.json"
 
 

@@ -15,7 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from encryption import X25519Recipient
+
 from .audit import AuditLog
+from .keyring import upgrade_to_epochs
 from .library import Library, UserSession
 from .manifest import VERSION, write_manifest
 
@@ -60,8 +63,21 @@ def _sign_history_v1(library: Library, admin: UserSession) -> None:
         _hide_checkpoint_signers(folder)
 
 
+def _to_format_2(library: Library, admin: UserSession) -> None:
+    """1 -> 2: signed history (above), then the key store, and key epochs for every case the
+    administrator can open (the others are upgraded by the first member who opens them:
+    docs/FORMAT.md 8.1). The key store goes to the roster this administrator signs next."""
+    _sign_history_v1(library, admin)
+    users = [X25519Recipient.parse(u.recipient) for u in library.manifest.users.values()]
+    recovery = X25519Recipient.parse(library.manifest.recovery_recipient)
+    upgrade_to_epochs(library, admin.identities, [*users, recovery])
+
+
 STEPS: dict[int, Step] = {
-    1: Step("sign the roster and the history so far; opaque checkpoint names", _sign_history_v1),
+    1: Step(
+        "sign the roster and the history so far; opaque checkpoint names; case key epochs",
+        _to_format_2,
+    ),
 }
 
 
