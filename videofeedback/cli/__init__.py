@@ -10,7 +10,7 @@ from typing import Any
 from videofeedback.errors import VideofeedbackError
 
 from . import annotation_commands, crypto, demo, library_commands, media_commands
-from .output import CliExit
+from .output import CliExit, take_secrets
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
+    take_secrets(fresh=True)  # out of the environment before any child process starts
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

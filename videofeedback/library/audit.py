@@ -18,6 +18,7 @@ from encryption import (
     Recipient,
     SigningKey,
     VerifyKey,
+    private_folder,
     read_encrypted,
     write_encrypted,
 )
@@ -146,7 +147,7 @@ class AuditLog:
     def append(self, user: str, action: str, obj: str, **detail: str) -> AuditEntry:
         size, value = self.head()
         entry = AuditEntry(size + 1, now_iso(), user, action, obj, value.hex(), dict(detail))
-        self._entries_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self._entries_dir, parents=True)
         write_encrypted(
             self._entries_dir / f"{entry.seq:012d}.age", entry.to_bytes(), self._recipients
         )
@@ -156,7 +157,7 @@ class AuditLog:
         """Sign the current head (or ``head``, if the caller just computed it) as ``user``."""
         size, value = head or self.head()
         note = sign_note(checkpoint_text(self.log_id, size, value), user, key)
-        self._checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self._checkpoints_dir, parents=True)
         write_encrypted(self._checkpoints_dir / f"{size:012d}-{user}.age", note, self._recipients)
         return size
 

@@ -11,7 +11,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from encryption import Recipient, SignatureError, X25519Identity, write_encrypted
+from encryption import (
+    Recipient,
+    SignatureError,
+    X25519Identity,
+    private_folder,
+    write_encrypted,
+)
 
 from .audit import AuditLog, AuditReport, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
@@ -432,7 +438,7 @@ def create_case(
         if Role(library.user_record(user).role) == Role.ADMIN:
             raise PermissionDeniedError(f"{user} is an administrator and cannot be a case member")
     case_id = new_id("c")
-    library.case_folder(case_id).mkdir(parents=True)
+    private_folder(library.case_folder(case_id), parents=True)
     case = Case(session, case_id, X25519Identity.generate(), new_database())
     for key, value in (
         ("id", case_id),

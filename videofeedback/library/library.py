@@ -26,6 +26,8 @@ from encryption import (
     X25519Identity,
     X25519Recipient,
     load_identity_file,
+    make_tree_private,
+    private_folder,
     read_encrypted,
     save_identity_file,
 )
@@ -84,6 +86,7 @@ class Library:
         library = cls(folder)
         library._lock.acquire()
         library.manifest = read_manifest(folder)  # re-read under the lock
+        make_tree_private(folder)  # a library from before 0700/0600: fixed in place
         return library
 
     def close(self) -> None:
@@ -105,7 +108,7 @@ class Library:
             raise LibraryError(f"there is already a library at {folder}")
         if recovery_out.exists():
             raise LibraryError(f"{recovery_out} exists; choose another file for the recovery key")
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder, parents=True)
         if any(folder.iterdir()):
             raise LibraryError(f"{folder} is not empty; choose an empty or new folder")
         recovery = UserKeys([X25519Identity.generate()])
@@ -148,7 +151,7 @@ class Library:
         if name in self.manifest.users:
             raise LibraryError(f"there is already a user {name!r}")
         keys = UserKeys.generate()
-        (self.folder / "users").mkdir(exist_ok=True)
+        private_folder(self.folder / "users")
         save_identity_file(self.identity_path(name), keys, passphrase)
         self.manifest.users[name] = UserRecord(
             role=role.value,
