@@ -36,7 +36,8 @@ SECRET = "correct horse battery staple 0815"
 
 #: What another account can do while a job runs: read every command line and environment of
 #: the job's processes, the listening loopback ports, and try every URL, pipe and port it finds.
-#: It aims at this test's process only (other suites may run servers on the same computer).
+#: It aims at this test's servers and children only (other suites on the same computer may run
+#: servers of their own at the same time).
 ATTACKER = r"""
 import json, os, re, socket, sys
 target = json.loads(sys.argv[1])
@@ -50,12 +51,15 @@ def fetch(port, path):
         statuses.append(head.split(b"\r\n", 1)[0].decode("latin-1") or "closed")
     except OSError as exc:
         statuses.append(type(exc).__name__)
-for pid in pids:
+for pid in filter(str.isdigit, os.listdir("/proc")):  # every process's command line
     try:
         line = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode("latin-1")
     except OSError:
         continue
-    urls += [(int(p), t) for p, t in re.findall(r"127\.0\.0\.1:(\d+)(/[0-9a-f]*)", line)]
+    found = re.findall(r"127\.0\.0\.1:(\d+)(/[0-9a-f]*)", line)
+    urls += [(int(p), t) for p, t in found if int(p) in ports]
+    if int(pid) not in pids:
+        continue
     for fd in re.findall(r"(?:pipe|fd):(\d+)", line):
         try:
             open(f"/proc/{pid}/fd/{fd}", "rb").read(1)
