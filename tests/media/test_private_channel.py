@@ -386,3 +386,25 @@ def test_a_reel_render_gives_another_account_nothing(
     assert media_record(studio.case, reel)["kind"] == "reel"
     assert found["ports"] and found["pids"] and found["urls"] == 0 and found["pipes"] == 0
     assert not breaches(found), found["statuses"]
+
+
+def test_every_child_process_starts_through_spawn():
+    """One door for child processes (clips.ffmpeg.spawn): the private pipes for served URLs
+    and the minimal environment cannot be forgotten by a new call somewhere else."""
+    import re
+
+    from tests.paths import REPO
+
+    starts = re.compile(
+        r"subprocess\.(Popen|run|call|check_call|check_output)\(|os\.(system|exec\w*|spawn\w*"
+        r"|posix_spawn\w*)\(|QProcess"
+    )
+    found = [
+        f"{path.relative_to(REPO)}:{number}"
+        for package in ("clips", "videofeedback", "ui", "encryption", "annotations", "vferrors")
+        for path in (REPO / package).rglob("*.py")
+        if path != REPO / "clips" / "ffmpeg.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if starts.search(line)
+    ]
+    assert found == []
