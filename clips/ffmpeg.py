@@ -4,6 +4,7 @@ Never a shell. The executable is the one imageio-ffmpeg ships."""
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from pathlib import Path
 
 import imageio_ffmpeg
 
@@ -47,6 +49,13 @@ TAG_BT709 = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace
 
 @cache
 def ffmpeg_exe() -> str:
+    """The ffmpeg that imageio-ffmpeg ships, checked by running ``-version`` through ``spawn``.
+    (imageio-ffmpeg's own lookup runs that check with our whole environment, passphrase and
+    all; it is only the fallback when no bundled binary is found.)"""
+    folder = Path(str(importlib.resources.files("imageio_ffmpeg.binaries")))
+    for exe in sorted(folder.glob("ffmpeg-*")):
+        if os.access(exe, os.X_OK) and capture([str(exe), "-version"], timeout=60).returncode == 0:
+            return str(exe)
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 

@@ -408,3 +408,25 @@ def test_every_child_process_starts_through_spawn():
         if starts.search(line)
     ]
     assert found == []
+
+
+def test_finding_ffmpeg_starts_nothing_with_our_environment(monkeypatch):
+    """imageio-ffmpeg's lookup runs `ffmpeg -version` with the whole environment; ours does
+    not (caught live: a passphrase in that child's /proc/PID/environ)."""
+    from clips import ffmpeg
+
+    envs: list[object] = []
+    real = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        envs.append(kwargs.get("env"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setenv("VIDEOFEEDBACK_PASSPHRASE", SECRET)
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    ffmpeg.ffmpeg_exe.cache_clear()
+    try:
+        assert Path(ffmpeg.ffmpeg_exe()).is_file()
+    finally:
+        ffmpeg.ffmpeg_exe.cache_clear()
+    assert envs and all(isinstance(env, dict) and SECRET not in env.values() for env in envs)
