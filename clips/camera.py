@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import ffmpeg_exe, spawn
 
 #: PulseAudio's capture fragment: 20 ms of 48 kHz stereo s16 (ffmpeg's pulse input format).
 #: Against a PulseAudio 16.1 server, sound reached the recording ~30 ms sooner than with the
@@ -84,9 +84,7 @@ class Microphone:
         self.drift_samples = 0  # read minus given by the drift correction (+: a fast microphone)
 
     def start(self) -> None:
-        self._process = subprocess.Popen(
-            self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-        )
+        self._process = spawn(self._argv)
         assert self._process.stdout is not None
         self.feed_from(self._process.stdout)
 

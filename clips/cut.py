@@ -22,7 +22,15 @@ from fractions import Fraction
 from functools import partial
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, PRIMING_TRIM, Cancel, base_args, run, video_encoder_args
+from .ffmpeg import (
+    OWN_MEDIA,
+    PRIMING_TRIM,
+    Cancel,
+    base_args,
+    run,
+    spawn,
+    video_encoder_args,
+)
 from .fmp4 import Seekable, StoredFragments
 from .gops import START_CODE, GopError, GopIndex, index_gops, index_spans
 from .muxer import access_units, adts_packets, fragmented_mp4
@@ -416,13 +424,7 @@ def _mux(
     cancel: Cancel | None,
 ) -> None:
     read_fd, write_fd = os.pipe()
-    process = subprocess.Popen(
-        prepare_mux(fps, read_fd),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        pass_fds=(read_fd,),
-    )
+    process = spawn(prepare_mux(fps, read_fd), stdin=subprocess.PIPE, pass_fds=(read_fd,))
     os.close(read_fd)
     if cancel is not None:
         cancel.watch(process)

@@ -4,17 +4,21 @@ Never a shell. The executable is the one imageio-ffmpeg ships."""
 
 from __future__ import annotations
 
+import importlib.resources
+import os
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from pathlib import Path
 
 import imageio_ffmpeg
 
 from .errors import CancelledError, MediaError
+from .serve import is_served_url
 
 Progress = Callable[[float], None]  # 0.0 … 1.0
 _TIME = re.compile(r"out_time_us=(\d+)")
@@ -45,7 +49,111 @@ TAG_BT709 = "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace
 
 @cache
 def ffmpeg_exe() -> str:
+    """The ffmpeg that imageio-ffmpeg ships, checked by running ``-version`` through ``spawn``.
+    (imageio-ffmpeg's own lookup runs that check with our whole environment, passphrase and
+    all; it is only the fallback when no bundled binary is found.)"""
+    folder = Path(str(importlib.resources.files("imageio_ffmpeg.binaries")))
+    for exe in sorted(folder.glob("ffmpeg-*")):
+        if os.access(exe, os.X_OK) and capture([str(exe), "-version"], timeout=60).returncode == 0:
+            return str(exe)
     return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+#: What a child process (ffmpeg) is given of our environment: the search path, the language
+#: and time zone, HOME, and what the sound server (PulseAudio/PipeWire) and the Windows
+#: runtime need. Nothing else: no passphrase, no library path, no user name.
+CHILD_ENVIRONMENT = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "HOME",
+    "XDG_RUNTIME_DIR",
+    "PULSE_SERVER",
+    "PULSE_RUNTIME_PATH",
+    "PULSE_COOKIE",
+    "SYSTEMROOT",
+    "WINDIR",
+)
+#: Protocols ffmpeg may use to read a served input: the list comes through an inherited pipe
+#: (concatf:pipe:N), the media over loopback HTTP.
+_SERVED_PROTOCOLS = "concatf,concat,pipe,http,tcp"
+
+
+def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The minimal environment every child process gets (see CHILD_ENVIRONMENT, and LC_*)."""
+    source = os.environ if environ is None else environ
+    return {
+        name: value
+        for name, value in source.items()
+        if name in CHILD_ENVIRONMENT or name.startswith("LC_")
+    }
+
+
+def _private_inputs(argv: Sequence[str]) -> tuple[list[str], list[int]]:
+    """``argv`` with each served URL replaced by ``concatf:pipe:N``: ffmpeg reads the URL (and
+    its secret) from pipe N, which only this child inherits, so the command line that every
+    account on the computer can read (``ps``, /proc/PID/cmdline) holds no secret. Returns the
+    new argv and the pipes' read ends (to pass to the child, and close after starting it)."""
+    out: list[str] = []
+    fds: list[int] = []
+    try:
+        for arg in argv:
+            if not is_served_url(arg):
+                out.append(arg)
+                continue
+            read_fd, write_fd = os.pipe()
+            fds.append(read_fd)
+            try:
+                os.write(write_fd, arg.encode("ascii") + b"\n")  # far below a pipe's buffer
+            finally:
+                os.close(write_fd)
+            if out and out[-1] == "-i":
+                out[-1:] = ["-protocol_whitelist", _SERVED_PROTOCOLS, "-i"]
+            out.append(f"concatf:pipe:{read_fd}")
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return out, fds
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    stdin: int | None = subprocess.DEVNULL,
+    stdout: int | None = subprocess.PIPE,
+    stderr: int | None = subprocess.PIPE,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """Start a child process the one way videofeedback does: never a shell, the minimal
+    environment, served inputs through private pipes, only the given descriptors inherited."""
+    args, fds = _private_inputs(argv)
+    try:
+        return subprocess.Popen(
+            args,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            env=child_environment(),
+            pass_fds=(*pass_fds, *fds),
+            close_fds=True,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def capture(argv: Sequence[str], timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run a child to the end (see ``spawn``) and return its stdout and stderr, like
+    ``subprocess.run(capture_output=True, timeout=…)``: killed if it overruns."""
+    with spawn(argv) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except BaseException:
+            process.kill()
+            raise
+        return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 class Cancel:
@@ -124,12 +232,7 @@ def run(
 ) -> RunResult:
     """Run ffmpeg; its stdout is returned, or handed to ``sink`` chunk by chunk (so a long
     film never sits in memory). Progress from ``-progress pipe:2``; clean one-line errors."""
-    process = subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = spawn(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
     if cancel is not None:
         cancel.watch(process)
     lines: list[str] = []

@@ -6,11 +6,10 @@ within 1280×720 and at exactly 25 or 30 fps. The sound is copied too when it is
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import capture, ffmpeg_exe
 from .normalise import output_rate, output_size
 from .probe import MediaInfo, VideoStream
 
@@ -46,7 +45,7 @@ def parse_frames(text: str) -> list[tuple[Fraction, str]]:
 
 
 def _run(argv: list[str]) -> str:
-    done = subprocess.run(argv, capture_output=True, timeout=600)
+    done = capture(argv, timeout=600)
     return done.stderr.decode("utf-8", "replace")
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from fractions import Fraction
 
 import cv2
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, base_args
+from .ffmpeg import OWN_MEDIA, base_args, capture
 
 
 def prepare_frame_at(url: str, frame_number: int, fps: Fraction) -> list[str]:
@@ -37,7 +36,7 @@ def prepare_frame_at(url: str, frame_number: int, fps: Fraction) -> list[str]:
 def frame_at(url: str, time: Fraction, fps: Fraction, size: tuple[int, int]) -> np.ndarray:
     """The frame shown at ``time`` (frame floor(time × fps)), as BGR."""
     number = int(time * fps)
-    done = subprocess.run(prepare_frame_at(url, number, fps), capture_output=True, timeout=120)
+    done = capture(prepare_frame_at(url, number, fps), timeout=120)
     width, height = size
     if done.returncode != 0 or len(done.stdout) < width * height * 3:
         detail = done.stderr.decode(errors="replace").strip().splitlines()

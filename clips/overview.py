@@ -11,7 +11,6 @@ sound streams by.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import OWN_MEDIA, base_args
+from .ffmpeg import OWN_MEDIA, base_args, capture, spawn
 from .frames import png_bytes
 
 PEAK_RATE = 4000  # samples per second decoded for peaks
@@ -128,9 +127,7 @@ def _split(data: bytes) -> tuple[dict[str, Any], bytes]:
 
 def filmstrip(url: str, interval: Fraction, size: tuple[int, int], width: int = 160) -> Filmstrip:
     height = round(size[1] * width / size[0] / 2) * 2
-    done = subprocess.run(
-        prepare_filmstrip(url, interval, width), capture_output=True, timeout=3600
-    )
+    done = capture(prepare_filmstrip(url, interval, width), timeout=3600)
     if done.returncode != 0:
         raise MediaError(
             f"thumbnails failed: {done.stderr.decode(errors='replace').strip()[-200:]}"
@@ -141,7 +138,7 @@ def filmstrip(url: str, interval: Fraction, size: tuple[int, int], width: int = 
 
 def peaks(url: str, buckets_per_second: int = 50) -> Peaks:
     bucket = PEAK_RATE // buckets_per_second
-    process = subprocess.Popen(prepare_peaks(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = spawn(prepare_peaks(url))
     assert process.stdout is not None and process.stderr is not None
     lows: list[np.ndarray] = []
     highs: list[np.ndarray] = []

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import UnreadableMediaError
-from .ffmpeg import ffmpeg_exe
+from .ffmpeg import capture, ffmpeg_exe
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #0:(\d+)[^:]*: (Video|Audio|Data|Subtitle|Attachment): (.*)")
@@ -132,9 +131,7 @@ def _video(index: int, codec: str, rest: str, following: list[str]) -> VideoStre
 
 def probe(url: str) -> MediaInfo:
     """Probe a path or URL; UnreadableMediaError if no video stream is found."""
-    done = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url], capture_output=True, timeout=120
-    )
+    done = capture([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url], timeout=120)
     text = done.stderr.decode("utf-8", "replace")
     info = parse_probe(text)
     if info.main_video is None:

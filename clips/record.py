@@ -24,7 +24,14 @@ import numpy as np
 from encryption import CHUNK_SIZE, DurableEncryptedFile
 
 from .errors import DiskFullError, MediaError
-from .ffmpeg import AAC_PRIMING_TRIM, TAG_BT709, TO_BT709, base_args, video_encoder_args
+from .ffmpeg import (
+    AAC_PRIMING_TRIM,
+    TAG_BT709,
+    TO_BT709,
+    base_args,
+    spawn,
+    video_encoder_args,
+)
 from .fmp4 import StoredFragments
 from .normalise import FRAGMENTED_MP4
 
@@ -178,11 +185,9 @@ class Recorder:
     def record(self, duration: Fraction | None = None) -> RecordingResult:
         """Run until stopped or ``duration`` elapsed; return the sealed recording's details."""
         read_fd, write_fd = os.pipe()
-        process = subprocess.Popen(
+        process = spawn(
             prepare_record(self.source, read_fd, self.options),
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
             pass_fds=(read_fd,),
         )
         os.close(read_fd)

@@ -1,7 +1,12 @@
 """Serve decrypted media to ffmpeg over loopback HTTP with Range requests, so ffmpeg can seek
 inside an encrypted file while no plaintext touches the disk.
 
-Only 127.0.0.1, one random token per file; each request gets its own reader.
+Only 127.0.0.1, one random 128-bit token per file; each request gets its own reader. Another
+account on the computer can see the port (/proc/net/tcp), never the token: ffmpeg gets the URL
+through a pipe only it inherits (``clips.ffmpeg.spawn``), not on its command line. And on
+Linux the server answers only connections whose socket belongs to this process's own user
+(the kernel's table /proc/net/tcp names each socket's owner), so even a known token is refused
+to another account. ffmpeg cannot speak HTTP over a Unix socket, hence loopback TCP.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +38,49 @@ class ServedFile(Protocol):
 Opener = Callable[[], ServedFile]  # returns a fresh, seekable file object each time
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _BLOCK = 256 * 1024
+_HOST = "127.0.0.1"
+_SERVED_URL = re.compile(r"http://127\.0\.0\.1:\d{1,5}/[0-9a-f]{32}")
+_PROC_NET_TCP = "/proc/net/tcp"
+_ESTABLISHED = "01"
+
+
+def is_served_url(text: str) -> bool:
+    """Whether ``text`` is a URL of this module's servers (it holds a secret token)."""
+    return _SERVED_URL.fullmatch(text) is not None
+
+
+def _proc_address(address: tuple[str, int]) -> str:
+    """An IPv4 address as /proc/net/tcp writes it: the address in host byte order, the port,
+    both in upper-case hex."""
+    host = int.from_bytes(socket.inet_aton(address[0]), sys.byteorder)
+    return f"{host:08X}:{address[1]:04X}"
+
+
+def peer_uid(client: tuple[str, int], server: tuple[str, int], table: str | None = None) -> int:
+    """The user owning the connected socket at ``client`` (talking to ``server``), from the
+    kernel's socket table; -1 if no live socket matches (closed, or not found: refuse)."""
+    if table is None:
+        with open(_PROC_NET_TCP, encoding="ascii") as file:
+            table = file.read()
+    local, remote = _proc_address(client), _proc_address(server)
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10 or (fields[1], fields[2], fields[3]) != (local, remote, _ESTABLISHED):
+            continue
+        if fields[9] != "0":  # a socket with an inode: open in some process
+            return int(fields[7])
+    return -1
+
+
+def peer_is_this_user(client: tuple[str, int], server: tuple[str, int]) -> bool:
+    """On Linux, whether the connecting socket belongs to this process's user. Elsewhere no
+    such table exists and the secret token (never on a command line) is the only key."""
+    if not sys.platform.startswith("linux"):
+        return True
+    try:
+        return peer_uid(client, server) == os.getuid()
+    except OSError:
+        return False
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -100,8 +150,17 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__((_HOST, 0), _Handler)
         self.sources: dict[str, Opener] = {}
+        self.refused = 0  # connections from another user's socket
+
+    def verify_request(self, request: object, client_address: object) -> bool:
+        host, port = self.server_address[:2]
+        assert isinstance(client_address, tuple)
+        if peer_is_this_user(client_address, (str(host), port)):
+            return True
+        self.refused += 1
+        return False
 
 
 class MediaServer:
@@ -114,7 +173,13 @@ class MediaServer:
         )
         self._thread.start()
 
+    @property
+    def refused(self) -> int:
+        return self._server.refused
+
     def url(self, opener: Opener) -> str:
+        """A URL for ``opener``'s file. Hand it to ffmpeg only through ``clips.ffmpeg.spawn``
+        (or ``run``/``capture``), which keeps it off the command line."""
         token = secrets.token_hex(16)
         self._server.sources[token] = opener
         host, port = self._server.server_address[:2]

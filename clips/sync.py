@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import subprocess
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,7 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from .errors import MediaError
-from .ffmpeg import base_args
+from .ffmpeg import base_args, capture, spawn
 from .synthetic import PATTERN_BITS, band_height, read_band
 
 SAMPLE_RATE = 48_000
@@ -85,7 +84,7 @@ def picture_lags(
 ) -> list[tuple[float, float]]:
     """(output time, the picture's lag there) for every keyframe (or frame), in order."""
     argv = prepare_keyframe_bands(url, size, keyframes_only)
-    done = subprocess.run(argv, capture_output=True, timeout=3600)
+    done = capture(argv, timeout=3600)
     if done.returncode != 0:
         raise MediaError(f"reading the picture failed: {done.stderr.decode()[-200:]}")
     times = [float(t) for t in _PTS.findall(done.stderr.decode(errors="replace"))]
@@ -99,7 +98,7 @@ def picture_lags(
 
 def beep_starts(url: str) -> list[float]:
     """The output times (seconds) at which each beep starts."""
-    process = subprocess.Popen(prepare_sound(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = spawn(prepare_sound(url))
     assert process.stdout is not None and process.stderr is not None
     errors: list[bytes] = []
     stderr = process.stderr

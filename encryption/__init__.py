@@ -16,10 +16,14 @@ from .errors import (
     WrongPassphraseError,
 )
 from .files import (
+    PRIVATE_FILE,
+    PRIVATE_FOLDER,
     DurableEncryptedFile,
     atomic_encrypted_writer,
     atomic_file,
+    make_tree_private,
     partial_path,
+    private_folder,
     write_encrypted,
 )
 from .identity_file import UserKeys, is_encrypted_identity, load_identity_file, save_identity_file
@@ -63,6 +67,10 @@ __all__ = [
     "X25519Recipient",
     "atomic_encrypted_writer",
     "atomic_file",
+    "make_tree_private",
+    "private_folder",
+    "PRIVATE_FILE",
+    "PRIVATE_FOLDER",
     "is_encrypted_identity",
     "iter_decrypt",
     "load_identity_file",

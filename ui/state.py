@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from videofeedback.demo import is_demo, passphrases
+from videofeedback.exports import sweep_unfinished_exports
 from videofeedback.library.cases import Case, open_case
 from videofeedback.library.library import Library, UserSession
 
@@ -21,6 +22,7 @@ class AppState(QObject):
         super().__init__(parent)
         self.library: Library | None = None
         self.user: UserSession | None = None
+        self.swept_exports: list[str] = []  # unfinished plaintext exports removed at unlock
 
     # --- the library ---------------------------------------------------------------------
 
@@ -54,7 +56,9 @@ class AppState(QObject):
         """Slow on purpose (scrypt): run it as a job, then call ``set_user``."""
         if self.library is None:
             raise RuntimeError("choose a library first")
-        return self.library.unlock(name, passphrase)
+        session = self.library.unlock(name, passphrase)
+        self.swept_exports = sweep_unfinished_exports(session)
+        return session
 
     def set_user(self, user: UserSession) -> None:
         self.user = user

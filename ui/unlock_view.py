@@ -110,6 +110,14 @@ class UnlockView(QWidget):
         self.passphrase.clear()
         self.unlock_button.setEnabled(True)
         self.state.set_user(user)  # type: ignore[arg-type]
+        if self.state.swept_exports:
+            files = "\n".join(self.state.swept_exports)
+            show_error(
+                self,
+                "An export was stopped before it finished. Its unfinished plaintext copy was "
+                f"removed (the case's audit trail records it):\n{files}",
+                "Unfinished export removed",
+            )
 
     def _on_unlock_failed(self, message: str) -> None:
         self.unlock_button.setEnabled(True)

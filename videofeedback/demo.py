@@ -15,6 +15,7 @@ from pathlib import Path
 
 from clips.record import RecordOptions
 from clips.synthetic import SyntheticSource
+from encryption import atomic_file
 from videofeedback import media
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import Case, Programme, Purpose, SessionKind, create_case
@@ -99,11 +100,14 @@ def build_demo_library(
         media.build_overview(case, media_id)
         _code_moments(case, media_id, seconds)
         case.save()
-    (folder / MARKER).write_text(
-        "A demo library: made-up people and a synthetic recording, no personal data.\n"
-        + "".join(f"{user}: {secret}\n" for user, secret in passphrases().items())
-        + f"recovery key ({recovery.name}) secret: {recovery_secret}\n"
-    )
+    with atomic_file(folder / MARKER) as marker:  # 0600, like everything in a library
+        marker.write(
+            (
+                "A demo library: made-up people and a synthetic recording, no personal data.\n"
+                + "".join(f"{user}: {secret}\n" for user, secret in passphrases().items())
+                + f"recovery key ({recovery.name}) secret: {recovery_secret}\n"
+            ).encode()
+        )
 
 
 def _family_case(practitioner: UserSession) -> Case:

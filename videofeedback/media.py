@@ -4,7 +4,6 @@ consent, registers the encrypted file on its session, and is audited."""
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -31,12 +30,13 @@ from encryption import (
     AgeReader,
     DurableEncryptedFile,
     atomic_encrypted_writer,
-    atomic_file,
+    private_folder,
     read_encrypted,
     recover,
     write_encrypted,
 )
 from videofeedback.captions import caption_png, draw_caption, title_png
+from videofeedback.exports import plaintext_export
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.library import new_id
@@ -87,7 +87,7 @@ def record(
     _check_can_record(case, session_id)
     media_id = new_id("m")
     file = f"media/{media_id}.mp4.age"
-    (case.folder / "media").mkdir(exist_ok=True)
+    private_folder(case.folder / "media")
     info = {
         "state": "recording",
         "fps": str(source.fps),
@@ -183,7 +183,7 @@ def import_file(
     )
     media_id = new_id("m")
     file = f"media/{media_id}.mp4.age"
-    (case.folder / "media").mkdir(exist_ok=True)
+    private_folder(case.folder / "media")
     with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
         fragments = StoredFragments(writer.write)
         result = run(
@@ -267,11 +267,12 @@ def export_for_family(case: Case, media_id: str, out: Path) -> dict[str, Any]:
     case.require(Action.EXPORT)
     case.require_consent(Purpose.FAMILY_COPY)
     record_ = media_record(case, media_id)
-    with AgeReader(_path(case, record_), [case.identity]) as reader, atomic_file(out) as sink:
+    with (
+        AgeReader(_path(case, record_), [case.identity]) as reader,
+        plaintext_export(case, out, "media.export", media_id, to="family") as sink,
+    ):
         while block := reader.read(1 << 20):
             sink.write(block)
-    os.chmod(out, 0o600)
-    case.audit("media.export", media_id, to="family")
     return {"media": media_id, "out": str(out), "bytes": out.stat().st_size}
 
 

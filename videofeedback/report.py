@@ -6,7 +6,6 @@ only as an explicit, audited export (like the family copy)."""
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -19,8 +18,8 @@ from annotations.model import Annotations
 from annotations.timebase import format_clock
 from clips.frames import frame_at, png_bytes
 from clips.serve import serving
-from encryption import atomic_file
 from videofeedback.captions import ensure_gui
+from videofeedback.exports import plaintext_export
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import Case
 from videofeedback.library.media_records import media_of_session
@@ -154,8 +153,6 @@ def report_pdf(report: SessionReport) -> bytes:
 def export_report(case: Case, session_id: str, out: Path) -> dict[str, Any]:
     """Write the report as a (plaintext) PDF for the case record, atomically; audited."""
     pdf = report_pdf(session_report(case, session_id))
-    with atomic_file(out) as sink:
+    with plaintext_export(case, out, "report.export", session_id) as sink:
         sink.write(pdf)
-    os.chmod(out, 0o600)
-    case.audit("report.export", session_id)
     return {"session": session_id, "out": str(out), "bytes": len(pdf)}

@@ -2,6 +2,7 @@
 annotate by keyboard → undo/redo; the stored moments are checked from disk, and nothing the
 run wrote holds plaintext media or names."""
 
+import stat
 import tempfile
 import time
 from fractions import Fraction
@@ -117,6 +118,12 @@ def _scan_for_plaintext(library: Path, since: float) -> None:
         if p.is_file() and p.stat().st_mtime >= since and library not in p.parents
     ]
     assert any(p.suffix == ".age" for p in written)
+    loose = [
+        path
+        for path in [library, *library.rglob("*")]
+        if stat.S_IMODE(path.stat().st_mode) != (0o700 if path.is_dir() else 0o600)
+    ]
+    assert loose == [], "only this OS account may open the library (docs/FORMAT.md, 10.3)"
     for path in written:
         data = path.read_bytes()
         for marker in PLAINTEXT:

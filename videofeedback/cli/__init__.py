@@ -10,7 +10,7 @@ from typing import Any
 
 from vferrors import VideofeedbackError
 
-from .output import CliExit
+from .output import CliExit, take_secrets
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -105,6 +105,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
+    take_secrets(fresh=True)  # out of the environment before any child process starts
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)

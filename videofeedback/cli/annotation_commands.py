@@ -28,12 +28,13 @@ from annotations.interchange import (
 from annotations.interchange.plan import Outside
 from annotations.model import new_id
 from annotations.timebase import format_clock, parse_time, snap
-from encryption import atomic_file
+from videofeedback.exports import plaintext_export
 from videofeedback.library import Action, Library
 from videofeedback.library.annotating import (
     AnnotationSession,
     add_codebook,
     codebooks,
+    for_export,
     open_annotations,
     require_no_orphans,
     set_case_codebook,
@@ -81,6 +82,11 @@ def register(commands: Any) -> None:
     export.add_argument("media")
     export.add_argument("--format", required=True, choices=["eaf", "csv", "vtt", "json"])
     export.add_argument("--out", required=True)
+    export.add_argument(
+        "--include-private-notes",
+        action="store_true",
+        help="also write the practitioners' private notes (practitioners only)",
+    )
     export.set_defaults(handler=cmd_moments_export)
     imp = actions.add_parser("import", help="read moments from ELAN, BORIS, WebVTT, CSV or JSON")
     imp.add_argument("media")
@@ -160,10 +166,13 @@ def cmd_moments_list(args: argparse.Namespace) -> int:
 
 def cmd_moments_export(args: argparse.Namespace) -> int:
     with annotating(args) as work:
-        text = export_text(work.annotations, args.format)
-        with atomic_file(Path(args.out)) as out:
+        notes = args.include_private_notes
+        text = export_text(for_export(work, notes), args.format)
+        detail = {"format": args.format, "notes": "yes" if notes else "no"}
+        with plaintext_export(
+            work.case, Path(args.out), "annotations.export", args.media, **detail
+        ) as out:
             out.write(text.encode("utf-8"))
-        work.case.audit("annotations.export", args.media, format=args.format)
     emit(
         args.json,
         {"media": args.media, "format": args.format, "out": args.out},

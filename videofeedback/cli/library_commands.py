@@ -13,6 +13,7 @@ from typing import Any
 
 import platformdirs
 
+from videofeedback.exports import sweep_unfinished_exports
 from videofeedback.library import (
     Case,
     Library,
@@ -50,7 +51,14 @@ def user_name(args: argparse.Namespace) -> str:
 def acting_user(args: argparse.Namespace) -> Iterator[UserSession]:
     """The library, locked for writing, and the unlocked user."""
     with Library.open(library_folder(args)) as library:
-        yield library.unlock(user_name(args), passphrase(f"Passphrase for {user_name(args)}: "))
+        session = library.unlock(user_name(args), passphrase(f"Passphrase for {user_name(args)}: "))
+        for path in sweep_unfinished_exports(session):
+            print(
+                f"videofeedback: removed {path}, the unfinished plaintext export of a run that "
+                "was stopped (the case's audit trail records it)",
+                file=sys.stderr,
+            )
+        yield session
 
 
 @contextlib.contextmanager

@@ -134,6 +134,28 @@ class AnnotationSession:
         self.case.save()
 
 
+def for_export(work: AnnotationSession, include_private_notes: bool = False) -> Annotations:
+    """The annotations as a (plaintext) export may hold them: the role must allow exports;
+    private notes are left out unless asked for, by a role allowed to export them."""
+    work.case.require(Action.EXPORT_ANNOTATIONS)
+    if include_private_notes:
+        work.case.require(Action.EXPORT_PRIVATE_NOTES)
+        return work.annotations
+    return without_private_notes(work.annotations)
+
+
+def without_private_notes(annotations: Annotations) -> Annotations:
+    """A copy with every moment's private note emptied (the stored annotations are untouched)."""
+    return Annotations(
+        annotations.media_id,
+        annotations.fps,
+        annotations.duration,
+        annotations.codebook,
+        [replace(m, note="") for m in annotations.moments],
+        list(annotations.stills),
+    )
+
+
 def open_annotations(case: Case, media_id: str) -> AnnotationSession:
     record = media_record(case, media_id)
     info = record["info"]

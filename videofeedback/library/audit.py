@@ -32,6 +32,7 @@ from encryption import (
     SignatureError,
     SigningKey,
     VerifyKey,
+    private_folder,
     read_encrypted,
 )
 from encryption.files import fsync_directory
@@ -276,7 +277,7 @@ class AuditLog:
     ) -> AuditEntry:
         """Add an entry signed by ``user`` (unsigned only if ``signing_key`` is None)."""
         with self._lock:
-            self._entries_dir.mkdir(parents=True, exist_ok=True)
+            private_folder(self._entries_dir, parents=True)
             while True:
                 size, value = self.head()
                 entry = AuditEntry(size + 1, now_iso(), user, action, obj, value.hex(), detail)
@@ -308,7 +309,7 @@ class AuditLog:
         """Sign the current head (or ``head``) as ``user``, chained to the last checkpoint."""
         with self._lock:
             size, value = head or self.head()
-            self._checkpoints_dir.mkdir(parents=True, exist_ok=True)
+            private_folder(self._checkpoints_dir, parents=True)
             while True:
                 count, previous = self._checkpoint_tip()
                 text = checkpoint_text(self.log_id, size, value, previous)

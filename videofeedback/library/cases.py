@@ -12,7 +12,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from encryption import Recipient, SignatureError, SigningKey, X25519Identity
+from encryption import (
+    Recipient,
+    SignatureError,
+    SigningKey,
+    X25519Identity,
+    private_folder,
+)
 
 from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
@@ -536,7 +542,7 @@ def create_case(
         if Role(library.user_record(user).role) == Role.ADMIN:
             raise PermissionDeniedError(f"{user} is an administrator and cannot be a case member")
     case_id = new_id("c")
-    library.case_folder(case_id).mkdir(parents=True)
+    private_folder(library.case_folder(case_id), parents=True)
     keys = CaseKeys.new(case_id)
     library.key_store().change(session.identities, library.store_recipients(), {case_id: keys.kek})
     case = Case(session, case_id, keys, new_database())

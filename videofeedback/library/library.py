@@ -25,6 +25,8 @@ from encryption import (
     X25519Identity,
     X25519Recipient,
     load_identity_file,
+    make_tree_private,
+    private_folder,
     save_identity_file,
 )
 
@@ -100,6 +102,7 @@ class Library:
         library = cls(folder)
         library._lock.acquire()
         library.manifest = read_manifest(folder)  # re-read under the lock
+        make_tree_private(folder)  # a library from before 0700/0600: fixed in place
         try:
             if library.needs_upgrade and library.local.pins is not None:
                 raise RosterError(
@@ -152,7 +155,7 @@ class Library:
             raise LibraryError(f"there is already a library at {folder}")
         if recovery_out.exists():
             raise LibraryError(f"{recovery_out} exists; choose another file for the recovery key")
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder, parents=True)
         if any(folder.iterdir()):
             raise LibraryError(f"{folder} is not empty; choose an empty or new folder")
         recovery = UserKeys([X25519Identity.generate()])
@@ -239,7 +242,7 @@ class Library:
             raise LibraryError(f"there is already a user {name!r}")
         check_new_passphrase(passphrase, [name, self.folder.name])
         keys = UserKeys.generate()
-        (self.folder / "users").mkdir(exist_ok=True)
+        private_folder(self.folder / "users")
         save_identity_file(self.identity_path(name), keys, passphrase)
         self.manifest.users[name] = UserRecord(
             role=role.value,

@@ -35,6 +35,8 @@ class Action(StrEnum):
     BUILD_REEL = "build reels"
     RUN_REVIEW = "run a shared review"
     EXPORT = "export"
+    EXPORT_ANNOTATIONS = "export a recording's moments (without private notes)"
+    EXPORT_PRIVATE_NOTES = "export private notes"
     COMMENT = "comment"
     SIGN_OFF = "sign off a cycle"
     PURGE = "purge expired cases"
@@ -52,8 +54,12 @@ _PRACTITIONER = _SOCIAL_WORKER | {
     Action.BUILD_REEL,
     Action.RUN_REVIEW,
     Action.EXPORT,
+    Action.EXPORT_ANNOTATIONS,
+    Action.EXPORT_PRIVATE_NOTES,
 }
-_SUPERVISOR = {Action.VIEW, Action.COMMENT, Action.SIGN_OFF}
+#: A supervisor codes too (agreement) and may take the moments to another tool, never the
+#: practitioners' private notes.
+_SUPERVISOR = {Action.VIEW, Action.COMMENT, Action.SIGN_OFF, Action.EXPORT_ANNOTATIONS}
 _ADMIN = {Action.MANAGE_USERS, Action.PURGE}
 
 ALLOWED: dict[Role, frozenset[Action]] = {
