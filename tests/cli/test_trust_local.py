@@ -35,7 +35,7 @@ class Workspace:
         return self.root / "lib"
 
     def vf(self, *args: str, user: str = "bob", extra: dict | None = None, **kw):
-        env = {**self.env, "VIDEOFEEDBACK_PASSPHRASE": f"pw-{user}", **(extra or {})}
+        env = {**self.env, "VIDEOFEEDBACK_PASSPHRASE": f"{user}-quiet-harbour-lantern", **(extra or {})}
         return subprocess.run(
             [str(SCRIPT), "--user", user, *args],
             cwd=self.root,
@@ -66,7 +66,7 @@ def work(tmp_path_factory) -> Workspace:
     w = Workspace(root, env, "", "", "")
     w.ok("init", user="alice")
     for name, role in (("bob", "practitioner"), ("sue", "supervisor")):
-        new = {"VIDEOFEEDBACK_NEW_PASSPHRASE": f"pw-{name}"}
+        new = {"VIDEOFEEDBACK_NEW_PASSPHRASE": f"{name}-quiet-harbour-lantern"}
         w.ok("user", "add", name, "--role", role, user="alice", extra=new)
     w.case = w.ok("case", "new", "Family Q", "--supervisor", "sue", "--json")["id"]
     mother = w.ok("participant", "add", w.case, "Quirina", "--role", "mother", "--json")["id"]
@@ -156,7 +156,7 @@ def dying(out, temp=None):
 exports.atomic_file = dying
 folder, media_id, out = sys.argv[1:4]
 with Library.open(Path(folder)) as library:
-    session = library.unlock("bob", "pw-bob")
+    session = library.unlock("bob", "bob-quiet-harbour-lantern")
     media.export_for_family(find_media(session, media_id), media_id, Path(out))
 """
 
@@ -217,7 +217,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ffmpeg_never_inherits_the_passphrase(work):
-    env = {**work.env, "VIDEOFEEDBACK_PASSPHRASE": "pw-bob"}
+    env = {**work.env, "VIDEOFEEDBACK_PASSPHRASE": "bob-quiet-harbour-lantern"}
     args = ["--user", "bob", "record", work.session, "--duration", "3", "--size", "320x240"]
     process = subprocess.Popen(
         [str(SCRIPT), *args], cwd=work.root, env=env, stdout=subprocess.PIPE,
@@ -236,13 +236,13 @@ def test_ffmpeg_never_inherits_the_passphrase(work):
     assert process.returncode == 0, err
     assert seen, "no ffmpeg child was seen"
     for environ in seen.values():
-        assert b"pw-bob" not in environ and b"VIDEOFEEDBACK" not in environ
+        assert b"bob-quiet-harbour-lantern" not in environ and b"VIDEOFEEDBACK" not in environ
         assert b"PATH=" in environ and b"LANG=C.UTF-8" in environ
 
 
 def test_the_passphrase_can_come_from_a_descriptor(work):
     read_fd, write_fd = os.pipe()
-    os.write(write_fd, b"pw-bob\n")
+    os.write(write_fd, b"bob-quiet-harbour-lantern\n")
     os.close(write_fd)
     env = {**work.env, "VIDEOFEEDBACK_PASSPHRASE_FILE": f"/dev/fd/{read_fd}"}
     try:
@@ -266,13 +266,13 @@ def test_the_cli_takes_the_passphrase_out_of_its_environment(monkeypatch):
     from videofeedback.cli import output
 
     monkeypatch.setenv("VIDEOFEEDBACK_PASSPHRASE", "pw-x")
-    monkeypatch.setenv("VIDEOFEEDBACK_NEW_PASSPHRASE", "pw-new-x")
+    monkeypatch.setenv("VIDEOFEEDBACK_NEW_PASSPHRASE", "new-x-quiet-harbour-lantern")
     output.take_secrets(fresh=True)
     assert "VIDEOFEEDBACK_PASSPHRASE" not in os.environ
     assert "VIDEOFEEDBACK_NEW_PASSPHRASE" not in os.environ
     assert (
         output.passphrase() == "pw-x"
-        and output.new_passphrase("VIDEOFEEDBACK_NEW_PASSPHRASE") == "pw-new-x"
+        and output.new_passphrase("VIDEOFEEDBACK_NEW_PASSPHRASE") == "new-x-quiet-harbour-lantern"
     )
     output.take_secrets(fresh=True)
     assert output.secret_from_environment("VIDEOFEEDBACK_PASSPHRASE") is None
