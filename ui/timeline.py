@@ -280,12 +280,15 @@ class Timeline(QWidget):
 
     def moments_between(self, first: float, last: float) -> list[Moment]:
         """The moments (in time order) that show between ``first`` and ``last`` seconds."""
+        return [self.moments[n] for n in self._indices_between(first, last)]
+
+    def _indices_between(self, first: float, last: float) -> list[int]:
         low = bisect.bisect_left(self._starts, Fraction(first) - self._longest - 1)
         high = bisect.bisect_right(self._starts, Fraction(last) + 1)
         return [
-            m
-            for m in self.moments[low:high]
-            if float(m.end if m.end is not None else m.start) >= first - 1
+            n
+            for n in range(low, high)
+            if float(self.moments[n].end or self.moments[n].start) >= first - 1
         ]
 
     def _seconds_at(self, x: float) -> float:
@@ -330,14 +333,16 @@ class Timeline(QWidget):
     # --- painting ------------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
-        painter = QPainter(self)
-        area = event.rect()
-        painter.fillRect(area, QColor("#20242a"))
+        painter = QPainter(self)  # clipped to the region being painted
+        areas = list(event.region()) or [event.rect()]  # an event's old and new places
+        for area in areas:
+            painter.fillRect(area, QColor("#20242a"))
         self._paint_ruler(painter)
-        self._paint_filmstrip(painter, area)
-        self._paint_waveform(painter, area)
+        for area in areas:
+            self._paint_filmstrip(painter, area)
+            self._paint_waveform(painter, area)
         self._paint_marks(painter)
-        self._paint_moments(painter, area)
+        self._paint_moments(painter, areas)
         self._paint_markers(painter)
         self._paint_playhead(painter)
 
@@ -390,11 +395,12 @@ class Timeline(QWidget):
             return
         painter.fillRect(self._marks_rect(self.marks), QColor(80, 140, 255, 70))
 
-    def _paint_moments(self, painter: QPainter, area: QRect) -> None:
-        shown = self.moments_between(
-            self._seconds_at(area.left() - 4), self._seconds_at(area.right() + 4)
-        )
-        for moment in shown:
+    def _paint_moments(self, painter: QPainter, areas: list[QRect]) -> None:
+        indices: set[int] = set()
+        for area in areas:
+            first, last = self._seconds_at(area.left() - 4), self._seconds_at(area.right() + 4)
+            indices.update(self._indices_between(first, last))
+        for moment in (self.moments[n] for n in sorted(indices)):
             rect = self.moment_rect(moment)
             painter.fillRect(rect, self.colour_of(moment))
             if moment.id in self.flagged:
