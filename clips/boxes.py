@@ -123,7 +123,7 @@ def _torn(kind: bytes, parent: str) -> int:
     raise BoxError(f"the {name} box runs past the end of its parent ({parent})")
 
 
-def header_size(data: Buffer, at: int) -> tuple[int, bytes] | None:
+def box_header(data: Buffer, at: int) -> tuple[int, bytes] | None:
     """(size, type) of a box header at ``at``: None until the whole header is there; a size
     below 8 (an open-ended or damaged box) is given as it is."""
     if at + HEADER > len(data):
@@ -176,7 +176,7 @@ def read_box(stream: Seekable, at: TopBox | int, kind: bytes, size: int | None =
     head = stream.read(LARGE_HEADER) or b""
     if len(head) < HEADER or head[4:8] != kind:
         raise BoxError(f"no {name} box where the index says")
-    found = header_size(head, 0)
+    found = box_header(head, 0)
     box_size = found[0] if found else 0
     if box_size < HEADER or (size is not None and offset + box_size > size):
         raise BoxError(f"the {name} box has a wrong size")

@@ -11,8 +11,8 @@ from .boxes import (
     Box,
     Seekable,
     Tfra,
+    box_header,
     boxes,
-    header_size,
     parse_tfra,
     stream_boxes,
     tfdt_time,
@@ -102,7 +102,7 @@ class FragmentTracker:
         """Follow the boxes through the buffer; True each time one is complete."""
         while True:
             if self._remaining == 0:
-                header = header_size(self._buffer, self._cursor)
+                header = box_header(self._buffer, self._cursor)
                 if header is None:
                     return False
                 size, self._type = header

@@ -130,10 +130,10 @@ def test_truncated_and_mutated_files_raise_only_project_errors(data):
         elif how == "kind":
             at = data.draw(st.sampled_from(starts))
             mutated[at + 4 : at + 8] = data.draw(st.sampled_from(KINDS))
-        elif how == "byte":
+        elif how == "byte" and mutated:
             at = data.draw(st.integers(0, len(mutated) - 1))
             mutated[at] = data.draw(st.integers(0, 255))
-        else:
+        elif how == "cut":
             del mutated[data.draw(st.integers(0, len(mutated))) :]
     read_everything(bytes(mutated))
 
