@@ -159,3 +159,19 @@ def test_files_dropped_together_are_imported_one_at_a_time(qtbot, window, tmp_pa
     assert after == before + 3
     report = case.verify_audit()
     assert report.valid, report.summary()
+
+
+def test_the_changes_signal_refreshes_only_the_views_it_names(qtbot, window, monkeypatch):
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    refreshed, comments = [], []
+    monkeypatch.setattr(window.case_view, "refresh", lambda: refreshed.append(1))
+    monkeypatch.setattr(window.review_view, "_show_comments", lambda: comments.append(1))
+    hub = operations()
+    for changes in (Changes(moments=True), Changes(audit=True), Changes()):
+        hub.emit_changes(changes)
+    assert refreshed == [] and comments == []  # nothing either view shows
+    hub.emit_changes(Changes(consent=True))
+    assert refreshed == [1] and comments == []
+    hub.emit_changes(Changes(comments=True))
+    assert refreshed == [1, 1] and comments == [1]
