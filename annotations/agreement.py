@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from .codebook import Codebook
 from .errors import AnnotationError
-from .model import Moment
+from .model import Annotations, Moment
 
 NO_CODE = "(no code)"
 
@@ -148,4 +149,26 @@ def compare(
         confusion,
         _unmatched(moments_a, moments_b),
         _unmatched(moments_b, moments_a),
+    )
+
+
+def by_principle(moments: list[Moment], book: Codebook) -> list[Moment]:
+    """The moments with each code replaced by its principle (VIG agreement is on principles:
+    "Looking interested" and "Being attentive" agree)."""
+    return [
+        replace(m, codes=tuple(dict.fromkeys(book.category_of(c).id for c in m.codes)))
+        for m in moments
+    ]
+
+
+def compare_coders(
+    model: Annotations, coder_a: str, coder_b: str, duration: Fraction, book: Codebook
+) -> AgreementReport:
+    """Two coders of one recording compared on principles."""
+    return compare(
+        by_principle(model.by_coder(coder_a), book),
+        by_principle(model.by_coder(coder_b), book),
+        duration,
+        coder_a=coder_a,
+        coder_b=coder_b,
     )

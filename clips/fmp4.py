@@ -6,38 +6,41 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Callable
-from typing import Protocol
 
+from .boxes import (
+    Box,
+    Seekable,
+    Tfra,
+    box_header,
+    boxes,
+    parse_tfra,
+    stream_boxes,
+    tfdt_time,
+)
+from .errors import BoxError
 
-class Seekable(Protocol):
-    def seek(self, offset: int, whence: int = 0, /) -> int: ...
-
-    def read(self, size: int = -1, /) -> bytes | None: ...
+__all__ = [
+    "FragmentTracker",
+    "Seekable",
+    "StoredFragments",
+    "complete_prefix",
+    "fragment_times",
+    "free_box",
+]
 
 
 def complete_prefix(stream: Seekable, size: int) -> int:
     """Bytes from the start up to the end of the last complete moof+mdat pair (or of the moov,
     if no fragment is complete). A torn box at the end is not counted."""
-    position = 0
     kept = 0
     pending_moof = False
-    while position + 8 <= size:
-        stream.seek(position)
-        header = stream.read(16) or b""
-        box_size, box_type = struct.unpack(">I4s", header[:8])
-        if box_size == 1 and len(header) >= 16:
-            box_size = struct.unpack(">Q", header[8:16])[0]
-        elif box_size == 0:
-            box_size = size - position
-        if box_size < 8 or position + box_size > size:
-            break
-        position += box_size
-        if box_type in (b"ftyp", b"moov"):
-            kept = position
-        elif box_type == b"moof":
+    for top in stream_boxes(stream, size):
+        if top.kind in (b"ftyp", b"moov"):
+            kept = top.end
+        elif top.kind == b"moof":
             pending_moof = True
-        elif box_type == b"mdat" and pending_moof:
-            kept, pending_moof = position, False
+        elif top.kind == b"mdat" and pending_moof:
+            kept, pending_moof = top.end, False
     return kept
 
 
@@ -99,10 +102,11 @@ class FragmentTracker:
         """Follow the boxes through the buffer; True each time one is complete."""
         while True:
             if self._remaining == 0:
-                if len(self._buffer) - self._cursor < 8:
+                header = box_header(self._buffer, self._cursor)
+                if header is None:
                     return False
-                size, self._type = struct.unpack_from(">I4s", self._buffer, self._cursor)
-                self._remaining = size if size >= 8 else 1 << 62  # 64-bit or open-ended
+                size, self._type = header
+                self._remaining = size if size >= 8 else 1 << 62  # open-ended or damaged
                 self._box_start = self._cursor
             step = min(self._remaining, len(self._buffer) - self._cursor)
             self._cursor += step
@@ -135,33 +139,23 @@ class FragmentTracker:
         return self._shifted_by[before - 1] if before else 0
 
     def _corrected_mfra(self, box: bytes) -> bytes:
-        """The mfra with each tfra entry's moof offset moved by the padding before it."""
+        """The mfra with each tfra entry's moof offset moved by the padding before it, and
+        its time made the fragment's own (a malformed mfra is passed on as it is)."""
         out = bytearray(box)
-        position = 8
-        while position + 8 <= len(out):
-            size, kind = struct.unpack_from(">I4s", out, position)
-            if size < 8 or position + size > len(out):
-                return box
-            if kind == b"tfra":
-                self._correct_tfra(out, position + 8, position + size)
-            position += size
+        try:
+            for tfra in boxes(box, 8, parent="mfra"):
+                if tfra.kind == b"tfra":
+                    self._correct_tfra(out, parse_tfra(tfra))
+        except BoxError:
+            return box
         return bytes(out)
 
-    def _correct_tfra(self, out: bytearray, start: int, end: int) -> None:
-        version = out[start]
-        track, sizes, count = struct.unpack_from(">III", out, start + 4)
-        numbers = ((sizes >> 4) & 3) + ((sizes >> 2) & 3) + (sizes & 3) + 3
-        pair = ">QQ" if version else ">II"
-        step = struct.calcsize(pair) + numbers
-        for n in range(count):
-            at = start + 16 + n * step
-            if at + step > end:
-                return
-            time, offset = struct.unpack_from(pair, out, at)
-            time = self._times.get((track, offset), time)
-            moved = offset + self._shift(offset)
-            if version or (moved < 1 << 32 and 0 <= time < 1 << 32):
-                struct.pack_into(pair, out, at, time, moved)
+    def _correct_tfra(self, out: bytearray, tfra: Tfra) -> None:
+        for entry in tfra.entries:
+            time = self._times.get((tfra.track_id, entry.moof_offset), entry.time)
+            moved = entry.moof_offset + self._shift(entry.moof_offset)
+            if tfra.pair == ">QQ" or (moved < 1 << 32 and 0 <= time < 1 << 32):
+                struct.pack_into(tfra.pair, out, entry.at, time, moved)
 
     def rest(self) -> bytes:
         """What is still held at the end of the stream (a box that never completed)."""
@@ -197,47 +191,26 @@ def fragment_times(moof: bytes) -> dict[int, int]:
     """For each track in a moof: the presentation time of its first sample (the tfdt plus
     that sample's composition offset). A malformed moof gives what could be read."""
     times: dict[int, int] = {}
-    for kind, start, end in _children(moof, 8, len(moof)):
-        if kind != b"traf":
+    for traf in boxes(moof, 8, parent="moof", strict=False):
+        if traf.kind != b"traf":
             continue
-        parts = {k: (a, b) for k, a, b in _children(moof, start, end)}
-        tfhd, tfhd_end = parts.get(b"tfhd", (0, 0))
-        time = _decode_time(moof, *parts.get(b"tfdt", (0, 0)))
-        if tfhd_end - tfhd < 8 or time is None:
+        parts = {part.kind: part for part in traf.children(strict=False)}
+        try:
+            track = parts[b"tfhd"].u32(4) if b"tfhd" in parts else None
+            time = tfdt_time(parts[b"tfdt"]) if b"tfdt" in parts else None
+            if track is None or time is None:
+                continue
+            times[track] = time + (_first_offset(parts[b"trun"]) if b"trun" in parts else 0)
+        except BoxError:
             continue
-        track = struct.unpack_from(">I", moof, tfhd + 4)[0]
-        times[track] = time + (_first_offset(moof, parts[b"trun"][0]) if b"trun" in parts else 0)
     return times
 
 
-def _decode_time(moof: bytes, start: int, end: int) -> int | None:
-    """A tfdt's time (None if it is too short: 8 bytes in version 0, 12 in version 1)."""
-    if end - start < 8 or end - start < 8 + 4 * moof[start]:
-        return None
-    return int(struct.unpack_from(">Q" if moof[start] else ">I", moof, start + 4)[0])
-
-
-def _first_offset(moof: bytes, trun: int) -> int:
+def _first_offset(trun: Box) -> int:
     """The composition offset of a track run's first sample (0 if it gives none)."""
-    version = moof[trun]
-    flags = int.from_bytes(moof[trun + 1 : trun + 4], "big")
-    if not flags & 0x800 or trun + 8 > len(moof) or not struct.unpack_from(">I", moof, trun + 4)[0]:
+    flags = trun.flags
+    if not flags & 0x800 or not trun.u32(4):
         return 0
-    position = trun + 8 + 4 * bool(flags & 0x01) + 4 * bool(flags & 0x04)
+    position = 8 + 4 * bool(flags & 0x01) + 4 * bool(flags & 0x04)
     position += 4 * bool(flags & 0x100) + 4 * bool(flags & 0x200) + 4 * bool(flags & 0x400)
-    if position + 4 > len(moof):
-        return 0
-    return int(struct.unpack_from(">i" if version else ">I", moof, position)[0])
-
-
-def _children(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
-    """(type, payload start, payload end) of the boxes in data[start:end], stopping at the
-    first that does not fit."""
-    found = []
-    while start + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, start)
-        if size < 8 or start + size > end:
-            break
-        found.append((kind, start + 8, start + size))
-        start += size
-    return found
+    return trun.unpack(">i" if trun.version else ">I", position)[0]

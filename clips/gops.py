@@ -18,15 +18,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from .errors import MediaError
-from .fmp4 import Seekable
+from .boxes import Box, Seekable, parse_tfra, read_box, reading, stream_boxes, tfdt_time
+from .errors import BoxError
+from .errors import GopError as GopError
 
 START_CODE = b"\x00\x00\x00\x01"
 NON_SYNC = 0x00010000  # sample_is_non_sync_sample in the sample flags
-
-
-class GopError(MediaError):
-    pass
 
 
 @dataclass
@@ -207,87 +204,58 @@ def _to_annex_b(data: bytes, length_size: int) -> bytes:
 # --- boxes ------------------------------------------------------------------------------------
 
 
-def _boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int, int]]:
-    """(type, payload start, payload end) of the boxes in data[start:end]."""
-    end = len(data) if end is None else end
-    found = []
-    while start + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[start : start + 8])
-        header = 8
-        if size == 1:
-            size, header = struct.unpack(">Q", data[start + 8 : start + 16])[0], 16
-        elif size == 0:
-            size = end - start
-        if size < header or start + size > end:
-            raise GopError("a box runs past its parent")
-        found.append((kind, start + header, start + size))
-        start += size
-    return found
-
-
-def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int]:
-    for found, a, b in _boxes(data, start, end):
-        if found == kind:
-            return a, b
-    raise GopError(f"no {kind.decode()} box")
-
-
-def _tracks(moov: bytes) -> tuple[VideoTrack, SoundTrack | None]:
+def _tracks(moov: Box) -> tuple[VideoTrack, SoundTrack | None]:
     """The picture track and, when it is AAC-LC that can be copied, the sound track."""
     defaults: dict[int, tuple[int, int, int]] = {}
-    for kind, a, b in _boxes(moov):
-        if kind == b"mvex":
-            for inner, x, _ in _boxes(moov, a, b):
-                if inner == b"trex":
-                    track_id, _, duration, size, flags = struct.unpack(
-                        ">IIIII", moov[x + 4 : x + 24]
-                    )
+    for mvex in moov.children():
+        if mvex.kind == b"mvex":
+            for trex in mvex.children():
+                if trex.kind == b"trex":
+                    track_id, _, duration, size, flags = trex.unpack(">IIIII", 4)
                     defaults[track_id] = (duration, size, flags)
     video: VideoTrack | None = None
     sound: SoundTrack | None = None
-    for kind, a, b in _boxes(moov):
-        if kind != b"trak":
+    for trak in moov.children():
+        if trak.kind != b"trak":
             continue
-        mdia = _child(moov, a, b, b"mdia")
-        hdlr = _child(moov, *mdia, b"hdlr")
-        handler = moov[hdlr[0] + 8 : hdlr[0] + 12]
-        tkhd = _child(moov, a, b, b"tkhd")
-        version = moov[tkhd[0]]
-        track_id = struct.unpack(">I", moov[tkhd[0] + (20 if version else 12) :][:4])[0]
-        mdhd = _child(moov, *mdia, b"mdhd")
-        version = moov[mdhd[0]]
-        timescale = struct.unpack(">I", moov[mdhd[0] + (20 if version else 12) :][:4])[0]
-        minf = _child(moov, *mdia, b"minf")
-        stsd = _child(moov, *_child(moov, *minf, b"stbl"), b"stsd")
-        entry = stsd[0] + 8  # version/flags, entry count
-        entry_end = entry + struct.unpack(">I", moov[entry : entry + 4])[0]
-        base = Track(track_id, timescale, *defaults.get(track_id, (0, 0, 0)), moov[entry:entry_end])
+        mdia = trak.child(b"mdia")
+        handler = mdia.child(b"hdlr").bytes_at(8, 4)
+        tkhd = trak.child(b"tkhd")
+        track_id = tkhd.u32(20 if tkhd.version else 12)
+        mdhd = mdia.child(b"mdhd")
+        timescale = mdhd.u32(20 if mdhd.version else 12)
+        stsd = mdia.child(b"minf").child(b"stbl").child(b"stsd")
+        entry = next(stsd.children(skip=8), None)  # after version/flags and entry count
+        if entry is None:
+            raise BoxError("the stsd box has no sample entry")
+        base = Track(track_id, timescale, *defaults.get(track_id, (0, 0, 0)), entry.whole())
         if handler == b"vide" and video is None:
-            video = _video_entry(moov, entry, entry_end, base)
+            video = _video_entry(entry, base)
         elif handler == b"soun" and sound is None:
-            sound = _sound_entry(moov, entry, entry_end, base)
+            sound = _sound_entry(entry, base)
     if video is None:
         raise GopError("the recording has no picture track")
     return video, sound
 
 
-def _video_entry(moov: bytes, entry: int, entry_end: int, base: Track) -> VideoTrack:
-    entry_kind = moov[entry + 4 : entry + 8]
-    if entry_kind not in (b"avc1", b"avc3"):
-        raise GopError(f"the picture is {entry_kind.decode(errors='replace')}, not H.264")
-    avcc = _child(moov, entry + 8 + 78, entry_end, b"avcC")
-    sets, length_size = _parameter_sets(moov[avcc[0] : avcc[1]])
+def _video_entry(entry: Box, base: Track) -> VideoTrack:
+    if entry.kind not in (b"avc1", b"avc3"):
+        raise GopError(f"the picture is {entry.name}, not H.264")
+    avcc = entry.child(b"avcC", skip=78)
+    with reading("avcC"):
+        sets, length_size = _parameter_sets(avcc.content())
     return VideoTrack(**vars(base), parameter_sets=sets, length_size=length_size)
 
 
-def _sound_entry(moov: bytes, entry: int, entry_end: int, base: Track) -> SoundTrack | None:
+def _sound_entry(entry: Box, base: Track) -> SoundTrack | None:
     """AAC-LC in an mp4a entry (version 0, as ffmpeg's mp4 muxer writes), else None."""
-    if moov[entry + 4 : entry + 8] != b"mp4a":
+    if entry.kind != b"mp4a":
         return None
     try:
-        esds = _child(moov, entry + 8 + 28, entry_end, b"esds")
-        object_type, rate_index, channels = _audio_config(moov[esds[0] : esds[1]])
-    except (GopError, IndexError):
+        esds = entry.child(b"esds", skip=28)
+        with reading("esds"):
+            object_type, rate_index, channels = _audio_config(esds.content())
+    except GopError:
         return None
     if object_type != 2 or rate_index > 12 or not 1 <= channels <= 7:
         return None
@@ -338,52 +306,37 @@ def _parameter_sets(avcc: bytes) -> tuple[list[bytes], int]:
         for _ in range(count):
             size = struct.unpack(">H", avcc[position : position + 2])[0]
             sets.append(avcc[position + 2 : position + 2 + size])
+            if len(sets[-1]) != size:
+                raise GopError("a parameter set runs past the avcC box")
             position += 2 + size
     return sets, length_size
 
 
-def _fragment_samples(moof: bytes, moof_offset: int, track: Track) -> list[SampleTable]:
-    for kind, a, b in _boxes(moof):
-        if kind != b"traf":
+def _fragment_samples(moof: Box, moof_offset: int, track: Track) -> list[SampleTable]:
+    for traf in moof.children():
+        if traf.kind != b"traf":
             continue
-        tfhd = _child(moof, a, b, b"tfhd")
-        flags = int.from_bytes(moof[tfhd[0] + 1 : tfhd[0] + 4], "big")
-        track_id = struct.unpack(">I", moof[tfhd[0] + 4 : tfhd[0] + 8])[0]
-        if track_id != track.track_id:
+        tfhd = traf.child(b"tfhd")
+        flags = tfhd.flags
+        if tfhd.u32(4) != track.track_id:
             continue
-        position = tfhd[0] + 8
+        position = 8
         base = moof_offset
         if flags & 0x01:
-            base = struct.unpack(">Q", moof[position : position + 8])[0]
+            base = tfhd.u64(position)
             position += 8
         if flags & 0x02:
             position += 4  # sample description index
-        duration, size, sample_flags = (
-            track.default_duration,
-            track.default_size,
-            track.default_flags,
-        )
-        for bit, name in ((0x08, "duration"), (0x10, "size"), (0x20, "flags")):
+        defaults = [track.default_duration, track.default_size, track.default_flags]
+        for n, bit in enumerate((0x08, 0x10, 0x20)):
             if flags & bit:
-                value = struct.unpack(">I", moof[position : position + 4])[0]
+                defaults[n] = tfhd.u32(position)
                 position += 4
-                if name == "duration":
-                    duration = value
-                elif name == "size":
-                    size = value
-                else:
-                    sample_flags = value
-        tfdt = _child(moof, a, b, b"tfdt")
-        version = moof[tfdt[0]]
-        time = (
-            struct.unpack(">Q", moof[tfdt[0] + 4 : tfdt[0] + 12])[0]
-            if version
-            else struct.unpack(">I", moof[tfdt[0] + 4 : tfdt[0] + 8])[0]
-        )
+        time = tfdt_time(traf.child(b"tfdt"))
         tables: list[SampleTable] = []
-        for inner, x, _ in _boxes(moof, a, b):
-            if inner == b"trun":
-                time = _read_trun(moof, x, base, time, (duration, size, sample_flags), tables)
+        for trun in traf.children():
+            if trun.kind == b"trun":
+                time = _read_trun(trun, base, time, (defaults[0], defaults[1], defaults[2]), tables)
         return tables
     return []
 
@@ -392,29 +345,28 @@ _TRUN_FIELDS = (0x100, 0x200, 0x400, 0x800)  # per-sample duration, size, flags,
 
 
 def _read_trun(
-    moof: bytes,
-    at: int,
+    trun: Box,
     base: int,
     time: int,
     defaults: tuple[int, int, int],
     tables: list[SampleTable],
 ) -> int:
     """Append the run's samples to ``tables``; return the decode time after it."""
-    flags = int.from_bytes(moof[at + 1 : at + 4], "big")
-    count = struct.unpack(">I", moof[at + 4 : at + 8])[0]
-    position = at + 8
+    flags = trun.flags
+    count = trun.u32(4)
+    position = 8
     offset = base
     if flags & 0x01:
-        offset = base + struct.unpack(">i", moof[position : position + 4])[0]
+        offset = base + trun.unpack(">i", position)[0]
         position += 4
     first_flags = None
     if flags & 0x04:
-        first_flags = struct.unpack(">I", moof[position : position + 4])[0]
+        first_flags = trun.u32(position)
         position += 4
     present = [bit for bit in _TRUN_FIELDS if flags & bit]
-    if position + 4 * len(present) * count > len(moof):
-        raise GopError("a track run runs past its fragment")
-    table = np.frombuffer(moof, ">u4", len(present) * count, position)
+    if position + 4 * len(present) * count > trun.size:
+        raise BoxError("the trun box is cut short (fewer samples than it counts)")
+    table = np.frombuffer(trun.data, ">u4", len(present) * count, trun.payload + position)
     table = table.reshape(count, len(present)) if present else table
 
     def column(bit: int, default: int) -> np.ndarray:
@@ -436,33 +388,18 @@ def _read_trun(
 
 def index_gops(stream: Seekable, size: int) -> GopIndex:
     """Index the picture and sound samples of a fragmented MP4 (reads the moov and every moof
-    only)."""
-    position = 0
+    only; a torn fragment at the end of a recovered recording is left out)."""
     tracks: tuple[VideoTrack, SoundTrack | None] | None = None
     samples: list[SampleTable] = []
     sound: list[SampleTable] = []
-    while position + 8 <= size:
-        stream.seek(position)
-        header = stream.read(16) or b""
-        if len(header) < 8:
-            break
-        box_size, kind = struct.unpack(">I4s", header[:8])
-        if box_size == 1:
-            box_size = struct.unpack(">Q", header[8:16])[0]
-        elif box_size == 0:
-            box_size = size - position
-        if box_size < 8 or position + box_size > size:
-            break  # a torn fragment at the end of a recovered recording
-        if kind in (b"moov", b"moof"):
-            stream.seek(position + 8)
-            payload = stream.read(box_size - 8) or b""
-            if kind == b"moov":
-                tracks = _tracks(payload)
-            elif tracks is not None:
-                samples += _fragment_samples(payload, position, tracks[0])
-                if tracks[1] is not None:
-                    sound += _fragment_samples(payload, position, tracks[1])
-        position += box_size
+    for top in stream_boxes(stream, size):
+        if top.kind == b"moov":
+            tracks = _tracks(read_box(stream, top, b"moov"))
+        elif top.kind == b"moof" and tracks is not None:
+            moof = read_box(stream, top, b"moof")
+            samples += _fragment_samples(moof, top.start, tracks[0])
+            if tracks[1] is not None:
+                sound += _fragment_samples(moof, top.start, tracks[1])
     if tracks is None:
         raise GopError("not a fragmented MP4 recording (no moov)")
     return GopIndex(tracks[0], SampleTable.joined(samples), tracks[1], SampleTable.joined(sound))
@@ -472,7 +409,7 @@ def index_spans(stream: Seekable, size: int, spans: list[tuple[Fraction, Fractio
     """Index only the fragments that hold ``spans`` (seconds, with a second to spare each
     side), found through the file's mfra: a cut's index costs the same in a 10-minute and
     a 60-minute recording. GopError when there is no mfra (a recovered recording)."""
-    video, sound = _tracks(_read_box(stream, _moov_offset(stream, size), b"moov"))
+    video, sound = _tracks(read_box(stream, _moov_offset(stream, size), b"moov", size))
     entries = _fragment_starts(stream, size, video.track_id)
     margin = video.timescale
     wanted: set[int] = set()
@@ -485,7 +422,7 @@ def index_spans(stream: Seekable, size: int, spans: list[tuple[Fraction, Fractio
     pictures: list[SampleTable] = []
     sounds: list[SampleTable] = []
     for offset in sorted(wanted):
-        moof = _read_box(stream, offset, b"moof")
+        moof = read_box(stream, offset, b"moof", size)
         pictures += _fragment_samples(moof, offset, video)
         if sound is not None:
             sounds += _fragment_samples(moof, offset, sound)
@@ -493,30 +430,10 @@ def index_spans(stream: Seekable, size: int, spans: list[tuple[Fraction, Fractio
 
 
 def _moov_offset(stream: Seekable, size: int) -> int:
-    position = 0
-    while position + 8 <= size:
-        stream.seek(position)
-        header = stream.read(8) or b""
-        box_size, kind = struct.unpack(">I4s", header) if len(header) == 8 else (0, b"")
-        if kind == b"moov":
-            return position
-        if box_size < 8:
-            break
-        position += box_size
+    for top in stream_boxes(stream, size):
+        if top.kind == b"moov":
+            return top.start
     raise GopError("not a fragmented MP4 recording (no moov)")
-
-
-def _read_box(stream: Seekable, offset: int, kind: bytes) -> bytes:
-    """The payload of the box of ``kind`` at ``offset`` (32-bit sizes, as ffmpeg writes)."""
-    stream.seek(offset)
-    header = stream.read(8) or b""
-    if len(header) != 8 or header[4:8] != kind:
-        raise GopError(f"no {kind.decode()} box where the index says")
-    box_size = struct.unpack(">I", header[:4])[0]
-    payload = stream.read(box_size - 8) or b""
-    if len(payload) != box_size - 8:
-        raise GopError(f"the {kind.decode()} box is cut short")
-    return payload
 
 
 def _fragment_starts(stream: Seekable, size: int, track_id: int) -> list[tuple[int, int]]:
@@ -530,20 +447,8 @@ def _fragment_starts(stream: Seekable, size: int, track_id: int) -> list[tuple[i
     mfra_size = struct.unpack(">I", tail[12:16])[0]
     if not 16 <= mfra_size <= size:
         raise GopError("no mfra")
-    mfra = _read_box(stream, size - mfra_size, b"mfra")
-    for kind, a, b in _boxes(mfra):
-        if kind == b"tfra" and struct.unpack(">I", mfra[a + 4 : a + 8])[0] == track_id:
-            return _tfra_entries(mfra[a:b])
+    mfra = read_box(stream, size - mfra_size, b"mfra", size)
+    for tfra in mfra.children():
+        if tfra.kind == b"tfra" and (parsed := parse_tfra(tfra)).track_id == track_id:
+            return [(entry.time, entry.moof_offset) for entry in parsed.entries]
     raise GopError("the mfra does not index the picture")
-
-
-def _tfra_entries(tfra: bytes) -> list[tuple[int, int]]:
-    version = tfra[0]
-    sizes, count = struct.unpack(">II", tfra[8:16])
-    numbers = ((sizes >> 4) & 3) + ((sizes >> 2) & 3) + (sizes & 3) + 3
-    pair = ">QQ" if version else ">II"
-    step = struct.calcsize(pair) + numbers
-    if 16 + step * count > len(tfra):
-        raise GopError("the tfra is cut short")
-    entries = [struct.unpack_from(pair, tfra, 16 + n * step) for n in range(count)]
-    return [(int(t), int(o)) for t, o in entries]

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
 
-from .gops import NON_SYNC, GopError, SoundTrack, VideoTrack
+from .boxes import boxes
+from .errors import BoxError, GopError
+from .gops import NON_SYNC, SoundTrack, VideoTrack
 
 SYNC = 0x02000000  # sample_depends_on = 2 (an I picture)
 NOT_SYNC = NON_SYNC | 0x01000000  # sample_depends_on = 1, sample_is_non_sync_sample
@@ -232,18 +234,12 @@ def _picture_entry(entry: bytes, first: Frame) -> bytes:
     if sps[1] in _HIGH_PROFILES:
         avcc += bytes([0xFD, 0xF8, 0xF8, 0])  # 4:2:0, 8-bit, no SPS extensions
     fields, children = entry[8:86], entry[86:]
-    kept = [children[a - 8 : b] for kind, a, b in _child_boxes(children) if kind != b"avcC"]
+    try:
+        kept = [box.whole() for box in boxes(children, parent=entry[4:8].decode("latin-1"))]
+    except BoxError as error:
+        raise GopError(f"the recording's sample entry is damaged: {error}") from error
+    kept = [box for box in kept if box[4:8] != b"avcC"]
     return _box(entry[4:8], fields, _box(b"avcC", avcc), *kept)
-
-
-def _child_boxes(data: bytes) -> Iterator[tuple[bytes, int, int]]:
-    at = 0
-    while at + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[at : at + 8])
-        if size < 8 or at + size > len(data):
-            raise GopError("the recording's sample entry is damaged")
-        yield kind, at + 8, at + size
-        at += size
 
 
 def _length_prefixed(data: bytes) -> Iterator[bytes]:

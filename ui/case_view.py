@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
 from ui.errors import show_error
 from ui.goals_chart import GoalsChart
 from ui.jobs import Jobs
+from ui.operations import CaseOp, operations
 from ui.supervision_panel import SupervisionPanel
-from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.media_records import media_of_session
 from videofeedback.library.roles import Action, allowed
 from videofeedback.media import export_for_family
+from videofeedback.operations import Changes, new_session, set_consent
 from videofeedback.report import export_report
 
 CONSENT_LOOK = {
@@ -43,6 +44,8 @@ CONSENT_LOOK = {
     "not asked": ("– not asked", "#eeeeee"),
 }
 ID_ROLE = Qt.ItemDataRole.UserRole
+SHOWN = ("consent", "participants", "sessions", "goals", "media", "reels", "members")
+SHOWN += ("comments", "signoffs")  # the supervision panel's
 
 
 class CaseView(QWidget):
@@ -55,7 +58,7 @@ class CaseView(QWidget):
         self.jobs = jobs
         self.case: Case | None = None
         self.supervision = SupervisionPanel(jobs)
-        self.supervision.changed.connect(self.refresh)
+        operations().changes.connect(self._on_changes)
         self.title = QLabel("")
         self.title.setStyleSheet("font-size: 20pt; font-weight: bold")
         self.details = QLabel("")
@@ -140,6 +143,10 @@ class CaseView(QWidget):
         self.goals.set_goals(info["goals"])
         self.supervision.refresh()
 
+    def _on_changes(self, changes: Changes, _initiator: object) -> None:
+        if self.case is not None and any(getattr(changes, name) for name in SHOWN):
+            self.refresh()
+
     def _show_consent(self, people: list[dict[str, Any]], table: list[dict[str, Any]]) -> None:
         self.consent.setRowCount(len(people))
         for row, (person, consent) in enumerate(zip(people, table, strict=True)):
@@ -183,14 +190,8 @@ class CaseView(QWidget):
     def new_recording_session(self) -> None:
         if self.case is None:
             return
-        try:
-            session_id = self.case.new_session(SessionKind.RECORDING, date.today())
-            self.case.save()
-        except VideofeedbackError as exc:
-            show_error(self, str(exc))
-            return
-        self.refresh()
-        self.record_requested.emit(session_id)
+        op = new_session(SessionKind.RECORDING, date.today())
+        CaseOp(self, self.case, op).success(self.record_requested.emit).run()
 
     def _record_selected(self) -> None:
         chosen = self._selected()
@@ -243,7 +244,12 @@ class CaseView(QWidget):
         out, _ = QFileDialog.getSaveFileName(self, title, name.format(chosen[1]), pattern)
         if out:
             case, ident, (what, export) = self.case, chosen[1], job
-            self.jobs.start(what, lambda _: _saved(case, export(case, ident, Path(out))))
+            self.jobs.start(
+                what,
+                lambda _: _saved(case, export(case, ident, Path(out))),
+                case=case,
+                changes=Changes(audit=True),
+            )
 
     def _on_session_activated(self, item: QTreeWidgetItem) -> None:
         kind, ident, _ = item.data(0, ID_ROLE)
@@ -255,18 +261,19 @@ class CaseView(QWidget):
             return
         purpose = list(Purpose)[column - 2]
         person = self.consent.item(row, 0)
-        given = self.consent.item(row, column).text().startswith("✔")
+        status = self.case.consent_status(person.data(ID_ROLE), purpose)  # the model, not the cell
+        given = status is not None and status[0] == "given"
         verb = "withdraws" if given else "gives"
         answer = QMessageBox.question(
             self, "Consent", f"Record that {person.text()} {verb} consent to {purpose.value}?"
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            self.case.set_consent(person.data(ID_ROLE), purpose, not given)
-            self.case.save()
-        except VideofeedbackError as exc:
-            show_error(self, str(exc))
+        op = set_consent(person.data(ID_ROLE), purpose, not given)
+        CaseOp(self, self.case, op).failure(self._refused).run()
+
+    def _refused(self, message: str) -> None:
+        show_error(self, message)
         self.refresh()
 
 

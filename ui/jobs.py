@@ -1,5 +1,7 @@
 """Every long operation goes through one helper: it runs off the GUI thread, reports progress,
-can be cancelled, and calls back on success or failure (in the GUI thread)."""
+can be cancelled, and calls back on success or failure (in the GUI thread). A job on a case
+(``case=``) runs in that case's queue (videofeedback.operations), so no two jobs, and no job
+and a short operation, change one case at once; its ``changes`` are announced when it ends."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from clips.errors import CancelledError
 from clips.ffmpeg import Cancel
+from ui.operations import operations
 from videofeedback.errors import VideofeedbackError
+from videofeedback.library.cases import Case
+from videofeedback.operations import Changes, runner_for
 
 
 @dataclass
@@ -36,11 +41,13 @@ class Job(QThread):
         work: Callable[[JobContext], Any],
         parent: QObject,
         on_cancel: Callable[[], None] | None = None,
+        case: Case | None = None,
     ) -> None:
         super().__init__(parent)
         self.title = title
         self._work = work
         self._on_cancel = on_cancel
+        self._case = case
         self.context = JobContext(report=self.progressed.emit)
 
     def cancel(self) -> None:
@@ -53,7 +60,7 @@ class Job(QThread):
 
     def run(self) -> None:  # the worker thread
         try:
-            result = self._work(self.context)
+            result = self._run_work()
         except CancelledError:
             self.cancelled.emit()
         except VideofeedbackError as exc:
@@ -67,6 +74,12 @@ class Job(QThread):
                 self.cancelled.emit()
             else:
                 self.succeeded.emit(result)
+
+    def _run_work(self) -> Any:
+        if self._case is None:
+            return self._work(self.context)
+        # in the case's queue: this thread waits its turn, then for the work to end
+        return runner_for(self._case).job(lambda _: self._work(self.context)).result()
 
 
 class Jobs(QObject):
@@ -87,8 +100,14 @@ class Jobs(QObject):
         on_success: Callable[[Any], None] = lambda _: None,
         on_failure: Callable[[str], None] | None = None,
         on_cancel: Callable[[], None] | None = None,
+        case: Case | None = None,
+        changes: Changes | None = None,
     ) -> Job:
-        job = Job(title, work, self, on_cancel)
+        """Start ``work`` on a worker thread; with ``case``, in that case's queue, and the
+        ``changes`` it makes are announced on success (ui.operations)."""
+        job = Job(title, work, self, on_cancel, case)
+        if changes:
+            job.succeeded.connect(lambda _: operations().emit_changes(changes))
         job.succeeded.connect(on_success)
         job.failed.connect(on_failure or self.error.emit)
         job.finished.connect(lambda: self._end(job))

@@ -24,6 +24,7 @@ from ui.case_view import CaseView
 from ui.cases_view import CasesView
 from ui.errors import show_error
 from ui.jobs import Job, Jobs
+from ui.operations import CaseOp, wait_for_operations
 from ui.passphrase_prompt import ask_new_passphrase, show_recovery_secret
 from ui.record_view import RecordView
 from ui.reel_view import ReelView
@@ -34,6 +35,7 @@ from ui.unlock_view import UnlockView
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.library.library import Library
+from videofeedback.operations import audited
 
 ACTIVITY = {
     QEvent.Type.KeyPress,
@@ -165,10 +167,10 @@ class MainWindow(QMainWindow):
     def open_case(self, case_id: str) -> None:
         try:
             self.case = self.state.open_case(case_id)
-            self.case.save()  # signs the audit entry of this opening
         except VideofeedbackError as exc:
             show_error(self, str(exc))
             return
+        CaseOp(self, self.case, audited).run()  # signs the audit entry of this opening
         self.show_case()
 
     def show_case(self) -> None:
@@ -282,5 +284,6 @@ class MainWindow(QMainWindow):
         for view in (self.review_view, self.reel_view, self.bundle_view):
             view.player.unload(wait=True)  # the players let go before the app ends
         self.jobs.wait_all()
+        wait_for_operations()  # every change saved before the library closes
         self.state.close_library()
         super().closeEvent(event)

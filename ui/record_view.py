@@ -31,6 +31,7 @@ from ui.player import VideoView
 from videofeedback import media
 from videofeedback.library.cases import Case, Purpose
 from videofeedback.library.errors import ConsentError
+from videofeedback.operations import Changes
 
 MEDIA_FILTER = "Video (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.3gp *.mts *.mpg);;All files (*)"
 LOW_LEVEL_DB = -60.0
@@ -196,7 +197,13 @@ class RecordView(QWidget):
 
         self._set_recording(True)
         job = self.jobs.start(
-            "Recording", work, self._on_recorded, self._on_failed, on_cancel=self.stop
+            "Recording",
+            work,
+            self._on_recorded,
+            self._on_failed,
+            on_cancel=self.stop,
+            case=case,
+            changes=Changes(media=True),
         )
         job.cancelled.connect(lambda: self._set_recording(False))
 
@@ -271,6 +278,8 @@ class RecordView(QWidget):
             work,
             self._on_imported,
             lambda message: show_error(self, f"{path.name} was not imported: {message}"),
+            case=case,  # one at a time in the case's queue, however many files are dropped
+            changes=Changes(media=True),
         )
 
     def _on_imported(self, media_id: str) -> None:

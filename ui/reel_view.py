@@ -4,10 +4,10 @@ preview the result. The reel is stored on the recording's session."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from annotations.model import Annotations
-from annotations.reel import ReelPlan, TitleCard, plan_from, with_item
+from annotations.reel import ReelPlan
+from annotations.reel_draft import ItemEdits, ReelDraft, Title
 from annotations.timebase import format_clock
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
@@ -33,15 +34,9 @@ from videofeedback import media
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.library.media_records import media_record
+from videofeedback.operations import Changes
 
 REF = Qt.ItemDataRole.UserRole
-
-
-@dataclass
-class ItemEdits:
-    caption: str
-    hold: Fraction = Fraction(0)
-    slow: Fraction = Fraction(1)
 
 
 class ReelView(QWidget):
@@ -55,7 +50,10 @@ class ReelView(QWidget):
         self.case: Case | None = None
         self.annotations: Annotations | None = None
         self.session_id = ""
-        self.edits: dict[str, ItemEdits] = {}
+        self.draft: ReelDraft | None = None  # the order and edits: an evented, undoable model
+        self._texts: dict[str, str] = {}  # each item's line in the lists
+        self._captions: dict[str, str] = {}  # each item's caption as the reel starts it
+        self._syncing = False
         self.reel_id = ""
         self.available = QListWidget()
         self.available.setDragEnabled(True)
@@ -65,8 +63,8 @@ class ReelView(QWidget):
         self.reel.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.reel.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.reel.setAcceptDrops(True)
-        self.reel.model().rowsInserted.connect(lambda *_: self._on_reel_changed())
-        self.reel.model().rowsMoved.connect(lambda *_: self._on_reel_changed())
+        for dragged in (self.reel.model().rowsInserted, self.reel.model().rowsMoved):
+            dragged.connect(lambda *_: QTimer.singleShot(0, self._sync_from_list))
         self.reel.currentItemChanged.connect(self._on_current_changed)
         self.caption = QLineEdit()
         self.caption.editingFinished.connect(self._on_item_edited)
@@ -78,6 +76,13 @@ class ReelView(QWidget):
         self.title = QLineEdit()
         self.title.setPlaceholderText("Title card (optional), e.g. 'Lily and her mum'")
         self.subtitle = QLineEdit()
+        for line in (self.title, self.subtitle):
+            line.textChanged.connect(self._on_title_edited)
+        for keys, slot in (
+            (QKeySequence.StandardKey.Undo, self.undo),
+            (QKeySequence.StandardKey.Redo, self.redo),
+        ):
+            QShortcut(keys, self, activated=slot)
         self.length = QLabel("")
         self.player = Player(self)
         self.video = VideoView()
@@ -153,11 +158,12 @@ class ReelView(QWidget):
     def open_reel(self, case: Case, annotations: Annotations) -> None:
         self.case, self.annotations = case, annotations
         self.session_id = media_record(case, annotations.media_id)["session"]
-        self.edits = {}
+        self._texts = {}
         self.reel_id = ""
         self.share_button.setEnabled(False)
         self.reel.clear()
         self.available.clear()
+        self._captions = captions = {}
         language = case.family_language()  # the family reads the captions in theirs
         for moment in annotations.in_time_order():
             if moment.end is None:
@@ -168,13 +174,19 @@ class ReelView(QWidget):
             self._add_available(
                 still.id, f"▣ {format_clock(still.time)}  {still.caption}", still.caption
             )
-        self._on_reel_changed()
+        self.draft = ReelDraft(annotations, captions)
+        self.draft.events.order.connect(self._on_order_changed)
+        self.draft.events.edits.connect(self._on_edits_changed)
+        self.draft.events.title.connect(self._on_title_changed)
+        self._on_title_changed(self.draft.title)
+        self._on_order_changed(())
 
     def _add_available(self, ref: str, text: str, caption: str) -> None:
         item = QListWidgetItem(text)
         item.setData(REF, ref)
         self.available.addItem(item)
-        self.edits[ref] = ItemEdits(caption)
+        self._texts[ref] = text
+        self._captions[ref] = caption
 
     def close_reel(self) -> None:
         self.player.unload()
@@ -187,45 +199,71 @@ class ReelView(QWidget):
         return [self.reel.item(row).data(REF) for row in range(self.reel.count())]
 
     def add_selected(self) -> None:
-        for item in self.available.selectedItems() or [self.available.currentItem()]:
-            if item is not None:
-                copy = QListWidgetItem(item.text())
-                copy.setData(REF, item.data(REF))
-                self.reel.addItem(copy)
-        self._on_reel_changed()
+        chosen = self.available.selectedItems() or [self.available.currentItem()]
+        if self.draft is not None:
+            self.draft.add([item.data(REF) for item in chosen if item is not None])
 
     def remove_selected(self) -> None:
-        row = self.reel.currentRow()
-        if row >= 0:
-            self.reel.takeItem(row)
-            self._on_reel_changed()
+        if self.draft is not None:
+            self.draft.remove(self.reel.currentRow())
 
     def move_selected(self, step: int) -> None:
         row = self.reel.currentRow()
-        target = row + step
-        if row < 0 or not 0 <= target < self.reel.count():
-            return
-        item = self.reel.takeItem(row)
-        self.reel.insertItem(target, item)
-        self.reel.setCurrentRow(target)
+        if self.draft is not None and self.draft.move(row, step):
+            self.reel.setCurrentRow(row + step)
+
+    def undo(self) -> None:
+        if self.draft is not None:
+            self.draft.undo()
+
+    def redo(self) -> None:
+        if self.draft is not None:
+            self.draft.redo()
+
+    def _sync_from_list(self) -> None:
+        """An order dragged in the list (or dropped into it) becomes the draft's."""
+        if self.draft is not None and not self._syncing and self.refs() != list(self.draft.order):
+            self.draft.reorder(self.refs())
+
+    # --- the draft's events --------------------------------------------------------------
+
+    def _on_order_changed(self, order: tuple[str, ...]) -> None:
+        row = self.reel.currentRow()
+        self._syncing = True
+        self.reel.clear()
+        for ref in order:
+            item = QListWidgetItem(self._texts.get(ref, ref))
+            item.setData(REF, ref)
+            self.reel.addItem(item)
+        self._syncing = False
+        if 0 <= row < self.reel.count():
+            self.reel.setCurrentRow(row)
         self._on_reel_changed()
+
+    def _on_edits_changed(self, ref: str) -> None:
+        current = self.reel.currentItem()
+        if current is not None and current.data(REF) == ref:
+            self._on_current_changed(current)
+        self._on_reel_changed()
+
+    def _on_title_changed(self, title: Title) -> None:
+        for line, text in ((self.title, title.text), (self.subtitle, title.subtitle)):
+            if line.text().strip() != text:
+                line.blockSignals(True)
+                line.setText(text)
+                line.blockSignals(False)
+        self._on_reel_changed()
+
+    def _on_title_edited(self) -> None:
+        if self.draft is not None:
+            self.draft.set_title(self.title.text(), self.subtitle.text())
 
     # --- the plan ------------------------------------------------------------------------
 
     def plan(self) -> ReelPlan:
-        """The reel as the core renders it, from the order and each item's edits."""
-        assert self.annotations is not None
-        title = TitleCard(self.title.text(), self.subtitle.text()) if self.title.text() else None
-        plan = plan_from(self.annotations, self.refs(), title)
-        for index, ref in enumerate(self.refs()):
-            edits = self.edits[ref]
-            changes: dict[str, object] = {"caption": edits.caption, "slow": edits.slow}
-            if plan.items[index].kind == "still":
-                changes["hold"] = edits.hold or plan.items[index].hold
-            else:
-                changes["hold"] = edits.hold
-            plan = with_item(plan, index, **changes)
-        return replace(plan, language=self.case.family_language() if self.case else "")
+        """The reel as the core renders it, from the draft's order and each item's edits."""
+        assert self.draft is not None
+        return self.draft.plan(self.case.family_language() if self.case else "")
 
     def _on_reel_changed(self) -> None:
         refs = self.refs()
@@ -238,7 +276,8 @@ class ReelView(QWidget):
         self.length.setText(f"{len(refs)} items, about {float(seconds):.0f} s")
 
     def _on_current_changed(self, item: QListWidgetItem | None) -> None:
-        edits = self.edits.get(item.data(REF)) if item is not None else None
+        draft, ref = self.draft, item.data(REF) if item is not None else None
+        edits = draft.edits(ref) if draft is not None and ref is not None else None
         for widget in (self.caption, self.hold, self.slow):
             widget.blockSignals(True)
         self.caption.setText(edits.caption if edits else "")
@@ -249,14 +288,14 @@ class ReelView(QWidget):
 
     def _on_item_edited(self) -> None:
         item = self.reel.currentItem()
-        if item is None:
+        if item is None or self.draft is None:
             return
-        self.edits[item.data(REF)] = ItemEdits(
+        edits = ItemEdits(
             self.caption.text(),
             Fraction(self.hold.value()).limit_denominator(100),
             Fraction(self.slow.value()).limit_denominator(100),
         )
-        self._on_reel_changed()
+        self.draft.edit(item.data(REF), edits)
 
     def edit_prompts(self) -> None:
         if self.case is not None:
@@ -282,7 +321,9 @@ class ReelView(QWidget):
             return reel_id
 
         title = "Rendering a draft reel" if draft else "Rendering the reel"
-        self.jobs.start(title, work, self._on_rendered)
+        self.jobs.start(
+            title, work, self._on_rendered, case=case, changes=Changes(media=True, reels=True)
+        )
 
     def _on_rendered(self, reel_id: str) -> None:
         assert self.case is not None

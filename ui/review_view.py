@@ -3,7 +3,6 @@ by the keys of video editors (see KEYS)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -22,13 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from annotations import Codebook
-from annotations.agreement import compare
-from annotations.model import Moment
+from annotations.agreement import compare_coders
+from annotations.model import Moment, MomentChanged
+from annotations.review_state import ReviewState
 from annotations.timebase import format_clock
 from ui.agreement_dialog import AgreementDialog
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.moment_editor import MomentEditor
+from ui.operations import CaseOp, operations
 from ui.player import Player, VideoView
 from ui.timeline import Timeline, TimelineData, thumbnails_of
 from videofeedback import media
@@ -37,6 +38,7 @@ from videofeedback.library.annotating import AnnotationSession, case_codebook, o
 from videofeedback.library.cases import Case
 from videofeedback.library.media_records import media_record
 from videofeedback.library.roles import Action, allowed
+from videofeedback.operations import Changes, add_comment, save_annotations
 
 KEYS = (
     "Space play/pause · J/K/L shuttle · ←/→ one frame · Shift+←/→ one second · I/O in/out · "
@@ -58,12 +60,12 @@ class ReviewView(QWidget):
         self.case: Case | None = None
         self.notes: AnnotationSession | None = None
         self._unsubscribe: Any = None
-        self.marks: tuple[Fraction | None, Fraction | None] = (None, None)
-        self.selected: str | None = None
+        self.state = ReviewState()  # selection, marks, playhead, zoom, lanes: Qt-free
         self._reverse_rate = 0.0
         self.player = Player(self)
         self.video = VideoView()
         self.timeline = Timeline()
+        self.timeline.bind(self.state)
         self.editor = MomentEditor()
         self.moment_list = QListWidget()
         self.moment_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -83,6 +85,7 @@ class ReviewView(QWidget):
         self._reverse_timer = QTimer(self, interval=100)
         self._build()
         self._connect()
+        operations().changes.connect(self._on_changes)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _build(self) -> None:
@@ -91,8 +94,8 @@ class ReviewView(QWidget):
             ("◀◀ J", self.shuttle_back),
             ("▶ / ❚❚  Space", self.player.toggle),
             ("L ▶▶", self.shuttle_forward),
-            ("＋", lambda: self.timeline.zoom(2)),
-            ("－", lambda: self.timeline.zoom(0.5)),
+            ("＋", lambda: self.state.zoom_by(2)),
+            ("－", lambda: self.state.zoom_by(0.5)),
             ("Whole session", self.timeline.zoom_fit),
         ):
             button = QPushButton(text)
@@ -148,6 +151,14 @@ class ReviewView(QWidget):
         self._save_timer.timeout.connect(self.save)
         self._reverse_timer.timeout.connect(self._on_reverse_tick)
 
+    @property
+    def selected(self) -> str | None:
+        return self.state.selected
+
+    @property
+    def marks(self) -> tuple[Fraction | None, Fraction | None]:
+        return self.state.marks
+
     # --- opening and closing -------------------------------------------------------------
 
     def open_media(self, case: Case, media_id: str) -> None:
@@ -158,7 +169,7 @@ class ReviewView(QWidget):
             strip, peaks = media.load_overview(case, media_id)
             return strip, peaks, open_annotations(case, media_id)
 
-        self.jobs.start("Opening the recording", load, self._on_loaded)
+        self.jobs.start("Opening the recording", load, self._on_loaded, case=case)
 
     def _on_loaded(self, loaded: tuple[Any, Any, AnnotationSession]) -> None:
         strip, peaks, notes = loaded
@@ -176,7 +187,8 @@ class ReviewView(QWidget):
         may_comment = allowed(self.case.session.role, Action.COMMENT)
         for widget in (self.comment_text, self.comment_button):
             widget.setVisible(may_comment)
-        self.timeline.set_lanes([], set())
+        self.state.reset()
+        self.timeline.watch(notes.annotations)
         self.timeline.set_data(
             TimelineData(
                 duration=Fraction(str(info.get("duration", "0"))),
@@ -196,6 +208,7 @@ class ReviewView(QWidget):
         self.save()
         self.player.unload()
         self.video.clear()
+        self.timeline.watch(None)
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
@@ -211,13 +224,14 @@ class ReviewView(QWidget):
             self.reel_requested.emit(self.notes.annotations)
 
     def save(self) -> None:
+        """Store the annotations as they are now, saved off the GUI thread in the case's
+        queue (the snapshot is taken here, so later edits wait for the next save)."""
         self._save_timer.stop()
         if self.notes is None:
             return
-        try:
-            self.notes.save()
-        except VideofeedbackError as exc:
-            show_error(self, f"the annotations could not be saved: {exc}")
+        CaseOp(self, self.notes.case, save_annotations(self.notes)).failure(
+            lambda message: show_error(self, f"the annotations could not be saved: {message}")
+        ).run()
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -257,9 +271,9 @@ class ReviewView(QWidget):
         elif key == K.Key_S:
             self.take_still()
         elif key in (K.Key_Plus, K.Key_Equal):
-            self.timeline.zoom(2)
+            self.state.zoom_by(2)
         elif key == K.Key_Minus:
-            self.timeline.zoom(0.5)
+            self.state.zoom_by(0.5)
         elif key == K.Key_Escape:
             self.select(None)
         elif key == K.Key_Delete and self.selected:
@@ -306,8 +320,7 @@ class ReviewView(QWidget):
         if moment is not None and moment.end is not None and self.now() < moment.end:
             self._edit(lambda e: e.trim(moment.id, self.now(), moment.end), moment.id)
             return
-        self.marks = (self.now(), None)
-        self.timeline.set_marks(*self.marks)
+        self.state.mark_in(self.now())
 
     def set_out(self) -> None:
         moment = self._selected_moment()
@@ -315,9 +328,9 @@ class ReviewView(QWidget):
         if moment is not None and end > moment.start:
             self._edit(lambda e: e.trim(moment.id, moment.start, end), moment.id)
             return
-        start = self.marks[0] if self.marks[0] is not None else self.now()
-        self.marks = (min(start, end), max(start, end))
-        self.timeline.set_marks(*self.marks)
+        if self.marks[0] is None:
+            self.state.mark_in(self.now())
+        self.state.mark_out(end)
 
     def code_key(self, text: str) -> bool:
         """A code's key codes the selected moment, or makes one from the in/out marks (or a
@@ -337,8 +350,7 @@ class ReviewView(QWidget):
             end = min(start + DEFAULT_MOMENT, duration) if duration else start + DEFAULT_MOMENT
         moment = self._edit(lambda e: e.add_moment(start, end, (code.id,)), None)
         if isinstance(moment, Moment):
-            self.marks = (None, None)
-            self.timeline.set_marks(None, None)
+            self.state.clear_marks()
             self.select(moment.id, seek=False)  # the playhead stays where the person is
         return True
 
@@ -368,8 +380,7 @@ class ReviewView(QWidget):
 
     def select(self, moment_id: str | None, seek: bool = True) -> None:
         self.editor.commit_note()
-        self.selected = moment_id
-        self.timeline.select(moment_id)
+        self.state.selected = moment_id
         self.editor.show_moment(self._selected_moment())
         self.moment_list.blockSignals(True)
         self.moment_list.clearSelection()
@@ -395,15 +406,16 @@ class ReviewView(QWidget):
         if self.case is None or not self.selected:
             show_error(self, "choose a moment to comment on")
             return
-        try:
-            self.case.add_comment(self.selected, self.comment_text.text())
-            self.case.save()
-        except VideofeedbackError as exc:
-            show_error(self, str(exc))
-            return
+        op = add_comment(self.selected, self.comment_text.text())
+        CaseOp(self, self.case, op).success(lambda _: self._on_commented()).run()
+
+    def _on_commented(self) -> None:
         self.comment_text.clear()
-        self._show_comments()
         self.setFocus()
+
+    def _on_changes(self, changes: Changes, _initiator: object) -> None:
+        if changes.comments:
+            self._show_comments()
 
     def compare_coding(self) -> None:
         """Kappa between two coders, and their differing moments side by side."""
@@ -418,14 +430,8 @@ class ReviewView(QWidget):
         a, b = coders[0], coders[-1]
         duration = model.duration or self.player.duration()
         book = model.codebook or case_codebook(self.case)
-        report = compare(
-            by_principle(model.by_coder(a), book),
-            by_principle(model.by_coder(b), book),
-            duration,
-            coder_a=a,
-            coder_b=b,
-        )
-        self.timeline.set_lanes([a, b], {m.id for m in report.only_a + report.only_b})
+        report = compare_coders(model, a, b, duration, book)
+        self.state.show_lanes([a, b], {m.id for m in report.only_a + report.only_b})
         self.agreement = AgreementDialog(report, book, self)
         self.agreement.show()
 
@@ -438,8 +444,26 @@ class ReviewView(QWidget):
     # --- subscriptions -------------------------------------------------------------------
 
     def _on_annotations_changed(self, event: object) -> None:
-        self._refresh()
+        """The timeline follows the model itself; the list changes one row when it can."""
+        if not (isinstance(event, MomentChanged) and self._update_row(event)):
+            self._refresh()
         self._save_timer.start()
+
+    def _update_row(self, event: MomentChanged) -> bool:
+        """Rewrite the changed moment's row in place (False if its place in time moved)."""
+        if self.notes is None or (event.old.start, event.old.end) != (
+            event.new.start,
+            event.new.end,
+        ):
+            return False
+        for row in range(self.moment_list.count()):
+            item = self.moment_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == event.new.id:
+                item.setText(_row_text(event.new, self.notes.annotations.codebook))
+                if event.new.id == self.selected:
+                    self.editor.show_moment(event.new)
+                return True
+        return False
 
     def _refresh(self) -> None:
         if self.notes is None:
@@ -447,19 +471,12 @@ class ReviewView(QWidget):
         model = self.notes.annotations
         self.compare_button.setVisible(len(model.coders()) > 1)
         if self.selected and self._selected_moment() is None:
-            self.selected = None
-        self.timeline.set_annotations(model.in_time_order(), model.stills, model.codebook)
-        self.timeline.select(self.selected)
+            self.state.selected = None
         self.editor.show_moment(self._selected_moment())
         self.moment_list.blockSignals(True)
         self.moment_list.clear()
         for moment in model.in_time_order():
-            codes = (
-                ", ".join(model.codebook.code(c).label for c in moment.codes)
-                if model.codebook
-                else ""
-            )
-            item = QListWidgetItem(f"{moment.label()}  {codes}\n{moment.caption}".strip())
+            item = QListWidgetItem(_row_text(moment, model.codebook))
             item.setData(Qt.ItemDataRole.UserRole, moment.id)
             self.moment_list.addItem(item)
             if moment.id == self.selected:
@@ -475,7 +492,7 @@ class ReviewView(QWidget):
 
     def _on_position_changed(self, millis: int) -> None:
         at = Fraction(millis, 1000)
-        self.timeline.set_playhead(at)
+        self.state.playhead = at
         self.clock.setText(f"{format_clock(at)}  frame {self.player.frame()}")
 
     def _on_seek_requested(self, seconds: Fraction) -> None:
@@ -483,10 +500,6 @@ class ReviewView(QWidget):
         self.player.seek(seconds + Fraction(1, 2) / self.player.fps)
 
 
-def by_principle(moments: list[Moment], book: Codebook) -> list[Moment]:
-    """The moments with each code replaced by its principle (VIG agreement is on principles:
-    "Looking interested" and "Being attentive" agree)."""
-    return [
-        replace(m, codes=tuple(dict.fromkeys(book.category_of(c).id for c in m.codes)))
-        for m in moments
-    ]
+def _row_text(moment: Moment, book: Codebook | None) -> str:
+    codes = ", ".join(book.code(c).label for c in moment.codes) if book else ""
+    return f"{moment.label()}  {codes}\n{moment.caption}".strip()

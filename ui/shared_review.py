@@ -26,11 +26,13 @@ from annotations import Codebook
 from annotations.model import Annotations
 from ui.errors import show_error
 from ui.jobs import Jobs
+from ui.operations import CaseOp
 from ui.player import Player, VideoView
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import case_codebook
 from videofeedback.library.cases import Case, SessionKind
 from videofeedback.library.media_records import media_record
+from videofeedback.operations import add_parent_words, new_session, run_operation
 
 STILL_SHOWN = Fraction(3)
 
@@ -66,9 +68,8 @@ def review_items(
 
 def start_review_session(case: Case, reel_id: str) -> str:
     """A shared review session (refused without shared-review consent)."""
-    session_id = case.new_session(SessionKind.REVIEW, date.today(), f"Shared review of {reel_id}")
-    case.save()
-    return session_id
+    op = new_session(SessionKind.REVIEW, date.today(), f"Shared review of {reel_id}")
+    return str(run_operation(case, op).value)  # in the case's queue; a refusal raises here
 
 
 class SharedReview(QWidget):
@@ -170,11 +171,7 @@ class SharedReview(QWidget):
         text = self.words.toPlainText().strip()
         if not text:
             return
-        try:
-            self.case.add_parent_words(self.session_id, self.item.ref, text)
-            self.case.save()
-        except VideofeedbackError as exc:
-            show_error(self, str(exc))
+        CaseOp(self, self.case, add_parent_words(self.session_id, self.item.ref, text)).run()
 
     def next_item(self) -> None:
         self.save_words()

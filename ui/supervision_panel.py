@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
 
 from ui.errors import show_error
 from ui.jobs import Jobs
-from videofeedback.errors import VideofeedbackError
+from ui.operations import CaseOp
 from videofeedback.library.audit import AuditReport
 from videofeedback.library.bundle import export_bundle
 from videofeedback.library.cases import Case, SessionKind
 from videofeedback.library.roles import Action, Role, allowed
+from videofeedback.operations import Changes, Operation, add_comment, sign_off
 
 VALID_STYLE = "font-size: 15pt; font-weight: bold; color: #2e7d32"
 BROKEN_STYLE = "font-size: 15pt; font-weight: bold; color: #c62828"
@@ -117,7 +118,9 @@ class SupervisionPanel(QWidget):
     def verify(self) -> None:
         case = self.case
         if case is not None:
-            self.jobs.start("Verifying the audit trail", lambda _: case.verify_audit(), self._show)
+            self.jobs.start(
+                "Verifying the audit trail", lambda _: case.verify_audit(), self._show, case=case
+            )
 
     def _show(self, report: AuditReport) -> None:
         self.audit.setText(audit_text(report))
@@ -131,8 +134,8 @@ class SupervisionPanel(QWidget):
         if self.case is None:
             return
         text, ok = QInputDialog.getMultiLineText(self, "Comment", "Your comment on this case:")
-        if ok and self._act(lambda c: c.add_comment(c.id, text)):
-            self.refresh()
+        if ok:
+            self.case_op(add_comment(self.case.id, text))
 
     def sign_off(self) -> None:
         if self.case is None:
@@ -140,8 +143,7 @@ class SupervisionPanel(QWidget):
         dialog = SignOffDialog(self.case, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             film, review = dialog.chosen()
-            if self._act(lambda c: c.sign_off(film, review)):
-                self.refresh()
+            self.case_op(sign_off(film, review))
 
     def export_bundle(self) -> None:
         case = self.case
@@ -165,18 +167,14 @@ class SupervisionPanel(QWidget):
                 "Writing the hand-over bundle",
                 lambda _: export_bundle(case, to, Path(out), media),
                 lambda _: self.changed.emit(),
+                case=case,
+                changes=Changes(audit=True),
             )
 
-    def _act(self, change: object) -> bool:
+    def case_op(self, op: Operation) -> None:
+        """Run ``op`` on the case's queue; the views refresh through the changes signal."""
         assert self.case is not None
-        try:
-            change(self.case)  # type: ignore[operator]
-            self.case.save()
-        except VideofeedbackError as exc:
-            show_error(self, str(exc))
-            return False
-        self.changed.emit()
-        return True
+        CaseOp(self, self.case, op).success(lambda _: self.changed.emit()).run()
 
 
 class SignOffDialog(QDialog):

@@ -1,13 +1,20 @@
 """The timeline: filmstrip, waveform, moments coloured by category, recording markers, stills,
-in/out marks and the playhead, zoomable from the whole session down to single frames."""
+in/out marks and the playhead, zoomable from the whole session down to single frames.
+
+Bound to the review's state (``bind``) and to the annotations (``watch``), it has one slot
+per event and repaints only the part of itself that the event changed: a moment changed is
+its old and new rectangle, a playhead moved is two thin columns. Painting itself draws only
+the moments under the region being painted (found by bisection in time order)."""
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -22,7 +29,19 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from annotations import Codebook
-from annotations.model import Moment, Still
+from annotations.model import (
+    Annotations,
+    Event,
+    Moment,
+    MomentAdded,
+    MomentChanged,
+    MomentRemoved,
+    Still,
+    StillAdded,
+    StillChanged,
+    StillRemoved,
+)
+from annotations.review_state import Lanes, Marks, ReviewState
 from annotations.timebase import format_clock
 from clips.overview import Filmstrip, Peaks
 
@@ -65,6 +84,10 @@ class Timeline(QWidget):
         self.pixels_per_second = 10.0
         self.offset = 0.0  # seconds at the left edge
         self._fitted = True
+        self._starts: list[Fraction] = []  # the moments' starts, in time order
+        self._longest = Fraction(0)  # the longest moment: how far back a bisection looks
+        self.state: ReviewState | None = None
+        self._unwatch: Callable[[], None] | None = None
         self.setMinimumHeight(HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the review view
@@ -76,14 +99,38 @@ class Timeline(QWidget):
         self.zoom_fit()
 
     def set_annotations(
-        self, moments: list[Moment], stills: list[Still], codebook: Codebook
+        self, moments: list[Moment], stills: list[Still], codebook: Codebook | None
     ) -> None:
-        self.moments, self.stills, self.codebook = moments, stills, codebook
+        """Everything at once (a new recording); later changes come one event at a time."""
+        self.moments = sorted(moments, key=_time_order)
+        self._starts = [m.start for m in self.moments]
+        self._longest = max((m.duration for m in self.moments), default=Fraction(0))
+        self.stills, self.codebook = list(stills), codebook
         self.update()
 
+    def watch(self, annotations: Annotations | None) -> None:
+        """Show ``annotations`` and follow their events (None: stop following)."""
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        if annotations is not None:
+            self.set_annotations(annotations.moments, annotations.stills, annotations.codebook)
+            self._unwatch = annotations.subscribe(self._on_annotations_event)
+
+    def bind(self, state: ReviewState) -> None:
+        """Follow the review's state: one slot per event."""
+        self.state = state
+        state.events.selection.connect(self._on_selection_changed)
+        state.events.marks.connect(self._on_marks_changed)
+        state.events.playhead.connect(self._on_playhead_changed)
+        state.events.zoom.connect(self._on_zoom_changed)
+        state.events.lanes.connect(self._on_lanes_changed)
+
     def select(self, moment_id: str | None) -> None:
-        self.selected = moment_id
-        self.update()
+        old, self.selected = self.selected, moment_id
+        for changed in (old, moment_id):
+            if changed is not None:
+                self._update_moment(changed)
 
     def set_lanes(self, coders: list[str], flagged: set[str]) -> None:
         """Each coder's moments in a lane of their own; ``flagged`` ones outlined in red."""
@@ -91,15 +138,90 @@ class Timeline(QWidget):
         self.update()
 
     def set_playhead(self, seconds: Fraction) -> None:
-        self.playhead = seconds
+        old, self.playhead = self.playhead, seconds
         x = self.x_of(seconds)
         if x < 0 or x > self.width() - 20:
             self.offset = max(0.0, float(seconds) - 0.1 * self.visible_seconds())
-        self.update()
+            self.update()
+            return
+        for at in (old, seconds):
+            self.update(QRect(int(self.x_of(at)) - 2, 0, 5, HEIGHT))
 
     def set_marks(self, start: Fraction | None, end: Fraction | None) -> None:
-        self.marks = (start, end)
-        self.update()
+        old, self.marks = self.marks, (start, end)
+        for marks in (old, self.marks):
+            if marks[0] is not None:
+                self.update(self._marks_rect(marks).toAlignedRect().adjusted(-1, 0, 1, 0))
+
+    # --- the state's events --------------------------------------------------------------
+
+    def _on_selection_changed(self, moment_id: str | None) -> None:
+        self.select(moment_id)
+
+    def _on_marks_changed(self, marks: Marks) -> None:
+        self.set_marks(*marks)
+
+    def _on_playhead_changed(self, seconds: Fraction) -> None:
+        self.set_playhead(seconds)
+
+    def _on_zoom_changed(self, level: float) -> None:
+        wanted = self.fit_pixels_per_second() * level
+        if abs(wanted - self.pixels_per_second) > 1e-9:
+            self.zoom(wanted / self.pixels_per_second)
+
+    def _on_lanes_changed(self, lanes: Lanes) -> None:
+        self.set_lanes(list(lanes.coders), set(lanes.flagged))
+
+    # --- the annotations' events ---------------------------------------------------------
+
+    def _on_annotations_event(self, event: Event) -> None:
+        if isinstance(event, MomentAdded):
+            self._insert(event.moment)
+            self._update_moment(event.moment)
+        elif isinstance(event, MomentChanged):
+            self._update_moment(event.old)  # where it was (before it is taken out)
+            self._remove(event.old.id)
+            self._insert(event.new)
+            self._update_moment(event.new)
+        elif isinstance(event, MomentRemoved):
+            self._update_moment(event.moment)
+            self._remove(event.moment.id)
+        elif isinstance(event, StillAdded | StillChanged | StillRemoved):
+            self._on_still_event(event)
+
+    def _on_still_event(self, event: StillAdded | StillChanged | StillRemoved) -> None:
+        if isinstance(event, StillAdded):
+            self.stills.append(event.still)
+            touched = [event.still]
+        elif isinstance(event, StillChanged):
+            self.stills = [event.new if s.id == event.new.id else s for s in self.stills]
+            touched = [event.old, event.new]
+        else:
+            self.stills = [s for s in self.stills if s.id != event.still.id]
+            touched = [event.still]
+        for still in touched:
+            x = int(self.x_of(still.time))
+            self.update(QRect(x - 7, RULER + STRIP + WAVE, 15, MOMENTS))
+
+    def _insert(self, moment: Moment) -> None:
+        at = bisect.bisect_left(self.moments, _time_order(moment), key=_time_order)
+        self.moments.insert(at, moment)
+        self._starts.insert(at, moment.start)
+        self._longest = max(self._longest, moment.duration)
+
+    def _remove(self, moment_id: str) -> None:
+        for at, moment in enumerate(self.moments):
+            if moment.id == moment_id:
+                del self.moments[at], self._starts[at]
+                return
+
+    def _update_moment(self, moment: Moment | str) -> None:
+        if isinstance(moment, str):
+            found = [m for m in self.moments if m.id == moment]
+            if not found:
+                return
+            moment = found[0]
+        self.update(self.moment_rect(moment).toAlignedRect().adjusted(-3, -3, 3, 3))
 
     # --- zoom ----------------------------------------------------------------------------
 
@@ -116,6 +238,8 @@ class Timeline(QWidget):
         self._fitted = True
         self.pixels_per_second = self.fit_pixels_per_second()
         self.offset = 0.0
+        if self.state is not None:
+            self.state.zoom = 1.0
         self.update()
 
     def zoom(self, factor: float, around: float | None = None) -> None:
@@ -126,6 +250,8 @@ class Timeline(QWidget):
         self.pixels_per_second = min(max(self.pixels_per_second * factor, low), high)
         self._fitted = self.pixels_per_second == low
         self.offset = 0.0 if self._fitted else max(0.0, anchor - screen_x / self.pixels_per_second)
+        if self.state is not None:  # the level as it came out (clamped), for the next step
+            self.state.zoom = self.pixels_per_second / low
         self.update()
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
@@ -152,8 +278,25 @@ class Timeline(QWidget):
             top = RULER + STRIP + WAVE + 2 + self.lanes.index(moment.coder) * (height + 1)
         return QRectF(x0, top, max(x1 - x0, 4), height)
 
+    def moments_between(self, first: float, last: float) -> list[Moment]:
+        """The moments (in time order) that show between ``first`` and ``last`` seconds."""
+        return [self.moments[n] for n in self._indices_between(first, last)]
+
+    def _indices_between(self, first: float, last: float) -> list[int]:
+        low = bisect.bisect_left(self._starts, Fraction(first) - self._longest - 1)
+        high = bisect.bisect_right(self._starts, Fraction(last) + 1)
+        return [
+            n
+            for n in range(low, high)
+            if float(self.moments[n].end or self.moments[n].start) >= first - 1
+        ]
+
+    def _seconds_at(self, x: float) -> float:
+        return self.offset + x / self.pixels_per_second
+
     def moment_at(self, x: float, y: float) -> Moment | None:
-        for moment in reversed(self.moments):
+        nearby = self.moments_between(self._seconds_at(x - 6), self._seconds_at(x + 6))
+        for moment in reversed(nearby):
             if self.moment_rect(moment).adjusted(-2, 0, 2, 0).contains(QPointF(x, y)):
                 return moment
         return None
@@ -190,13 +333,16 @@ class Timeline(QWidget):
     # --- painting ------------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#20242a"))
+        painter = QPainter(self)  # clipped to the region being painted
+        areas = list(event.region()) or [event.rect()]  # an event's old and new places
+        for area in areas:
+            painter.fillRect(area, QColor("#20242a"))
         self._paint_ruler(painter)
-        self._paint_filmstrip(painter)
-        self._paint_waveform(painter)
+        for area in areas:
+            self._paint_filmstrip(painter, area)
+            self._paint_waveform(painter, area)
         self._paint_marks(painter)
-        self._paint_moments(painter)
+        self._paint_moments(painter, areas)
         self._paint_markers(painter)
         self._paint_playhead(painter)
 
@@ -210,40 +356,51 @@ class Timeline(QWidget):
             label = format_clock(Fraction(k * step).limit_denominator(1000))
             painter.drawText(QPointF(x + 3, RULER - 7), label)
 
-    def _paint_filmstrip(self, painter: QPainter) -> None:
+    def _paint_filmstrip(self, painter: QPainter, area: QRect) -> None:
         thumbs = self.data.thumbnails
-        if not thumbs:
+        if not thumbs or area.bottom() < RULER or area.top() > RULER + STRIP:
             return
         tile = max(1, round(thumbs[0].width() * STRIP / max(thumbs[0].height(), 1)))
-        for x in range(0, self.width(), tile):
+        for x in range(area.left() // tile * tile, area.right() + 1, tile):
             seconds = self.offset + x / self.pixels_per_second
             if seconds > self.data.duration:
                 break
             index = min(int(seconds / float(self.data.interval)), len(thumbs) - 1)
             painter.drawPixmap(x, RULER, tile, STRIP, thumbs[index])
 
-    def _paint_waveform(self, painter: QPainter) -> None:
+    def _paint_waveform(self, painter: QPainter, area: QRect) -> None:
         peaks = self.data.peaks
         if peaks is None or not len(peaks.minimum):
             return
-        low, high = column_peaks(peaks, self.offset, self.pixels_per_second, self.width())
+        if area.bottom() < RULER + STRIP or area.top() > RULER + STRIP + WAVE:
+            return
+        left = max(area.left(), 0)
+        start = self.offset + left / self.pixels_per_second
+        low, high = column_peaks(peaks, start, self.pixels_per_second, area.width() + 1)
         middle, half = RULER + STRIP + WAVE / 2, WAVE / 2 - 2
         painter.setPen(QColor("#7fd1ae"))
         for x in range(len(low)):
             top = middle - high[x] / 32768 * half
             bottom = middle - low[x] / 32768 * half
-            painter.drawLine(QPointF(x, top), QPointF(x, bottom))
+            painter.drawLine(QPointF(left + x, top), QPointF(left + x, bottom))
+
+    def _marks_rect(self, marks: Marks) -> QRectF:
+        start, end = marks
+        x0 = self.x_of(start or 0)
+        x1 = self.x_of(end) if end is not None else x0 + 2
+        return QRectF(x0, 0, max(x1 - x0, 2), HEIGHT)
 
     def _paint_marks(self, painter: QPainter) -> None:
-        start, end = self.marks
-        if start is None:
+        if self.marks[0] is None:
             return
-        x0 = self.x_of(start)
-        x1 = self.x_of(end) if end is not None else x0 + 2
-        painter.fillRect(QRectF(x0, 0, max(x1 - x0, 2), HEIGHT), QColor(80, 140, 255, 70))
+        painter.fillRect(self._marks_rect(self.marks), QColor(80, 140, 255, 70))
 
-    def _paint_moments(self, painter: QPainter) -> None:
-        for moment in self.moments:
+    def _paint_moments(self, painter: QPainter, areas: list[QRect]) -> None:
+        indices: set[int] = set()
+        for area in areas:
+            first, last = self._seconds_at(area.left() - 4), self._seconds_at(area.right() + 4)
+            indices.update(self._indices_between(first, last))
+        for moment in (self.moments[n] for n in sorted(indices)):
             rect = self.moment_rect(moment)
             painter.fillRect(rect, self.colour_of(moment))
             if moment.id in self.flagged:
@@ -278,6 +435,10 @@ class Timeline(QWidget):
         x = self.x_of(self.playhead)
         painter.setPen(QPen(QColor("#ff3b30"), 2))
         painter.drawLine(QPointF(x, 0), QPointF(x, HEIGHT))
+
+
+def _time_order(moment: Moment) -> tuple[Fraction, Fraction, str]:
+    return (moment.start, moment.end or moment.start, moment.id)
 
 
 def _tick_step(pixels_per_second: float, fps: Fraction) -> float:

@@ -185,10 +185,12 @@ def test_a_track_run_with_only_default_sample_values():
     """Other muxers may leave every per-sample field to the defaults in the tfhd/trex."""
     import struct
 
+    from clips.boxes import Box
     from clips.gops import _read_trun
 
     run_box = bytes(8) + bytes([0, 0, 0, 1]) + struct.pack(">Ii", 3, 50)  # data offset only
     tables = []
-    end = _read_trun(run_box, 8, 1000, 0, (512, 100, 0), tables)
+    trun = Box(run_box, b"trun", 0, 8, len(run_box))
+    end = _read_trun(trun, 1000, 0, (512, 100, 0), tables)
     assert end == 1536 and list(tables[0].times) == [0, 512, 1024]
     assert list(tables[0].offsets) == [1050, 1150, 1250] and all(tables[0].keys)

@@ -3,6 +3,8 @@ smart cut and a final render, both stored on the session and previewed in the pl
 
 from fractions import Fraction
 
+from PySide6.QtCore import QModelIndex
+
 from tests.ui.conftest import open_first_case, open_review, unlock
 from videofeedback.library.media_records import media_record
 
@@ -67,3 +69,33 @@ def test_captions_start_in_the_familys_language(qtbot, window, monkeypatch):
     assert plan.language == "pl"
     assert plan.items[0].caption == "Poczekałaś, a ona pokazała ci książkę"
     assert plan.items[1].caption == second.caption  # no translation: the caption itself
+
+
+def test_the_reel_view_shows_its_draft_and_undoes(qtbot, window):
+    """The order and edits live in the draft model (annotations.reel_draft); the list shows
+    it, and Ctrl+Z / Ctrl+Shift+Z undo and redo the last change."""
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    first, second = review.notes.annotations.in_time_order()
+    review.build_reel()
+    view = window.reel_view
+    view.available.selectAll()
+    view.add_selected()
+    view.reel.setCurrentRow(1)
+    view.move_selected(-1)
+    assert view.refs() == [second.id, first.id] == list(view.draft.order)
+    view.caption.setText("Du hast gewartet")
+    view.caption.editingFinished.emit()
+    assert view.draft.edits(second.id).caption == "Du hast gewartet"
+    view.undo()
+    assert view.caption.text() == second.caption  # the list's current item shows the model
+    view.undo()
+    assert view.refs() == [first.id, second.id]
+    view.redo()
+    assert view.refs() == [second.id, first.id]
+    top = QModelIndex()
+    assert view.reel.model().moveRow(top, 1, top, 0)  # as a drag in the list does
+    assert view.refs() == [first.id, second.id]
+    qtbot.waitUntil(lambda: list(view.draft.order) == [first.id, second.id], timeout=2_000)
+    view.close_reel()

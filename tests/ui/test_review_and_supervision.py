@@ -146,11 +146,13 @@ def test_demo_to_reel_to_shared_review_to_supervisor_sign_off(qtbot, window, tmp
     review = open_review(qtbot, window)
     review.select(first.id)
     review.comment_text.setText("Lovely example of following her lead")
-    review.comment_button.click()
+    review.comment_button.click()  # saved in the case's queue; the view hears of the change
+    qtbot.waitUntil(lambda: review.comments.count() == 1, timeout=10_000)
     assert review.comments.item(0).text() == "sam: Lovely example of following her lead"
     review.close_media()
     monkeypatch.setattr(SignOffDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
     panel.buttons["signoff"].click()
+    qtbot.waitUntil(lambda: panel.signoffs.count() == 1, timeout=10_000)
     assert "✔ signature valid" in panel.signoffs.item(0).text()
     [signoff] = window.case.signoffs()
     assert signoff["signed_by"] == "sam" and signoff["valid"]

@@ -68,3 +68,48 @@ def test_clicks_select_a_moment_or_seek(qtbot):
     assert sought.args == [Fraction(40)]
     timeline.set_playhead(Fraction(59))
     timeline.grab()  # paints every layer without error
+
+
+def test_one_moment_changed_repaints_only_where_it_was_and_is(qtbot, monkeypatch):
+    """Bound to the annotations and the review state, the timeline follows each event and
+    asks to repaint only the rectangles it changed (never the whole widget)."""
+    from annotations import Annotations, Editor
+    from annotations.review_state import ReviewState
+
+    timeline = _timeline(qtbot)
+    book = builtin_codebook("vig")
+    model = Annotations("m-1", Fraction(30), Fraction(60), book)
+    editor = Editor(model, "pat")
+    for n in range(50):
+        editor.add_moment(Fraction(n), Fraction(n) + Fraction(1, 2), ("attentive",))
+    timeline.watch(model)
+    state = ReviewState()
+    timeline.bind(state)
+    asked = []
+    monkeypatch.setattr(timeline, "update", lambda *area: asked.append(area))
+    changed = model.moments[30]
+    editor.trim(changed.id, Fraction(40), Fraction(41))
+    assert len(asked) == 2 and all(area for area in asked)  # old and new place, not all
+    old, new = (area[0] for area in asked)
+    assert old.left() <= timeline.x_of(30) <= old.right()
+    assert new.left() <= timeline.x_of(40) <= new.right() and new.width() < 30
+    assert changed.id in [m.id for m in timeline.moments_between(40, 41)]
+    assert timeline.moments == sorted(timeline.moments, key=lambda m: (m.start, m.end, m.id))
+    asked.clear()
+    state.selected = changed.id
+    state.playhead = Fraction(5)
+    state.mark_in(Fraction(2))
+    assert asked and all(area and area[0].width() < 40 for area in asked)
+    asked.clear()
+    state.show_lanes(["pat", "sam"], set())
+    assert asked == [()]  # lanes change every moment's height: everything
+    editor.undo()
+    assert [m.start for m in timeline.moments].count(Fraction(30)) == 1
+    monkeypatch.undo()
+    state.zoom_by(4)  # the state's zoom is a factor over "all of it fits"
+    assert timeline.pixels_per_second == 4 * timeline.fit_pixels_per_second()
+    state.zoom_by(1000)  # clamped at 16 px a frame, and the state hears how far it went
+    assert state.zoom == timeline.max_pixels_per_second() / timeline.fit_pixels_per_second()
+    timeline.zoom_fit()
+    assert state.zoom == 1.0
+    timeline.grab()  # paints (a part, then all) without error

@@ -59,8 +59,13 @@ def test_consent_is_recorded_from_the_table(qtbot, window, monkeypatch):
     unlock(qtbot, window)
     open_first_case(qtbot, window)
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
-    window.case_view._on_consent_double_clicked(1, 2 + list(Purpose).index(Purpose.TRAINING))
-    assert window.case_view.consent.item(1, 2 + 3).text() == "✖ withdrawn"
+    column = 2 + list(Purpose).index(Purpose.TRAINING)
+    window.case_view.consent.item(1, column).setText("✖ withdrawn")  # the cell is not the model
+    window.case_view._on_consent_double_clicked(1, column)
+    person = window.case.participants()[1]["id"]
+    status = window.case.consent_status
+    qtbot.waitUntil(lambda: status(person, Purpose.TRAINING)[0] == "withdrawn", timeout=10_000)
+    qtbot.waitUntil(lambda: window.case_view.consent.item(1, column).text() == "✖ withdrawn")
     library = Library(window.state.library.folder)
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
     stored = open_case(user, list_cases(user)[0]["id"]).consent_table()

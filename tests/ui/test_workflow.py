@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from tests import plaintext
 from tests.ui.conftest import open_first_case, unlock
+from ui.operations import operations
 from videofeedback.library import Library
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import list_cases, open_case
@@ -33,9 +34,10 @@ def test_record_then_annotate_by_keyboard_with_undo_and_redo(qtbot, window, libr
     started = time.time()
     unlock(qtbot, window)
     open_first_case(qtbot, window)
-    window.case_view.new_recording_session()
+    window.case_view.new_recording_session()  # made in the case's queue, then shown
     record = window.record_view
-    assert window.stack.currentWidget() is record and record.start_stop.isEnabled()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is record, timeout=10_000)
+    assert record.start_stop.isEnabled()
 
     record.start_stop.click()
     qtbot.waitUntil(lambda: record.recorder is not None, timeout=10_000)
@@ -89,8 +91,9 @@ def test_record_then_annotate_by_keyboard_with_undo_and_redo(qtbot, window, libr
     review.editor.caption.editingFinished.emit()
     assert model.moments[0].caption == "You looked at her, and she smiled"
 
-    review.close_media()  # "Back to the case": saves
+    review.close_media()  # "Back to the case": saves, in the case's queue
     assert window.stack.currentWidget() is window.case_view
+    qtbot.waitUntil(lambda: not operations().pending, timeout=30_000)
     _check_stored(library, media_id)
     _scan_for_plaintext(library, started)
 

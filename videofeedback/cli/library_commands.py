@@ -13,6 +13,7 @@ from typing import Any
 
 import platformdirs
 
+from videofeedback import operations
 from videofeedback.exports import sweep_unfinished_exports
 from videofeedback.library import (
     Case,
@@ -31,6 +32,7 @@ from videofeedback.library import (
     parse_date,
     report_json,
 )
+from videofeedback.operations import run_operation
 
 from .output import CliExit, emit, new_passphrase, passphrase
 
@@ -308,7 +310,7 @@ def cmd_participant_add(args: argparse.Namespace) -> int:
 def _consent(args: argparse.Namespace, given: bool) -> int:
     purpose = parse_choice(Purpose, args.purpose, "purpose")
     with opened_case(args) as case:
-        case.set_consent(args.participant, purpose, given)
+        run_operation(case, operations.set_consent(args.participant, purpose, given))
     status = "given" if given else "withdrawn"
     emit(
         args.json,
@@ -329,7 +331,8 @@ def cmd_consent_withdraw(args: argparse.Namespace) -> int:
 def cmd_session_new(args: argparse.Namespace) -> int:
     kind = parse_choice(SessionKind, args.kind, "session kind")
     with opened_case(args) as case:
-        session_id = case.new_session(kind, parse_date(args.date), args.notes)
+        op = operations.new_session(kind, parse_date(args.date), args.notes)
+        session_id = run_operation(case, op).value
     emit(args.json, {"id": session_id, "case": args.case, "kind": kind.value}, session_id)
     return 0
 
@@ -374,7 +377,7 @@ def cmd_goal_list(args: argparse.Namespace) -> int:
 
 def cmd_comment(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
-        comment_id = case.add_comment(args.target, args.text)
+        comment_id = run_operation(case, operations.add_comment(args.target, args.text)).value
     emit(args.json, {"id": comment_id, "target": args.target}, comment_id)
     return 0
 

@@ -126,11 +126,12 @@ class AnnotationSession:
             raise PermissionDeniedError("a supervisor may import only their own coding")
         self.require_change()
 
+    def snapshot(self) -> str:
+        """The annotations as stored (JSON), taken now."""
+        return json.dumps(self.annotations.to_dict())
+
     def save(self) -> None:
-        data = json.dumps(self.annotations.to_dict())
-        self.case.db.execute(
-            "INSERT OR REPLACE INTO annotations VALUES (?, ?)", (self.annotations.media_id, data)
-        )
+        store_annotations(self.case, self.annotations.media_id, self.snapshot())
         self.case.save()
 
 
@@ -154,6 +155,10 @@ def without_private_notes(annotations: Annotations) -> Annotations:
         [replace(m, note="") for m in annotations.moments],
         list(annotations.stills),
     )
+
+def store_annotations(case: Case, media_id: str, data: str) -> None:
+    """Put a recording's annotations (JSON) in the database; ``case.save()`` saves them."""
+    case.db.execute("INSERT OR REPLACE INTO annotations VALUES (?, ?)", (media_id, data))
 
 
 def open_annotations(case: Case, media_id: str) -> AnnotationSession:
