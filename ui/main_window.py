@@ -1,6 +1,10 @@
 """The window: one view at a time (unlock, cases, case, record, review), a Lock button, and
 a status bar that shows the running job with its progress and a Cancel button. It only wires
-views together; each view owns its own state."""
+views together; each view owns its own state.
+
+While a recording runs, a red REC indicator with its clock shows in the toolbar on every page;
+leaving the record view, switching case or closing asks "Stop and save the recording?", and
+locking stops and seals it without asking."""
 
 from __future__ import annotations
 
@@ -15,9 +19,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
+    QToolButton,
+    QWidget,
 )
 
 from ui.bundle_view import BundleView
@@ -25,7 +32,7 @@ from ui.case_view import CaseView
 from ui.cases_view import CasesView
 from ui.errors import show_error
 from ui.jobs import Job, Jobs
-from ui.record_view import RecordView
+from ui.record_view import RecordView, describe_recovery, recover_unfinished
 from ui.reel_view import ReelView
 from ui.review_view import ReviewView
 from ui.shared_review import SharedReview
@@ -42,6 +49,25 @@ ACTIVITY = {
     QEvent.Type.Wheel,
     QEvent.Type.TouchBegin,
 }
+SEAL_WAIT_SECONDS = 30.0  # closing waits at most this long for a recording to be sealed
+STOP_QUESTION = "Stop and save the recording?"
+
+
+def ask_stop_recording(parent: QWidget) -> bool:
+    """The one question before anything that would leave a recording running unseen."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Recording",
+        STOP_QUESTION,
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    box.setObjectName("stopRecordingDialog")
+    stop = box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Keep recording", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(stop)
+    box.exec()
+    return box.clickedButton() is stop
 
 
 class IdleLock(QObject):
@@ -108,6 +134,17 @@ class MainWindow(QMainWindow):
         self.lock_action.triggered.connect(self.state.lock)
         bar.addAction(self.lock_action)
         self.lock_action.setEnabled(False)
+        self.rec_indicator = QToolButton()
+        self.rec_indicator.setObjectName("recIndicator")
+        self.rec_indicator.setText("● REC 00:00")
+        self.rec_indicator.setToolTip("A recording is running: click to go to it")
+        self.rec_indicator.setStyleSheet(
+            "QToolButton { color: white; background: #c62828; font-weight: bold;"
+            " border-radius: 4px; padding: 2px 10px; }"
+        )
+        self.rec_indicator.clicked.connect(self._go_to_recording)
+        self.rec_action = bar.addWidget(self.rec_indicator)
+        self.rec_action.setVisible(False)
 
     def _build_status_bar(self) -> None:
         self.job_label = QLabel("")
@@ -129,11 +166,13 @@ class MainWindow(QMainWindow):
         self.cases_view.case_chosen.connect(self.open_case)
         self.cases_view.bundle_opened.connect(self.show_bundle)
         self.bundle_view.closed.connect(self.show_cases)
-        self.case_view.closed.connect(self.show_cases)
+        self.case_view.closed.connect(self._leave_case)
         self.case_view.record_requested.connect(self.show_record)
         self.case_view.review_requested.connect(self.show_review)
-        self.record_view.closed.connect(self.show_case)
-        self.record_view.recorded.connect(self.show_review)
+        self.record_view.closed.connect(self._leave_record_view)
+        self.record_view.recorded.connect(self._on_recorded)
+        self.record_view.recording_changed.connect(self._on_recording_changed)
+        self.record_view.elapsed.connect(lambda text: self.rec_indicator.setText(f"● REC {text}"))
         self.record_view.imported.connect(lambda _: self.show_case())
         self.review_view.closed.connect(self.show_case)
         self.review_view.reel_requested.connect(self.show_reel)
@@ -163,6 +202,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.bundle_view)
 
     def open_case(self, case_id: str) -> None:
+        if self.case is not None and self.case.id != case_id and not self.may_end_recording():
+            return
         try:
             self.case = self.state.open_case(case_id)
             self.case.save()  # signs the audit entry of this opening
@@ -170,6 +211,7 @@ class MainWindow(QMainWindow):
             show_error(self, str(exc))
             return
         self.show_case()
+        self._recover_unfinished(self.case)
 
     def show_case(self) -> None:
         if self.case is None:
@@ -177,6 +219,57 @@ class MainWindow(QMainWindow):
             return
         self.case_view.show_case(self.case)
         self.stack.setCurrentWidget(self.case_view)
+
+    # --- the recording -------------------------------------------------------------------
+
+    def may_end_recording(self) -> bool:
+        """Before leaving a running recording: ask, and stop it (it is sealed in its job)."""
+        if not self.record_view.recording:
+            return True
+        if not ask_stop_recording(self):
+            return False
+        self.record_view.stop()
+        return True
+
+    def _leave_record_view(self) -> None:
+        if self.may_end_recording():
+            self.show_case()
+
+    def _leave_case(self) -> None:
+        if self.may_end_recording():
+            self.show_cases()
+
+    def _on_recorded(self, media_id: str) -> None:
+        """The sealed recording opens for review, unless the person has gone elsewhere."""
+        if self.stack.currentWidget() is self.record_view:
+            self.show_review(media_id)
+        elif self.stack.currentWidget() is self.case_view and self.case is not None:
+            self.case_view.show_case(self.case)
+
+    def _on_recording_changed(self, recording: bool) -> None:
+        self.rec_indicator.setText("● REC 00:00")
+        self.rec_action.setVisible(recording)
+
+    def _go_to_recording(self) -> None:
+        if self.case is not None and self.state.user is not None:
+            self.stack.setCurrentWidget(self.record_view)
+
+    def _recover_unfinished(self, case: Case | None) -> None:
+        """Recordings left unsealed by a crash are sealed when their case is next opened."""
+        if case is None or self.record_view.recording:
+            return  # never while this app records: the running one is not "unfinished"
+        self.jobs.start(
+            "Sealing unfinished recordings",
+            lambda _: recover_unfinished(case),
+            lambda results: self._on_recovered(case, results),
+        )
+
+    def _on_recovered(self, case: Case, results: list[dict[str, object]]) -> None:
+        if not results:
+            return
+        self.statusBar().showMessage(describe_recovery(results), 15_000)
+        if self.case is case and self.stack.currentWidget() is self.case_view:
+            self.case_view.show_case(case)
 
     def show_record(self, session_id: str) -> None:
         if self.case is not None:
@@ -218,7 +311,9 @@ class MainWindow(QMainWindow):
         self.show_cases()
 
     def _on_locked(self) -> None:
-        """Hide every case view; a recording in progress goes on and is sealed as usual."""
+        """Hide every case view; a recording in progress is stopped and sealed (no question:
+        the screen must lock now)."""
+        self.record_view.stop()
         if self.stack.currentWidget() is self.reel_view:
             self.reel_view.close_reel()
         if self.bundle_view.bundle is not None:
@@ -276,10 +371,13 @@ class MainWindow(QMainWindow):
         self.open_library(Path(folder))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.may_end_recording():
+            event.ignore()
+            return
+        if not self.record_view.stop_and_wait(SEAL_WAIT_SECONDS):
+            self.statusBar().showMessage("The recording is still being sealed…")
         if self.review_view.notes is not None:
             self.review_view.close_media()
-        if self.record_view.recorder is not None:
-            self.record_view.stop()
         for view in (self.review_view, self.reel_view, self.bundle_view):
             view.player.unload(wait=True)  # the players let go before the app ends
         self.jobs.wait_all()

@@ -1,0 +1,197 @@
+"""Issue 20's walkthrough, repeated as a person does it: mouse clicks and keys on the real
+widgets, with real focus (``QApplication.focusWidget()``), one test per finding."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox
+
+from tests.ui.conftest import PASSPHRASE, open_first_case, unlock
+from ui.main_window import MainWindow
+from videofeedback.library import Library
+from videofeedback.library.cases import list_cases, open_case
+
+LEFT = Qt.MouseButton.LeftButton
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def window(qtbot, library):
+    """The app's window; a test that fails mid-recording must not leave the close question
+    waiting for an answer."""
+    window = MainWindow()  # not qtbot.addWidget: it would close the window first
+    window.show()
+    window.open_library(library)
+    yield window
+    window.record_view.stop_and_wait(30)
+    qtbot.waitUntil(lambda: not window.record_view.recording, timeout=5_000)
+    window.close()
+
+
+def click(qtbot, widget):
+    qtbot.mouseClick(widget, LEFT)
+
+
+def answer_next_dialog(qtbot, button_text, seen):
+    """Click ``button_text`` in the next modal dialog, as a person would (the dialog blocks
+    in its own event loop; the click comes from a timer)."""
+
+    def try_click():
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QMessageBox):
+            seen.append(dialog.text())
+            [button] = [b for b in dialog.findChildren(QAbstractButton) if b.text() == button_text]
+            qtbot.mouseClick(button, LEFT)
+        else:
+            QTimer.singleShot(50, try_click)
+
+    QTimer.singleShot(50, try_click)
+
+
+def stored_recordings(folder):
+    library = Library(folder)
+    user = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
+    case = open_case(user, list_cases(user)[0]["id"])
+    import json
+
+    return [json.loads(r[0]) for r in case.db.execute("SELECT info FROM media").fetchall()]
+
+
+def start_recording(qtbot, window):
+    window.case_view.new_recording_session()
+    record = window.record_view
+    click(qtbot, record.start_stop)
+    qtbot.waitUntil(lambda: record.recorder is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: record.timer.text() == "00:01", timeout=10_000)
+    return record
+
+
+# --- finding 1: a recording never runs unseen ---------------------------------------------
+
+
+def test_walkthrough_a_recording_never_runs_unseen(qtbot, window, library):
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    record = start_recording(qtbot, window)
+    indicator = window.rec_indicator
+    assert indicator.isVisible() and indicator.text().startswith("● REC 00:0")
+
+    seen: list[str] = []
+    answer_next_dialog(qtbot, "Keep recording", seen)
+    click(qtbot, record.back_button)  # "Back to the case"
+    assert seen == ["Stop and save the recording?"]
+    assert window.stack.currentWidget() is record and record.recorder is not None
+
+    click(qtbot, record.start_stop)  # a second Start is a Stop: never a second recorder
+    qtbot.waitUntil(lambda: not record.recording, timeout=30_000)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.review_view, timeout=30_000)
+    qtbot.waitUntil(lambda: window.review_view.notes is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: not indicator.isVisible(), timeout=1_000)
+    window.review_view.close_media()
+
+    record = start_recording(qtbot, window)  # again, and leave by "Back", saying yes
+    record.start()  # Start once more (by code, as the old Start under the timer did)
+    assert len([j for j in window.jobs.running if j.title == "Recording"]) == 1
+    answer_next_dialog(qtbot, "Stop and save", seen)
+    click(qtbot, record.back_button)
+    assert window.stack.currentWidget() is window.case_view
+    assert indicator.isVisible()  # on the case page too, until it is sealed
+    qtbot.waitUntil(lambda: not record.recording, timeout=30_000)
+    qtbot.waitUntil(lambda: not indicator.isVisible(), timeout=1_000)  # the toolbar's relayout
+    assert window.stack.currentWidget() is window.case_view
+
+    record = start_recording(qtbot, window)  # locking stops and seals without a question
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.unlock_view
+    qtbot.waitUntil(lambda: not record.recording, timeout=30_000)
+    assert len(seen) == 2
+    states = [info["state"] for info in stored_recordings(library) if "fps" in info]
+    assert states == ["sealed"] * 4  # the demo's own recording and the three made here
+
+
+def test_walkthrough_closing_while_recording_asks_then_seals(qtbot, library):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_library(library)
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    record = start_recording(qtbot, window)
+    seen: list[str] = []
+    answer_next_dialog(qtbot, "Keep recording", seen)
+    window.close()
+    assert window.isVisible() and record.recording  # "keep recording" keeps the window
+    answer_next_dialog(qtbot, "Stop and save", seen)
+    window.close()
+    assert seen == ["Stop and save the recording?"] * 2
+    assert not window.isVisible()
+    states = [info["state"] for info in stored_recordings(library) if "fps" in info]
+    assert states == ["sealed", "sealed"]
+
+
+KILLED = textwrap.dedent("""
+    import sys
+    from datetime import date
+    from fractions import Fraction
+    from pathlib import Path
+    from clips.synthetic import SyntheticSource
+    from videofeedback import media
+    from videofeedback.library import Library, list_cases, open_case
+    from videofeedback.library.cases import SessionKind
+    library = Library.open(Path(sys.argv[1]))
+    user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
+    case = open_case(user, list_cases(user)[0]["id"])
+    session = case.new_session(SessionKind.RECORDING, date.today(), "Cut short")
+    case.save()
+    print("recording", flush=True)
+    media.record(case, session, SyntheticSource(640, 360), Fraction(60))
+""")
+
+
+def _killed_recording(folder: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(folder)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "recording"
+    time.sleep(4)  # a few fragments are on disk
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+
+@pytest.mark.slow
+def test_walkthrough_an_unfinished_recording_is_sealed_at_next_start(qtbot, library):
+    _killed_recording(library)
+    assert list((library / "cases").rglob("*.partial"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_library(library)
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+
+    def details():
+        tree = window.case_view.sessions
+        return [
+            tree.topLevelItem(i).child(c).text(2)
+            for i in range(tree.topLevelItemCount())
+            for c in range(tree.topLevelItem(i).childCount())
+        ]
+
+    qtbot.waitUntil(lambda: any("recovered" in text for text in details()), timeout=30_000)
+    [recovered] = [text for text in details() if "recovered" in text]
+    assert not recovered.startswith("0 min 0 s"), recovered
+    assert "unfinished recording was found and sealed" in window.statusBar().currentMessage()
+    assert not list((library / "cases").rglob("*.partial"))
+    window.close()
