@@ -195,3 +195,99 @@ def test_walkthrough_an_unfinished_recording_is_sealed_at_next_start(qtbot, libr
     assert "unfinished recording was found and sealed" in window.statusBar().currentMessage()
     assert not list((library / "cases").rglob("*.partial"))
     window.close()
+
+
+# --- finding 2: typing the parent's words never presses a button ---------------------------
+
+
+def _shared_review(qtbot, window):
+    from tests.ui.test_review_and_supervision import _reel
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    _review, reel = _reel(qtbot, window)
+    click(qtbot, reel.share_button)
+    shared = window.shared_review
+    qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=10_000)
+    return shared
+
+
+def parent_words(folder):
+    library = Library(folder)
+    user = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
+    case = open_case(user, list_cases(user)[0]["id"])
+    return [r[0] for r in case.db.execute("SELECT text FROM parent_words").fetchall()]
+
+
+def test_walkthrough_typing_the_parents_words_never_presses_a_button(qtbot, window, library):
+    shared = _shared_review(qtbot, window)
+    words = shared.words
+    click(qtbot, words.viewport())
+    assert QApplication.focusWidget() is words
+    qtbot.keyClicks(QApplication.focusWidget(), "I saw her looking back at me")
+    click(qtbot, shared.buttons["next"])
+    assert shared.counter.text() == "2 of 2"
+    assert QApplication.focusWidget() is words  # the cursor is back in the words box
+    assert shared.dots.text() == "✔ ●"  # item dots: words kept for the first, on the second
+
+    seen: list[str] = []
+    answer_next_dialog(qtbot, "Stay and write", seen)
+    click(qtbot, shared.buttons["next"])  # "Finish" with nothing written: asked first
+    assert seen == ["Nothing is written for this moment. Go on without the parent's words?"]
+    assert shared.counter.text() == "2 of 2"
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is words, timeout=2_000)  # reactivated
+    qtbot.keyClicks(QApplication.focusWidget(), "Waiting was hard ")  # spaces: no button
+    for button in ("replay", "slower"):
+        click(qtbot, shared.buttons[button])
+        assert QApplication.focusWidget() is words
+    qtbot.keyClicks(QApplication.focusWidget(), "but she showed me")
+    assert shared.counter.text() == "2 of 2"
+    assert words.toPlainText() == "Waiting was hard but she showed me"
+
+    click(qtbot, shared.buttons["previous"])  # "◀ Previous": the first item's words are back
+    assert shared.counter.text() == "1 of 2" and words.toPlainText() == "I saw her looking back at me"
+    assert QApplication.focusWidget() is words
+    click(qtbot, shared.buttons["next"])
+    assert words.toPlainText() == "Waiting was hard but she showed me"
+    click(qtbot, shared.buttons["next"])  # Finish
+    assert shared.caption.text() == "Thank you."
+    assert shared.prompt.text() == "The parent's words are saved for 2 of 2 moments."
+    assert sorted(parent_words(library)) == [
+        "I saw her looking back at me",
+        "Waiting was hard but she showed me",
+    ]
+    shared.try_leave(PASSPHRASE)
+    qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
+
+
+# --- finding 4: the shared review never shows footage nobody picked ------------------------
+
+
+def test_walkthrough_the_shared_review_shows_only_the_chosen_moments(qtbot, window, monkeypatch):
+    from tests.ui.helpers import frame_number
+    from ui.player import VideoView
+
+    shown: list[tuple[object, int]] = []
+    real_show = VideoView.show_image
+
+    def watched(view, image):
+        shown.append((view, frame_number(image)))
+        real_show(view, image)
+
+    monkeypatch.setattr(VideoView, "show_image", watched)
+    shared = _shared_review(qtbot, window)
+    first = shared.items[0]
+    qtbot.waitUntil(lambda: shared.caption.text() != "", timeout=20_000)  # played to its end
+    click(qtbot, words_box := shared.words)
+    qtbot.keyClicks(words_box, "She looked")
+    click(qtbot, shared.buttons["next"])
+    second = shared.items[1]
+    qtbot.waitUntil(lambda: shared.caption.text() != "", timeout=20_000)
+    frames = [frame for view, frame in shown if view is shared.video]
+    allowed = set()
+    for item in (first, second):
+        allowed |= set(range(int(item.start * 30), int(item.end * 30) + 2))
+    assert frames and set(frames) <= allowed, sorted(set(frames) - allowed)[:10]
+    assert frames[0] == int(first.start * 30)  # the very first picture is the item's first frame
+    shared.try_leave(PASSPHRASE)
+    qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
