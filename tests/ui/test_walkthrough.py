@@ -245,7 +245,9 @@ def test_walkthrough_typing_the_parents_words_never_presses_a_button(qtbot, wind
     assert words.toPlainText() == "Waiting was hard but she showed me"
 
     click(qtbot, shared.buttons["previous"])  # "◀ Previous": the first item's words are back
-    assert shared.counter.text() == "1 of 2" and words.toPlainText() == "I saw her looking back at me"
+    assert (
+        shared.counter.text() == "1 of 2" and words.toPlainText() == "I saw her looking back at me"
+    )
     assert QApplication.focusWidget() is words
     click(qtbot, shared.buttons["next"])
     assert words.toPlainText() == "Waiting was hard but she showed me"
@@ -291,3 +293,110 @@ def test_walkthrough_the_shared_review_shows_only_the_chosen_moments(qtbot, wind
     assert frames[0] == int(first.start * 30)  # the very first picture is the item's first frame
     shared.try_leave(PASSPHRASE)
     qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
+
+
+# --- finding 3: the private note and the caption are kept as you type -----------------------
+
+
+def _click_moment(qtbot, review, row):
+    moments = review.moment_list
+    rect = moments.visualItemRect(moments.item(row))
+    qtbot.mouseClick(moments.viewport(), LEFT, pos=rect.center())
+    return review.notes.annotations.moment(moments.item(row).data(Qt.ItemDataRole.UserRole))
+
+
+def test_walkthrough_the_private_note_is_kept_as_you_type(qtbot, window, library):
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    editor = review.editor
+    moment = _click_moment(qtbot, review, 0)
+    assert review.selected == moment.id
+
+    click(qtbot, editor.note.viewport())
+    qtbot.keyClicks(QApplication.focusWidget(), "Mum tired today")
+    typing = getattr(editor, "saved", editor.title).text()  # read before the note's fate
+    click(qtbot, review.video)  # back to the player's keys…
+    assert QApplication.focusWidget() is review
+    qtbot.keyClick(review, Qt.Key.Key_S)  # …and a still: the note is not lost
+    model = review.notes.annotations
+    assert len(model.stills) == 1  # the small demo has none of its own
+    assert model.moment(moment.id).note == "Mum tired today"
+    assert editor.note.toPlainText() == "Mum tired today"
+    assert (typing, editor.saved.text()) == ("Saving…", "✔ Saved")  # it shows it is saved
+
+    click(qtbot, editor.note.viewport())  # typing, then a pause: kept without leaving the box
+    qtbot.keyClicks(QApplication.focusWidget(), ", but warm")
+    qtbot.waitUntil(
+        lambda: model.moment(moment.id).note == "Mum tired today, but warm", timeout=3_000
+    )
+    assert editor.saved.text() == "✔ Saved" and QApplication.focusWidget() is editor.note
+
+    click(qtbot, editor.caption)  # the caption too, and a code key straight after
+    editor.caption.selectAll()
+    qtbot.keyClicks(QApplication.focusWidget(), "You held her gaze")
+    qtbot.waitUntil(lambda: model.moment(moment.id).caption == "You held her gaze", timeout=3_000)
+    click(qtbot, review.video)
+    qtbot.keyClick(review, Qt.Key.Key_2)
+    assert model.moment(moment.id).caption == "You held her gaze"
+
+    ctrl = Qt.KeyboardModifier.ControlModifier  # part of undo: code, caption, note, still
+    qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
+    qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
+    assert model.moment(moment.id).caption == moment.caption
+    assert editor.caption.text() == moment.caption
+    qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
+    assert model.moment(moment.id).note == "Mum tired today"
+    assert editor.note.toPlainText() == "Mum tired today"
+    review.close_media()
+
+
+# --- finding 5: a supervisor cannot change the practitioner's moments -----------------------
+
+
+def test_may_edit_is_the_models_rule_for_a_supervisor(library):
+    from annotations.errors import AnnotationError
+    from videofeedback.library.annotating import open_annotations
+
+    lib = Library(library)
+    sam = lib.unlock("sam", "sam-demo-passphrase", sleep=lambda _: None)
+    case = open_case(sam, list_cases(sam)[0]["id"])
+    media_id = case.db.execute("SELECT id FROM media WHERE kind = 'recording'").fetchone()[0]
+    notes = open_annotations(case, media_id)
+    theirs = notes.annotations.moments[0]
+    assert theirs.coder == "pat" and not notes.may_edit(theirs.id)
+    with pytest.raises(AnnotationError, match="was coded by pat"):
+        notes.require_change(theirs.id)
+    mine = notes.editor.add_moment(theirs.start, theirs.end, theirs.codes)
+    assert notes.may_edit(mine.id)
+
+
+def test_walkthrough_a_supervisor_cannot_type_into_the_practitioners_moment(qtbot, window):
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    editor = review.editor
+    theirs = _click_moment(qtbot, review, 0)
+    assert theirs.coder == "pat"
+    click(qtbot, editor.caption)
+    qtbot.keyClicks(QApplication.focusWidget(), " and more")
+    click(qtbot, editor.note.viewport())
+    qtbot.keyClicks(QApplication.focusWidget(), "sam was here")
+    assert editor.caption.text() == theirs.caption and editor.note.toPlainText() == ""
+    assert not editor.delete.isEnabled()
+    assert editor.badge.isVisible() and "coded by pat" in editor.badge.text()
+    assert not [w.text() for w in review.findChildren(QMessageBox) if w.isVisible()]  # no keys leak
+    assert review.notes.annotations.moment(theirs.id) == theirs
+
+    click(qtbot, review.video)
+    qtbot.keyClick(review, Qt.Key.Key_Escape)
+    review.player.seek(theirs.start)
+    qtbot.waitUntil(lambda: review.player.frame() == int(theirs.start * 30), timeout=5_000)
+    qtbot.keyClick(review, Qt.Key.Key_1)  # sam's own moment: editable, no badge
+    assert editor.moment.coder == "sam" and editor.delete.isEnabled()
+    assert not editor.caption.isReadOnly() and not editor.badge.isVisible()
+    review.close_media()
