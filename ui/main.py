@@ -11,6 +11,7 @@ from pathlib import Path
 
 from videofeedback import cli
 from videofeedback.cli.demo import demo_folder
+from videofeedback.demo import is_demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,10 +19,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args:
         return run_app(None)
     if args[0] == "demo" and not {"--no-app", "--json", "-h", "--help"} & set(args):
-        code = cli.main(args)  # prepares the demo library and prints its passphrases
+        folder = demo_folder(cli.build_parser().parse_args(args))
+        if not is_demo(folder):  # first run: the window at once, the demo built behind it
+            return run_app(folder, build_demo=True)
+        code = cli.main(args)  # prints the demo library's passphrases
         if code:
             return code
-        return run_app(demo_folder(cli.build_parser().parse_args(args)))
+        return run_app(folder)
     return cli.main(args)
 
 
@@ -31,7 +35,7 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_app(library: Path | None) -> int:
+def run_app(library: Path | None, build_demo: bool = False) -> int:
     if not has_display():
         print(
             "videofeedback: there is no display here, so the app cannot open; run it on a "
@@ -48,7 +52,9 @@ def run_app(library: Path | None) -> int:
     window = MainWindow()
     window.show()
     folder = library or last_library()
-    if folder is not None:
+    if build_demo and library is not None:
+        window.build_demo(library)  # a job: progress in the window, unlock screen when ready
+    elif folder is not None:
         window.open_library(folder)
     return app.exec()
 

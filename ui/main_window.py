@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -31,13 +31,14 @@ from ui.bundle_view import BundleView
 from ui.case_view import CaseView
 from ui.cases_view import CasesView
 from ui.errors import show_error
-from ui.jobs import Job, Jobs
+from ui.jobs import Job, JobContext, Jobs
 from ui.record_view import RecordView, describe_recovery, recover_unfinished
 from ui.reel_view import ReelView
 from ui.review_view import ReviewView
 from ui.shared_review import SharedReview
 from ui.state import AppState
 from ui.unlock_view import UnlockView
+from videofeedback.demo import RECORDING_SECONDS, ensure_demo_library
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.library.library import Library
@@ -91,6 +92,8 @@ class IdleLock(QObject):
 
 
 class MainWindow(QMainWindow):
+    _demo_step = Signal(str)  # a step of the demo library's first build (from its job)
+
     def __init__(self, state: AppState | None = None) -> None:
         super().__init__()
         self.setWindowTitle("videofeedback")
@@ -342,6 +345,27 @@ class MainWindow(QMainWindow):
         if not self.jobs.running:
             for widget in (self.job_label, self.job_progress, self.job_cancel):
                 widget.hide()
+
+    # --- the demo library's first run ----------------------------------------------------
+
+    def build_demo(self, folder: Path) -> None:
+        """First run: the window is already up; the demo library is built in a job (its steps
+        on the start screen, its progress in the status bar) and opened when it is ready."""
+        self.unlock_view.show_preparing(
+            f"Preparing the demo library (first run only, about a minute): a {RECORDING_SECONDS}"
+            " s synthetic recording is being made…"
+        )
+        self._demo_step.connect(self.unlock_view.show_preparing_step)
+
+        def work(context: JobContext) -> object:
+            return ensure_demo_library(folder, self._demo_step.emit, context.report)
+
+        self.demo_job = self.jobs.start(
+            "Building the demo library",
+            work,
+            lambda _: self.open_library(folder),
+            lambda message: show_error(self, f"the demo library was not made: {message}"),
+        )
 
     # --- a new library -------------------------------------------------------------------
 

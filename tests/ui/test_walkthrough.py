@@ -400,3 +400,39 @@ def test_walkthrough_a_supervisor_cannot_type_into_the_practitioners_moment(qtbo
     assert editor.moment.coder == "sam" and editor.delete.isEnabled()
     assert not editor.caption.isReadOnly() and not editor.badge.isVisible()
     review.close_media()
+
+
+# --- issue 14, item 3: the first run shows the window at once -------------------------------
+
+
+def test_walkthrough_first_run_shows_the_window_before_the_demo_is_built(
+    qtbot, tmp_path, monkeypatch
+):
+    import videofeedback.demo as demo
+    from ui import main as launcher
+
+    monkeypatch.setattr(demo, "RECORDING_SECONDS", 6)  # the real one takes a minute
+    folder = tmp_path / "demo"
+    seen: dict[str, object] = {}
+
+    def run_event_loop(app):
+        [window] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        seen["at once"] = (
+            window.isVisible(),
+            [job.title for job in window.jobs.running],
+            demo.is_demo(folder),
+            window.job_progress.isVisible(),
+            window.unlock_view.unlock_button.isEnabled(),
+        )
+        seen["telling"] = window.unlock_view.demo.text()
+        qtbot.waitUntil(lambda: window.state.library is not None, timeout=120_000)
+        seen["ready"] = window.unlock_view.demo.text()
+        unlock(qtbot, window)
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", run_event_loop)
+    assert launcher.main(["demo", "--library", str(folder)]) == 0
+    assert seen["at once"] == (True, ["Building the demo library"], False, True, False)
+    assert "Preparing the demo library" in seen["telling"]
+    assert "pat-demo-passphrase" in seen["ready"] and demo.is_demo(folder)
