@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QToolButton,
     QWidget,
@@ -71,6 +72,32 @@ def ask_stop_recording(parent: QWidget) -> bool:
     return box.clickedButton() is stop
 
 
+MINIMUM_SIZE = (640, 400)  # smaller than 1280×720 at 150 % (853×480): the views scroll
+
+
+class ScrollingStack(QStackedWidget):
+    """One view at a time, each in a scroll area: on a small screen or at 150 % scaling a view
+    scrolls instead of being cut off. ``currentWidget`` is the view, not its scroll area."""
+
+    def add_view(self, view: QWidget) -> None:
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        area.setWidget(view)
+        self.addWidget(area)
+
+    def currentWidget(self) -> QWidget:  # noqa: N802 - Qt's name
+        area = super().currentWidget()
+        return area.widget() if isinstance(area, QScrollArea) else area
+
+    def setCurrentWidget(self, view: QWidget) -> None:  # noqa: N802 - Qt's name
+        for index in range(self.count()):
+            area = self.widget(index)
+            if area is view or (isinstance(area, QScrollArea) and area.widget() is view):
+                self.setCurrentIndex(index)
+                return
+
+
 class IdleLock(QObject):
     """Locks after ``minutes`` without keyboard, mouse or touch input."""
 
@@ -97,7 +124,8 @@ class MainWindow(QMainWindow):
     def __init__(self, state: AppState | None = None) -> None:
         super().__init__()
         self.setWindowTitle("videofeedback")
-        self.resize(1280, 800)
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self.resize(1280, 720)
         self.state = state or AppState(self)
         self.jobs = Jobs(self)
         self.case: Case | None = None
@@ -109,7 +137,7 @@ class MainWindow(QMainWindow):
         self.review_view = ReviewView(self.jobs)
         self.reel_view = ReelView(self.jobs)
         self.bundle_view = BundleView()
-        self.stack = QStackedWidget()
+        self.stack = ScrollingStack()
         for view in (
             self.unlock_view,
             self.cases_view,
@@ -119,7 +147,7 @@ class MainWindow(QMainWindow):
             self.reel_view,
             self.bundle_view,
         ):
-            self.stack.addWidget(view)
+            self.stack.add_view(view)
         self.setCentralWidget(self.stack)
         self._build_status_bar()
         self._build_toolbar()
@@ -365,6 +393,7 @@ class MainWindow(QMainWindow):
             work,
             lambda _: self.open_library(folder),
             lambda message: show_error(self, f"the demo library was not made: {message}"),
+            on_cancel=lambda: None,  # Cancel would leave it half made: it finishes, then opens
         )
 
     # --- a new library -------------------------------------------------------------------

@@ -83,6 +83,7 @@ class RecordView(QWidget):
         self.recorder: Recorder | None = None
         self.job: Job | None = None  # the recording's job, from Start until it is sealed
         self._stopping = False
+        jobs.ended.connect(self._on_job_ended)
         self.markers: list[Fraction] = []
         self.video = VideoView()
         self.source = QComboBox()
@@ -218,10 +219,10 @@ class RecordView(QWidget):
             "Recording", work, self._on_recorded, self._on_failed, on_cancel=self.stop
         )
         job.cancelled.connect(lambda: self._set_recording(False))
-        job.finished.connect(lambda: self._on_job_finished(job))
         self.recording_changed.emit(True)
 
-    def _on_job_finished(self, job: Job) -> None:
+    def _on_job_ended(self, job: Job) -> None:
+        """Jobs.ended comes in the GUI thread before the job is deleted."""
         if self.job is job:
             self.job = None
             self._set_recording(False)
