@@ -79,7 +79,9 @@ class TypedText(QObject):
     def flush(self, force: bool = False) -> None:
         """Keep the text if it was typed (or, ``force``, whenever it differs from the model)."""
         self.timer.stop()
-        if self.dirty or force:
+        if self.box.isReadOnly():
+            self.dirty = False  # another coder's moment: nothing is kept, nothing "saved"
+        elif self.dirty or force:
             self.dirty = False
             self.keep(self.text())
 
@@ -188,6 +190,8 @@ class MomentEditor(QWidget):
     def show_moment(self, moment: Moment | None) -> None:
         if self.moment is not None and (moment is None or moment.id != self.moment.id):
             self.commit_note()  # another moment: what was typed for this one is kept first
+        if moment is None or self.moment is None or moment.id != self.moment.id:
+            self.saved.setText("")
         self.moment = moment
         self._filling = True
         editable = moment is not None and self.may_edit(moment.id)

@@ -387,7 +387,8 @@ def test_walkthrough_a_supervisor_cannot_type_into_the_practitioners_moment(qtbo
     click(qtbot, editor.note.viewport())
     qtbot.keyClicks(QApplication.focusWidget(), "sam was here")
     assert editor.caption.text() == theirs.caption and editor.note.toPlainText() == ""
-    assert not editor.delete.isEnabled()
+    click(qtbot, review.video)  # leaving the boxes keeps nothing and claims nothing
+    assert not editor.delete.isEnabled() and editor.saved.text() == ""
     assert editor.badge.isVisible() and "coded by pat" in editor.badge.text()
     assert not [w.text() for w in review.findChildren(QMessageBox) if w.isVisible()]  # no keys leak
     assert review.notes.annotations.moment(theirs.id) == theirs
