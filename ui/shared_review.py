@@ -118,6 +118,8 @@ class SharedReview(QWidget):
         self.words = QPlainTextEdit()
         self.words.setPlaceholderText("The parent's own words about this moment (typed by you)")
         self.words.setMaximumHeight(110)
+        self.words.setMinimumHeight(56)
+        self.video.setMinimumSize(240, 120)  # the whole review fits 1280×720 at 150 % (853×480)
         self.buttons: dict[str, QPushButton] = {}
         self._build()
         record = media_record(case, annotations.media_id)
@@ -145,7 +147,7 @@ class SharedReview(QWidget):
             ("leave", "Leave…", self.leave),
         ):
             button = QPushButton(text)
-            button.setMinimumSize(120, 72)
+            button.setMinimumSize(96, 56)
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a typed space never presses it
             button.clicked.connect(slot)
             self.buttons[key] = button

@@ -222,6 +222,8 @@ def parent_words(folder):
 def test_walkthrough_typing_the_parents_words_never_presses_a_button(qtbot, window, library):
     shared = _shared_review(qtbot, window)
     words = shared.words
+    hint = shared.minimumSizeHint()  # fits a 1280×720 screen at 150 %: 853×480 points
+    assert hint.width() <= 853 and hint.height() <= 480, hint
     click(qtbot, words.viewport())
     assert QApplication.focusWidget() is words
     qtbot.keyClicks(QApplication.focusWidget(), "I saw her looking back at me")
@@ -254,6 +256,9 @@ def test_walkthrough_typing_the_parents_words_never_presses_a_button(qtbot, wind
     click(qtbot, shared.buttons["next"])  # Finish
     assert shared.caption.text() == "Thank you."
     assert shared.prompt.text() == "The parent's words are saved for 2 of 2 moments."
+    shared.resize(853, 480)
+    hint = shared.minimumSizeHint()  # with the texts shown too
+    assert hint.width() <= 853 and hint.height() <= 480, hint
     assert sorted(parent_words(library)) == [
         "I saw her looking back at me",
         "Waiting was hard but she showed me",
