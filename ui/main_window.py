@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -75,6 +75,13 @@ def ask_stop_recording(parent: QWidget) -> bool:
 MINIMUM_SIZE = (640, 400)  # smaller than 1280×720 at 150 % (853×480): the views scroll
 
 
+def fitting_size(window: QWidget) -> QSize:
+    """1280×720, or less on a smaller screen (or at 150 %, 1366×768 is 911×512 points)."""
+    screen = window.screen() or QApplication.primaryScreen()
+    room = screen.availableGeometry().size() if screen is not None else QSize(1280, 720)
+    return QSize(min(1280, room.width()), min(720, room.height()))
+
+
 class ScrollingStack(QStackedWidget):
     """One view at a time, each in a scroll area: on a small screen or at 150 % scaling a view
     scrolls instead of being cut off. ``currentWidget`` is the view, not its scroll area."""
@@ -125,7 +132,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("videofeedback")
         self.setMinimumSize(*MINIMUM_SIZE)
-        self.resize(1280, 720)
+        self.resize(fitting_size(self))
         self.state = state or AppState(self)
         self.jobs = Jobs(self)
         self.case: Case | None = None
