@@ -43,6 +43,7 @@ from videofeedback.demo import RECORDING_SECONDS, ensure_demo_library
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.library.library import Library
+from videofeedback.library.roles import Action, allowed
 
 ACTIVITY = {
     QEvent.Type.KeyPress,
@@ -296,6 +297,8 @@ class MainWindow(QMainWindow):
         """Recordings left unsealed by a crash are sealed when their case is next opened."""
         if case is None or self.record_view.recording:
             return  # never while this app records: the running one is not "unfinished"
+        if not allowed(case.session.role, Action.RECORD):
+            return  # sealed by someone who records for the case, not by a supervisor
         self.jobs.start(
             "Sealing unfinished recordings",
             lambda _: recover_unfinished(case),

@@ -239,10 +239,13 @@ class RecordView(QWidget):
 
     def _on_started(self, recorder: Recorder) -> None:
         self.recorder = recorder  # the worker thread sets it; stop() and mark() are thread-safe
+        if self._stopping:
+            recorder.stop()  # a Stop (or Lock) came before the recorder was there
 
     def stop(self) -> None:
-        if self.recorder is not None:
+        if self.job is not None:
             self._stopping = True
+        if self.recorder is not None:
             self.recorder.stop()
             self.start_stop.setEnabled(False)
             self.start_stop.setText("Sealing…")
