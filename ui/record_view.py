@@ -86,7 +86,11 @@ class RecordView(QWidget):
         jobs.ended.connect(self._on_job_ended)
         self.markers: list[Fraction] = []
         self.video = VideoView()
-        self.source = QComboBox()
+        self.source = QComboBox()  # long camera names never widen the view (issue 14.4)
+        self.source.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.source.setMinimumContentsLength(24)
         self.timer = QLabel("00:00")
         self.timer.setObjectName("timer")
         self.timer.setStyleSheet("font-size: 28pt; font-weight: bold")

@@ -131,7 +131,10 @@ class UnlockView(QWidget):
     def _on_library_changed(self) -> None:
         self.unlock_button.setEnabled(True)
         library = self.state.library
-        self.folder.setText(str(library.folder) if library else "No library chosen")
+        path = str(library.folder) if library else "No library chosen"
+        metrics = self.folder.fontMetrics()  # a long path is cut in the middle, whole on hover
+        self.folder.setText(metrics.elidedText(path, Qt.TextElideMode.ElideMiddle, 320))
+        self.folder.setToolTip(path)
         self.user.clear()
         self.user.addItems(self.state.user_names())
         demo = self.state.demo_passphrases()

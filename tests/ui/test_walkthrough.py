@@ -466,3 +466,18 @@ def test_walkthrough_every_view_fits_a_laptop_screen(qtbot, window):
     assert not too_big, f"views larger than {room.width()}×{room.height()}: {too_big}"
     small = window.minimumSize()  # honest: at 150 % a 1280×720 screen has 853×480 points
     assert small.width() <= LAPTOP[0] / 1.5 and small.height() <= LAPTOP[1] / 1.5
+
+
+def test_walkthrough_a_long_library_path_is_elided_with_a_tooltip(qtbot, tmp_path, small_demo):
+    import shutil
+
+    folder = tmp_path / ("a-very-long-folder-name-for-the-social-work-team-" * 4) / "library"
+    shutil.copytree(small_demo, folder)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_library(folder)
+    label = window.unlock_view.folder
+    assert "…" in label.text() and label.toolTip() == str(folder)
+    assert window.unlock_view.minimumSizeHint().width() <= LAPTOP[0]
+    window.close()
