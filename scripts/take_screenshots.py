@@ -1,10 +1,13 @@
-"""Screenshots of the app's main views for docs/screenshots, as a person sees them.
+"""Screenshots of every view for docs/screenshots at 1280×720 (a small laptop), as a person
+sees them.
 
     .venv/bin/videofeedback demo --no-app --library /tmp/shots/lib
-    xvfb-run -a -s "-screen 0 1280x800x24" \
+    xvfb-run -a -s "-screen 0 1280x720x24" \
         .venv/bin/python scripts/take_screenshots.py /tmp/shots/lib
 
-It drives the app on a demo library (which it changes: a reel, a review, a recording).
+It drives the app on a demo library (which it changes: a reel, a review, a recording). The
+record view is taken while recording (the red REC indicator in the toolbar), the shared review
+with the parent's words being typed into its focused words box.
 """
 
 import sys
@@ -13,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from ui.main_window import MainWindow
@@ -66,7 +70,7 @@ def open_case_and_recording():
 
 
 def main():
-    window.resize(1280, 800)
+    window.setGeometry(app.primaryScreen().availableGeometry())  # bare Xvfb: no manager
     window.show()
     window.open_library(Path(sys.argv[1]))
     shot("1-unlock")
@@ -98,7 +102,10 @@ def main():
     until(lambda: shared.player.playing)
     shared.player.seek(shared.item.end - Fraction(1, 5))
     until(lambda: shared.caption.text() != "")
-    shared.words.setPlainText("She looked at me like she wanted me to play too")
+    shared.activateWindow()
+    QTest.mouseClick(shared.words.viewport(), Qt.MouseButton.LeftButton)
+    QTest.keyClicks(QApplication.focusWidget(), "She looked at me like she wanted me to play too")
+    assert QApplication.focusWidget() is shared.words
     shot("8-shared-review")
     shared.try_leave("pat-demo-passphrase")
     until(lambda: not shared.isVisible())

@@ -17,12 +17,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args:
         return run_app(None)
     if args[0] == "demo" and not {"--no-app", "--json", "-h", "--help"} & set(args):
-        code = cli.main(args)  # prepares the demo library and prints its passphrases
+        from videofeedback.cli.demo import demo_folder
+        from videofeedback.demo import is_demo
+
+        folder = demo_folder(cli.build_parser(args).parse_args(args))
+        if not is_demo(folder):  # first run: the window at once, the demo built behind it
+            return run_app(folder, build_demo=True)
+        code = cli.main(args)  # prints the demo library's passphrases
         if code:
             return code
-        from videofeedback.cli.demo import demo_folder
-
-        return run_app(demo_folder(cli.build_parser(args).parse_args(args)))
+        return run_app(folder)
     return cli.main(args)
 
 
@@ -32,7 +36,7 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_app(library: Path | None) -> int:
+def run_app(library: Path | None, build_demo: bool = False) -> int:
     if not has_display():
         print(
             "videofeedback: there is no display here, so the app cannot open; run it on a "
@@ -49,7 +53,9 @@ def run_app(library: Path | None) -> int:
     window = MainWindow()
     window.show()
     folder = library or last_library()
-    if folder is not None:
+    if build_demo and library is not None:
+        window.build_demo(library)  # a job: progress in the window, unlock screen when ready
+    elif folder is not None:
         window.open_library(folder)
     return app.exec()
 

@@ -1,12 +1,16 @@
 """The window: one view at a time (unlock, cases, case, record, review), a Lock button, and
 a status bar that shows the running job with its progress and a Cancel button. It only wires
-views together; each view owns its own state."""
+views together; each view owns its own state.
+
+While a recording runs, a red REC indicator with its clock shows in the toolbar on every page;
+leaving the record view, switching case or closing asks "Stop and save the recording?", and
+locking stops and seals it without asking."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -14,27 +18,33 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
+    QToolButton,
+    QWidget,
 )
 
 from ui.bundle_view import BundleView
 from ui.case_view import CaseView
 from ui.cases_view import CasesView
 from ui.errors import show_error
-from ui.jobs import Job, Jobs
+from ui.jobs import Job, JobContext, Jobs
 from ui.operations import CaseOp, wait_for_operations
 from ui.passphrase_prompt import ask_new_passphrase, show_recovery_secret
-from ui.record_view import RecordView
+from ui.record_view import RecordView, describe_recovery, recover_unfinished
 from ui.reel_view import ReelView
 from ui.review_view import ReviewView
 from ui.shared_review import SharedReview
 from ui.state import AppState
 from ui.unlock_view import UnlockView
+from videofeedback.demo import RECORDING_SECONDS, ensure_demo_library
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.library.library import Library
+from videofeedback.library.roles import Action, allowed
 from videofeedback.operations import audited
 
 ACTIVITY = {
@@ -44,6 +54,58 @@ ACTIVITY = {
     QEvent.Type.Wheel,
     QEvent.Type.TouchBegin,
 }
+SEAL_WAIT_SECONDS = 30.0  # closing waits at most this long for a recording to be sealed
+STOP_QUESTION = "Stop and save the recording?"
+
+
+def ask_stop_recording(parent: QWidget) -> bool:
+    """The one question before anything that would leave a recording running unseen."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Recording",
+        STOP_QUESTION,
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    box.setObjectName("stopRecordingDialog")
+    stop = box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Keep recording", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(stop)
+    box.exec()
+    return box.clickedButton() is stop
+
+
+MINIMUM_SIZE = (640, 400)  # smaller than 1280×720 at 150 % (853×480): the views scroll
+
+
+def fitting_size(window: QWidget) -> QSize:
+    """1280×720, or less on a smaller screen (or at 150 %, 1366×768 is 911×512 points)."""
+    screen = window.screen() or QApplication.primaryScreen()
+    room = screen.availableGeometry().size() if screen is not None else QSize(1280, 720)
+    return QSize(min(1280, room.width()), min(720, room.height()))
+
+
+class ScrollingStack(QStackedWidget):
+    """One view at a time, each in a scroll area: on a small screen or at 150 % scaling a view
+    scrolls instead of being cut off. ``currentWidget`` is the view, not its scroll area."""
+
+    def add_view(self, view: QWidget) -> None:
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        area.setWidget(view)
+        self.addWidget(area)
+
+    def currentWidget(self) -> QWidget:  # noqa: N802 - Qt's name
+        area = super().currentWidget()
+        return area.widget() if isinstance(area, QScrollArea) else area
+
+    def setCurrentWidget(self, view: QWidget) -> None:  # noqa: N802 - Qt's name
+        for index in range(self.count()):
+            area = self.widget(index)
+            if area is view or (isinstance(area, QScrollArea) and area.widget() is view):
+                self.setCurrentIndex(index)
+                return
 
 
 class IdleLock(QObject):
@@ -67,10 +129,13 @@ class IdleLock(QObject):
 
 
 class MainWindow(QMainWindow):
+    _demo_step = Signal(str)  # a step of the demo library's first build (from its job)
+
     def __init__(self, state: AppState | None = None) -> None:
         super().__init__()
         self.setWindowTitle("videofeedback")
-        self.resize(1280, 800)
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self.resize(fitting_size(self))
         self.state = state or AppState(self)
         self.jobs = Jobs(self)
         self.case: Case | None = None
@@ -82,7 +147,7 @@ class MainWindow(QMainWindow):
         self.review_view = ReviewView(self.jobs)
         self.reel_view = ReelView(self.jobs)
         self.bundle_view = BundleView()
-        self.stack = QStackedWidget()
+        self.stack = ScrollingStack()
         for view in (
             self.unlock_view,
             self.cases_view,
@@ -92,7 +157,7 @@ class MainWindow(QMainWindow):
             self.reel_view,
             self.bundle_view,
         ):
-            self.stack.addWidget(view)
+            self.stack.add_view(view)
         self.setCentralWidget(self.stack)
         self._build_status_bar()
         self._build_toolbar()
@@ -110,6 +175,17 @@ class MainWindow(QMainWindow):
         self.lock_action.triggered.connect(self.state.lock)
         bar.addAction(self.lock_action)
         self.lock_action.setEnabled(False)
+        self.rec_indicator = QToolButton()
+        self.rec_indicator.setObjectName("recIndicator")
+        self.rec_indicator.setText("● REC 00:00")
+        self.rec_indicator.setToolTip("A recording is running: click to go to it")
+        self.rec_indicator.setStyleSheet(
+            "QToolButton { color: white; background: #c62828; font-weight: bold;"
+            " border-radius: 4px; padding: 2px 10px; }"
+        )
+        self.rec_indicator.clicked.connect(self._go_to_recording)
+        self.rec_action = bar.addWidget(self.rec_indicator)
+        self.rec_action.setVisible(False)
 
     def _build_status_bar(self) -> None:
         self.job_label = QLabel("")
@@ -131,11 +207,13 @@ class MainWindow(QMainWindow):
         self.cases_view.case_chosen.connect(self.open_case)
         self.cases_view.bundle_opened.connect(self.show_bundle)
         self.bundle_view.closed.connect(self.show_cases)
-        self.case_view.closed.connect(self.show_cases)
+        self.case_view.closed.connect(self._leave_case)
         self.case_view.record_requested.connect(self.show_record)
         self.case_view.review_requested.connect(self.show_review)
-        self.record_view.closed.connect(self.show_case)
-        self.record_view.recorded.connect(self.show_review)
+        self.record_view.closed.connect(self._leave_record_view)
+        self.record_view.recorded.connect(self._on_recorded)
+        self.record_view.recording_changed.connect(self._on_recording_changed)
+        self.record_view.elapsed.connect(lambda text: self.rec_indicator.setText(f"● REC {text}"))
         self.record_view.imported.connect(lambda _: self.show_case())
         self.review_view.closed.connect(self.show_case)
         self.review_view.reel_requested.connect(self.show_reel)
@@ -165,6 +243,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.bundle_view)
 
     def open_case(self, case_id: str) -> None:
+        if self.case is not None and self.case.id != case_id and not self.may_end_recording():
+            return
         try:
             self.case = self.state.open_case(case_id)
         except VideofeedbackError as exc:
@@ -172,6 +252,7 @@ class MainWindow(QMainWindow):
             return
         CaseOp(self, self.case, audited).run()  # signs the audit entry of this opening
         self.show_case()
+        self._recover_unfinished(self.case)
 
     def show_case(self) -> None:
         if self.case is None:
@@ -179,6 +260,59 @@ class MainWindow(QMainWindow):
             return
         self.case_view.show_case(self.case)
         self.stack.setCurrentWidget(self.case_view)
+
+    # --- the recording -------------------------------------------------------------------
+
+    def may_end_recording(self) -> bool:
+        """Before leaving a running recording: ask, and stop it (it is sealed in its job)."""
+        if not self.record_view.recording:
+            return True
+        if not ask_stop_recording(self):
+            return False
+        self.record_view.stop()
+        return True
+
+    def _leave_record_view(self) -> None:
+        if self.may_end_recording():
+            self.show_case()
+
+    def _leave_case(self) -> None:
+        if self.may_end_recording():
+            self.show_cases()
+
+    def _on_recorded(self, media_id: str) -> None:
+        """The sealed recording opens for review, unless the person has gone elsewhere."""
+        if self.stack.currentWidget() is self.record_view:
+            self.show_review(media_id)
+        elif self.stack.currentWidget() is self.case_view and self.case is not None:
+            self.case_view.show_case(self.case)
+
+    def _on_recording_changed(self, recording: bool) -> None:
+        self.rec_indicator.setText("● REC 00:00")
+        self.rec_action.setVisible(recording)
+
+    def _go_to_recording(self) -> None:
+        if self.case is not None and self.state.user is not None:
+            self.stack.setCurrentWidget(self.record_view)
+
+    def _recover_unfinished(self, case: Case | None) -> None:
+        """Recordings left unsealed by a crash are sealed when their case is next opened."""
+        if case is None or self.record_view.recording:
+            return  # never while this app records: the running one is not "unfinished"
+        if not allowed(case.session.role, Action.RECORD):
+            return  # sealed by someone who records for the case, not by a supervisor
+        self.jobs.start(
+            "Sealing unfinished recordings",
+            lambda _: recover_unfinished(case),
+            lambda results: self._on_recovered(case, results),
+        )
+
+    def _on_recovered(self, case: Case, results: list[dict[str, object]]) -> None:
+        if not results:
+            return
+        self.statusBar().showMessage(describe_recovery(results), 15_000)
+        if self.case is case and self.stack.currentWidget() is self.case_view:
+            self.case_view.show_case(case)
 
     def show_record(self, session_id: str) -> None:
         if self.case is not None:
@@ -220,7 +354,9 @@ class MainWindow(QMainWindow):
         self.show_cases()
 
     def _on_locked(self) -> None:
-        """Hide every case view; a recording in progress goes on and is sealed as usual."""
+        """Hide every case view; a recording in progress is stopped and sealed (no question:
+        the screen must lock now)."""
+        self.record_view.stop()
         if self.stack.currentWidget() is self.reel_view:
             self.reel_view.close_reel()
         if self.bundle_view.bundle is not None:
@@ -250,6 +386,28 @@ class MainWindow(QMainWindow):
             for widget in (self.job_label, self.job_progress, self.job_cancel):
                 widget.hide()
 
+    # --- the demo library's first run ----------------------------------------------------
+
+    def build_demo(self, folder: Path) -> None:
+        """First run: the window is already up; the demo library is built in a job (its steps
+        on the start screen, its progress in the status bar) and opened when it is ready."""
+        self.unlock_view.show_preparing(
+            f"Preparing the demo library (first run only, about a minute): a {RECORDING_SECONDS}"
+            " s synthetic recording is being made…"
+        )
+        self._demo_step.connect(self.unlock_view.show_preparing_step)
+
+        def work(context: JobContext) -> object:
+            return ensure_demo_library(folder, self._demo_step.emit, context.report)
+
+        self.demo_job = self.jobs.start(
+            "Building the demo library",
+            work,
+            lambda _: self.open_library(folder),
+            lambda message: show_error(self, f"the demo library was not made: {message}"),
+            on_cancel=lambda: None,  # Cancel would leave it half made: it finishes, then opens
+        )
+
     # --- a new library -------------------------------------------------------------------
 
     def create_library(self) -> None:
@@ -277,10 +435,13 @@ class MainWindow(QMainWindow):
         self.open_library(Path(folder))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.may_end_recording():
+            event.ignore()
+            return
+        if not self.record_view.stop_and_wait(SEAL_WAIT_SECONDS):
+            self.statusBar().showMessage("The recording is still being sealed…")
         if self.review_view.notes is not None:
             self.review_view.close_media()
-        if self.record_view.recorder is not None:
-            self.record_view.stop()
         for view in (self.review_view, self.reel_view, self.bundle_view):
             view.player.unload(wait=True)  # the players let go before the app ends
         self.jobs.wait_all()

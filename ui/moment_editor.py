@@ -1,14 +1,19 @@
 """Edit the selected moment: its codes, the caption for the parent and the private note.
-Every change goes through the annotation editor, so it can be undone."""
+Every change goes through the annotation editor, so it can be undone.
+
+The caption, its translation and the note are kept as you type (debounced, SAVE_AFTER_MS), when
+the box loses focus (a click on the video, then S or 1–6) and before another moment is shown;
+text typed and not yet kept is never overwritten by a refresh. A label says when it is kept."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -25,6 +30,72 @@ from ui.errors import show_error
 from videofeedback.errors import VideofeedbackError
 
 CODE_ROLE = Qt.ItemDataRole.UserRole
+SAVE_AFTER_MS = 700  # a pause in typing this long keeps the text (one undo step)
+
+
+class TypedText(QObject):
+    """One text box whose text is kept after a pause in typing or when it loses focus."""
+
+    def __init__(
+        self,
+        box: QLineEdit | QPlainTextEdit,
+        keep: Callable[[str], None],
+        on_dirty: Callable[[], None],
+        parent: QObject,
+    ) -> None:
+        super().__init__(parent)
+        self.box, self.keep = box, keep
+        self.dirty = False
+        self.timer = QTimer(self, singleShot=True, interval=SAVE_AFTER_MS)
+        self.timer.timeout.connect(self.flush)
+        self._on_dirty = on_dirty
+        if isinstance(box, QLineEdit):
+            box.textEdited.connect(self._typed)
+            box.editingFinished.connect(lambda: self.flush(force=True))
+        else:
+            box.textChanged.connect(self._typed)
+        box.installEventFilter(self)
+
+    def text(self) -> str:
+        box = self.box
+        return box.text() if isinstance(box, QLineEdit) else box.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Shown from the model; typed text not yet kept stays (it is kept soon)."""
+        if self.dirty or self.text() == text:
+            return
+        was = self.box.blockSignals(True)
+        if isinstance(self.box, QLineEdit):
+            self.box.setText(text)
+        else:
+            self.box.setPlainText(text)
+        self.box.blockSignals(was)
+
+    def _typed(self, *_: object) -> None:
+        self.dirty = True
+        self.timer.start()
+        self._on_dirty()
+
+    def flush(self, force: bool = False) -> None:
+        """Keep the text if it was typed (or, ``force``, whenever it differs from the model)."""
+        self.timer.stop()
+        if self.box.isReadOnly():
+            self.dirty = False  # another coder's moment: nothing is kept, nothing "saved"
+        elif self.dirty or force:
+            self.dirty = False
+            self.keep(self.text())
+
+    def forget(self) -> None:
+        self.timer.stop()
+        self.dirty = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.FocusOut:
+            self.flush()
+        elif event.type() == QEvent.Type.KeyPress and self.box.isReadOnly():
+            text = event.text()  # type: ignore[attr-defined]
+            return bool(text) and text.isprintable()  # typed into a read-only box: nothing
+        return False
 
 
 class MomentEditor(QWidget):
@@ -42,27 +113,55 @@ class MomentEditor(QWidget):
         self.codes.itemChanged.connect(self._on_code_toggled)
         self.caption = QLineEdit()
         self.caption.setPlaceholderText("For the parent: what went well, in their words")
-        self.caption.editingFinished.connect(self._on_caption_edited)
         self.language = ""
         self.translation = QLineEdit()
-        self.translation.editingFinished.connect(self._on_translation_edited)
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("Private note (not shown to the family)")
         self.note.setMaximumHeight(70)
+        self.saved = QLabel("")
+        self.saved.setObjectName("savedState")
+        self.saved.setStyleSheet("color: #2e7d32")
+        self.typed = {
+            "caption": TypedText(self.caption, self._keep_caption, self._on_dirty, self),
+            "translation": TypedText(
+                self.translation, self._keep_translation, self._on_dirty, self
+            ),
+            "note": TypedText(self.note, self._keep_note, self._on_dirty, self),
+        }
         self.delete = QPushButton("Delete moment")
         self.delete.clicked.connect(self.delete_moment)
+        self.badge = QLabel("")
+        self.badge.setObjectName("coderBadge")
+        self.badge.setStyleSheet(
+            "background: #eceff1; color: #37474f; border-radius: 4px; padding: 2px 8px"
+        )
+        self.badge.hide()
         self.translation_label = QLabel("")
         form = QFormLayout()
         form.addRow("Caption", self.caption)
         form.addRow(self.translation_label, self.translation)
         form.addRow("Note", self.note)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.badge)
+        layout.addLayout(header)
         layout.addWidget(self.codes, 1)
         layout.addLayout(form)
-        layout.addWidget(self.delete)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.saved, 1)
+        bottom.addWidget(self.delete)
+        layout.addLayout(bottom)
         self.set_language("")
         self.show_moment(None)
+
+    def may_edit(self, moment_id: str) -> bool:
+        """The model's rule (the guard is the annotation session's ``require_change``)."""
+        try:
+            self.guard(moment_id)
+        except VideofeedbackError:
+            return False
+        return True
 
     def set_codebook(self, codebook: Codebook, editor: Editor) -> None:
         self.editor = editor
@@ -89,16 +188,30 @@ class MomentEditor(QWidget):
         self.translation.setVisible(bool(self.language))
 
     def show_moment(self, moment: Moment | None) -> None:
+        if self.moment is not None and (moment is None or moment.id != self.moment.id):
+            self.commit_note()  # another moment: what was typed for this one is kept first
+        if moment is None or self.moment is None or moment.id != self.moment.id:
+            self.saved.setText("")
         self.moment = moment
         self._filling = True
+        editable = moment is not None and self.may_edit(moment.id)
         for widget in (self.codes, self.caption, self.note, self.delete):
             widget.setEnabled(moment is not None)
+        self.codes.setEnabled(editable)
+        self.delete.setEnabled(editable)
+        for box in (self.caption, self.translation, self.note):
+            box.setReadOnly(not editable)
+        self.badge.setVisible(moment is not None and not editable)
+        if moment is not None and not editable:
+            self.badge.setText(f"🔒 coded by {moment.coder or 'someone else'} · read-only")
+            self.badge.setToolTip("You may comment on it; only its coder can change it")
         self.title.setText(f"Moment {moment.label()}" if moment else "No moment selected")
-        self.caption.setText(moment.caption if moment else "")
+        self.typed["caption"].set_text(moment.caption if moment else "")
         self.translation.setEnabled(moment is not None)
-        self.translation.setText(dict(moment.translations).get(self.language, "") if moment else "")
-        if self.note.toPlainText() != (moment.note if moment else ""):
-            self.note.setPlainText(moment.note if moment else "")
+        self.typed["translation"].set_text(
+            dict(moment.translations).get(self.language, "") if moment else ""
+        )
+        self.typed["note"].set_text(moment.note if moment else "")
         codes = set(moment.codes) if moment else set()
         for index in range(self.codes.topLevelItemCount()):
             top = self.codes.topLevelItem(index)
@@ -107,30 +220,44 @@ class MomentEditor(QWidget):
                 checked = item.data(0, CODE_ROLE) in codes
                 item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         self._filling = False
+        if moment is None:
+            self.saved.setText("")
 
     def commit_note(self) -> None:
-        """The note is saved when the moment changes or the view closes (not per key)."""
-        if self.moment and self.editor and self.note.toPlainText() != self.moment.note:
-            self._edit(lambda e, m: e.note(m, self.note.toPlainText()))
+        """Keep whatever was typed and not yet kept (caption, translation, note)."""
+        for field in self.typed.values():
+            field.flush()
 
-    def _on_code_toggled(self, item: QTreeWidgetItem) -> None:
-        code = item.data(0, CODE_ROLE)
-        if self._filling or not code or not self.moment or not self.editor:
-            return
-        self._edit(lambda e, m: e.toggle_code(m, code))
+    def _on_dirty(self) -> None:
+        self.saved.setText("Saving…")
 
-    def _on_caption_edited(self) -> None:
-        if self.moment and self.editor and self.caption.text() != self.moment.caption:
-            self._edit(lambda e, m: e.caption(m, self.caption.text()))
+    def _kept(self) -> None:
+        self.saved.setText("✔ Saved")
 
-    def _on_translation_edited(self) -> None:
-        text = self.translation.text()
+    def _keep_note(self, text: str) -> None:
+        if self.moment and text != self.moment.note:
+            self._edit(lambda e, m: e.note(m, text))
+        self._kept()
+
+    def _keep_caption(self, text: str) -> None:
+        if self.moment and text != self.moment.caption:
+            self._edit(lambda e, m: e.caption(m, text))
+        self._kept()
+
+    def _keep_translation(self, text: str) -> None:
         if (
             self.moment
             and self.language
             and text != dict(self.moment.translations).get(self.language, "")
         ):
             self._edit(lambda e, m: e.translate(m, self.language, text))
+        self._kept()
+
+    def _on_code_toggled(self, item: QTreeWidgetItem) -> None:
+        code = item.data(0, CODE_ROLE)
+        if self._filling or not code or not self.moment or not self.editor:
+            return
+        self._edit(lambda e, m: e.toggle_code(m, code))
 
     def delete_moment(self) -> None:
         self._edit(lambda e, m: e.delete(m))
@@ -142,5 +269,7 @@ class MomentEditor(QWidget):
             self.guard(self.moment.id)
             change(self.editor, self.moment.id)
         except VideofeedbackError as exc:
+            for field in self.typed.values():
+                field.forget()
             show_error(self, str(exc))
             self.show_moment(self.moment)

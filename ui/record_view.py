@@ -1,14 +1,20 @@
 """Record a session: live preview, timer, audio level, dropped-frame warning, big Start/Stop and
-a "mark moment" key (M). Import files by a button or by dropping them here."""
+a "mark moment" key (M). Import files by a button or by dropping them here.
+
+A recording never runs unseen: while its job runs, ``recording_changed``/``elapsed`` feed the
+window's REC indicator, leaving asks first (the window does it) and a second Start is refused.
+Unfinished recordings (a crash, a kill) are sealed by ``recover_unfinished`` when their case
+is next opened."""
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager, nullcontext
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDeadlineTimer, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,7 +32,7 @@ from clips.camera import CameraSource, find_cameras
 from clips.record import Recorder, RecordingStatus, Source
 from clips.synthetic import SyntheticSource
 from ui.errors import show_error
-from ui.jobs import JobContext, Jobs
+from ui.jobs import Job, JobContext, Jobs
 from ui.player import VideoView
 from videofeedback import media
 from videofeedback.library.cases import Case, Purpose
@@ -64,6 +70,8 @@ class RecordView(QWidget):
     imported = Signal(str)
     closed = Signal()
     status = Signal(str)
+    recording_changed = Signal(bool)  # a recording job started (True) or ended (False)
+    elapsed = Signal(str)  # the running recording's clock, "00:27"
     _preview = Signal(QImage)
     _progress = Signal(object)  # RecordingStatus
     _warning = Signal(str)
@@ -74,9 +82,16 @@ class RecordView(QWidget):
         self.case: Case | None = None
         self.session_id = ""
         self.recorder: Recorder | None = None
+        self.job: Job | None = None  # the recording's job, from Start until it is sealed
+        self._stopping = False
+        jobs.ended.connect(self._on_job_ended)
         self.markers: list[Fraction] = []
         self.video = VideoView()
-        self.source = QComboBox()
+        self.source = QComboBox()  # long camera names never widen the view (issue 14.4)
+        self.source.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.source.setMinimumContentsLength(24)
         self.timer = QLabel("00:00")
         self.timer.setObjectName("timer")
         self.timer.setStyleSheet("font-size: 28pt; font-weight: bold")
@@ -100,8 +115,8 @@ class RecordView(QWidget):
         self.import_button.setMinimumHeight(48)
         self.import_button.clicked.connect(self.choose_import)
         self.marker_label = QLabel("")
-        back = QPushButton("Back to the case")
-        back.clicked.connect(self.closed.emit)
+        self.back_button = back = QPushButton("Back to the case")
+        back.clicked.connect(self.closed.emit)  # the window asks first while recording
         self._preview.connect(self.video.show_image)
         self._progress.connect(self._on_status)
         self._warning.connect(lambda text: show_error(self, text))
@@ -133,7 +148,15 @@ class RecordView(QWidget):
 
     # --- the session ---------------------------------------------------------------------
 
+    @property
+    def recording(self) -> bool:
+        """A recording runs (or is being sealed): from Start until its job ends."""
+        return self.job is not None
+
     def open_session(self, case: Case, session_id: str) -> None:
+        if self.recording:
+            self.setFocus()  # back to the running recording: nothing is reset
+            return
         self.case, self.session_id = case, session_id
         self.source.clear()
         self.source.addItem("Synthetic test picture and tone (looking for cameras…)", SYNTHETIC)
@@ -175,10 +198,11 @@ class RecordView(QWidget):
             self.start()
 
     def start(self, duration: Fraction | None = None) -> None:
-        if self.case is None or self.recorder is not None:
-            return
+        if self.case is None or self.recording:
+            return  # one recorder at a time
         case, session_id = self.case, self.session_id
         self.markers = []
+        self._stopping = False
         hooks = media.RecordHooks(
             on_preview=lambda frame: self._preview.emit(to_qimage(frame)),
             on_status=self._progress.emit,
@@ -196,7 +220,7 @@ class RecordView(QWidget):
             return media_id
 
         self._set_recording(True)
-        job = self.jobs.start(
+        self.job = job = self.jobs.start(
             "Recording",
             work,
             self._on_recorded,
@@ -206,15 +230,37 @@ class RecordView(QWidget):
             changes=Changes(media=True),
         )
         job.cancelled.connect(lambda: self._set_recording(False))
+        self.recording_changed.emit(True)
+
+    def _on_job_ended(self, job: Job) -> None:
+        """Jobs.ended comes in the GUI thread before the job is deleted."""
+        if self.job is job:
+            self.job = None
+            self._set_recording(False)
+            self.recording_changed.emit(False)
+
+    def stop_and_wait(self, seconds: float) -> bool:
+        """Stop and wait (bounded) until the recording is sealed; True when it is."""
+        job = self.job
+        self.stop()
+        if job is None:
+            return True
+        sealed = job.wait(QDeadlineTimer(int(seconds * 1000)))
+        return bool(sealed)
 
     def _on_started(self, recorder: Recorder) -> None:
         self.recorder = recorder  # the worker thread sets it; stop() and mark() are thread-safe
+        if self._stopping:
+            recorder.stop()  # a Stop (or Lock) came before the recorder was there
 
     def stop(self) -> None:
+        if self.job is not None:
+            self._stopping = True
         if self.recorder is not None:
             self.recorder.stop()
             self.start_stop.setEnabled(False)
             self.start_stop.setText("Sealing…")
+            self.elapsed.emit("sealing…")
 
     def mark(self) -> None:
         if self.recorder is None:
@@ -225,6 +271,8 @@ class RecordView(QWidget):
 
     def _on_status(self, status: RecordingStatus) -> None:
         self.timer.setText(format_clock(status.elapsed)[:5])
+        if self.recorder is not None and not self._stopping:
+            self.elapsed.emit(self.timer.text())
         self.level.setValue(int(max(status.audio_level_db, LOW_LEVEL_DB) - LOW_LEVEL_DB))
         if status.dropped:
             self.dropped.setText(
@@ -244,7 +292,7 @@ class RecordView(QWidget):
     def _set_recording(self, recording: bool) -> None:
         if not recording:
             self.recorder = None
-        self.start_stop.setEnabled(True)
+        self.start_stop.setEnabled(recording or self.job is None)
         self.start_stop.setText("■ Stop" if recording else "● Start recording")
         self.mark_button.setEnabled(recording)
         self.import_button.setEnabled(not recording)
@@ -304,3 +352,26 @@ def consent_refusal(case: Case) -> str:
     except ConsentError as exc:
         return f"Recording is not possible: {exc}."
     return ""
+
+
+def unfinished_recordings(case: Case) -> list[str]:
+    """The case's recordings that were never sealed (the app was killed or crashed)."""
+    rows = case.db.execute("SELECT id, info FROM media WHERE kind = 'recording'").fetchall()
+    return [row[0] for row in rows if json.loads(row[1]).get("state") == "recording"]
+
+
+def recover_unfinished(case: Case) -> list[dict[str, object]]:
+    """Seal every unfinished recording of the case (what was recorded is kept); saves."""
+    results = [media.recover_media(case, media_id) for media_id in unfinished_recordings(case)]
+    if results:
+        case.save()
+    return results
+
+
+def describe_recovery(results: list[dict[str, object]]) -> str:
+    seconds = sum(float(str(r["duration"])) for r in results)
+    count = len(results)
+    return (
+        f"{count} unfinished recording{'s were' if count > 1 else ' was'} found and sealed: "
+        f"{int(seconds // 60)} min {seconds % 60:.0f} s kept"
+    )

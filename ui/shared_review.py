@@ -1,7 +1,12 @@
 """Shared review with the parent: full screen, large text, the reel played item by item. Each
 item pauses on its caption (in the family's language when there is a translation) and a
 reflective prompt; the practitioner types the parent's own words beside it. Leaving needs the
-passphrase, and nothing else of the case is reachable meanwhile (the window is modal)."""
+passphrase, and nothing else of the case is reachable meanwhile (the window is modal).
+
+Typing never presses a button: the buttons take focus only by Tab, and after Next, Previous,
+Replay or Slower the cursor is back in the words box. Leaving an item whose words box is empty
+asks first; Finish says what was saved. Each item is shown from its own first frame: the
+picture stays hidden until the player has been positioned and paused there."""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ from fractions import Fraction
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QKeyEvent
+from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -87,13 +94,22 @@ class SharedReview(QWidget):
             raise VideofeedbackError("this reel has no moments or stills to review")
         self.session_id = start_review_session(case, reel_id)
         self.index = 0
+        self.words_of: dict[int, str] = {}  # item index → the words typed (saved on leaving)
+        self.saved: dict[int, str] = {}  # item index → the words stored in the case
         self.text_size = 28
         self._may_close = False
         self.player = Player(self)
         self.video = VideoView()
-        self.player.frame_ready.connect(self.video.show_image)
+        self._showing = False  # a frame is shown only once the item's first frame is reached
+        self._rate = 1.0
+        self._start_ms = 0
+        self.player.sink.videoFrameChanged.connect(self._on_frame)
+        self.player.media.mediaStatusChanged.connect(self._on_media_status)
         self.player.position_changed.connect(self._on_position_changed)
         self.counter = QLabel("")
+        self.dots = QLabel("")
+        self.dots.setObjectName("itemDots")
+        self.dots.setStyleSheet("font-size: 20pt; letter-spacing: 6px")
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -103,17 +119,27 @@ class SharedReview(QWidget):
         self.words = QPlainTextEdit()
         self.words.setPlaceholderText("The parent's own words about this moment (typed by you)")
         self.words.setMaximumHeight(110)
+        self.words.setMinimumHeight(56)
+        self.video.setMinimumSize(240, 120)  # the whole review fits 1280×720 at 150 % (853×480)
         self.buttons: dict[str, QPushButton] = {}
         self._build()
         record = media_record(case, annotations.media_id)
         fps = Fraction(str(record["info"].get("fps", "30")))
         self.player.load(case.folder / record["file"], [case.identity], fps)
         self._apply_text_size()
-        QTimer.singleShot(0, lambda: self.show_item(0))
+        self._started = False
+
+    def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        """The first item is shown once the recording is loaded (a seek before is lost)."""
+        loaded = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia)
+        if status in loaded and not self._started:
+            self._started = True
+            self.show_item(0)
 
     def _build(self) -> None:
         row = QHBoxLayout()
         for key, text, slot in (
+            ("previous", "◀  Previous", self.previous_item),
             ("replay", "⟲  Replay", lambda: self.play_item(1.0)),
             ("slower", "½×  Slower", lambda: self.play_item(0.5)),
             ("next", "Next  ▶", self.next_item),
@@ -122,12 +148,18 @@ class SharedReview(QWidget):
             ("leave", "Leave…", self.leave),
         ):
             button = QPushButton(text)
-            button.setMinimumSize(140, 80)
+            button.setMinimumSize(96, 56)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a typed space never presses it
             button.clicked.connect(slot)
             self.buttons[key] = button
             row.addWidget(button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.counter)
+        top = QHBoxLayout()
+        top.addWidget(self.counter)
+        top.addStretch(1)
+        top.addWidget(self.dots)
+        top.addStretch(1)
+        layout.addLayout(top)
         layout.addWidget(self.video, 5)
         layout.addWidget(self.caption)
         layout.addWidget(self.prompt)
@@ -145,17 +177,48 @@ class SharedReview(QWidget):
         self.counter.setText(f"{index + 1} of {len(self.items)}")
         self.caption.setText("")
         self.prompt.setText("")
-        self.words.clear()
+        self.words.setPlainText(self.words_of.get(index, ""))
+        self.words.moveCursor(self.words.textCursor().MoveOperation.End)
+        self.buttons["previous"].setEnabled(index > 0)
         self.buttons["next"].setText("Finish  ✔" if index == len(self.items) - 1 else "Next  ▶")
+        self._show_dots()
         self.play_item(1.0)
 
+    def _show_dots(self) -> None:
+        """One dot per item: ● this one, ✔ words kept, ○ not yet."""
+        marks = [
+            "●" if i == self.index else "✔" if self.words_of.get(i) else "○"
+            for i in range(len(self.items))
+        ]
+        self.dots.setText(" ".join(marks))
+
     def play_item(self, rate: float) -> None:
+        """From the item's own first frame: the picture is hidden until the player is there."""
         self.player.pause()
+        self._showing = False
+        self.video.clear()
+        self._rate = rate
+        self._start_ms = int(self.item.start * 1000)
         self.player.seek(self.item.start + Fraction(1, 2) / self.player.fps)
+        self._back_to_words()
+
+    def _on_frame(self, frame: QVideoFrame) -> None:
+        """Frames before the player is positioned on the item are never shown: the first
+        shown is the one whose own time is the item's first frame."""
+        if not frame.isValid():
+            return
+        if self._showing:
+            self.video.show_image(frame.toImage())
+            return
+        frame_us = 1_000_000 / self.player.fps
+        if abs(frame.startTime() - self._start_ms * 1000) > 1.5 * frame_us:
+            return  # a frame from before the seek (the recording's start, another item)
+        self._showing = True
+        self.video.show_image(frame.toImage())
         if self.item.end is None:
-            QTimer.singleShot(int(STILL_SHOWN * 1000 / rate), self._pause_on_item)
+            QTimer.singleShot(int(STILL_SHOWN * 1000 / self._rate), self._pause_on_item)
         else:
-            self.player.play(rate)
+            self.player.play(self._rate)
 
     def _on_position_changed(self, millis: int) -> None:
         end = self.item.end
@@ -167,21 +230,67 @@ class SharedReview(QWidget):
         self.caption.setText(self.item.caption)
         self.prompt.setText(self.item.prompt)
 
+    def _back_to_words(self) -> None:
+        self.activateWindow()
+        self.words.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def save_words(self) -> None:
+        """The words box's text is kept for this item (and stored once, or again if changed)."""
         text = self.words.toPlainText().strip()
-        if not text:
+        self.words_of[self.index] = text
+        if not text or self.saved.get(self.index) == text:
             return
-        CaseOp(self, self.case, add_parent_words(self.session_id, self.item.ref, text)).run()
+        index = self.index
+        CaseOp(self, self.case, add_parent_words(self.session_id, self.item.ref, text)).success(
+            lambda _: self.saved.__setitem__(index, text)
+        ).run()
+
+    def _may_leave_item(self) -> bool:
+        """Leaving an item with nothing written asks first."""
+        if self.words.toPlainText().strip() or self.words_of.get(self.index):
+            return True
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Shared review",
+            "Nothing is written for this moment. Go on without the parent's words?",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("emptyWordsDialog")
+        go_on = box.addButton("Go on", QMessageBox.ButtonRole.AcceptRole)
+        stay = box.addButton("Stay and write", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.exec()
+        return box.clickedButton() is go_on
+
+    def previous_item(self) -> None:
+        if self.index > 0 and self._may_leave_item():
+            self.save_words()
+            self.show_item(self.index - 1)
+        else:
+            self._back_to_words()
 
     def next_item(self) -> None:
+        if not self._may_leave_item():
+            self._back_to_words()
+            return
         self.save_words()
         if self.index + 1 < len(self.items):
             self.show_item(self.index + 1)
         else:
-            self.player.pause()
-            self.caption.setText("Thank you.")
-            self.prompt.setText("")
-            self.words.clear()
+            self.finish()
+
+    def finish(self) -> None:
+        """The end: says whose words were kept, for how many of the items."""
+        self.player.pause()
+        kept = len([i for i in range(len(self.items)) if self.saved.get(i)])
+        self.caption.setText("Thank you.")
+        self.prompt.setText(
+            f"The parent's words are saved for {kept} of {len(self.items)} moments."
+        )
+        self.words.clear()
+        self._show_dots()
+        self.buttons["previous"].setEnabled(True)
 
     # --- text size -----------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class UnlockView(QWidget):
     def __init__(self, state: AppState, jobs: Jobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state, self.jobs = state, jobs
+        self._preparing = ""
         self.folder = QLabel("No library chosen")
         self.folder.setWordWrap(True)
         self.user = QComboBox()
@@ -82,6 +83,17 @@ class UnlockView(QWidget):
         outer.addWidget(box, 3)
         outer.addStretch(1)
 
+    def show_preparing(self, text: str) -> None:
+        """While the demo library is built on first run: what happens, no unlocking yet."""
+        self.folder.setText("The demo library is being prepared…")
+        self.demo.setText(text)
+        self.demo.setVisible(True)
+        self.unlock_button.setEnabled(False)
+        self._preparing = text
+
+    def show_preparing_step(self, step: str) -> None:
+        self.demo.setText(f"{self._preparing}<br><i>Now: {step}…</i>")
+
     def choose_library(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a videofeedback library")
         if folder:
@@ -125,8 +137,12 @@ class UnlockView(QWidget):
         show_error(self, message)
 
     def _on_library_changed(self) -> None:
+        self.unlock_button.setEnabled(True)
         library = self.state.library
-        self.folder.setText(str(library.folder) if library else "No library chosen")
+        path = str(library.folder) if library else "No library chosen"
+        metrics = self.folder.fontMetrics()  # a long path is cut in the middle, whole on hover
+        self.folder.setText(metrics.elidedText(path, Qt.TextElideMode.ElideMiddle, 320))
+        self.folder.setToolTip(path)
         self.user.clear()
         self.user.addItems(self.state.user_names())
         demo = self.state.demo_passphrases()

@@ -1,7 +1,8 @@
 """The demo library a newcomer starts with: made-up people, a synthetic recording, VIG moments.
 
 It holds no personal data, so its passphrases may be shown on the unlock screen. It is created
-once (in well under a minute: the recording is encoded faster than real time) and reused.
+once (in well under a minute: the recording is encoded faster than real time) and reused. The app
+builds it in the background on first run, its window already open (``fraction`` reports how far).
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def is_demo(folder: Path) -> bool:
 
 
 def ensure_demo_library(
-    folder: Path, progress: Callable[[str], None] = lambda _: None
+    folder: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    fraction: Callable[[float], None] = lambda _: None,
 ) -> DemoLibrary:
     """The demo library at ``folder``: reused if it exists, else built beside it and moved in
     place when complete (an interrupted build leaves only its own scratch folder)."""
@@ -64,7 +67,7 @@ def ensure_demo_library(
             raise LibraryError(f"{folder} is not empty and is not a demo library; choose another")
         building = folder.with_name(folder.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
-        build_demo_library(building, progress)
+        build_demo_library(building, progress, RECORDING_SECONDS, fraction=fraction)
         if folder.exists():
             folder.rmdir()
         building.rename(folder)
@@ -76,6 +79,7 @@ def build_demo_library(
     progress: Callable[[str], None],
     seconds: int = RECORDING_SECONDS,
     source: SyntheticSource | None = None,
+    fraction: Callable[[float], None] = lambda _: None,
 ) -> None:
     """Tests make a shorter, smaller one; the moments that do not fit are left out."""
     progress("creating the library and its users")
@@ -94,6 +98,7 @@ def build_demo_library(
             session_id,
             source or SyntheticSource(voice=True),
             Fraction(seconds),
+            media.RecordHooks(on_status=lambda status: fraction(float(status.elapsed / seconds))),
             options=RecordOptions(realtime=False),
         )
         progress("filmstrip, waveform and moments")

@@ -9,6 +9,7 @@ from fractions import Fraction
 from annotations import Annotations, Codebook, Editor, builtin_codebook
 from annotations.codebook import BUILTIN
 from annotations.commands import require_own
+from vferrors import VideofeedbackError
 
 from .case_db import get_meta, set_meta
 from .cases import Case
@@ -119,6 +120,15 @@ class AnnotationSession:
                 require_own(self.annotations.moment(moment_id), self.case.session.name)
             return
         self.case.require(Action.ANNOTATE)
+
+    def may_edit(self, moment_id: str) -> bool:
+        """Whether the acting user may change this moment (the view shows it read-only if not):
+        a supervisor changes only their own coding, the practitioner's is read-only to them."""
+        try:
+            self.require_change(moment_id)
+        except VideofeedbackError:
+            return False
+        return True
 
     def require_import(self, coder: str) -> None:
         """A supervisor imports only their own coding; a practitioner anyone's."""

@@ -1,0 +1,483 @@
+"""Issue 20's walkthrough, repeated as a person does it: mouse clicks and keys on the real
+widgets, with real focus (``QApplication.focusWidget()``), one test per finding."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox
+
+from tests.ui.conftest import PASSPHRASE, open_first_case, unlock
+from ui.main_window import MainWindow
+from videofeedback.library import Library
+from videofeedback.library.cases import list_cases, open_case
+
+LEFT = Qt.MouseButton.LeftButton
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def window(qtbot, library):
+    """The app's window; a test that fails mid-recording must not leave the close question
+    waiting for an answer."""
+    window = MainWindow()  # not qtbot.addWidget: it would close the window first
+    window.show()
+    window.open_library(library)
+    yield window
+    window.record_view.stop_and_wait(30)
+    qtbot.waitUntil(lambda: not window.record_view.recording, timeout=5_000)
+    window.close()
+
+
+def click(qtbot, widget):
+    qtbot.mouseClick(widget, LEFT)
+
+
+def answer_next_dialog(qtbot, button_text, seen):
+    """Click ``button_text`` in the next modal dialog, as a person would (the dialog blocks
+    in its own event loop; the click comes from a timer)."""
+
+    def try_click():
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QMessageBox):
+            seen.append(dialog.text())
+            [button] = [b for b in dialog.findChildren(QAbstractButton) if b.text() == button_text]
+            qtbot.mouseClick(button, LEFT)
+        else:
+            QTimer.singleShot(50, try_click)
+
+    QTimer.singleShot(50, try_click)
+
+
+def stored_recordings(folder):
+    library = Library(folder)
+    user = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
+    case = open_case(user, list_cases(user)[0]["id"])
+    import json
+
+    return [json.loads(r[0]) for r in case.db.execute("SELECT info FROM media").fetchall()]
+
+
+def start_recording(qtbot, window):
+    window.case_view.new_recording_session()
+    record = window.record_view
+    click(qtbot, record.start_stop)
+    qtbot.waitUntil(lambda: record.recorder is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: record.timer.text() == "00:01", timeout=10_000)
+    return record
+
+
+# --- finding 1: a recording never runs unseen ---------------------------------------------
+
+
+def test_walkthrough_a_recording_never_runs_unseen(qtbot, window, library):
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    record = start_recording(qtbot, window)
+    indicator = window.rec_indicator
+    assert indicator.isVisible() and indicator.text().startswith("● REC 00:0")
+
+    seen: list[str] = []
+    answer_next_dialog(qtbot, "Keep recording", seen)
+    click(qtbot, record.back_button)  # "Back to the case"
+    assert seen == ["Stop and save the recording?"]
+    assert window.stack.currentWidget() is record and record.recorder is not None
+
+    click(qtbot, record.start_stop)  # a second Start is a Stop: never a second recorder
+    qtbot.waitUntil(lambda: not record.recording, timeout=30_000)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.review_view, timeout=30_000)
+    qtbot.waitUntil(lambda: window.review_view.notes is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: not indicator.isVisible(), timeout=1_000)
+    window.review_view.close_media()
+
+    record = start_recording(qtbot, window)  # again, and leave by "Back", saying yes
+    record.start()  # Start once more (by code, as the old Start under the timer did)
+    assert len([j for j in window.jobs.running if j.title == "Recording"]) == 1
+    answer_next_dialog(qtbot, "Stop and save", seen)
+    click(qtbot, record.back_button)
+    assert window.stack.currentWidget() is window.case_view
+    assert indicator.isVisible()  # on the case page too, until it is sealed
+    qtbot.waitUntil(lambda: not record.recording, timeout=30_000)
+    qtbot.waitUntil(lambda: not indicator.isVisible(), timeout=1_000)  # the toolbar's relayout
+    assert window.stack.currentWidget() is window.case_view
+
+    record = start_recording(qtbot, window)  # locking stops and seals without a question
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.unlock_view
+    qtbot.waitUntil(lambda: not record.recording, timeout=30_000)
+    assert len(seen) == 2
+    states = [info["state"] for info in stored_recordings(library) if "fps" in info]
+    assert states == ["sealed"] * 4  # the demo's own recording and the three made here
+
+
+def test_walkthrough_closing_while_recording_asks_then_seals(qtbot, library):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_library(library)
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    record = start_recording(qtbot, window)
+    seen: list[str] = []
+    answer_next_dialog(qtbot, "Keep recording", seen)
+    window.close()
+    assert window.isVisible() and record.recording  # "keep recording" keeps the window
+    answer_next_dialog(qtbot, "Stop and save", seen)
+    window.close()
+    assert seen == ["Stop and save the recording?"] * 2
+    assert not window.isVisible()
+    states = [info["state"] for info in stored_recordings(library) if "fps" in info]
+    assert states == ["sealed", "sealed"]
+
+
+KILLED = textwrap.dedent("""
+    import sys
+    from datetime import date
+    from fractions import Fraction
+    from pathlib import Path
+    from clips.synthetic import SyntheticSource
+    from videofeedback import media
+    from videofeedback.library import Library, list_cases, open_case
+    from videofeedback.library.cases import SessionKind
+    library = Library.open(Path(sys.argv[1]))
+    user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
+    case = open_case(user, list_cases(user)[0]["id"])
+    session = case.new_session(SessionKind.RECORDING, date.today(), "Cut short")
+    case.save()
+    print("recording", flush=True)
+    media.record(case, session, SyntheticSource(640, 360), Fraction(60))
+""")
+
+
+def _killed_recording(folder: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(folder)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "recording"
+    time.sleep(4)  # a few fragments are on disk
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+
+@pytest.mark.slow
+def test_walkthrough_an_unfinished_recording_is_sealed_at_next_start(qtbot, library):
+    _killed_recording(library)
+    assert list((library / "cases").rglob("*.partial"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_library(library)
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+
+    def details():
+        tree = window.case_view.sessions
+        return [
+            tree.topLevelItem(i).child(c).text(2)
+            for i in range(tree.topLevelItemCount())
+            for c in range(tree.topLevelItem(i).childCount())
+        ]
+
+    qtbot.waitUntil(lambda: any("recovered" in text for text in details()), timeout=30_000)
+    [recovered] = [text for text in details() if "recovered" in text]
+    assert not recovered.startswith("0 min 0 s"), recovered
+    assert "unfinished recording was found and sealed" in window.statusBar().currentMessage()
+    assert not list((library / "cases").rglob("*.partial"))
+    window.close()
+
+
+# --- finding 2: typing the parent's words never presses a button ---------------------------
+
+
+def _shared_review(qtbot, window):
+    from tests.ui.test_review_and_supervision import _reel
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    _review, reel = _reel(qtbot, window)
+    click(qtbot, reel.share_button)
+    shared = window.shared_review
+    qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=10_000)
+    return shared
+
+
+def parent_words(folder):
+    library = Library(folder)
+    user = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
+    case = open_case(user, list_cases(user)[0]["id"])
+    return [r[0] for r in case.db.execute("SELECT text FROM parent_words").fetchall()]
+
+
+def test_walkthrough_typing_the_parents_words_never_presses_a_button(qtbot, window, library):
+    shared = _shared_review(qtbot, window)
+    words = shared.words
+    hint = shared.minimumSizeHint()  # fits a 1280×720 screen at 150 %: 853×480 points
+    assert hint.width() <= 853 and hint.height() <= 480, hint
+    click(qtbot, words.viewport())
+    assert QApplication.focusWidget() is words
+    qtbot.keyClicks(QApplication.focusWidget(), "I saw her looking back at me")
+    click(qtbot, shared.buttons["next"])
+    assert shared.counter.text() == "2 of 2"
+    assert QApplication.focusWidget() is words  # the cursor is back in the words box
+    assert shared.dots.text() == "✔ ●"  # item dots: words kept for the first, on the second
+
+    seen: list[str] = []
+    answer_next_dialog(qtbot, "Stay and write", seen)
+    click(qtbot, shared.buttons["next"])  # "Finish" with nothing written: asked first
+    assert seen == ["Nothing is written for this moment. Go on without the parent's words?"]
+    assert shared.counter.text() == "2 of 2"
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is words, timeout=2_000)  # reactivated
+    qtbot.keyClicks(QApplication.focusWidget(), "Waiting was hard ")  # spaces: no button
+    for button in ("replay", "slower"):
+        click(qtbot, shared.buttons[button])
+        assert QApplication.focusWidget() is words
+    qtbot.keyClicks(QApplication.focusWidget(), "but she showed me")
+    assert shared.counter.text() == "2 of 2"
+    assert words.toPlainText() == "Waiting was hard but she showed me"
+
+    click(qtbot, shared.buttons["previous"])  # "◀ Previous": the first item's words are back
+    assert (
+        shared.counter.text() == "1 of 2" and words.toPlainText() == "I saw her looking back at me"
+    )
+    assert QApplication.focusWidget() is words
+    click(qtbot, shared.buttons["next"])
+    assert words.toPlainText() == "Waiting was hard but she showed me"
+    click(qtbot, shared.buttons["next"])  # Finish
+    assert shared.caption.text() == "Thank you."
+    assert shared.prompt.text() == "The parent's words are saved for 2 of 2 moments."
+    shared.resize(853, 480)
+    hint = shared.minimumSizeHint()  # with the texts shown too
+    assert hint.width() <= 853 and hint.height() <= 480, hint
+    assert sorted(parent_words(library)) == [
+        "I saw her looking back at me",
+        "Waiting was hard but she showed me",
+    ]
+    shared.try_leave(PASSPHRASE)
+    qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
+
+
+# --- finding 4: the shared review never shows footage nobody picked ------------------------
+
+
+def test_walkthrough_the_shared_review_shows_only_the_chosen_moments(qtbot, window, monkeypatch):
+    from tests.ui.helpers import frame_number
+    from ui.player import VideoView
+
+    shown: list[tuple[object, int]] = []
+    real_show = VideoView.show_image
+
+    def watched(view, image):
+        shown.append((view, frame_number(image)))
+        real_show(view, image)
+
+    monkeypatch.setattr(VideoView, "show_image", watched)
+    shared = _shared_review(qtbot, window)
+    first = shared.items[0]
+    qtbot.waitUntil(lambda: shared.caption.text() != "", timeout=20_000)  # played to its end
+    click(qtbot, words_box := shared.words)
+    qtbot.keyClicks(words_box, "She looked")
+    click(qtbot, shared.buttons["next"])
+    second = shared.items[1]
+    qtbot.waitUntil(lambda: shared.caption.text() != "", timeout=20_000)
+    frames = [frame for view, frame in shown if view is shared.video]
+    allowed = set()
+    for item in (first, second):
+        allowed |= set(range(int(item.start * 30), int(item.end * 30) + 2))
+    assert frames and set(frames) <= allowed, sorted(set(frames) - allowed)[:10]
+    assert frames[0] == int(first.start * 30)  # the very first picture is the item's first frame
+    shared.try_leave(PASSPHRASE)
+    qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
+
+
+# --- finding 3: the private note and the caption are kept as you type -----------------------
+
+
+def _click_moment(qtbot, review, row):
+    moments = review.moment_list
+    rect = moments.visualItemRect(moments.item(row))
+    qtbot.mouseClick(moments.viewport(), LEFT, pos=rect.center())
+    return review.notes.annotations.moment(moments.item(row).data(Qt.ItemDataRole.UserRole))
+
+
+def test_walkthrough_the_private_note_is_kept_as_you_type(qtbot, window, library):
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    editor = review.editor
+    moment = _click_moment(qtbot, review, 0)
+    assert review.selected == moment.id
+
+    click(qtbot, editor.note.viewport())
+    qtbot.keyClicks(QApplication.focusWidget(), "Mum tired today")
+    typing = getattr(editor, "saved", editor.title).text()  # read before the note's fate
+    click(qtbot, review.video)  # back to the player's keys…
+    assert QApplication.focusWidget() is review
+    qtbot.keyClick(review, Qt.Key.Key_S)  # …and a still: the note is not lost
+    model = review.notes.annotations
+    assert len(model.stills) == 1  # the small demo has none of its own
+    assert model.moment(moment.id).note == "Mum tired today"
+    assert editor.note.toPlainText() == "Mum tired today"
+    assert (typing, editor.saved.text()) == ("Saving…", "✔ Saved")  # it shows it is saved
+
+    click(qtbot, editor.note.viewport())  # typing, then a pause: kept without leaving the box
+    qtbot.keyClicks(QApplication.focusWidget(), ", but warm")
+    qtbot.waitUntil(
+        lambda: model.moment(moment.id).note == "Mum tired today, but warm", timeout=3_000
+    )
+    assert editor.saved.text() == "✔ Saved" and QApplication.focusWidget() is editor.note
+
+    click(qtbot, editor.caption)  # the caption too, and a code key straight after
+    editor.caption.selectAll()
+    qtbot.keyClicks(QApplication.focusWidget(), "You held her gaze")
+    qtbot.waitUntil(lambda: model.moment(moment.id).caption == "You held her gaze", timeout=3_000)
+    click(qtbot, review.video)
+    qtbot.keyClick(review, Qt.Key.Key_2)
+    assert model.moment(moment.id).caption == "You held her gaze"
+
+    ctrl = Qt.KeyboardModifier.ControlModifier  # part of undo: code, caption, note, still
+    qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
+    qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
+    assert model.moment(moment.id).caption == moment.caption
+    assert editor.caption.text() == moment.caption
+    qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
+    assert model.moment(moment.id).note == "Mum tired today"
+    assert editor.note.toPlainText() == "Mum tired today"
+    review.close_media()
+
+
+# --- finding 5: a supervisor cannot change the practitioner's moments -----------------------
+
+
+def test_may_edit_is_the_models_rule_for_a_supervisor(library):
+    from annotations.errors import AnnotationError
+    from videofeedback.library.annotating import open_annotations
+
+    lib = Library(library)
+    sam = lib.unlock("sam", "sam-demo-passphrase", sleep=lambda _: None)
+    case = open_case(sam, list_cases(sam)[0]["id"])
+    media_id = case.db.execute("SELECT id FROM media WHERE kind = 'recording'").fetchone()[0]
+    notes = open_annotations(case, media_id)
+    theirs = notes.annotations.moments[0]
+    assert theirs.coder == "pat" and not notes.may_edit(theirs.id)
+    with pytest.raises(AnnotationError, match="was coded by pat"):
+        notes.require_change(theirs.id)
+    mine = notes.editor.add_moment(theirs.start, theirs.end, theirs.codes)
+    assert notes.may_edit(mine.id)
+
+
+def test_walkthrough_a_supervisor_cannot_type_into_the_practitioners_moment(qtbot, window):
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    editor = review.editor
+    theirs = _click_moment(qtbot, review, 0)
+    assert theirs.coder == "pat"
+    click(qtbot, editor.caption)
+    qtbot.keyClicks(QApplication.focusWidget(), " and more")
+    click(qtbot, editor.note.viewport())
+    qtbot.keyClicks(QApplication.focusWidget(), "sam was here")
+    assert editor.caption.text() == theirs.caption and editor.note.toPlainText() == ""
+    click(qtbot, review.video)  # leaving the boxes keeps nothing and claims nothing
+    assert not editor.delete.isEnabled() and editor.saved.text() == ""
+    assert editor.badge.isVisible() and "coded by pat" in editor.badge.text()
+    assert not [w.text() for w in review.findChildren(QMessageBox) if w.isVisible()]  # no keys leak
+    assert review.notes.annotations.moment(theirs.id) == theirs
+
+    click(qtbot, review.video)
+    qtbot.keyClick(review, Qt.Key.Key_Escape)
+    review.player.seek(theirs.start)
+    qtbot.waitUntil(lambda: review.player.frame() == int(theirs.start * 30), timeout=5_000)
+    qtbot.keyClick(review, Qt.Key.Key_1)  # sam's own moment: editable, no badge
+    assert editor.moment.coder == "sam" and editor.delete.isEnabled()
+    assert not editor.caption.isReadOnly() and not editor.badge.isVisible()
+    review.close_media()
+
+
+# --- issue 14, item 3: the first run shows the window at once -------------------------------
+
+
+def test_walkthrough_first_run_shows_the_window_before_the_demo_is_built(
+    qtbot, tmp_path, monkeypatch
+):
+    import videofeedback.demo as demo
+    from ui import main as launcher
+
+    monkeypatch.setattr(demo, "RECORDING_SECONDS", 6)  # the real one takes a minute
+    folder = tmp_path / "demo"
+    seen: dict[str, object] = {}
+
+    def run_event_loop(app):
+        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        window = [w for w in shown if w.isVisible()][-1]  # earlier tests' windows are closed
+        seen["at once"] = (
+            window.isVisible(),
+            [job.title for job in window.jobs.running],
+            demo.is_demo(folder),
+            window.job_progress.isVisible(),
+            window.unlock_view.unlock_button.isEnabled(),
+        )
+        seen["telling"] = window.unlock_view.demo.text()
+        qtbot.waitUntil(lambda: window.state.library is not None, timeout=120_000)
+        seen["ready"] = window.unlock_view.demo.text()
+        unlock(qtbot, window)
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", run_event_loop)
+    assert launcher.main(["demo", "--library", str(folder)]) == 0
+    assert seen["at once"] == (True, ["Building the demo library"], False, True, False)
+    assert "Preparing the demo library" in seen["telling"]
+    assert "pat-demo-passphrase" in seen["ready"] and demo.is_demo(folder)
+
+
+# --- issue 14, item 4: every view fits a laptop's screen ------------------------------------
+
+LAPTOP = (1280, 720)
+
+
+def test_walkthrough_every_view_fits_a_laptop_screen(qtbot, window):
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(*LAPTOP)
+    assert window.minimumSizeHint().width() <= LAPTOP[0], "the window is wider than the screen"
+    room = window.stack.size()  # the window less its toolbar and status bar
+    too_big = {}
+    for index in range(window.stack.count()):
+        area = window.stack.widget(index)
+        assert isinstance(area, QScrollArea)  # smaller screens and 150 % scroll, never clip
+        hint = area.widget().minimumSizeHint()
+        if hint.width() > room.width() or hint.height() > room.height():
+            too_big[type(area.widget()).__name__] = (hint.width(), hint.height())
+    assert not too_big, f"views larger than {room.width()}×{room.height()}: {too_big}"
+    small = window.minimumSize()  # honest: at 150 % a 1280×720 screen has 853×480 points
+    assert small.width() <= LAPTOP[0] / 1.5 and small.height() <= LAPTOP[1] / 1.5
+
+
+def test_walkthrough_a_long_library_path_is_elided_with_a_tooltip(qtbot, tmp_path, small_demo):
+    import shutil
+
+    folder = tmp_path / ("a-very-long-folder-name-for-the-social-work-team-" * 4) / "library"
+    shutil.copytree(small_demo, folder)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.open_library(folder)
+    label = window.unlock_view.folder
+    assert "…" in label.text() and label.toolTip() == str(folder)
+    assert window.unlock_view.minimumSizeHint().width() <= LAPTOP[0]
+    window.close()
