@@ -17,7 +17,7 @@ from clips.probe import probe
 from clips.redact.plan import OTHER, RedactionPlan
 from clips.redact.render import encode, prepare_encode, redact_frames
 from clips.redact.source import read_frames
-from clips.redact.track import TrackerSettings, track_frames
+from clips.redact.track import TrackerSettings, analysis_size, rescaled, track_frames
 from clips.serve import serving
 from encryption import atomic_file, read_encrypted, write_encrypted
 from videofeedback.library.audit import now_iso
@@ -76,10 +76,12 @@ def find_people(
     record = media_record(case, media_id)
     fps, size = _shape(record)
     settings = settings or TrackerSettings()
+    small = analysis_size(size)
     with serving(opener(case, record)) as (url,):
-        frames = read_frames(url, size, cancel=cancel)
-        tracks, stretches, count = track_frames(frames, fps, size, settings=settings,
-                                                progress=progress)  # fmt: skip
+        frames = read_frames(url, small, cancel=cancel, scaled=small != size)
+        found, stretches, count = track_frames(frames, fps, small, settings=settings,
+                                               progress=progress)  # fmt: skip
+    tracks = rescaled(found, size[0] / small[0], size[1] / small[1])
     earlier = load_plan(case, media_id)
     plan = RedactionPlan(
         media_id, str(fps), size[0], size[1], count, settings.detect_every,
@@ -188,7 +190,8 @@ def export_redacted(
     with serving(opener(case, record), opener(case, record)) as (video_url, sound_url):
         has_sound = probe(sound_url).main_audio is not None
         argv = prepare_encode(plan, sound_url, has_sound)
-        frames = redact_frames(read_frames(video_url, size, cancel=cancel), plan, visible, style)
+        decoded = read_frames(video_url, size, cancel=cancel, pix_fmt="yuv420p")
+        frames = redact_frames(decoded, plan, visible, style)
         with atomic_file(out) as sink:
             written = encode(argv, frames, sink.write, cancel, progress)
     os.chmod(out, 0o600)

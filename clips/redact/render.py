@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from clips.errors import MediaError
-from clips.ffmpeg import OWN_MEDIA, Cancel, base_args, video_encoder_args
+from clips.ffmpeg import OWN_MEDIA, TAG_BT709, Cancel, base_args, video_encoder_args
 
 from .detect import Box
 from .plan import RedactionPlan, TrackBox
@@ -52,6 +52,12 @@ def hide(frame: np.ndarray, area: Box, rng: np.random.Generator, style: str = "f
     x0, y0 = int(area.x), int(area.y)
     x1, y1 = int(np.ceil(area.x + area.w)), int(np.ceil(area.y + area.h))
     region = frame[y0:y1, x0:x1]
+    _cover(region, rng, style, 110, NOISE)
+
+
+def _cover(
+    region: np.ndarray, rng: np.random.Generator, style: str, level: int, noise: int
+) -> None:
     if region.size == 0:
         return
     if style == "pixelate":
@@ -60,9 +66,25 @@ def hide(frame: np.ndarray, area: Box, rng: np.random.Generator, style: str = "f
         base = np.repeat(np.repeat(small, block, 0), block, 1)[: region.shape[0], : region.shape[1]]
         base = (base // 64) * 64 + 32  # four levels a channel: coarse, not a face
     else:
-        base = np.full(region.shape, 110, np.int16)
-    noise = rng.integers(-NOISE, NOISE + 1, region.shape, dtype=np.int16)
-    region[:] = np.clip(base + noise, 0, 255).astype(np.uint8)
+        base = np.full(region.shape, level, np.int16)
+    grain = rng.integers(-noise, noise + 1, region.shape, dtype=np.int16)
+    region[:] = np.clip(base + grain, 0, 255).astype(np.uint8)
+
+
+def hide_yuv(frame: np.ndarray, area: Box, rng: np.random.Generator, style: str = "fill") -> None:
+    """``hide`` on a YUV 4:2:0 frame ((height × 3/2, width) planes), the area widened to
+    even pixels so the colour planes are covered too."""
+    height, width = frame.shape[0] * 2 // 3, frame.shape[1]
+    x0, y0 = int(area.x) // 2 * 2, int(area.y) // 2 * 2
+    x1 = min(width, -(-int(np.ceil(area.x + area.w)) // 2) * 2)
+    y1 = min(height, -(-int(np.ceil(area.y + area.h)) // 2) * 2)
+    _cover(frame[y0:y1, x0:x1], rng, style, 110, NOISE)
+    flat = frame.reshape(-1)
+    quarter = (height // 2) * (width // 2)
+    for plane in range(2):
+        start = height * width + plane * quarter
+        chroma = flat[start : start + quarter].reshape(height // 2, width // 2)
+        _cover(chroma[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2], rng, "fill", 128, NOISE // 3)
 
 
 def redact_frames(
@@ -71,13 +93,15 @@ def redact_frames(
     visible: Collection[str],
     style: str = "fill",
 ) -> Iterable[np.ndarray]:
+    """Frames (YUV 4:2:0 from ``read_frames(..., pix_fmt="yuv420p")``) with every hidden
+    area covered."""
     rng = np.random.default_rng(secrets.randbits(128))  # fresh each time: no noise to subtract
     for number, frame in enumerate(frames):
         areas = hidden_areas(plan, number, visible)
         if areas:
             frame = frame.copy()
             for area in areas:
-                hide(frame, area, rng, style)
+                hide_yuv(frame, area, rng, style)
         yield frame
 
 
@@ -92,14 +116,13 @@ def prepare_encode(plan: RedactionPlan, url: str, has_sound: bool, own: bool = T
     fps = Fraction(plan.fps)
     args = [
         *base_args(stdin=True, progress=True),
-        "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{plan.width}x{plan.height}",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{plan.width}x{plan.height}",
         "-r", str(fps), "-i", "pipe:0",
     ]  # fmt: skip
     if has_sound:
         args += [*(OWN_MEDIA if own else []), "-vn", "-i", url]
     args += ["-map", "0:v:0", *video_encoder_args(fps)]
-    args += ["-vf", "scale=out_color_matrix=bt709:out_range=tv,setparams=range=tv:"
-             "color_primaries=bt709:color_trc=bt709:colorspace=bt709"]  # fmt: skip
+    args += ["-vf", TAG_BT709]  # the recording's own BT.709 YUV, tagged as such
     if has_sound:
         mutes = [m.seconds() for m in plan.mutes]
         args += ["-map", "1:a:0", "-af", mute_filter(mutes), "-c:a", "aac", "-b:a", "128k"]

@@ -11,33 +11,44 @@ import numpy as np
 from clips.errors import MediaError
 from clips.ffmpeg import OWN_MEDIA, Cancel, base_args
 
+#: Bytes a pixel, for the raw formats we read: BGR for analysis, the film's own 4:2:0 YUV
+#: for the redacted copy (no colour conversion either way, half the bytes through the pipe).
+PIXEL_BYTES = {"bgr24": 3.0, "yuv420p": 1.5}
 
-def prepare_decode(url: str, own: bool = True) -> list[str]:
+
+def prepare_decode(
+    url: str, own: bool = True, pix_fmt: str = "bgr24", scale_to: tuple[int, int] | None = None
+) -> list[str]:
+    scale = ["-vf", f"scale={scale_to[0]}:{scale_to[1]}:flags=area"] if scale_to else []
     return [
         *base_args(),
         *(OWN_MEDIA if own else []),
-        "-i",
-        url,
-        "-map",
-        "0:v:0",
-        "-fps_mode",
-        "passthrough",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "bgr24",
+        "-i", url,
+        "-map", "0:v:0",
+        *scale,
+        "-fps_mode", "passthrough",
+        "-f", "rawvideo",
+        "-pix_fmt", pix_fmt,
         "pipe:1",
-    ]
+    ]  # fmt: skip
 
 
 def read_frames(
-    url: str, size: tuple[int, int], own: bool = True, cancel: Cancel | None = None
+    url: str,
+    size: tuple[int, int],
+    own: bool = True,
+    cancel: Cancel | None = None,
+    pix_fmt: str = "bgr24",
+    scaled: bool = False,
 ) -> Iterator[np.ndarray]:
-    """The film's frames in order; the decoder is stopped if the caller stops early."""
+    """The film's frames in order, ``size`` pixels (scaled to it when ``scaled``): BGR
+    arrays (height, width, 3), or YUV 4:2:0 as (height × 3/2, width) planes one after
+    another. The decoder is stopped if the caller stops early."""
     width, height = size
-    frame_bytes = width * height * 3
+    frame_bytes = int(width * height * PIXEL_BYTES[pix_fmt])
+    shape = (height, width, 3) if pix_fmt == "bgr24" else (height * 3 // 2, width)
     process = subprocess.Popen(
-        prepare_decode(url, own),
+        prepare_decode(url, own, pix_fmt, size if scaled else None),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -51,7 +62,7 @@ def read_frames(
             data = process.stdout.read(frame_bytes)
             if len(data) < frame_bytes:
                 break
-            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+            yield np.frombuffer(data, np.uint8).reshape(shape)
         code = process.wait()
         if cancel is not None:
             cancel.check()

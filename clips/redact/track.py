@@ -8,13 +8,13 @@ last with a widening box until ``hold`` seconds have passed. Appearance lives on
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import cv2
 import numpy as np
 
-from .detect import Box, FaceDetector
+from .detect import DETECT_WIDTH, Box, FaceDetector
 from .plan import Stretch, Track, TrackBox
 
 Detector = Callable[[np.ndarray], list[Box]]
@@ -202,6 +202,23 @@ def track_frames(
             progress(tracker.frames)
     tracks, stretches = tracker.finish()
     return tracks, stretches, tracker.frames
+
+
+def analysis_size(size: tuple[int, int], width: int = DETECT_WIDTH) -> tuple[int, int]:
+    """The size frames are read at for finding faces: no wider than the detector reads them
+    (ffmpeg scales them down while decoding, cheaper than doing it here)."""
+    if size[0] <= width:
+        return size
+    return width, max(2, round(size[1] * width / size[0] / 2) * 2)
+
+
+def rescaled(tracks: list[Track], fx: float, fy: float) -> list[Track]:
+    """Tracks found on scaled-down frames, in the film's own pixels."""
+    return [
+        Track(t.id, tuple(replace(b, x=b.x * fx, y=b.y * fy, w=b.w * fx, h=b.h * fy)
+                          for b in t.boxes))
+        for t in tracks
+    ]  # fmt: skip
 
 
 def review_stretches(track: Track, settings: TrackerSettings, frames: int) -> list[Stretch]:

@@ -204,3 +204,19 @@ def coverage(face: Box, hidden: list[Box], size: tuple[int, int]) -> float:
         if ax1 > ax0 and ay1 > ay0:
             mask[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = True
     return float(mask.mean())
+
+
+def dashing(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4) -> Scene:
+    """A face running across the frame and back every 1.5 s (a child running past)."""
+    frames = fps * seconds
+    scale = height / 1300
+
+    def motion(n: int) -> list[Placement]:
+        phase = (n / fps / 1.5) % 2
+        across = phase if phase <= 1 else 2 - phase
+        return [Placement(width * (0.02 + 0.7 * across), height * 0.2, scale)]
+
+    return Scene("dashing", width, height, Fraction(fps), frames, motion)
+
+
+SCENES = (walking, two_people, zooming, dashing)

@@ -13,13 +13,13 @@ from clips.redact.source import read_frames
 from clips.redact.track import FaceTracker, TrackerSettings, track_frames
 from tests.media.redact_scenes import (
     HEADPOSE,
+    SCENES,
     SIGNER,
     Scene,
     coverage,
     grace_patch,
     two_people,
     walking,
-    zooming,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -65,7 +65,7 @@ def test_tracks_of_real_footage_cover_both_heads_throughout():
     assert all(a.x + a.w < b.x for a, b in zip(left.boxes, right.boxes, strict=True))
 
 
-@pytest.mark.parametrize("make", [walking, zooming, two_people])
+@pytest.mark.parametrize("make", SCENES)
 def test_every_face_of_made_up_motion_is_hidden_in_every_frame(make):
     scene = make()
     assert _recall(scene, _plan(scene)) == 1.0

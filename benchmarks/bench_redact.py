@@ -1,0 +1,153 @@
+"""Redaction benchmarks on made-up 720p30 films with exact ground truth (Grace Hopper's
+portrait moved, scaled and occluded over a synthetic background: tests/media/redact_scenes.py).
+Each film is imported into a fresh encrypted library, then found, tracked and exported the
+way the CLI does it (frames through the loopback server).
+
+Usage: .venv/bin/python benchmarks/bench_redact.py [--seconds 20] [--every 5] [--rounds 1]
+Goals (issue 18): detection + tracking ≥ 2× real time on 2 cores; frame recall before review
+(every ground-truth face ≥ 95 % hidden) ≥ 99 %; marked participants falsely hidden (> 10 % of
+the face) in ≤ 1 % of frames; redacted export ≤ 1.3× a plain re-encode; stretches a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import _cpu_seconds, alternate, machine, report  # noqa: E402
+from clips.ffmpeg import OWN_MEDIA, base_args, run, video_encoder_args  # noqa: E402
+from clips.redact.render import hidden_areas  # noqa: E402
+from clips.redact.track import TrackerSettings  # noqa: E402
+from clips.serve import serving  # noqa: E402
+from tests.media.redact_scenes import SCENES, Scene, coverage  # noqa: E402
+from videofeedback import media, redaction  # noqa: E402
+from videofeedback.library import (  # noqa: E402
+    Library,
+    Programme,
+    Purpose,
+    Role,
+    SessionKind,
+    create_case,
+)
+from videofeedback.library.media_records import media_record  # noqa: E402
+
+
+def _case(folder: Path):  # type: ignore[no-untyped-def]
+    library, alice = Library.create(folder / "lib", "alice", "pw-a", folder / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-b")
+    case = create_case(library.unlock("bob", "pw-b"), "Bench", Programme.VIG, date.today())
+    participant = case.add_participant("Bench Parent", "mother")
+    for purpose in (Purpose.FILMING, Purpose.FAMILY_COPY):
+        case.set_consent(participant, purpose, True)
+    session = case.new_session(SessionKind.RECORDING, date.today())
+    return library, case, session, participant
+
+
+def _recall(scene: Scene, plan, visible=()) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(frames with every face ≥ 95 % hidden, the worst face's share hidden)."""
+    covered, worst = 0, 1.0
+    for number, faces in enumerate(scene.truth()):
+        areas = hidden_areas(plan, number, visible)
+        shares = [coverage(f, areas, (scene.width, scene.height)) for f in faces]
+        worst = min([worst, *shares])
+        covered += all(s >= 0.95 for s in shares)
+    return covered / scene.frames, worst
+
+
+def _false_hiding(scene: Scene, plan, participant_tracks: set[str]) -> float:  # type: ignore[no-untyped-def]
+    """Frames where more than 10 % of the participant's face (the first face) is hidden."""
+    hidden = 0
+    for number, faces in enumerate(scene.truth()):
+        areas = hidden_areas(plan, number, participant_tracks)
+        hidden += bool(faces) and coverage(faces[0], areas, (scene.width, scene.height)) > 0.10
+    return hidden / scene.frames
+
+
+def _participant_tracks(scene: Scene, plan) -> set[str]:  # type: ignore[no-untyped-def]
+    """What a reviewer marks: every track whose boxes sit on the first face."""
+    truth = scene.truth()
+    return {
+        t.id for t in plan.tracks
+        if sum(b.box.iou(truth[b.frame][0]) > 0.3 for b in t.boxes if truth[b.frame])
+        > len(t.boxes) / 2
+    }  # fmt: skip
+
+
+def plain_reencode(case, media_id: str) -> None:  # type: ignore[no-untyped-def]
+    record = media_record(case, media_id)
+    fps = Fraction(record["info"]["fps"])
+    with serving(media.opener(case, record)) as (url,):
+        argv = [*base_args(), *OWN_MEDIA, "-i", url, "-map", "0:v:0", "-map", "0:a:0",
+                *video_encoder_args(fps), "-c:a", "aac", "-b:a", "128k", "-movflags",
+                "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
+        run(argv, sink=lambda chunk: None)
+
+
+def time_export(case, media_id: str, out: Path, rounds: int, seconds: int) -> None:  # type: ignore[no-untyped-def]
+    timings = alternate(
+        {
+            "redacted export": lambda: redaction.export_redacted(
+                case, media_id, out, Purpose.FAMILY_COPY
+            ),
+            "plain re-encode": lambda: plain_reencode(case, media_id),
+        },
+        rounds,
+    )
+    report(f"export of {seconds} s 720p30", timings, ["plain re-encode"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--every", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    print(machine())
+    settings = TrackerSettings(detect_every=args.every)
+    total_frames = total_stretches = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        library, case, session, participant = _case(Path(tmp))
+        for make in SCENES:
+            scene = make(1280, 720, 30, args.seconds)
+            film = scene.write(Path(tmp) / "film.mp4")
+            media_id = media.import_file(case, session, film)
+            film.unlink()
+            start, start_cpu = time.perf_counter(), _cpu_seconds()
+            plan = redaction.find_people(case, media_id, settings=settings)
+            wall, cpu = time.perf_counter() - start, _cpu_seconds() - start_cpu
+            recall, worst = _recall(scene, plan)
+            mine = _participant_tracks(scene, plan)
+            two = scene.name == "two people"
+            false = _false_hiding(scene, plan, mine) if two else 0.0
+            minutes = plan.frames / 30 / 60
+            total_frames += plan.frames
+            total_stretches += len(plan.stretches)
+            print(
+                f"{scene.name:11s} {plan.frames} frames, N={args.every}: find {wall:.1f} s wall "
+                f"({args.seconds / wall:.2f}x real time), {cpu:.1f} s CPU "
+                f"({args.seconds / cpu:.2f}x real time a core); recall {recall:.2%} "
+                f"(worst face {worst:.0%} hidden); tracks {len(plan.tracks)}; stretches "
+                f"{len(plan.stretches)} ({len(plan.stretches) / minutes:.1f}/min)"
+                + (f"; participant falsely hidden in {false:.2%} of frames" if two else "")
+            )
+            if scene.name == "two people":
+                for track in plan.tracks:
+                    redaction.mark(
+                        case, media_id, track.id, participant if track.id in mine else "other"
+                    )
+                redaction.approve(case, media_id)
+                time_export(case, media_id, Path(tmp) / "copy.mp4", args.rounds, args.seconds)
+        print(f"\nstretches to review: {total_stretches / (total_frames / 30 / 60):.1f} a minute "
+              f"over {total_frames / 30:.0f} s of film")  # fmt: skip
+        library.close()
+
+
+if __name__ == "__main__":
+    main()
