@@ -7,8 +7,8 @@ last with a widening box until ``hold`` seconds have passed. Appearance lives on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import cv2
@@ -38,7 +38,19 @@ class _Live:
     last_detected: int
     points: np.ndarray | None = None
     seeded: int = 0
-    ended: bool = field(default=False)
+    raw_area: float = 0.0  # the last detection's own area
+
+
+def _partial(found: Box, before: Box, raw_area: float, reacquired: bool) -> Box:
+    """A face found again after it was lost, or much smaller than at the last detection, is
+    often half behind something (a hand, another head) or half out of frame: keep hiding
+    where the whole face was too (the union), at a lower confidence (wider, and reviewed)."""
+    if not reacquired and found.area() >= 0.6 * raw_area:
+        return found
+    x0, y0 = min(found.x, before.x), min(found.y, before.y)
+    x1 = max(found.x + found.w, before.x + before.w)
+    y1 = max(found.y + found.h, before.y + before.h)
+    return Box(x0, y0, x1 - x0, y1 - y0, found.score * 0.6)
 
 
 def _seed(gray: np.ndarray, box: Box, scale: float) -> np.ndarray | None:
@@ -99,11 +111,23 @@ class FaceTracker:
         dx, dy, kept = moved
         box = Box(last.x + dx, last.y + dy, last.w, last.h)
         confidence = live.score * kept
+        if self._behind(live, box, confidence):
+            # another face in front: its points may drag this box along; stay, widened
+            box, confidence = last.box, min(confidence, 0.45)
         if confidence < self.settings.low_confidence * 0.5:
             live.boxes.append(self._held(live, box, number))
             return
         live.boxes.append(
             TrackBox(number, box.x, box.y, box.w, box.h, round(confidence, 3), "tracked")
+        )
+
+    def _behind(self, live: _Live, box: Box, confidence: float) -> bool:
+        """Whether ``box`` overlaps the face of a track followed more surely (in front)."""
+        return any(
+            other is not live
+            and other.boxes[-1].confidence > confidence
+            and other.boxes[-1].box.iou(box) > 0
+            for other in self._live
         )
 
     def _flow(self, live: _Live, gray: np.ndarray) -> tuple[float, float, float] | None:
@@ -140,11 +164,16 @@ class FaceTracker:
             unmatched.remove(best)
             if current.frame == number:
                 live.boxes.pop()
-            self._detected(live, best, gray, number)
+            reacquired = current.state == "held"
+            self._detected(
+                live, _partial(best, current.box, live.raw_area, reacquired), gray, number
+            )
+            live.raw_area = best.area()
         for box in unmatched:
             self._start(box, gray, number)
 
     def _detected(self, live: _Live, box: Box, gray: np.ndarray, number: int) -> None:
+        live.raw_area = box.area()
         live.boxes.append(
             TrackBox(number, box.x, box.y, box.w, box.h, round(box.score, 3), "detected")
         )
@@ -176,8 +205,11 @@ class FaceTracker:
     def finish(self) -> tuple[list[Track], list[Stretch]]:
         everything = sorted(self._done + self._live, key=lambda t: int(t.id[1:]))
         tracks = [Track(live.id, tuple(live.boxes)) for live in everything if live.boxes]
+        crossings = _crossings(tracks)
         stretches = [
-            s for track in tracks for s in review_stretches(track, self.settings, self._frame)
+            s
+            for track in tracks
+            for s in review_stretches(track, self.settings, self._frame, crossings[track.id])
         ]
         return tracks, stretches
 
@@ -221,11 +253,29 @@ def rescaled(tracks: list[Track], fx: float, fy: float) -> list[Track]:
     ]  # fmt: skip
 
 
-def review_stretches(track: Track, settings: TrackerSettings, frames: int) -> list[Stretch]:
+def _crossings(tracks: list[Track]) -> dict[str, list[tuple[int, int, str]]]:
+    """Frames where two tracks' faces overlap: there a tracker can swap two people."""
+    found: dict[str, list[tuple[int, int, str]]] = {t.id: [] for t in tracks}
+    for index, one in enumerate(tracks):
+        for other in tracks[index + 1 :]:
+            for frame in range(max(one.first, other.first), min(one.last, other.last) + 1):
+                a, b = one.at(frame), other.at(frame)
+                if a is not None and b is not None and a.box.iou(b.box) > 0:
+                    found[one.id].append((frame, frame, f"crosses {other.id}"))
+                    found[other.id].append((frame, frame, f"crosses {one.id}"))
+    return found
+
+
+def review_stretches(
+    track: Track,
+    settings: TrackerSettings,
+    frames: int,
+    crossings: Sequence[tuple[int, int, str]] = (),
+) -> list[Stretch]:
     """Where a person must look: where a face appears or goes (not at the film's own start
-    or end), low confidence, fast moves."""
+    or end), low confidence, fast moves, crossing another face."""
     n = settings.detect_every
-    flagged: list[tuple[int, int, str]] = []
+    flagged: list[tuple[int, int, str]] = list(crossings)
     if track.first > 0:
         flagged.append((track.first, min(track.last, track.first + n), "appears"))
     if track.last < frames - 1:

@@ -60,6 +60,15 @@ class Placement:
             FACE.h * self.scale,
         )
 
+    def patch(self) -> Box:
+        return Box(self.x, self.y, PATCH[2] * self.scale, PATCH[3] * self.scale)
+
+
+def _share_under(face: Box, cover: Box) -> float:
+    x0, y0 = max(face.x, cover.x), max(face.y, cover.y)
+    x1, y1 = min(face.x + face.w, cover.x + cover.w), min(face.y + face.h, cover.y + cover.h)
+    return max(0.0, x1 - x0) * max(0.0, y1 - y0) / face.area()
+
 
 @dataclass(frozen=True)
 class Occluder:
@@ -86,9 +95,11 @@ class Scene:
     def render(self, number: int) -> tuple[np.ndarray, list[Box]]:
         """The frame and the faces visible in it (a face fully under a board is not)."""
         frame = background(self.width, self.height).copy()
-        faces = []
+        faces: list[Box] = []
         for place in self.motion(number):
             _paste(frame, place)
+            patch = place.patch()
+            faces = [f for f in faces if _share_under(f, patch) < 0.5]  # behind another head
             faces.append(place.face())
         for occluder in self.occluders:
             if occluder.start <= number < occluder.end:
@@ -219,4 +230,20 @@ def dashing(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4
     return Scene("dashing", width, height, Fraction(fps), frames, motion)
 
 
-SCENES = (walking, two_people, zooming, dashing)
+def crossing(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4) -> Scene:
+    """A participant sitting still; someone else walks in front of her and on (their heads
+    overlap for a while): the tracks must not swap, and the crossing goes to review."""
+    frames = fps * seconds
+    scale = height / 1100
+
+    def motion(n: int) -> list[Placement]:
+        t = n / frames
+        return [
+            Placement(width * 0.35, height * 0.15, scale),
+            Placement(width * (0.75 - 0.75 * t), height * 0.2, scale * 1.1, True),
+        ]
+
+    return Scene("crossing", width, height, Fraction(fps), frames, motion)
+
+
+SCENES = (walking, two_people, zooming, dashing, crossing)

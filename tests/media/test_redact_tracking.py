@@ -17,6 +17,7 @@ from tests.media.redact_scenes import (
     SIGNER,
     Scene,
     coverage,
+    crossing,
     grace_patch,
     two_people,
     walking,
@@ -80,6 +81,16 @@ def test_without_the_margin_and_back_fill_faces_would_leak():
         tuple(t.__class__(t.id, tuple(b for b in t.boxes if b.frame % 5 == 0)) for t in plan.tracks),
     )  # fmt: skip
     assert _recall(scene, bare) < 0.5
+
+
+def test_someone_walking_in_front_keeps_the_tracks_apart_and_goes_to_review():
+    scene = crossing()
+    plan = _plan(scene)
+    sitting = [t for t in plan.tracks if t.boxes[0].x < scene.width * 0.5]
+    assert len(sitting) == 1 and len(plan.tracks) == 2
+    home = sitting[0].boxes[0].x
+    assert all(abs(b.x - home) < b.w / 2 for b in sitting[0].boxes)  # never follows the walker
+    assert {s.track for s in plan.stretches if "crosses" in s.reason} == {t.id for t in plan.tracks}
 
 
 class _Scripted:
