@@ -14,7 +14,7 @@ from typing import Any
 
 from clips.ffmpeg import Cancel
 from clips.probe import probe
-from clips.redact.plan import OTHER, RedactionPlan
+from clips.redact.plan import OTHER, Keyframe, ManualBox, RedactionPlan
 from clips.redact.render import encode, prepare_encode, redact_frames
 from clips.redact.source import read_frames
 from clips.redact.track import TrackerSettings, analysis_size, rescaled, track_frames
@@ -115,6 +115,29 @@ def mute(case: Case, media_id: str, start: Fraction, end: Fraction) -> Redaction
     return plan
 
 
+def add_box(
+    case: Case,
+    media_id: str,
+    start: Fraction,
+    end: Fraction,
+    box: tuple[float, float, float, float],
+    to: tuple[float, float, float, float] | None = None,
+) -> RedactionPlan:
+    """A box a person drew, always hidden, from ``start`` to ``end`` seconds, moving from
+    ``box`` to ``to`` (x, y, w, h in the film's pixels), linearly."""
+    case.require(Action.ANNOTATE)
+    plan = require_plan(case, media_id)
+    fps = Fraction(plan.fps)
+    first, last = int(start * fps), int(end * fps)
+    if not 0 <= first <= last or min(box[2:]) <= 0:
+        raise LibraryError("a box needs 0 <= start <= end and a width and height above 0")
+    keys = (Keyframe(first, *box), Keyframe(last, *(to or box)))
+    plan = plan.with_manual(ManualBox(f"b{len(plan.manual) + 1}", keys))
+    save_plan(case, plan)
+    case.audit("redact.box", media_id, start=str(start), end=str(end))
+    return plan
+
+
 def review_status(case: Case, media_id: str) -> dict[str, Any]:
     plan = require_plan(case, media_id)
     fps = Fraction(plan.fps)
@@ -136,6 +159,7 @@ def review_status(case: Case, media_id: str) -> dict[str, Any]:
         ],  # fmt: skip
         "stretches_per_minute": round(len(plan.stretches) / minutes, 1) if minutes else 0.0,
         "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
+        "boxes": len(plan.manual),
         "changes_since_review": plan.changes_since_review,
         "last_review": None if last is None else {"by": last.by, "at": last.at},
     }

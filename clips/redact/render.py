@@ -96,8 +96,10 @@ def redact_frames(
     """Frames (YUV 4:2:0 from ``read_frames(..., pix_fmt="yuv420p")``) with every hidden
     area covered."""
     rng = np.random.default_rng(secrets.randbits(128))  # fresh each time: no noise to subtract
+    whole = [Box(0, 0, plan.width, plan.height)]
     for number, frame in enumerate(frames):
-        areas = hidden_areas(plan, number, visible)
+        # a frame the plan never saw (it should not happen) is covered whole: fail safe
+        areas = hidden_areas(plan, number, visible) if number < plan.frames else whole
         if areas:
             frame = frame.copy()
             for area in areas:

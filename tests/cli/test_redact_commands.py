@@ -59,8 +59,13 @@ def test_redaction_through_the_cli(tmp_path):
     vf("people", "mark", media_id, left["track"], "--as", mother)
     vf("people", "mark", media_id, right["track"], "--as", "other")
     vf("redact", "mute", media_id, "--start", "0.5", "--end", "1")
+    bad = vf("redact", "box", media_id, "--start", "0", "--end", "1", "--box", "1,2", check=False)
+    assert_one_line_error(Result(bad.returncode, b"", bad.stderr), "X,Y,W,H")
+    vf("redact", "box", media_id, "--start", "0", "--end", "1", "--box", "0,0,40,40",
+       "--to", "100,0,40,40")  # fmt: skip
     status = vf("redact", "review-status", media_id, "--json")
     assert status["pending"] and status["unmarked"] == [] and status["mutes"] == [[0.5, 1.0]]
+    assert status["boxes"] == 1
 
     out = work / "family.mp4"
     refused = vf("media", "export", media_id, "--out", str(out), "--purpose", "family-copy",
@@ -69,7 +74,7 @@ def test_redaction_through_the_cli(tmp_path):
     assert not out.exists()
 
     approved = vf("redact", "approve", media_id, "--json")
-    assert approved["by"] == "bob" and approved["tracks"] == 2 and approved["changes"] == 3
+    assert approved["by"] == "bob" and approved["tracks"] == 2 and approved["changes"] == 4
     assert "done" in vf("redact", "review-status", media_id).stdout
     exported = vf("media", "export", media_id, "--out", str(out), "--purpose", "family-copy",
                   "--json")  # fmt: skip
@@ -80,7 +85,7 @@ def test_redaction_through_the_cli(tmp_path):
     entries = vf("audit", "show", case, "--json")["entries"]
     review = next(e for e in entries if e["action"] == "redact.approve")
     assert review["user"] == "bob" and review["detail"]["tracks"] == "2"
-    assert {"redact.find", "redact.mark", "redact.mute", "media.export"} <= {
+    assert {"redact.find", "redact.mark", "redact.mute", "redact.box", "media.export"} <= {
         e["action"] for e in entries
     }
     for path in [p for p in tmp_path.rglob("*") if p.is_file()]:

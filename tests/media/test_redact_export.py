@@ -130,7 +130,7 @@ def test_the_practitioners_own_review_still_shows_the_brother(family):
     )
 
 
-def test_withdrawn_consent_hides_the_mother_too_after_a_new_review(family, tmp_path):
+def test_withdrawn_consent_hides_the_mother_too(family, tmp_path):
     case, media_id, mother, _ = family
     case.set_consent(mother, Purpose.FAMILY_COPY, False)
     plan = redaction.require_plan(case, media_id)
@@ -146,6 +146,27 @@ def test_withdrawn_consent_hides_the_mother_too_after_a_new_review(family, tmp_p
         np.abs(_crop(copy[10], mother_face) - _crop(SCENE.render(10)[0], mother_face)).mean() > 30
     )
     case.set_consent(mother, Purpose.FAMILY_COPY, True)
+    case.save()
+
+
+def test_a_drawn_box_is_hidden_where_it_moves(family, tmp_path):
+    case, media_id, _, _ = family
+    redaction.add_box(
+        case, media_id, Fraction(0), Fraction(2), (200, 250, 60, 60), (400, 250, 60, 60)
+    )
+    with pytest.raises(redaction.ReviewPendingError):
+        redaction.export_redacted(case, media_id, tmp_path / "no.mp4", Purpose.FAMILY_COPY)
+    redaction.approve(case, media_id)
+    out = tmp_path / "boxed.mp4"
+    redaction.export_redacted(case, media_id, out, Purpose.FAMILY_COPY)
+    copy = _decode(out, (SCENE.width, SCENE.height))
+    middle = SCENE.render(30)[0][250:310, 300:360].astype(float)  # at 1 s: x = 300
+    assert (
+        abs(np.corrcoef(copy[30][250:310, 300:360].astype(float).ravel(), middle.ravel())[0, 1])
+        < 0.1
+    )
+    after = SCENE.render(75)[0][250:310, 300:360].astype(float)  # after 2 s: shown again
+    assert np.corrcoef(copy[75][250:310, 300:360].astype(float).ravel(), after.ravel())[0, 1] > 0.9
     case.save()
 
 

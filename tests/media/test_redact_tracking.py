@@ -162,3 +162,12 @@ def cv_blur(image):
     import cv2
 
     return cv2.GaussianBlur(image, (0, 0), 8).astype(float)
+
+
+def test_frames_beyond_the_plan_are_covered_whole():
+    from clips.redact.render import redact_frames
+
+    plan = RedactionPlan("m", "30", 8, 4, 1, 5)
+    frames = [np.full((6, 8), 200, np.uint8) for _ in range(2)]  # YUV 4:2:0 of 8×4
+    first, second = list(redact_frames(frames, plan, ()))
+    assert (first == 200).all() and (second[:4] != 200).mean() > 0.9

@@ -13,7 +13,7 @@ from videofeedback import redaction
 from videofeedback.library.media_records import find_media, media_record
 
 from .library_commands import acting_user
-from .output import emit
+from .output import CliExit, emit
 
 
 def register(commands: Any) -> None:
@@ -44,6 +44,13 @@ def register(commands: Any) -> None:
     mute.add_argument("--start", required=True, help="seconds or mm:ss.ms")
     mute.add_argument("--end", required=True, help="seconds or mm:ss.ms")
     mute.set_defaults(handler=cmd_mute)
+    box = steps.add_parser("box", help="hide a box you draw (moving from --box to --to)")
+    box.add_argument("media")
+    box.add_argument("--start", required=True, help="seconds or mm:ss.ms")
+    box.add_argument("--end", required=True, help="seconds or mm:ss.ms")
+    box.add_argument("--box", required=True, metavar="X,Y,W,H", help="in the film's pixels")
+    box.add_argument("--to", metavar="X,Y,W,H", help="where the box is at --end")
+    box.set_defaults(handler=cmd_box)
 
 
 def _frames_progress(total: int | None) -> Any:
@@ -165,5 +172,28 @@ def cmd_mute(args: argparse.Namespace) -> int:
             "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
         },  # fmt: skip
         f"{args.media}: sound muted {float(start):.2f}-{float(end):.2f} s in exports",
+    )
+    return 0
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+    except ValueError:
+        raise CliExit(f"{text!r}: write a box as X,Y,W,H (pixels)") from None
+    return x, y, w, h
+
+
+def cmd_box(args: argparse.Namespace) -> int:
+    start, end = parse_time(args.start), parse_time(args.end)
+    box, to = _box(args.box), _box(args.to) if args.to else None
+    with acting_user(args) as session:
+        case = find_media(session, args.media)
+        plan = redaction.add_box(case, args.media, start, end, box, to)
+        case.save()
+    emit(
+        args.json,
+        {"media": args.media, "box": plan.manual[-1].id},
+        f"{plan.manual[-1].id}: hidden {float(start):.2f}-{float(end):.2f} s in exports",
     )
     return 0
