@@ -17,6 +17,7 @@ from clips.ffmpeg import OWN_MEDIA, TAG_BT709, Cancel, base_args, video_encoder_
 
 from .detect import Box
 from .plan import RedactionPlan, TrackBox
+from .source import widen_pipe
 
 #: The share of a face box's size added on every side, always.
 MARGIN = 0.25
@@ -147,6 +148,7 @@ def encode(
     if cancel is not None:
         cancel.watch(process)
     assert process.stdin and process.stdout and process.stderr
+    widen_pipe(process.stdin)
     errors: list[bytes] = []
     out, err = process.stdout, process.stderr
     readers = [
