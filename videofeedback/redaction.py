@@ -14,8 +14,9 @@ from typing import Any
 
 from clips.ffmpeg import Cancel
 from clips.probe import probe
+from clips.redact.overlay import overlays, prepare_overlay_encode
 from clips.redact.plan import OTHER, Keyframe, ManualBox, RedactionPlan
-from clips.redact.render import encode, prepare_encode, redact_frames
+from clips.redact.render import encode
 from clips.redact.source import read_frames
 from clips.redact.track import TrackerSettings, analysis_size, rescaled, track_frames
 from clips.serve import serving
@@ -196,7 +197,6 @@ def export_redacted(
     purpose: Purpose,
     progress: Callable[[int], None] | None = None,
     cancel: Cancel | None = None,
-    style: str = "fill",
 ) -> dict[str, Any]:
     """A plaintext copy for ``purpose`` that hides everyone without consent to it, re-encoded
     from the original and the reviewed plan; refused while the review is pending."""
@@ -210,14 +210,11 @@ def export_redacted(
             f"'videofeedback redact review-status {media_id}', then 'redact approve {media_id}'"
         )
     visible = visible_tracks(case, plan, purpose)
-    _, size = _shape(record)
-    with serving(opener(case, record), opener(case, record)) as (video_url, sound_url):
-        has_sound = probe(sound_url).main_audio is not None
-        argv = prepare_encode(plan, sound_url, has_sound)
-        decoded = read_frames(video_url, size, cancel=cancel, pix_fmt="yuv420p")
-        frames = redact_frames(decoded, plan, visible, style)
+    with serving(opener(case, record)) as (url,):
+        has_sound = probe(url).main_audio is not None
+        argv = prepare_overlay_encode(plan, url, has_sound)
         with atomic_file(out) as sink:
-            written = encode(argv, frames, sink.write, cancel, progress)
+            written = encode(argv, overlays(plan, visible), sink.write, cancel, progress)
     os.chmod(out, 0o600)
     hidden = len(plan.tracks) - len(visible)
     case.audit(

@@ -1,10 +1,9 @@
-"""Hiding in pixels, and the redacted copy: frames decoded from the original, every hidden
-area replaced by solid colour with noise (or coarse blocks with noise), re-encoded; sound
-silenced over the muted ranges. Irreversible: nothing of the face is left to un-blur."""
+"""What to hide in each frame, hiding in pixels (a still: solid colour or coarse blocks, with
+noise; irreversible, nothing of the face is left to un-blur), the mute filter, and the
+encoder job the redacted copy pipes into (clips/redact/overlay.py)."""
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import threading
 from collections.abc import Callable, Collection, Iterable
@@ -13,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from clips.errors import MediaError
-from clips.ffmpeg import OWN_MEDIA, TAG_BT709, Cancel, base_args, video_encoder_args
+from clips.ffmpeg import Cancel
 
 from .detect import Box
 from .plan import RedactionPlan, TrackBox
@@ -72,66 +71,9 @@ def _cover(
     region[:] = np.clip(base + grain, 0, 255).astype(np.uint8)
 
 
-def hide_yuv(frame: np.ndarray, area: Box, rng: np.random.Generator, style: str = "fill") -> None:
-    """``hide`` on a YUV 4:2:0 frame ((height × 3/2, width) planes), the area widened to
-    even pixels so the colour planes are covered too."""
-    height, width = frame.shape[0] * 2 // 3, frame.shape[1]
-    x0, y0 = int(area.x) // 2 * 2, int(area.y) // 2 * 2
-    x1 = min(width, -(-int(np.ceil(area.x + area.w)) // 2) * 2)
-    y1 = min(height, -(-int(np.ceil(area.y + area.h)) // 2) * 2)
-    _cover(frame[y0:y1, x0:x1], rng, style, 110, NOISE)
-    flat = frame.reshape(-1)
-    quarter = (height // 2) * (width // 2)
-    for plane in range(2):
-        start = height * width + plane * quarter
-        chroma = flat[start : start + quarter].reshape(height // 2, width // 2)
-        _cover(chroma[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2], rng, "fill", 128, NOISE // 3)
-
-
-def redact_frames(
-    frames: Iterable[np.ndarray],
-    plan: RedactionPlan,
-    visible: Collection[str],
-    style: str = "fill",
-) -> Iterable[np.ndarray]:
-    """Frames (YUV 4:2:0 from ``read_frames(..., pix_fmt="yuv420p")``) with every hidden
-    area covered."""
-    rng = np.random.default_rng(secrets.randbits(128))  # fresh each time: no noise to subtract
-    whole = [Box(0, 0, plan.width, plan.height)]
-    for number, frame in enumerate(frames):
-        # a frame the plan never saw (it should not happen) is covered whole: fail safe
-        areas = hidden_areas(plan, number, visible) if number < plan.frames else whole
-        if areas:
-            frame = frame.copy()
-            for area in areas:
-                hide_yuv(frame, area, rng, style)
-        yield frame
-
-
 def mute_filter(mutes: Iterable[tuple[Fraction, Fraction]]) -> str:
     ranges = "+".join(f"between(t,{float(s):.6f},{float(e):.6f})" for s, e in mutes)
     return f"volume=enable='{ranges}':volume=0" if ranges else "anull"
-
-
-def prepare_encode(plan: RedactionPlan, url: str, has_sound: bool, own: bool = True) -> list[str]:
-    """ffmpeg reading redacted raw frames on stdin and the original's sound from ``url``;
-    a fragmented MP4 on stdout."""
-    fps = Fraction(plan.fps)
-    args = [
-        *base_args(stdin=True, progress=True),
-        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{plan.width}x{plan.height}",
-        "-r", str(fps), "-i", "pipe:0",
-    ]  # fmt: skip
-    if has_sound:
-        args += [*(OWN_MEDIA if own else []), "-vn", "-i", url]
-    args += ["-map", "0:v:0", *video_encoder_args(fps)]
-    args += ["-vf", TAG_BT709]  # the recording's own BT.709 YUV, tagged as such
-    if has_sound:
-        mutes = [m.seconds() for m in plan.mutes]
-        args += ["-map", "1:a:0", "-af", mute_filter(mutes), "-c:a", "aac", "-b:a", "128k"]
-    return args + [
-        "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1",
-    ]  # fmt: skip
 
 
 def encode(

@@ -165,9 +165,9 @@ def cv_blur(image):
 
 
 def test_frames_beyond_the_plan_are_covered_whole():
-    from clips.redact.render import redact_frames
+    from clips.redact.overlay import overlays
 
-    plan = RedactionPlan("m", "30", 8, 4, 1, 5)
-    frames = [np.full((6, 8), 200, np.uint8) for _ in range(2)]  # YUV 4:2:0 of 8×4
-    first, second = list(redact_frames(frames, plan, ()))
-    assert (first == 200).all() and (second[:4] != 200).mean() > 0.9
+    plan = RedactionPlan("m", "30", 16, 8, 2, 5)
+    covers = list(overlays(plan, ()))
+    assert len(covers) == 3 and not covers[0][..., 3].any() and not covers[1][..., 3].any()
+    assert (covers[2][..., 3] == 255).all()  # past the plan: the whole frame
