@@ -108,11 +108,14 @@ def mark(case: Case, media_id: str, track_id: str, who: str) -> RedactionPlan:
     return plan
 
 
-def mute(case: Case, media_id: str, start: Fraction, end: Fraction) -> RedactionPlan:
+def mute(
+    case: Case, media_id: str, start: Fraction, end: Fraction, bleep: bool = False
+) -> RedactionPlan:
     case.require(Action.ANNOTATE)
-    plan = require_plan(case, media_id).muted(start, end)
+    plan = require_plan(case, media_id).muted(start, end, bleep)
     save_plan(case, plan)
-    case.audit("redact.mute", media_id, start=str(start), end=str(end))
+    kind = "bleep" if bleep else "mute"
+    case.audit("redact.mute", media_id, start=str(start), end=str(end), kind=kind)
     return plan
 
 
@@ -160,6 +163,7 @@ def review_status(case: Case, media_id: str) -> dict[str, Any]:
         ],  # fmt: skip
         "stretches_per_minute": round(len(plan.stretches) / minutes, 1) if minutes else 0.0,
         "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
+        "bleeps": [m.bleep for m in plan.mutes],
         "boxes": len(plan.manual),
         "changes_since_review": plan.changes_since_review,
         "last_review": None if last is None else {"by": last.by, "at": last.at},

@@ -17,7 +17,7 @@ from clips.ffmpeg import OWN_MEDIA, TAG_BT709, base_args, video_encoder_args
 
 from .detect import Box
 from .plan import RedactionPlan
-from .render import hidden_areas, mute_filter
+from .render import hidden_areas, sound_graph
 
 CELL = 4  # film pixels a side for each overlay pixel
 #: A frame past the plan's end (should there be one) gets a whole-frame cover, and the copy
@@ -83,8 +83,8 @@ def prepare_overlay_encode(
         "-filter_complex", graph, "-map", "[out]", *video_encoder_args(fps),
     ]  # fmt: skip
     if has_sound:
-        mutes = [m.seconds() for m in plan.mutes]
-        args += ["-map", "0:a:0", "-af", mute_filter(mutes), "-c:a", "aac", "-b:a", "128k"]
+        args[args.index(graph)] = f"{graph};{sound_graph(plan)}"
+        args += ["-map", "[sound]", "-c:a", "aac", "-b:a", "128k"]
     return args + [
         "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1",
     ]  # fmt: skip

@@ -90,10 +90,12 @@ def _xywh(key: Keyframe) -> tuple[float, float, float, float]:
 
 @dataclass(frozen=True)
 class Mute:
-    """Sound silenced from ``start`` to ``end`` seconds (exact fractions as text)."""
+    """Sound silenced from ``start`` to ``end`` seconds (exact fractions as text); with
+    ``bleep``, a 1 kHz tone plays there instead (the listener knows something was cut)."""
 
     start: str
     end: str
+    bleep: bool = False
 
     def seconds(self) -> tuple[Fraction, Fraction]:
         return Fraction(self.start), Fraction(self.end)
@@ -151,10 +153,10 @@ class RedactionPlan:
         marks = {**dict(self.marks), track_id: who}
         return replace(self, marks=tuple(sorted(marks.items())), **self._changed())
 
-    def muted(self, start: Fraction, end: Fraction) -> RedactionPlan:
+    def muted(self, start: Fraction, end: Fraction, bleep: bool = False) -> RedactionPlan:
         if not 0 <= start < end:
             raise MediaError("a muted range needs 0 <= start < end (seconds)")
-        mutes = (*self.mutes, Mute(str(start), str(end)))
+        mutes = (*self.mutes, Mute(str(start), str(end), bleep))
         return replace(self, mutes=mutes, **self._changed())
 
     def with_manual(self, box: ManualBox) -> RedactionPlan:

@@ -71,9 +71,27 @@ def _cover(
     region[:] = np.clip(base + grain, 0, 255).astype(np.uint8)
 
 
+def _ranges(spans: Iterable[tuple[Fraction, Fraction]]) -> str:
+    return "+".join(f"between(t,{float(s):.6f},{float(e):.6f})" for s, e in spans)
+
+
 def mute_filter(mutes: Iterable[tuple[Fraction, Fraction]]) -> str:
-    ranges = "+".join(f"between(t,{float(s):.6f},{float(e):.6f})" for s, e in mutes)
+    ranges = _ranges(mutes)
     return f"volume=enable='{ranges}':volume=0" if ranges else "anull"
+
+
+def sound_graph(plan: RedactionPlan, source: str = "[0:a:0]", out: str = "[sound]") -> str:
+    """The original sound silenced over every muted range; a 1 kHz tone mixed in over the
+    ranges to bleep."""
+    silenced = f"{source}aresample=48000,{mute_filter(m.seconds() for m in plan.mutes)}"
+    bleeps = _ranges(m.seconds() for m in plan.mutes if m.bleep)
+    if not bleeps:
+        return f"{silenced}{out}"
+    tone = (
+        f"sine=frequency=1000:sample_rate=48000,volume=0.25,volume=enable='not({bleeps})':volume=0"
+    )
+    mix = "amix=inputs=2:duration=first:normalize=0"
+    return f"{silenced}[silenced];{tone}[tone];[silenced][tone]{mix}{out}"
 
 
 def encode(

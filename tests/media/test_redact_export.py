@@ -190,6 +190,24 @@ def test_the_hiding_lands_on_the_very_frame_it_was_planned_for(family, tmp_path)
     case.save()
 
 
+def test_a_bleeped_range_carries_the_tone_and_nothing_of_the_original(family, tmp_path):
+    case, media_id, _, _ = family
+    redaction.mute(case, media_id, Fraction(22, 10), Fraction(28, 10), bleep=True)
+    redaction.approve(case, media_id)
+    out = tmp_path / "bleeped.mp4"
+    redaction.export_redacted(case, media_id, out, Purpose.FAMILY_COPY)
+    sound = _sound(out)
+
+    def strength(start, end, hz):
+        part = sound[int(start * 48000) : int(end * 48000)]
+        spectrum = np.abs(np.fft.rfft(part))
+        return spectrum[int(hz * len(part) / 48000)] / len(part)
+
+    assert strength(2.3, 2.7, 1000) > 200 and strength(2.3, 2.7, 440) < 5  # bleep only
+    assert strength(0.2, 0.9, 440) > 1000 and strength(0.2, 0.9, 1000) < 5  # untouched
+    case.save()
+
+
 def test_marks_must_name_a_participant_of_the_case(family):
     case, media_id, _, _ = family
     track = redaction.require_plan(case, media_id).tracks[0].id

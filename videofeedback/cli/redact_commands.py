@@ -43,6 +43,7 @@ def register(commands: Any) -> None:
     mute.add_argument("media")
     mute.add_argument("--start", required=True, help="seconds or mm:ss.ms")
     mute.add_argument("--end", required=True, help="seconds or mm:ss.ms")
+    mute.add_argument("--bleep", action="store_true", help="a 1 kHz tone instead of silence")
     mute.set_defaults(handler=cmd_mute)
     box = steps.add_parser("box", help="hide a box you draw (moving from --box to --to)")
     box.add_argument("media")
@@ -163,7 +164,7 @@ def cmd_mute(args: argparse.Namespace) -> int:
     start, end = parse_time(args.start), parse_time(args.end)
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        plan = redaction.mute(case, args.media, start, end)
+        plan = redaction.mute(case, args.media, start, end, args.bleep)
         case.save()
     emit(
         args.json,
@@ -171,7 +172,8 @@ def cmd_mute(args: argparse.Namespace) -> int:
             "media": args.media,
             "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
         },  # fmt: skip
-        f"{args.media}: sound muted {float(start):.2f}-{float(end):.2f} s in exports",
+        f"{args.media}: sound {'bleeped' if args.bleep else 'muted'} "
+        f"{float(start):.2f}-{float(end):.2f} s in exports",
     )
     return 0
 
