@@ -29,6 +29,7 @@ from clips.redact.render import hidden_areas  # noqa: E402
 from clips.redact.source import read_frames  # noqa: E402
 from clips.redact.track import TrackerSettings, track_frames  # noqa: E402
 from clips.serve import serving  # noqa: E402
+from encryption import atomic_file  # noqa: E402
 from tests.media.redact_scenes import HEADPOSE, SCENES, SIGNER, Scene, coverage  # noqa: E402
 from videofeedback import media, redaction  # noqa: E402
 from videofeedback.library import (  # noqa: E402
@@ -87,14 +88,16 @@ def _participant_tracks(scene: Scene, plan) -> set[str]:  # type: ignore[no-unty
     return {t.id for t in plan.tracks if sum(map(on_her, t.boxes)) > len(t.boxes) / 2}
 
 
-def plain_reencode(case, media_id: str) -> None:  # type: ignore[no-untyped-def]
+def plain_reencode(case, media_id: str, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same source re-encoded with the same settings, written as the export writes its
+    copy (atomically, fsynced)."""
     record = media_record(case, media_id)
     fps = Fraction(record["info"]["fps"])
-    with serving(media.opener(case, record)) as (url,):
+    with serving(media.opener(case, record)) as (url,), atomic_file(out) as sink:
         argv = [*base_args(), *OWN_MEDIA, "-i", url, "-map", "0:v:0", "-map", "0:a:0",
                 *video_encoder_args(fps), "-c:a", "aac", "-b:a", "128k", "-movflags",
                 "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"]  # fmt: skip
-        run(argv, sink=lambda chunk: None)
+        run(argv, sink=sink.write)
 
 
 def time_export(case, media_id: str, out: Path, rounds: int, seconds: int) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +106,7 @@ def time_export(case, media_id: str, out: Path, rounds: int, seconds: int) -> No
             "redacted export": lambda: redaction.export_redacted(
                 case, media_id, out, Purpose.FAMILY_COPY
             ),
-            "plain re-encode": lambda: plain_reencode(case, media_id),
+            "plain re-encode": lambda: plain_reencode(case, media_id, out.with_name("plain.mp4")),
         },
         rounds,
     )
