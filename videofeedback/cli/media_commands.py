@@ -15,7 +15,8 @@ from annotations.timebase import parse_time
 from clips.camera import CameraSource
 from clips.record import Source
 from clips.synthetic import SyntheticSource
-from videofeedback import media
+from videofeedback import media, redaction
+from videofeedback.library.cases import Purpose, parse_choice
 from videofeedback.library.media_records import find_media, find_session, media_record
 
 from .library_commands import acting_user
@@ -48,6 +49,10 @@ def register(commands: Any) -> None:
     export = actions.add_parser("export", help="a plaintext copy for the family (needs consent)")
     export.add_argument("media")
     export.add_argument("--out", required=True)
+    export.add_argument(
+        "--purpose",
+        help="redact for this purpose (e.g. family-copy): hide everyone without consent to it",
+    )
     export.set_defaults(handler=cmd_media_export)
 
     reel = commands.add_parser("reel", help="highlight reels")
@@ -151,7 +156,11 @@ def cmd_media_recover(args: argparse.Namespace) -> int:
 def cmd_media_export(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        result = media.export_for_family(case, args.media, Path(args.out))
+        if args.purpose:
+            purpose = parse_choice(Purpose, args.purpose, "purpose")
+            result = redaction.export_redacted(case, args.media, Path(args.out), purpose)
+        else:
+            result = media.export_for_family(case, args.media, Path(args.out))
         case.save()
     emit(
         args.json,

@@ -1,0 +1,229 @@
+"""Redaction in a case: find and track the people in a recording, say who each is, mute
+sound, review, and export a copy that hides everyone without consent for its purpose.
+
+The plan is stored encrypted beside the recording (media/<id>.redaction.age, to the case's
+key); the original recording is never changed. Every step is audited."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from clips.ffmpeg import Cancel
+from clips.probe import probe
+from clips.redact.overlay import overlays, prepare_overlay_encode
+from clips.redact.plan import OTHER, Keyframe, ManualBox, RedactionPlan
+from clips.redact.render import encode
+from clips.redact.source import read_frames
+from clips.redact.track import TrackerSettings, analysis_size, rescaled, track_frames
+from clips.serve import serving
+from encryption import atomic_file, read_encrypted, write_encrypted
+from videofeedback.library.audit import now_iso
+from videofeedback.library.cases import Case, Purpose
+from videofeedback.library.errors import LibraryError
+from videofeedback.library.media_records import media_record
+from videofeedback.library.roles import Action
+from videofeedback.media import opener
+
+
+class ReviewPendingError(LibraryError):
+    """A redacted export was asked for before a person reviewed the redaction."""
+
+
+def plan_file(case: Case, media_id: str) -> Path:
+    return case.folder / "media" / f"{media_id}.redaction.age"
+
+
+def load_plan(case: Case, media_id: str) -> RedactionPlan | None:
+    media_record(case, media_id)
+    path = plan_file(case, media_id)
+    if not path.exists():
+        return None
+    return RedactionPlan.from_bytes(read_encrypted(path, [case.identity]))
+
+
+def require_plan(case: Case, media_id: str) -> RedactionPlan:
+    plan = load_plan(case, media_id)
+    if plan is None:
+        raise LibraryError(
+            f"nobody has looked for people in {media_id} yet; "
+            f"run 'videofeedback people find {media_id}' first"
+        )
+    return plan
+
+
+def save_plan(case: Case, plan: RedactionPlan) -> None:
+    write_encrypted(plan_file(case, plan.media), plan.to_bytes(), case.recipients)
+
+
+def _shape(record: dict[str, Any]) -> tuple[Fraction, tuple[int, int]]:
+    info = record["info"]
+    return Fraction(info["fps"]), (int(info["width"]), int(info["height"]))
+
+
+def find_people(
+    case: Case,
+    media_id: str,
+    progress: Callable[[int], None] | None = None,
+    cancel: Cancel | None = None,
+    settings: TrackerSettings | None = None,
+) -> RedactionPlan:
+    """Detect and track faces through the whole recording; the marks of an earlier run are
+    dropped (its tracks are gone), manual boxes and muted ranges are kept."""
+    case.require(Action.ANNOTATE)
+    record = media_record(case, media_id)
+    fps, size = _shape(record)
+    settings = settings or TrackerSettings()
+    small = analysis_size(size)
+    with serving(opener(case, record)) as (url,):
+        frames = read_frames(url, small, cancel=cancel, scaled=small != size)
+        found, stretches, count = track_frames(frames, fps, small, settings=settings,
+                                               progress=progress)  # fmt: skip
+    tracks = rescaled(found, size[0] / small[0], size[1] / small[1])
+    earlier = load_plan(case, media_id)
+    plan = RedactionPlan(
+        media_id, str(fps), size[0], size[1], count, settings.detect_every,
+        tuple(tracks), stretches=tuple(stretches),
+        manual=earlier.manual if earlier else (), mutes=earlier.mutes if earlier else (),
+    )  # fmt: skip
+    save_plan(case, plan)
+    case.audit("redact.find", media_id, tracks=str(len(tracks)), stretches=str(len(stretches)))
+    return plan
+
+
+def mark(case: Case, media_id: str, track_id: str, who: str) -> RedactionPlan:
+    """Say who a track is: a participant's id, or "other" (always hidden)."""
+    case.require(Action.ANNOTATE)
+    if who != OTHER and who not in {p["id"] for p in case.participants()}:
+        raise LibraryError(
+            f"{who!r} is not a participant of case {case.id}; use a participant id "
+            f"('videofeedback case show {case.id}') or 'other'"
+        )
+    plan = require_plan(case, media_id).marked(track_id, who)
+    save_plan(case, plan)
+    case.audit("redact.mark", media_id, track=track_id, to=who)
+    return plan
+
+
+def mute(
+    case: Case, media_id: str, start: Fraction, end: Fraction, bleep: bool = False
+) -> RedactionPlan:
+    case.require(Action.ANNOTATE)
+    plan = require_plan(case, media_id).muted(start, end, bleep)
+    save_plan(case, plan)
+    kind = "bleep" if bleep else "mute"
+    case.audit("redact.mute", media_id, start=str(start), end=str(end), kind=kind)
+    return plan
+
+
+def add_box(
+    case: Case,
+    media_id: str,
+    start: Fraction,
+    end: Fraction,
+    box: tuple[float, float, float, float],
+    to: tuple[float, float, float, float] | None = None,
+) -> RedactionPlan:
+    """A box a person drew, always hidden, from ``start`` to ``end`` seconds, moving from
+    ``box`` to ``to`` (x, y, w, h in the film's pixels), linearly."""
+    case.require(Action.ANNOTATE)
+    plan = require_plan(case, media_id)
+    fps = Fraction(plan.fps)
+    first, last = int(start * fps), int(end * fps)
+    if not 0 <= first <= last or min(box[2:]) <= 0:
+        raise LibraryError("a box needs 0 <= start <= end and a width and height above 0")
+    keys = (Keyframe(first, *box), Keyframe(last, *(to or box)))
+    plan = plan.with_manual(ManualBox(f"b{len(plan.manual) + 1}", keys))
+    save_plan(case, plan)
+    case.audit("redact.box", media_id, start=str(start), end=str(end))
+    return plan
+
+
+def review_status(case: Case, media_id: str) -> dict[str, Any]:
+    plan = require_plan(case, media_id)
+    fps = Fraction(plan.fps)
+    minutes = float(Fraction(plan.frames) / fps / 60) if plan.frames else 0.0
+    last = plan.reviews[-1] if plan.reviews else None
+    return {
+        "media": media_id,
+        "pending": plan.review_pending(),
+        "tracks": len(plan.tracks),
+        "unmarked": [t.id for t in plan.tracks if plan.mark_of(t.id) is None],
+        "stretches": [
+            {
+                "track": s.track,
+                "start": float(s.start / fps),
+                "end": float(s.end / fps),
+                "reason": s.reason,
+            }
+            for s in plan.stretches
+        ],  # fmt: skip
+        "stretches_per_minute": round(len(plan.stretches) / minutes, 1) if minutes else 0.0,
+        "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
+        "bleeps": [m.bleep for m in plan.mutes],
+        "boxes": len(plan.manual),
+        "changes_since_review": plan.changes_since_review,
+        "last_review": None if last is None else {"by": last.by, "at": last.at},
+    }
+
+
+def approve(case: Case, media_id: str) -> RedactionPlan:
+    """The person at the keyboard confirms they reviewed every flagged stretch and mark."""
+    case.require(Action.ANNOTATE)
+    plan = require_plan(case, media_id)
+    approved = plan.approved(case.session.name, now_iso())
+    save_plan(case, approved)
+    review = approved.reviews[-1]
+    case.audit(
+        "redact.approve", media_id, tracks=str(review.tracks), stretches=str(review.stretches),
+        changes=str(review.changes), marks=str(len(plan.marks)), digest=review.digest[:16],
+    )  # fmt: skip
+    return approved
+
+
+def visible_tracks(case: Case, plan: RedactionPlan, purpose: Purpose) -> set[str]:
+    """Tracks marked as a participant whose latest consent to ``purpose`` is given."""
+    consenting = set()
+    for participant in case.participants():
+        status = case.consent_status(participant["id"], purpose)
+        if status is not None and status[0] == "given":
+            consenting.add(participant["id"])
+    return {track for track, who in plan.marks if who in consenting}
+
+
+def export_redacted(
+    case: Case,
+    media_id: str,
+    out: Path,
+    purpose: Purpose,
+    progress: Callable[[int], None] | None = None,
+    cancel: Cancel | None = None,
+) -> dict[str, Any]:
+    """A plaintext copy for ``purpose`` that hides everyone without consent to it, re-encoded
+    from the original and the reviewed plan; refused while the review is pending."""
+    case.require(Action.EXPORT)
+    record = media_record(case, media_id)
+    plan = require_plan(case, media_id)
+    if plan.review_pending():
+        raise ReviewPendingError(
+            f"the redaction of {media_id} has not been reviewed since it last changed "
+            f"({len(plan.stretches)} stretches to look at); nothing was written. See "
+            f"'videofeedback redact review-status {media_id}', then 'redact approve {media_id}'"
+        )
+    visible = visible_tracks(case, plan, purpose)
+    with serving(opener(case, record)) as (url,):
+        has_sound = probe(url).main_audio is not None
+        argv = prepare_overlay_encode(plan, url, has_sound)
+        with atomic_file(out) as sink:
+            written = encode(argv, overlays(plan, visible), sink.write, cancel, progress)
+    os.chmod(out, 0o600)
+    hidden = len(plan.tracks) - len(visible)
+    case.audit(
+        "media.export", media_id, to=purpose.value, redacted="yes", hidden=str(hidden),
+        visible=str(len(visible)), muted=str(len(plan.mutes)),
+    )  # fmt: skip
+    return {"media": media_id, "out": str(out), "frames": written, "hidden_tracks": hidden,
+            "visible_tracks": len(visible), "bytes": out.stat().st_size}  # fmt: skip
