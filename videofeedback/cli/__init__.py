@@ -9,7 +9,7 @@ from typing import Any
 
 from videofeedback.errors import VideofeedbackError
 
-from . import annotation_commands, crypto, demo, library_commands, media_commands
+from . import annotation_commands, crypto, demo, library_commands, media_commands, team_commands
 from .output import CliExit
 
 EXIT_ERROR = 1
@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="videofeedback", description=__doc__)
     parser.set_defaults(json=False, user=None, library=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (crypto, library_commands, annotation_commands, media_commands, demo):
+    for module in (
+        crypto, library_commands, annotation_commands, media_commands, team_commands, demo
+    ):
         module.register(commands)
     return parser
 
