@@ -17,7 +17,7 @@ from pathlib import Path
 from .store import MIB, S3Store
 
 BLOCK_SIZE = 1 * MIB
-MEMORY_BLOCKS = 16
+MEMORY_BYTES = 16 * MIB  # blocks kept in memory, at most
 
 
 class BlockCache:
@@ -132,6 +132,6 @@ class StoreObjectFile(io.RawIOBase):
             if self._cache:
                 self._cache.put(self._name, index, data)
         self._blocks[index] = data
-        if len(self._blocks) > MEMORY_BLOCKS:
+        if len(self._blocks) > max(1, MEMORY_BYTES // self._block_size):
             self._blocks.popitem(last=False)
         return data
