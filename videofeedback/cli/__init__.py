@@ -46,6 +46,7 @@ MODULES = (
     "annotation_commands",
     "media_commands",
     "redact_commands",
+    "team_commands",
     "demo",
 )
 #: Each command's module and its one-line help, so that ``--help`` and a command import only
@@ -80,6 +81,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "still": ("media_commands", "the exact frame at a time, as an encrypted PNG"),
     "people": ("redact_commands", "find and name the people in a recording"),
     "redact": ("redact_commands", "review what a redacted export hides"),
+    "remote": ("team_commands", "team stores (S3) this library syncs with"),
     "demo": ("demo", "open the app on the demo library (made on first run, under a minute)"),
 }
 _OPTIONS_WITH_VALUE = ("--user", "--library")

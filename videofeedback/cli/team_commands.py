@@ -1,0 +1,144 @@
+"""remote add|list|remove|status|dev-server: the team store (docs/FORMAT.md §12)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .output import CliExit, emit
+
+
+def register(commands: Any) -> None:
+    remote = commands.add_parser("remote", help="team stores (S3) this library syncs with")
+    actions = remote.add_subparsers(dest="remote_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a team store (keys: prompt or environment)")
+    add.add_argument("name")
+    add.add_argument("--endpoint", required=True, help="e.g. https://s3.example.org")
+    add.add_argument("--bucket", required=True)
+    add.add_argument("--prefix", default="", help="a folder inside the bucket")
+    add.set_defaults(handler=cmd_remote_add)
+    actions.add_parser("list", help="the remotes you added").set_defaults(
+        handler=cmd_remote_list
+    )
+    remove = actions.add_parser("remove", help="forget a remote (its keys too)")
+    remove.add_argument("name")
+    remove.set_defaults(handler=cmd_remote_remove)
+    status = actions.add_parser("status", help="whether the store is reachable")
+    status.add_argument("name", nargs="?")
+    status.set_defaults(handler=cmd_remote_status)
+    dev = actions.add_parser("dev-server", help="run a local SeaweedFS store for trying it")
+    dev.add_argument("--dir", type=Path, required=True, help="where the store keeps its data")
+    dev.add_argument("--bucket", default="team")
+    dev.set_defaults(handler=cmd_dev_server)
+
+
+def _secret(variable: str, prompt: str) -> str:
+    value = os.environ.get(variable)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise CliExit(f"no store key: set {variable} or run in a terminal to be asked")
+    return getpass.getpass(prompt)
+
+
+def cmd_remote_add(args: argparse.Namespace) -> int:
+    from videofeedback.team.errors import StoreError
+    from videofeedback.team.remotes import Remote, save_remote
+    from videofeedback.team.store import StoreCredentials, StoreLocation
+
+    from .library_commands import acting_user
+
+    credentials = StoreCredentials(
+        _secret("VIDEOFEEDBACK_S3_ACCESS_KEY", "Store access key: "),
+        _secret("VIDEOFEEDBACK_S3_SECRET_KEY", "Store secret key: "),
+    )
+    remote = Remote(args.name, StoreLocation(args.endpoint, args.bucket, args.prefix), credentials)
+    with acting_user(args) as session:
+        save_remote(session, remote)
+        session.audit("remote.add", args.name)
+    try:
+        remote.store().check()
+        reachable, note = True, "reachable"
+    except StoreError as exc:
+        reachable, note = False, f"not reachable now ({exc}); kept, sync will try again"
+    emit(
+        args.json,
+        {**remote.public(), "reachable": reachable},
+        f"remote {args.name}: {args.endpoint} bucket {args.bucket}: {note}",
+    )
+    return 0
+
+
+def cmd_remote_list(args: argparse.Namespace) -> int:
+    from videofeedback.team.remotes import load_remotes
+
+    from .library_commands import acting_user
+
+    with acting_user(args) as session:
+        remotes = load_remotes(session)
+    rows = [remote.public() for remote in remotes.values()]
+    text = "\n".join(f"{r['name']}\t{r['endpoint']}\t{r['bucket']}\t{r['prefix']}" for r in rows)
+    emit(args.json, {"remotes": rows}, text or "no remotes")
+    return 0
+
+
+def cmd_remote_remove(args: argparse.Namespace) -> int:
+    from videofeedback.team.remotes import remove_remote
+
+    from .library_commands import acting_user
+
+    with acting_user(args) as session:
+        remove_remote(session, args.name)
+        session.audit("remote.remove", args.name)
+    emit(args.json, {"removed": args.name}, f"remote {args.name} removed")
+    return 0
+
+
+def cmd_remote_status(args: argparse.Namespace) -> int:
+    from videofeedback.team.errors import StoreError
+    from videofeedback.team.remotes import find_remote
+
+    from .library_commands import acting_user
+
+    with acting_user(args) as session:
+        remote = find_remote(session, args.name)
+    try:
+        remote.store().check()
+        reachable, problem = True, ""
+    except StoreError as exc:
+        reachable, problem = False, str(exc)
+    data: dict[str, Any] = {**remote.public(), "reachable": reachable, "problem": problem}
+    emit(args.json, data, f"{remote.name}: " + ("reachable" if reachable else problem))
+    return 0 if reachable else 1
+
+
+def cmd_dev_server(args: argparse.Namespace) -> int:
+    from videofeedback.team.devserver import DevServer
+    from videofeedback.team.store import S3Store, StoreCredentials, StoreLocation
+
+    server = DevServer(args.dir.resolve())
+    with server:
+        store = S3Store(
+            StoreLocation(server.endpoint, args.bucket),
+            StoreCredentials(server.credentials.access_key, server.credentials.secret_key),
+        )
+        store.ensure_bucket()
+        print(
+            f"SeaweedFS on {server.endpoint} (loopback only), data in {args.dir}\n"
+            f"  export VIDEOFEEDBACK_S3_ACCESS_KEY={server.credentials.access_key}\n"
+            f"  export VIDEOFEEDBACK_S3_SECRET_KEY={server.credentials.secret_key}\n"
+            f"  videofeedback remote add dev --endpoint {server.endpoint} --bucket {args.bucket}\n"
+            "Ctrl+C stops it.",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
