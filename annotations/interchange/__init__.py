@@ -26,6 +26,7 @@ from .formats import (
 )
 from .imported import Entry, ImportedFile, Label
 from .plan import ImportOptions, ImportPlan, LabelMap, parse_label_map, plan_import
+from .spreadsheet import is_spreadsheet, spreadsheet_as_tsv
 from .srt import parse_srt
 from .textcodec import decode_text, unwrap_gzip
 
@@ -50,10 +51,12 @@ def export_text(annotations: Annotations, fmt: str) -> str:
 def format_of(filename: str, text: str = "") -> str:
     """'eaf', 'boris', 'boris-export', 'csv', 'vtt', 'srt' or 'json', by ending and content."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if suffix in (".xlsx", ".xls", ".ods"):
+    if suffix in (".xls", ".ods"):
         raise InterchangeError(
-            f"{filename}: spreadsheets are not read; export the events from BORIS as TSV or CSV"
+            f"{filename}: only XLSX spreadsheets are read; save it as XLSX, TSV or CSV"
         )
+    if suffix in (".xlsx", ".xlsm"):
+        raise InterchangeError(f"{filename}: read it with spreadsheet_as_tsv first")
     if suffix not in READABLE:
         raise InterchangeError(f"{filename}: unknown file type; use {', '.join(READABLE)}")
     if suffix in (".csv", ".tsv", ".txt"):
@@ -133,6 +136,8 @@ __all__ = [
     "Label",
     "LabelMap",
     "decode_text",
+    "is_spreadsheet",
+    "spreadsheet_as_tsv",
     "unwrap_gzip",
     "export_text",
     "format_of",

@@ -485,3 +485,52 @@ def test_elan_media_time_origin_shifts_into_the_recording():
     found = read_file(text, "x.eaf", recording())
     assert found.entries[0].start == Fraction(18, 10) + Fraction(5, 2)
     assert found.details["media time origin (s)"] == "2.5"
+
+
+def _as_xlsx(tsv_name: str) -> bytes:
+    """The table of a real BORIS TSV export written to XLSX as BORIS writes it (openpyxl:
+    numbers as numbers, text as text), so the XLSX path is checked against the TSV one."""
+    import csv
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in csv.reader(io.StringIO(text_of(tsv_name)), delimiter="\t"):
+        cells = []
+        for cell in row:
+            try:
+                cells.append(float(cell) if cell.strip() else None)
+            except ValueError:
+                cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["boris/test_export_events_tabular.tsv", "boris/test_export_aggregated_events_test_full_1.tsv"],
+)
+def test_boris_xlsx_exports_read_as_their_tsv(name):
+    from annotations.interchange import decode_text, is_spreadsheet, spreadsheet_as_tsv
+
+    xlsx_name = name.replace(".tsv", ".xlsx")
+    assert is_spreadsheet(xlsx_name)
+    data, inner = spreadsheet_as_tsv(_as_xlsx(name), xlsx_name)
+    assert inner.endswith(".tsv")
+    from_xlsx = import_text(decode_text(data, inner), inner, recording(), "sue", keep())
+    from_tsv = import_text(text_of(name), name, recording(), "sue", keep())
+    assert [(m.start, m.end, m.note) for m in from_xlsx] == [
+        (m.start, m.end, m.note) for m in from_tsv
+    ]
+    assert len(from_xlsx) >= 4
+
+
+def test_a_damaged_xlsx_is_one_clear_error():
+    from annotations.interchange import spreadsheet_as_tsv
+
+    with pytest.raises(InterchangeError, match="not a readable XLSX"):
+        spreadsheet_as_tsv(b"PK\x03\x04 not really a workbook", "events.xlsx")

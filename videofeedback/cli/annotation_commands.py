@@ -20,9 +20,11 @@ from annotations.interchange import (
     LabelMap,
     decode_text,
     export_text,
+    is_spreadsheet,
     parse_label_map,
     plan_import,
     read_file,
+    spreadsheet_as_tsv,
     unwrap_gzip,
 )
 from annotations.interchange.plan import Outside
@@ -217,6 +219,8 @@ def _report_lines(report: dict[str, Any]) -> list[str]:
 def cmd_moments_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     data, name = unwrap_gzip(path.read_bytes(), path.name)
+    if is_spreadsheet(name):  # BORIS's XLSX export: its first sheet, as BORIS's TSV
+        data, name = spreadsheet_as_tsv(data, name)
     text = decode_text(data, name, args.encoding)
     options = _options(args)
     with annotating(args) as work:
