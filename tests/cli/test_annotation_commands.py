@@ -227,6 +227,23 @@ def fresh(tmp_path_factory):
     return make_library(tmp_path_factory)
 
 
+def test_a_boris_xlsx_export_is_read_like_its_tsv(fresh, tmp_path):
+    from tests.annotations.test_interop_files import _as_xlsx
+
+    folder, media_id, _ = fresh
+    name = "boris/test_export_aggregated_events_test_full_1.tsv"
+    xlsx = tmp_path / "events.xlsx"
+    xlsx.write_bytes(_as_xlsx(name))
+    args = ("moments", "import", media_id, "--coder", "bob", "--dry-run", "--json")
+    from_xlsx = ok(vf(folder, "bob", *args[:3], xlsx, *args[3:]))
+    from_tsv = ok(vf(folder, "bob", *args[:3], DATA / name, *args[3:]))
+    assert from_xlsx["entries"] == from_tsv["entries"] == 18
+    def spans(report):
+        return [(m["start"], m["end"], m["note"]) for m in report["would_import"]]
+
+    assert spans(from_xlsx) == spans(from_tsv)
+
+
 def test_import_dry_run_reports_and_stores_nothing(fresh):
     folder, media_id, _ = fresh
     aggregated = DATA / "boris" / "test_export_aggregated_events_test_full_1.tsv"
