@@ -125,9 +125,13 @@ def spawn(
     stdout: int | None = subprocess.PIPE,
     stderr: int | None = subprocess.PIPE,
     pass_fds: Sequence[int] = (),
+    extra_environment: Mapping[str, str] | None = None,
+    bufsize: int = -1,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a child process the one way videofeedback does: never a shell, the minimal
-    environment, served inputs through private pipes, only the given descriptors inherited."""
+    environment (plus ``extra_environment``, for a child that needs its own settings),
+    served inputs through private pipes, only the given descriptors inherited."""
     args, fds = _private_inputs(argv)
     try:
         return subprocess.Popen(
@@ -135,7 +139,9 @@ def spawn(
             stdin=stdin,
             stdout=stdout,
             stderr=stderr,
-            env=child_environment(),
+            bufsize=bufsize,
+            cwd=cwd,
+            env={**child_environment(), **(extra_environment or {})},
             pass_fds=(*pass_fds, *fds),
             close_fds=True,
         )

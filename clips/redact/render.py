@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from clips.errors import MediaError
-from clips.ffmpeg import Cancel
+from clips.ffmpeg import Cancel, spawn
 
 from .detect import Box
 from .plan import RedactionPlan, TrackBox
@@ -102,9 +102,7 @@ def encode(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Pipe ``frames`` into the encoder; its output goes to ``sink``. Frames written."""
-    process = subprocess.Popen(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = spawn(argv, stdin=subprocess.PIPE)
     if cancel is not None:
         cancel.watch(process)
     assert process.stdin and process.stdout and process.stderr

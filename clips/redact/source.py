@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import subprocess
 from collections.abc import Iterator
 from typing import IO
 
 import numpy as np
 
 from clips.errors import MediaError
-from clips.ffmpeg import OWN_MEDIA, Cancel, base_args
+from clips.ffmpeg import OWN_MEDIA, Cancel, base_args, spawn
 
 #: Bytes a pixel, for the raw formats we read: BGR for analysis, the film's own 4:2:0 YUV
 #: for the redacted copy (no colour conversion either way, half the bytes through the pipe).
@@ -57,13 +56,8 @@ def read_frames(
     width, height = size
     frame_bytes = int(width * height * PIXEL_BYTES[pix_fmt])
     shape = (height, width, 3) if pix_fmt == "bgr24" else (height * 3 // 2, width)
-    process = subprocess.Popen(
-        prepare_decode(url, own, pix_fmt, size if scaled else None),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        bufsize=frame_bytes,
-    )
+    argv = prepare_decode(url, own, pix_fmt, size if scaled else None)
+    process = spawn(argv, bufsize=frame_bytes)
     if cancel is not None:
         cancel.watch(process)
     assert process.stdout is not None and process.stderr is not None

@@ -29,8 +29,8 @@ def test_redaction_through_the_cli(tmp_path):
         done = subprocess.run(
             [str(SCRIPT), "--user", user, *args],
             cwd=work, capture_output=True, text=True, timeout=600,
-            env={**env, "VIDEOFEEDBACK_PASSPHRASE": f"pw-{user}",
-                 "VIDEOFEEDBACK_NEW_PASSPHRASE": "pw-bob"},
+            env={**env, "VIDEOFEEDBACK_PASSPHRASE": f"{user}-quiet-harbour-lantern",
+                 "VIDEOFEEDBACK_NEW_PASSPHRASE": "bob-quiet-harbour-lantern"},
         )  # fmt: skip
         if check:
             assert done.returncode == 0, (args, done.stderr)

@@ -363,7 +363,7 @@ def test_another_account_is_refused_even_with_the_secret(python_for_nobody):
 
 @needs_root
 def test_a_reel_render_gives_another_account_nothing(
-    studio, recording, monkeypatch, python_for_nobody
+    studio, recording, monkeypatch, python_for_nobody, qt_gui
 ):
     from annotations.reel import ReelPlan
 

@@ -25,9 +25,9 @@ SCENE = two_people(fps=30)  # what an import keeps as it is (30 fps)
 @pytest.fixture(scope="module")
 def family(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redact") / "lib"
-    library, alice = Library.create(folder, "alice", "pw-alice", folder.parent / "r.age", 30)
-    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
-    bob = library.unlock("bob", "pw-bob")
+    library, alice = Library.create(folder, "alice", "alice-quiet-harbour-lantern", folder.parent / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
+    bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family Redact", Programme.VIG, date.today())
     mother = case.add_participant("Rosalind", "mother")
     brother = case.add_participant("Theodore", "older brother")

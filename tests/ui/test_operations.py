@@ -16,7 +16,7 @@ from PySide6.QtCore import QTimer
 from annotations import Annotations, Editor
 from annotations.model import Moment
 from tests.ui.conftest import open_first_case, unlock
-from ui.operations import CaseOp, operations
+from ui.operations import CaseOp, operations, wait_for_operations
 from videofeedback.library import Library, Programme, Purpose, Role, create_case
 from videofeedback.library.annotating import AnnotationSession
 from videofeedback.library.audit import AuditLog, chain_next
@@ -30,9 +30,9 @@ BLOCKED_AT_MOST = 0.100  # seconds between two ticks of the event loop
 def big_case(tmp_path_factory):
     """A case with 5,000 audit entries and 2,000 moments on one recording."""
     folder = tmp_path_factory.mktemp("big") / "lib"
-    library, alice = Library.create(folder, "alice", "pw-alice", folder.parent / "r.age", 30)
-    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
-    bob = library.unlock("bob", "pw-bob")
+    library, alice = Library.create(folder, "alice", "alice-quiet-harbour-lantern", folder.parent / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
+    bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family B", Programme.VIG, date(2026, 1, 5))
     mother = case.add_participant("Bea", "mother")
     case.set_consent(mother, Purpose.FILMING, True)
@@ -164,6 +164,7 @@ def test_files_dropped_together_are_imported_one_at_a_time(qtbot, window, tmp_pa
 def test_the_changes_signal_refreshes_only_the_views_it_names(qtbot, window, monkeypatch):
     unlock(qtbot, window)
     open_first_case(qtbot, window)
+    wait_for_operations()  # the opening's own operations deliver before the views are watched
     refreshed, comments = [], []
     monkeypatch.setattr(window.case_view, "refresh", lambda: refreshed.append(1))
     monkeypatch.setattr(window.review_view, "_show_comments", lambda: comments.append(1))

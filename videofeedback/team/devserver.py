@@ -6,10 +6,8 @@ chosen free on 127.0.0.1, and the server binds to 127.0.0.1 alone, never all int
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +16,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from clips.ffmpeg import spawn
 
 from .errors import StoreError
 
@@ -104,22 +104,18 @@ class DevServer:
     def start(self, timeout: float = 60.0) -> DevServer:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.folder),
             "AWS_ACCESS_KEY_ID": self.credentials.access_key,
             "AWS_SECRET_ACCESS_KEY": self.credentials.secret_key,
         }
-        log = open(self.folder / "weed.log", "ab")  # noqa: SIM115 - handed to the child
-        self._process = subprocess.Popen(
-            [weed_executable(), *weed_arguments(self.folder / "data", self.ports)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=self.folder,
-            start_new_session=True,
-        )
-        log.close()
+        with open(self.folder / "weed.log", "ab") as log:
+            self._process = spawn(
+                [weed_executable(), *weed_arguments(self.folder / "data", self.ports)],
+                stdout=log.fileno(),
+                stderr=subprocess.STDOUT,
+                extra_environment=env,
+                cwd=self.folder,
+            )
         (self.folder / "data").mkdir(exist_ok=True)
         self._wait_ready(timeout)
         return self
@@ -144,11 +140,11 @@ class DevServer:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        os.killpg(process.pid, signal.SIGTERM)
+        process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait()
 
     def __enter__(self) -> DevServer:
