@@ -33,7 +33,7 @@ from annotations import Codebook
 from annotations.model import Annotations
 from ui.errors import show_error
 from ui.jobs import Jobs
-from ui.operations import CaseOp
+from ui.operations import CaseOp, wait_for_operations
 from ui.player import Player, VideoView
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import case_codebook
@@ -96,6 +96,7 @@ class SharedReview(QWidget):
         self.index = 0
         self.words_of: dict[int, str] = {}  # item index → the words typed (saved on leaving)
         self.saved: dict[int, str] = {}  # item index → the words stored in the case
+        self._sent: dict[int, str] = {}  # item index → the words last sent to be stored
         self.text_size = 28
         self._may_close = False
         self.player = Player(self)
@@ -238,12 +239,19 @@ class SharedReview(QWidget):
         """The words box's text is kept for this item (and stored once, or again if changed)."""
         text = self.words.toPlainText().strip()
         self.words_of[self.index] = text
-        if not text or self.saved.get(self.index) == text:
-            return
+        if not text or self._sent.get(self.index) == text:
+            return  # stored already, or on its way
         index = self.index
-        CaseOp(self, self.case, add_parent_words(self.session_id, self.item.ref, text)).success(
+        self._sent[index] = text
+
+        def not_stored(message: str) -> None:
+            self._sent.pop(index, None)
+            show_error(self, message)
+
+        op = add_parent_words(self.session_id, self.item.ref, text)
+        CaseOp(self, self.case, op).success(
             lambda _: self.saved.__setitem__(index, text)
-        ).run()
+        ).failure(not_stored).run()
 
     def _may_leave_item(self) -> bool:
         """Leaving an item with nothing written asks first."""
@@ -283,6 +291,7 @@ class SharedReview(QWidget):
     def finish(self) -> None:
         """The end: says whose words were kept, for how many of the items."""
         self.player.pause()
+        wait_for_operations()  # the last words' save delivers first: say only what is stored
         kept = len([i for i in range(len(self.items)) if self.saved.get(i)])
         self.caption.setText("Thank you.")
         self.prompt.setText(

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox
 
+from tests import fast_scrypt
 from tests.ui.conftest import PASSPHRASE, open_first_case, unlock
 from ui.main_window import MainWindow
 from videofeedback.library import Library
@@ -67,6 +68,10 @@ def stored_recordings(folder):
 def start_recording(qtbot, window):
     window.case_view.new_recording_session()
     record = window.record_view
+    # the session is made by an operation on the case's queue; the record page follows it
+    qtbot.waitUntil(
+        lambda: window.stack.currentWidget() is record and bool(record.session_id), timeout=10_000
+    )
     click(qtbot, record.start_stop)
     qtbot.waitUntil(lambda: record.recorder is not None, timeout=10_000)
     qtbot.waitUntil(lambda: record.timer.text() == "00:01", timeout=10_000)
@@ -161,7 +166,7 @@ def _killed_recording(folder: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED, str(folder)],
         stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": fast_scrypt.child_pythonpath(str(REPO))},
         text=True,
     )
     assert child.stdout.readline().strip() == "recording"
