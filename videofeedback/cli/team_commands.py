@@ -122,23 +122,24 @@ def cmd_dev_server(args: argparse.Namespace) -> int:
     from videofeedback.team.store import S3Store, StoreCredentials, StoreLocation
 
     server = DevServer(args.dir.resolve())
-    with server:
-        store = S3Store(
-            StoreLocation(server.endpoint, args.bucket),
-            StoreCredentials(server.credentials.access_key, server.credentials.secret_key),
-        )
-        store.ensure_bucket()
-        print(
-            f"SeaweedFS on {server.endpoint} (loopback only), data in {args.dir}\n"
-            f"  export VIDEOFEEDBACK_S3_ACCESS_KEY={server.credentials.access_key}\n"
-            f"  export VIDEOFEEDBACK_S3_SECRET_KEY={server.credentials.secret_key}\n"
-            f"  videofeedback remote add dev --endpoint {server.endpoint} --bucket {args.bucket}\n"
-            "Ctrl+C stops it.",
-            flush=True,
-        )
-        try:
+    try:
+        with server:
+            store = S3Store(
+                StoreLocation(server.endpoint, args.bucket),
+                StoreCredentials(server.credentials.access_key, server.credentials.secret_key),
+            )
+            store.ensure_bucket()
+            print(
+                f"SeaweedFS on {server.endpoint} (loopback only), data in {args.dir}\n"
+                f"  export VIDEOFEEDBACK_S3_ACCESS_KEY={server.credentials.access_key}\n"
+                f"  export VIDEOFEEDBACK_S3_SECRET_KEY={server.credentials.secret_key}\n"
+                f"  videofeedback remote add dev --endpoint {server.endpoint} "
+                f"--bucket {args.bucket}\n"
+                "Ctrl+C stops it.",
+                flush=True,
+            )
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:  # Ctrl+C, whenever it comes: the server is stopped by `with`
+        server.stop()
     return 0
