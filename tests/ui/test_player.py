@@ -111,7 +111,7 @@ def test_playing_then_unloading_many_times_never_hangs(library):
         from encryption import X25519Identity
         from ui.player import Player
         app = QApplication([])
-        identity = X25519Identity.parse({str(identity)!r})
+        identity = X25519Identity.parse({str(identity.newest)!r})
         player = Player()
         for round in range(25):
             player.load(Path({str(path)!r}), [identity], Fraction(30))

@@ -458,7 +458,8 @@ class AuditLog:
                         "it (an earlier entry was altered or moved)",
                     )
                 )
-            self._check_author(entry, keys, policy, report)
+            else:  # only an entry in its own place counts: a copied one is never applied
+                self._check_author(entry, keys, policy, report)
         return chain_next(previous, ciphertext)
 
     def _check_author(

@@ -314,17 +314,10 @@ class Case:
         self.audit(f"consent.{'give' if given else 'withdraw'}", participant_id, purpose=purpose)
 
     def consent_status(self, participant_id: str, purpose: Purpose) -> tuple[str, str] | None:
-        """(status, when) of the latest consent the signed audit trail records (the
-        database is a cache of it), or None if never recorded."""
-        signed = self.history().consent.get((participant_id, purpose.value))
-        if signed is not None:
-            return signed
-        row = self.db.execute(
-            "SELECT status, recorded_at FROM consent WHERE participant_id = ? AND purpose = ? "
-            "ORDER BY seq DESC LIMIT 1",
-            (participant_id, purpose.value),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
+        """(status, when) of the latest consent the signed audit trail records, or None if
+        the trail records none. The database's consent table is a cache that is never read
+        for a decision: any member can write the database, only the trail is signed."""
+        return self.history().consent.get((participant_id, purpose.value))
 
     def consent_table(self) -> list[dict[str, Any]]:
         table = []

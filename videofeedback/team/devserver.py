@@ -83,6 +83,7 @@ def weed_arguments(folder: Path, ports: list[int]) -> list[str]:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-master.volumeSizeLimitMB=64",
+        "-volume.preStopSeconds=0",  # stop at once when asked (the default waits 10 s)
     ]
 
 
