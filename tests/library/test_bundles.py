@@ -122,10 +122,16 @@ def test_a_bundle_opens_only_for_the_user_it_names(world, family, tmp_path):
 
 
 def _forged_bundle(world, forger, case_id: str, to: str, members: dict[str, bytes], out):
-    """A bundle built by hand: every member sealed to the case's bundle key (the key store
-    is readable by every user), the note signed by ``forger``."""
+    """A bundle built by hand: every member sealed with the case's KEK (the key store is
+    readable by every user) and the best epoch key the forger has (a non-member has none:
+    a made-up one), the note signed by ``forger``."""
+    from encryption import X25519Identity
+
     kek = world.library.key_store().kek(case_id, forger.identities)
-    key = bundle_identity(kek, "b-0000000001")
+    epoch_key = forger.try_case_identity(case_id)
+    key = bundle_identity(
+        kek, epoch_key.newest if epoch_key else X25519Identity.generate(), "b-0000000001"
+    )
     sealed = {}
     for name, data in members.items():
         sink = io.BytesIO()
@@ -159,7 +165,7 @@ def test_a_non_members_made_up_database_is_refused(world, family, tmp_path):
 
     made_up = {"case.db": fake.serialize(), "audit.keys": b"{}", "audit/entries/x.age": b"x"}
     _forged_bundle(world, world.dave, case.id, "sue", made_up, tmp_path / "forged2.age")
-    with pytest.raises(BundleError, match="not this library's trail"):
+    with pytest.raises(BundleError, match="epoch|does not open|not this library.s trail"):
         open_bundle(world.sue, tmp_path / "forged2.age")
 
 

@@ -56,10 +56,12 @@ class BundleError(LibraryError):
 # --- keys --------------------------------------------------------------------------------------
 
 
-def bundle_identity(kek: bytes, bundle_id: str) -> X25519Identity:
-    """The key a bundle's members are encrypted to: gone with the case's KEK at purge."""
-    hkdf = HKDF(hashes.SHA256(), 32, salt=bundle_id.encode(), info=b"videofeedback bundle")
-    return X25519Identity(hkdf.derive(kek))
+def bundle_identity(kek: bytes, epoch_key: X25519Identity, bundle_id: str) -> X25519Identity:
+    """The key a bundle's members are encrypted to: from the case's KEK (gone at purge) and a
+    key epoch's secret (only members have it: every library user can read the KEK, so a
+    bundle's inner layer handed on to a non-member opens nothing)."""
+    hkdf = HKDF(hashes.SHA256(), 32, salt=bundle_id.encode(), info=b"videofeedback bundle v2")
+    return X25519Identity(hkdf.derive(kek + str(epoch_key).encode()))
 
 
 def _stanza_id(stanzas: Sequence[Stanza]) -> str:
@@ -137,7 +139,7 @@ def export_bundle(
         db=hashlib.sha256(database).hexdigest(),
     )
     case.save()
-    key = bundle_identity(case.identity.kek, bundle_id)
+    key = bundle_identity(case.identity.kek, case.identity.newest, bundle_id)
     plain = {"case.db": database, **_audit_files(case)}
     plain.update({f"media/{m}": read_encrypted(p, [case.identity]) for m, p in media_files.items()})
     sealed = {name: _seal(data, key) for name, data in plain.items()}
@@ -145,6 +147,7 @@ def export_bundle(
         "format": FORMAT,
         "version": VERSION,
         "bundle_id": bundle_id,
+        "epoch": case.identity.epoch,
         "case_id": case.id,
         "exporter": case.session.name,
         "to": to_user,
@@ -232,8 +235,13 @@ def open_bundle(session: UserSession, path: Path) -> OpenedBundle:
     except EncryptionError as exc:
         raise BundleError(f"{path} cannot be opened: {exc}") from None
     case_id = str(manifest["case_id"])
-    kek = session.library.key_store().kek(case_id, session.identities)
-    key = bundle_identity(kek, str(manifest["bundle_id"]))
+    session.library.key_store().kek(case_id, session.identities)  # gone after a purge
+    case_keys = session.case_identity(case_id)  # members only: a non-member is refused here
+    epoch = int(manifest.get("epoch", 0))
+    if not 1 <= epoch <= case_keys.epoch:
+        raise BundleError(f"{path} names a key epoch this case does not have; not opened")
+    epoch_key = case_keys.epoch_identity(epoch)
+    key = bundle_identity(case_keys.kek, epoch_key, str(manifest["bundle_id"]))
     try:
         plain = {name: _open_sealed(data, key) for name, data in sealed.items()}
     except EncryptionError as exc:

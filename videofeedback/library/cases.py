@@ -237,7 +237,12 @@ class Case:
         return _rows(self.db.execute("SELECT user, role FROM members ORDER BY user"))
 
     def member_names(self) -> list[str]:
-        return [m["user"] for m in self.members()]
+        """The members as the signed trail has them (the database's table is a cache any
+        member could edit: keys are never wrapped to a name only the database holds)."""
+        signed = self.history().members
+        if signed is not None:
+            return sorted(signed)
+        return [m["user"] for m in self.members()]  # a trail begun before format 2
 
     def _write_key(self, members: Iterable[str]) -> None:
         library = self.session.library
@@ -267,8 +272,12 @@ class Case:
         # is written from now on is encrypted to the new epoch, which the removed user never had
         self.identity = self.identity.with_new_epoch()
         self._log = None  # the log's next entries go to the new epoch's recipient
-        self._write_key(self.member_names())
+        self._write_key([m for m in self.member_names() if m != user])
         self.audit("member.remove", user)
+        # the library trail learns the new epoch's signing key: a closure signed with an
+        # older one (which the removed member may have kept) no longer leads to a purge
+        rekeyed = case_signing_key(self.identity.newest).verify_key
+        self.session.audit("case.rekey", self.id, case_key=str(rekeyed))
         self.save()
 
     # --- participants and consent --------------------------------------------------------
@@ -502,7 +511,7 @@ class Case:
         closed, name = when.isoformat(), self.session.name
         message = closure_message(self.id, closed, until.isoformat(), name, entry, value.hex())
         signature = self.session.keys.require_signing_key().sign(message)
-        case_signature = case_signing_key(self.identity.epoch_identity(1)).sign(message)
+        case_signature = case_signing_key(self.identity.newest).sign(message)
         record = RetentionRecord(
             until.isoformat(),
             self.session.name,
@@ -556,7 +565,7 @@ def create_case(
     case._write_key(everyone)
     case.audit("case.create", case_id, programme=programme, members=",".join(everyone))
     case.save()
-    announced = case_signing_key(case.identity.epoch_identity(1)).verify_key
+    announced = case_signing_key(case.identity.newest).verify_key
     session.audit("case.create", case_id, case_key=str(announced))
     return case
 

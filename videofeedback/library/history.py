@@ -32,6 +32,7 @@ LIBRARY_ACTIONS: dict[str, Action] = {
     "user.add": Action.MANAGE_USERS,
     "case.purge": Action.PURGE,
     "case.create": Action.CREATE_CASE,
+    "case.rekey": Action.EDIT_CASE,
     "library.upgrade": Action.MANAGE_USERS,
 }
 
@@ -99,9 +100,14 @@ class LibraryHistory:
     roles: dict[str, str] = field(default_factory=dict)  # as the log has built them so far
     case_keys: dict[str, str] = field(default_factory=dict)  # case id -> vfsign1… of its key
     closures: dict[str, AuditEntry] = field(default_factory=dict)
+    keyholders: dict[str, set[str]] = field(default_factory=dict)  # who announced case keys
 
     def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
-        refusal = self._check(entry) if authenticated else None
+        if not authenticated:  # before the upgrade: nobody's signature, so no case key or
+            if entry.action in ("library.create", "user.add"):  # closure counts from it
+                self._apply(entry)
+            return None
+        refusal = self._check(entry)
         if refusal is None:
             self._apply(entry)
         return refusal
@@ -118,6 +124,13 @@ class LibraryHistory:
             return f"{entry.user} ({role.value}) may not {what}"
         if entry.action == "case.create" and entry.object in self.case_keys:
             return f"case {entry.object} was already created: a second announcement is forged"
+        if entry.action == "case.rekey" and entry.user not in self.keyholders.get(
+            entry.object, set()
+        ):
+            return (
+                f"{entry.user} announced a new key of case {entry.object} without having "
+                "announced one before (only its creator, or who rotated its key, may)"
+            )
         return None
 
     def _apply(self, entry: AuditEntry) -> None:
@@ -125,7 +138,10 @@ class LibraryHistory:
             self.roles[entry.user] = Role.ADMIN.value
         elif entry.action == "user.add":
             self.roles[entry.object] = entry.detail.get("role", "")
-        elif entry.action == "case.create" and "case_key" in entry.detail:
-            self.case_keys.setdefault(entry.object, entry.detail["case_key"])
+        elif entry.action in ("case.create", "case.rekey") and "case_key" in entry.detail:
+            # a member's removal announces the new epoch's key: closures must be signed with
+            # the newest, which a removed member never had
+            self.case_keys[entry.object] = entry.detail["case_key"]
+            self.keyholders.setdefault(entry.object, set()).add(entry.user)
         elif entry.action == "case.close":
             self.closures[entry.object] = entry

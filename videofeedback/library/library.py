@@ -361,6 +361,11 @@ class Library:
         ``today`` is for tests only; the command line has no way to change the date."""
         today = today or date.today()
         report, history = self.verify_audit(by)
+        if not report.valid:  # a trail with problems decides no deletion
+            raise LibraryError(
+                "the library's audit trail has problems, so no case is purged; run "
+                "'videofeedback audit verify' and ask whoever keeps the library"
+            )
         keys = self.verify_keys()
         users = self.trusted_users()
         expired = []
