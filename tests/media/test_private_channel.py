@@ -24,6 +24,7 @@ import pytest
 from clips.ffmpeg import base_args, capture, child_environment, spawn
 from clips.serve import MediaServer, is_served_url, peer_uid, serving
 from clips.synthetic import SyntheticSource
+from tests.procnet import listening
 from videofeedback import media
 from videofeedback.library.media_records import media_record
 
@@ -86,21 +87,8 @@ print(json.dumps({"urls": len(urls), "ports": sorted(listening), "statuses": sta
 
 
 def our_listening_ports() -> set[int]:
-    """The loopback ports this process listens on (its sockets' inodes in /proc/net/tcp)."""
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            link = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    ports = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == "0A" and fields[9] in inodes:
-            ports.add(int(fields[1].split(":")[1], 16))
-    return ports
+    """The ports this process listens on."""
+    return {port for _, port in listening()}
 
 
 @functools.cache

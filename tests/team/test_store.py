@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from tests.paths import REPO
+from tests.procnet import listening
 from tests.team.conftest import store_for
 from videofeedback.team.devserver import LOOPBACK, DevServer, weed_arguments
 from videofeedback.team.errors import (
@@ -27,29 +28,8 @@ def test_weed_is_told_to_bind_loopback_only(tmp_path):
     assert "-webdav=false" in arguments and "-admin.ui=false" in arguments
 
 
-def _listening_addresses(pid: int) -> set[str]:
-    """Local addresses of the sockets ``pid`` listens on (from /proc, no tools needed)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    found = set()
-    for table in ("tcp", "tcp6"):
-        with open(f"/proc/{pid}/net/{table}") as rows:
-            next(rows)
-            for row in rows:
-                fields = row.split()
-                if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
-                    found.add(fields[1].split(":")[0])
-    return found
-
-
 def test_the_server_listens_on_loopback_only(seaweed):
-    addresses = _listening_addresses(seaweed._process.pid)
+    addresses = {address for address, _ in listening(seaweed._process.pid)}
     assert addresses, "weed listens on nothing?"
     assert addresses <= {"0100007F"}, addresses  # 127.0.0.1, never 0.0.0.0 or ::
 
