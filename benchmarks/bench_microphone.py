@@ -46,7 +46,6 @@ from videofeedback.library import (  # noqa: E402
     SessionKind,
     create_case,
 )
-from videofeedback.library.media_records import media_record  # noqa: E402
 
 SINK = "videofeedback_room"
 BEEPS = "sine=f=1000:r=48000,volume='if(lt(mod(t\\,1)\\,0.05)\\,6\\,0)':eval=frame"
@@ -103,7 +102,7 @@ def studio(folder: Path) -> tuple[object, str]:
     case = create_case(library.unlock("bob", secret), "Family R", Programme.VIG, date.today())
     mother = case.add_participant("Rosa", "mother")
     case.set_consent(mother, Purpose.FILMING, True)
-    session = case.new_session(SessionKind.RECORDING, date.today())
+    session = case.sessions.new(SessionKind.RECORDING, date.today())
     case.save()
     return case, session
 
@@ -118,7 +117,7 @@ def trial(folder: Path, name: str, microphone: Sequence[str], seconds: int, play
         dropped, inserted = camera.microphone_health
         drift = camera.microphone_drift
     case.save()  # type: ignore[attr-defined]
-    with serving(media.opener(case, media_record(case, media_id))) as (url,):  # type: ignore[arg-type]
+    with serving(media.opener(case, case.media.get(media_id))) as (url,):  # type: ignore[arg-type]
         starts = beep_starts(url)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     arrival = [round((started + s - played) % 1 * 1000) for s in starts]

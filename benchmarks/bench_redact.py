@@ -40,7 +40,6 @@ from videofeedback.library import (  # noqa: E402
     SessionKind,
     create_case,
 )
-from videofeedback.library.media_records import media_record  # noqa: E402
 
 
 def _case(folder: Path):  # type: ignore[no-untyped-def]
@@ -50,7 +49,7 @@ def _case(folder: Path):  # type: ignore[no-untyped-def]
     participant = case.add_participant("Bench Parent", "mother")
     for purpose in (Purpose.FILMING, Purpose.FAMILY_COPY):
         case.set_consent(participant, purpose, True)
-    session = case.new_session(SessionKind.RECORDING, date.today())
+    session = case.sessions.new(SessionKind.RECORDING, date.today())
     return library, case, session, participant
 
 
@@ -91,8 +90,8 @@ def _participant_tracks(scene: Scene, plan) -> set[str]:  # type: ignore[no-unty
 def plain_reencode(case, media_id: str, out: Path) -> None:  # type: ignore[no-untyped-def]
     """The same source re-encoded with the same settings, written as the export writes its
     copy (atomically, fsynced)."""
-    record = media_record(case, media_id)
-    fps = Fraction(record["info"]["fps"])
+    record = case.media.get(media_id)
+    fps = record.frame_rate()
     with serving(media.opener(case, record)) as (url,), atomic_file(out) as sink:
         argv = [*base_args(), *OWN_MEDIA, "-i", url, "-map", "0:v:0", "-map", "0:a:0",
                 *video_encoder_args(fps), "-c:a", "aac", "-b:a", "128k", "-movflags",

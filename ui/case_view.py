@@ -32,7 +32,7 @@ from ui.jobs import Jobs
 from ui.operations import CaseOp, operations
 from ui.supervision_panel import SupervisionPanel
 from videofeedback.library.cases import Case, Purpose, SessionKind
-from videofeedback.library.media_records import media_of_session
+from videofeedback.library.records import Session
 from videofeedback.library.roles import Action, allowed
 from videofeedback.media import export_for_family
 from videofeedback.operations import Changes, new_session, set_consent
@@ -139,7 +139,7 @@ class CaseView(QWidget):
             f"{info['programme']} since {info['start_date']}{closed} · members: {members}"
         )
         self._show_consent(info["participants"], info["consent"])
-        self._show_sessions(case, info["sessions"])
+        self._show_sessions(case, case.sessions.all())
         self.goals.set_goals(info["goals"])
         self.supervision.refresh()
 
@@ -161,20 +161,20 @@ class CaseView(QWidget):
                 self.consent.setItem(row, column, cell)
         self.consent.resizeColumnsToContents()
 
-    def _show_sessions(self, case: Case, sessions: list[dict[str, Any]]) -> None:
+    def _show_sessions(self, case: Case, sessions: list[Session]) -> None:
         self.sessions.clear()
         for session in sessions:
-            item = QTreeWidgetItem([session["date"], session["kind"], session["notes"]])
-            item.setData(0, ID_ROLE, ("session", session["id"], session["kind"]))
-            for record in media_of_session(case, session["id"]):
-                details = record["info"]
+            item = QTreeWidgetItem([session.date.isoformat(), session.kind, session.notes])
+            item.setData(0, ID_ROLE, ("session", session.id, session.kind.value))
+            for record in case.media.of_session(session.id):
+                details = record.info
                 seconds = float(Fraction(str(details.get("duration") or 0)))
                 markers = len(details.get("markers", []))
                 text = f"{int(seconds // 60)} min {seconds % 60:.0f} s · {details.get('state')}"
                 child = QTreeWidgetItem(
-                    [record["kind"], record["id"], f"{text} · {markers} markers"]
+                    [record.kind, record.id, f"{text} · {markers} markers"]
                 )
-                child.setData(0, ID_ROLE, ("media", record["id"], record["kind"]))
+                child.setData(0, ID_ROLE, ("media", record.id, record.kind))
                 item.addChild(child)
             self.sessions.addTopLevelItem(item)
         self.sessions.expandAll()

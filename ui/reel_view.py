@@ -33,7 +33,6 @@ from ui.prompts_dialog import PromptsDialog
 from videofeedback import media
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
-from videofeedback.library.media_records import media_record
 from videofeedback.operations import Changes
 
 REF = Qt.ItemDataRole.UserRole
@@ -157,7 +156,7 @@ class ReelView(QWidget):
 
     def open_reel(self, case: Case, annotations: Annotations) -> None:
         self.case, self.annotations = case, annotations
-        self.session_id = media_record(case, annotations.media_id)["session"]
+        self.session_id = case.media.get(annotations.media_id).session
         self._texts = {}
         self.reel_id = ""
         self.share_button.setEnabled(False)
@@ -328,9 +327,9 @@ class ReelView(QWidget):
     def _on_rendered(self, reel_id: str) -> None:
         assert self.case is not None
         self.reel_id = reel_id
-        record = media_record(self.case, reel_id)
-        fps = Fraction(str(record["info"]["fps"]))
-        self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
+        record = self.case.media.get(reel_id)
+        fps = record.frame_rate()
+        self.player.load(self.case.folder / record.file, [self.case.identity], fps)
         self.share_button.setEnabled(True)
         self.rendered.emit(reel_id)
 

@@ -36,7 +36,6 @@ from videofeedback import media
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import AnnotationSession, case_codebook, open_annotations
 from videofeedback.library.cases import Case
-from videofeedback.library.media_records import media_record
 from videofeedback.library.roles import Action, allowed
 from videofeedback.operations import Changes, add_comment, save_annotations
 
@@ -177,9 +176,9 @@ class ReviewView(QWidget):
     def _on_loaded(self, loaded: tuple[Any, Any, AnnotationSession]) -> None:
         strip, peaks, notes = loaded
         assert self.case is not None
-        record = media_record(self.case, notes.annotations.media_id)
-        info = record["info"]
-        fps = Fraction(str(info.get("fps", "30")))
+        record = self.case.media.get(notes.annotations.media_id)
+        info = record.info
+        fps = record.fps or Fraction(30)
         self.notes = notes
         self._unsubscribe = notes.annotations.subscribe(self._on_annotations_changed)
         self.editor.set_codebook(
@@ -202,7 +201,7 @@ class ReviewView(QWidget):
                 markers=[Fraction(m) for m in info.get("markers", [])],
             )
         )
-        self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
+        self.player.load(self.case.folder / record.file, [self.case.identity], fps)
         self._refresh()
         self.setFocus()
 

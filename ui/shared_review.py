@@ -38,7 +38,6 @@ from ui.player import Player, VideoView
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import case_codebook
 from videofeedback.library.cases import Case, SessionKind
-from videofeedback.library.media_records import media_record
 from videofeedback.operations import add_parent_words, new_session, run_operation
 
 STILL_SHOWN = Fraction(3)
@@ -88,7 +87,7 @@ class SharedReview(QWidget):
         self.setWindowTitle("Shared review")
         self.case, self.jobs = case, jobs
         self.language = case.family_language()
-        refs = list(media_record(case, reel_id)["info"].get("items", []))
+        refs = list(case.media.get(reel_id).info.get("items", []))
         self.items = review_items(annotations, refs, self.language, case_codebook(case))
         if not self.items:
             raise VideofeedbackError("this reel has no moments or stills to review")
@@ -124,9 +123,9 @@ class SharedReview(QWidget):
         self.video.setMinimumSize(240, 120)  # the whole review fits 1280×720 at 150 % (853×480)
         self.buttons: dict[str, QPushButton] = {}
         self._build()
-        record = media_record(case, annotations.media_id)
-        fps = Fraction(str(record["info"].get("fps", "30")))
-        self.player.load(case.folder / record["file"], [case.identity], fps)
+        record = case.media.get(annotations.media_id)
+        fps = record.fps or Fraction(30)
+        self.player.load(case.folder / record.file, [case.identity], fps)
         self._apply_text_size()
         self._started = False
 

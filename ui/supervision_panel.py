@@ -185,12 +185,12 @@ class SignOffDialog(QDialog):
         self.setWindowTitle("Sign off a cycle")
         self.film = QComboBox()
         self.review = QComboBox()
-        for session in case.sessions():
-            label = f"{session['date']}  {session['notes'] or session['id']}"
-            if session["kind"] == SessionKind.RECORDING.value:
-                self.film.addItem(label, session["id"])
-            elif session["kind"] == SessionKind.REVIEW.value:
-                self.review.addItem(label, session["id"])
+        for session in case.sessions.all():
+            label = f"{session.date}  {session.notes or session.id}"
+            if session.kind == SessionKind.RECORDING:
+                self.film.addItem(label, session.id)
+            elif session.kind == SessionKind.REVIEW:
+                self.review.addItem(label, session.id)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

@@ -40,15 +40,15 @@ from videofeedback.exports import plaintext_export
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.library import new_id
-from videofeedback.library.media_records import add_media, media_record, update_media_info
+from videofeedback.library.records import MediaRecord
 from videofeedback.library.roles import Action
 
 
-def _path(case: Case, record: dict[str, Any]) -> Path:
-    return case.folder / str(record["file"])
+def _path(case: Case, record: MediaRecord) -> Path:
+    return case.folder / str(record.file)
 
 
-def opener(case: Case, record: dict[str, Any]) -> Opener:
+def opener(case: Case, record: MediaRecord) -> Opener:
     """A fresh decrypting reader of the media file, for each request the server gets."""
     path, identity = _path(case, record), case.identity
     return lambda: cast(ServedFile, AgeReader(path, [identity]))
@@ -58,7 +58,7 @@ def _check_can_record(case: Case, session_id: str) -> None:
     case.require(Action.RECORD)
     if case.closed:
         raise LibraryError(f"case {case.id} is closed; nothing can be recorded for it")
-    if case.session_record(session_id)["kind"] != SessionKind.RECORDING.value:
+    if case.sessions.get(session_id).kind != SessionKind.RECORDING:
         raise LibraryError(f"{session_id} is not a recording session")
     case.require_consent(Purpose.FILMING)
 
@@ -94,7 +94,7 @@ def record(
         "width": source.width,
         "height": source.height,
     }
-    add_media(case, session_id, "recording", file, info, media_id=media_id)
+    case.media.add(session_id, "recording", file, info, media_id=media_id)
     case.save()
     recorder = Recorder(
         source,
@@ -114,7 +114,7 @@ def record(
             f"the disk is full: the recording stopped and {kept['duration']} s "
             "were kept and sealed; free some space before recording again"
         ) from None
-    update_media_info(case, media_id, {"state": "sealed", **result.info()})
+    case.media.update_info(media_id, {"state": "sealed", **result.info()})
     case.audit("media.sealed", media_id)
     case.save()
     return media_id, result
@@ -123,7 +123,7 @@ def record(
 def recover_media(case: Case, media_id: str) -> dict[str, Any]:
     """Seal an interrupted recording: every complete chunk, cut back to the last complete
     fragment so it plays; the media info says how much was kept."""
-    record_ = media_record(case, media_id)
+    record_ = case.media.get(media_id)
     path = _path(case, record_)
     result = recover(path, [case.identity])
     with AgeReader(path, [case.identity]) as reader:
@@ -138,7 +138,7 @@ def recover_media(case: Case, media_id: str) -> dict[str, Any]:
                     writer.write(block)
                     remaining -= len(block)
     duration = _probe_duration(case, record_)
-    update_media_info(case, media_id, {"state": "recovered", "duration": str(duration)})
+    case.media.update_info(media_id, {"state": "recovered", "duration": str(duration)})
     case.audit("media.recover", media_id, kept_bytes=str(keep))
     return {
         "media": media_id,
@@ -148,7 +148,7 @@ def recover_media(case: Case, media_id: str) -> dict[str, Any]:
     }
 
 
-def _probe_duration(case: Case, record_: dict[str, Any]) -> Fraction:
+def _probe_duration(case: Case, record_: MediaRecord) -> Fraction:
     with serving(opener(case, record_)) as (url,):
         try:
             info = probe(url)
@@ -215,7 +215,7 @@ def import_file(
     }
     if info.main_video and info.main_video.hdr:
         details["colour"] = f"{HDR_TRANSFERS[info.main_video.transfer]} tone-mapped to SDR"
-    add_media(case, session_id, "import", file, details, media_id=media_id)
+    case.media.add(session_id, "import", file, details, media_id=media_id)
     return media_id
 
 
@@ -233,20 +233,18 @@ def still(case: Case, media_id: str, at: Fraction, caption: str = "") -> str:
     """The exact frame at ``at`` as an encrypted PNG (with ``caption`` drawn on it, in any
     script), registered on the same session."""
     case.require(Action.ANNOTATE)
-    record_ = media_record(case, media_id)
-    info = record_["info"]
-    fps = Fraction(info["fps"])
+    record_ = case.media.get(media_id)
+    fps = record_.frame_rate()
     with serving(opener(case, record_)) as (url,):
-        frame = frame_at(url, at, fps, (int(info["width"]), int(info["height"])))
+        frame = frame_at(url, at, fps, record_.size)
     if caption:
         frame = draw_caption(frame, caption)
     still_id = new_id("m")
     file = f"media/{still_id}.png.age"
     write_encrypted(case.folder / file, png_bytes(frame), case.recipients)
     frame_number = int(at * fps)
-    add_media(
-        case,
-        record_["session"],
+    case.media.add(
+        record_.session,
         "still",
         file,
         {
@@ -266,7 +264,7 @@ def export_for_family(case: Case, media_id: str, out: Path) -> dict[str, Any]:
     """A plaintext copy for the family, only with everyone's family-copy consent; audited."""
     case.require(Action.EXPORT)
     case.require_consent(Purpose.FAMILY_COPY)
-    record_ = media_record(case, media_id)
+    record_ = case.media.get(media_id)
     with (
         AgeReader(_path(case, record_), [case.identity]) as reader,
         plaintext_export(case, out, "media.export", media_id, to="family") as sink,
@@ -289,19 +287,18 @@ def draft_reel(
     """The fast path: the plan's clips, smart-cut and joined (captions, stills, title and
     fades are left out of a draft). Clips must come from recordings of one size and rate."""
     case.require(Action.BUILD_REEL)
-    case.session_record(session_id)
+    case.sessions.get(session_id)
     clips = [item for item in plan.items if item.kind == "clip"]
     if not clips:
         raise LibraryError("a draft reel needs at least one clip")
-    records = {item.media: media_record(case, item.media) for item in clips}
-    shapes = {(r["info"]["fps"], r["info"]["width"], r["info"]["height"]) for r in records.values()}
+    records = {item.media: case.media.get(item.media) for item in clips}
+    shapes = {(r.frame_rate(), *r.size) for r in records.values()}
     if len(shapes) != 1:
         raise LibraryError(
             "the clips come from recordings of different sizes or frame rates; "
             "a draft joins only like with like"
         )
-    fps_text, width, height = shapes.pop()
-    fps = Fraction(fps_text)
+    fps, width, height = shapes.pop()
     reel_id = new_id("m")
     file = f"media/{reel_id}.mp4.age"
     ids = list(records)
@@ -329,7 +326,7 @@ def draft_reel(
         "audio_codec": "aac",
         "items": [i.ref or f"{i.media}@{i.start}" for i in clips],
     }
-    add_media(case, session_id, "reel", file, info, media_id=reel_id)
+    case.media.add(session_id, "reel", file, info, media_id=reel_id)
     case.audit("reel.build", reel_id, draft="yes", clips=str(len(clips)))
     return reel_id
 
@@ -339,23 +336,22 @@ def draft_reel(
 
 def build_overview(case: Case, media_id: str, interval: Fraction = Fraction(2)) -> dict[str, Any]:
     """Thumbnails every ``interval`` seconds and waveform peaks, cached as encrypted files."""
-    record_ = media_record(case, media_id)
-    info = record_["info"]
+    record_ = case.media.get(media_id)
     with serving(opener(case, record_)) as (url,):
-        strip, levels = overview(url, interval, (int(info["width"]), int(info["height"])))
+        strip, levels = overview(url, interval, record_.size)
     files = {"filmstrip": f"media/{media_id}.filmstrip.age", "peaks": f"media/{media_id}.peaks.age"}
     write_encrypted(case.folder / files["filmstrip"], strip.to_bytes(), case.recipients)
     write_encrypted(case.folder / files["peaks"], levels.to_bytes(), case.recipients)
-    update_media_info(case, media_id, {"overview": {**files, "interval": str(interval)}})
+    case.media.update_info(media_id, {"overview": {**files, "interval": str(interval)}})
     return {"media": media_id, "thumbnails": len(strip.thumbnails), "peaks": len(levels.minimum)}
 
 
 def load_overview(case: Case, media_id: str) -> tuple[Filmstrip, Peaks]:
     """The cached overview, built first if there is none yet."""
-    info = media_record(case, media_id)["info"]
+    info = case.media.get(media_id).info
     if "overview" not in info:
         build_overview(case, media_id)
-        info = media_record(case, media_id)["info"]
+        info = case.media.get(media_id).info
     files = info["overview"]
     strip = Filmstrip.from_bytes(read_encrypted(case.folder / files["filmstrip"], [case.identity]))
     levels = Peaks.from_bytes(read_encrypted(case.folder / files["peaks"], [case.identity]))
@@ -372,10 +368,10 @@ def render_reel(
     """The full render: title card, clips with slow motion and holds, stills held on screen,
     captions in any script, fades; one encrypted 720p H.264/AAC MP4."""
     case.require(Action.BUILD_REEL)
-    case.session_record(session_id)
+    case.sessions.get(session_id)
     plan.check()
     width, height = plan.size
-    records = {item.media: media_record(case, item.media) for item in plan.items}
+    records = {item.media: case.media.get(item.media) for item in plan.items}
     media_ids = list(records)
     with serving(*(opener(case, records[m]) for m in media_ids)) as urls:
         url_of = dict(zip(media_ids, urls, strict=True))
@@ -407,7 +403,7 @@ def render_reel(
         "audio_codec": "aac",
         "items": [i.ref or f"{i.media}@{i.start}" for i in plan.items],
     }
-    add_media(case, session_id, "reel", file, info, media_id=reel_id)
+    case.media.add(session_id, "reel", file, info, media_id=reel_id)
     case.audit("reel.build", reel_id, draft="no", items=str(len(plan.items)))
     return reel_id
 
@@ -417,7 +413,7 @@ def _memory(data: bytes) -> Opener:
 
 
 def _reel_images(
-    case: Case, plan: ReelPlan, records: dict[str, dict[str, Any]], url_of: dict[str, str]
+    case: Case, plan: ReelPlan, records: dict[str, MediaRecord], url_of: dict[str, str]
 ) -> list[bytes]:
     """Every picture the render overlays or holds, in the order _render_items takes them."""
     width, height = plan.size
@@ -426,13 +422,8 @@ def _reel_images(
         images.append(title_png(plan.title.text, plan.title.subtitle, width, height))
     for item in plan.items:
         if item.kind == "still":
-            info = records[item.media]["info"]
-            frame = frame_at(
-                url_of[item.media],
-                item.start,
-                Fraction(info["fps"]),
-                (int(info["width"]), int(info["height"])),
-            )
+            source = records[item.media]
+            frame = frame_at(url_of[item.media], item.start, source.frame_rate(), source.size)
             images.append(png_bytes(frame))
         if item.caption:
             images.append(caption_png(item.caption, width, height))

@@ -24,7 +24,8 @@ from queue import SimpleQueue
 from typing import Any, Generic, TypeVar
 
 from .library.annotating import AnnotationSession, store_annotations
-from .library.cases import Case, Purpose, SessionKind
+from .library.cases import Case
+from .library.records import Purpose, SessionId, SessionKind, WordsId
 
 T = TypeVar("T")
 
@@ -230,8 +231,8 @@ def set_consent(participant_id: str, purpose: Purpose, given: bool) -> Operation
 
 
 def new_session(kind: SessionKind, when: date, notes: str = "") -> Operation:
-    def op(case: Case) -> Outcome[str]:
-        return Outcome(Changes(sessions=True), case.new_session(kind, when, notes))
+    def op(case: Case) -> Outcome[SessionId]:
+        return Outcome(Changes(sessions=True), case.sessions.new(kind, when, notes))
 
     return op
 
@@ -251,9 +252,10 @@ def sign_off(recording_session: str, review_session: str) -> Operation:
     return op
 
 
-def add_parent_words(session_id: str, item: str, text: str) -> Operation:
-    def op(case: Case) -> Outcome[str]:
-        return Outcome(Changes(sessions=True), case.add_parent_words(session_id, item, text))
+def add_parent_words(session_id: SessionId, item: str, text: str) -> Operation:
+    def op(case: Case) -> Outcome[WordsId]:
+        words = case.sessions.add_parent_words(session_id, item, text)
+        return Outcome(Changes(sessions=True), words)
 
     return op
 

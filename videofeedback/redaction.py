@@ -24,7 +24,7 @@ from encryption import atomic_file, read_encrypted, write_encrypted
 from videofeedback.library.audit import now_iso
 from videofeedback.library.cases import Case, Purpose
 from videofeedback.library.errors import LibraryError
-from videofeedback.library.media_records import media_record
+from videofeedback.library.records import MediaRecord
 from videofeedback.library.roles import Action
 from videofeedback.media import opener
 
@@ -38,7 +38,7 @@ def plan_file(case: Case, media_id: str) -> Path:
 
 
 def load_plan(case: Case, media_id: str) -> RedactionPlan | None:
-    media_record(case, media_id)
+    case.media.get(media_id)
     path = plan_file(case, media_id)
     if not path.exists():
         return None
@@ -59,9 +59,8 @@ def save_plan(case: Case, plan: RedactionPlan) -> None:
     write_encrypted(plan_file(case, plan.media), plan.to_bytes(), case.recipients)
 
 
-def _shape(record: dict[str, Any]) -> tuple[Fraction, tuple[int, int]]:
-    info = record["info"]
-    return Fraction(info["fps"]), (int(info["width"]), int(info["height"]))
+def _shape(record: MediaRecord) -> tuple[Fraction, tuple[int, int]]:
+    return record.frame_rate(), record.size
 
 
 def find_people(
@@ -74,7 +73,7 @@ def find_people(
     """Detect and track faces through the whole recording; the marks of an earlier run are
     dropped (its tracks are gone), manual boxes and muted ranges are kept."""
     case.require(Action.ANNOTATE)
-    record = media_record(case, media_id)
+    record = case.media.get(media_id)
     fps, size = _shape(record)
     settings = settings or TrackerSettings()
     small = analysis_size(size)
@@ -205,7 +204,7 @@ def export_redacted(
     """A plaintext copy for ``purpose`` that hides everyone without consent to it, re-encoded
     from the original and the reviewed plan; refused while the review is pending."""
     case.require(Action.EXPORT)
-    record = media_record(case, media_id)
+    record = case.media.get(media_id)
     plan = require_plan(case, media_id)
     if plan.review_pending():
         raise ReviewPendingError(

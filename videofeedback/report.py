@@ -22,7 +22,7 @@ from videofeedback.captions import ensure_gui
 from videofeedback.exports import plaintext_export
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import Case
-from videofeedback.library.media_records import media_of_session
+from videofeedback.library.records import MediaRecord, Session
 from videofeedback.library.roles import Action
 from videofeedback.media import opener
 
@@ -38,7 +38,7 @@ class ReportStill:
 class SessionReport:
     label: str
     programme: str
-    session: dict[str, Any]
+    session: Session
     author: str
     principles: dict[str, list[str]] = field(default_factory=dict)  # principle → lines
     stills: list[ReportStill] = field(default_factory=list)
@@ -52,18 +52,18 @@ def session_report(case: Case, session_id: str) -> SessionReport:
     report = SessionReport(
         case.label,
         str(case.summary()["programme"]),
-        case.session_record(session_id),
+        case.sessions.get(session_id),
         case.session.name,
         goals=case.goals(),
     )
-    for record in media_of_session(case, session_id):
-        if record["kind"] == "recording" or record["kind"] == "import":
-            _add_recording(case, record, open_annotations(case, record["id"]).annotations, report)
+    for record in case.media.of_session(session_id):
+        if record.kind == "recording" or record.kind == "import":
+            _add_recording(case, record, open_annotations(case, record.id).annotations, report)
     return report
 
 
 def _add_recording(
-    case: Case, record: dict[str, Any], notes: Annotations, report: SessionReport
+    case: Case, record: MediaRecord, notes: Annotations, report: SessionReport
 ) -> None:
     labels: dict[str, str] = {}
     for moment in notes.in_time_order():
@@ -75,8 +75,7 @@ def _add_recording(
                 f" — “{moment.caption}”" if moment.caption else ""
             )
             report.principles.setdefault(principle, []).append(line)
-    info = record["info"]
-    fps, size = Fraction(str(info["fps"])), (int(info["width"]), int(info["height"]))
+    fps, size = record.frame_rate(), record.size
     if notes.stills:
         with serving(opener(case, record)) as (url,):
             for still in notes.stills:
@@ -92,8 +91,8 @@ def report_html(report: SessionReport) -> str:
     session = report.session
     parts = [
         f"<h1>{e(report.label)}</h1>",
-        f"<p>{e(report.programme)} · {e(session['kind'])} session of {e(session['date'])}"
-        f"{' · ' + e(session['notes']) if session['notes'] else ''}<br>"
+        f"<p>{e(report.programme)} · {e(session.kind)} session of {e(session.date.isoformat())}"
+        f"{' · ' + e(session.notes) if session.notes else ''}<br>"
         f"Report by {e(report.author)}</p>",
         "<h2>Moments, by principle</h2>",
     ]

@@ -10,7 +10,6 @@ import pytest
 from encryption import write_encrypted
 from tests.cli.conftest import assert_one_line_error, run_cli
 from videofeedback.library import Library, Programme, Purpose, Role, SessionKind, create_case
-from videofeedback.library.media_records import add_media
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +27,11 @@ def make_library(tmp_path_factory):
     case = create_case(bob, "Family K", Programme.VIG, date.today(), ["sue"])
     mother = case.add_participant("Kasia", "mother")
     case.set_consent(mother, Purpose.FILMING, True)
-    session = case.new_session(SessionKind.RECORDING, date.today())
+    session = case.sessions.new(SessionKind.RECORDING, date.today())
     (case.folder / "media").mkdir()
     write_encrypted(case.folder / "media" / "rec.age", b"not really video", case.recipients)
-    media_id = add_media(
-        case, session, "recording", "media/rec.age", {"fps": "30", "duration": "120"}
+    media_id = case.media.add(
+        session, "recording", "media/rec.age", {"fps": "30", "duration": "120"}
     )
     case.save()
     library.close()

@@ -17,7 +17,7 @@ def trail(world, family):
     case, _ = family
     for n in range(3):
         case.add_goal(f"goal {n}")
-        case.new_session(SessionKind.RECORDING, date(2026, 1, 10 + n))
+        case.sessions.new(SessionKind.RECORDING, date(2026, 1, 10 + n))
         case.save()
     report = case.verify_audit()
     assert report.valid, report.summary()

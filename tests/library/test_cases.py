@@ -21,11 +21,12 @@ from videofeedback.library import (
     open_case,
 )
 from videofeedback.library.keyring import load_case_keys
+from videofeedback.library.records import Session
 
 
 def test_case_round_trip_through_encrypted_storage(world, family):
     case, mother = family
-    session_id = case.new_session(SessionKind.RECORDING, date(2026, 1, 12), "first visit")
+    session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 1, 12), "first visit")
     goal = case.add_goal("Notice and name what the baby is showing")
     case.score_goal(goal, -1, date(2026, 1, 12))
     case.score_goal(goal, 1, date(2026, 2, 9))
@@ -40,8 +41,8 @@ def test_case_round_trip_through_encrypted_storage(world, family):
         "age_band": None,
         "language": "pl",
     }
-    assert again.sessions() == [
-        {"id": session_id, "kind": "recording", "date": "2026-01-12", "notes": "first visit"}
+    assert again.sessions.all() == [
+        Session(session_id, SessionKind.RECORDING, date(2026, 1, 12), "first visit")
     ]
     assert again.goals()[0]["scores"] == [
         {"date": "2026-01-12", "score": -1},
@@ -54,12 +55,12 @@ def test_consent_gates_recording_and_says_why(world, family):
     case, mother = family
     father = case.add_participant("Tomasz", "father")
     with pytest.raises(ConsentError, match="Tomasz .father. has not given consent to filming"):
-        case.new_session(SessionKind.RECORDING, date.today())
+        case.sessions.new(SessionKind.RECORDING, date.today())
     case.set_consent(father, Purpose.FILMING, True)
-    case.new_session(SessionKind.RECORDING, date.today())
+    case.sessions.new(SessionKind.RECORDING, date.today())
     case.set_consent(mother, Purpose.FILMING, False)
     with pytest.raises(ConsentError, match="Kasia .mother. withdrew consent to filming"):
-        case.new_session(SessionKind.RECORDING, date.today())
+        case.sessions.new(SessionKind.RECORDING, date.today())
     assert case.consent_table()[0]["filming"] == "withdrawn"
     assert case.consent_table()[0]["training"] == "not asked"
 
@@ -69,7 +70,7 @@ def test_a_case_without_participants_cannot_record(world):
 
     case = create_case(world.bob, "Family L", Programme.PUP, date.today())
     with pytest.raises(ConsentError, match="no participants"):
-        case.new_session(SessionKind.RECORDING, date.today())
+        case.sessions.new(SessionKind.RECORDING, date.today())
 
 
 def test_goal_scores_are_minus_two_to_plus_two(world, family):
@@ -89,9 +90,9 @@ def test_supervisor_reads_but_cannot_change(world, family):
     for change in (
         lambda: as_sue.add_participant("X", "child"),
         lambda: as_sue.set_consent(mother, Purpose.FILMING, False),
-        lambda: as_sue.new_session(SessionKind.RECORDING, date.today()),
+        lambda: as_sue.sessions.new(SessionKind.RECORDING, date.today()),
         lambda: as_sue.add_goal("x"),
-        lambda: as_sue.add_parent_words("s-0000000000", "1", "x"),
+        lambda: as_sue.sessions.add_parent_words("s-0000000000", "1", "x"),
     ):
         with pytest.raises(PermissionDeniedError, match="supervisor may not"):
             change()
@@ -100,9 +101,9 @@ def test_supervisor_reads_but_cannot_change(world, family):
 def test_social_worker_records_but_does_not_run_reviews(world, family):
     case, _ = family
     as_carol = open_case(world.carol, case.id)
-    session_id = as_carol.new_session(SessionKind.RECORDING, date.today())
+    session_id = as_carol.sessions.new(SessionKind.RECORDING, date.today())
     with pytest.raises(PermissionDeniedError, match="social-worker may not run a shared review"):
-        as_carol.add_parent_words(session_id, "1", "words")
+        as_carol.sessions.add_parent_words(session_id, "1", "words")
 
 
 def test_non_member_is_refused_and_the_refusal_is_audited(world, family):
@@ -177,8 +178,8 @@ def test_closed_case_takes_nothing_new(world, family):
 def test_supervisor_comments_and_signs_off_a_cycle(world, family):
     case, mother = family
     case.set_consent(mother, Purpose.SHARED_REVIEW, True)
-    film = case.new_session(SessionKind.RECORDING, date(2026, 1, 12))
-    review = case.new_session(SessionKind.REVIEW, date(2026, 1, 19))
+    film = case.sessions.new(SessionKind.RECORDING, date(2026, 1, 12))
+    review = case.sessions.new(SessionKind.REVIEW, date(2026, 1, 19))
     case.save()
     as_sue = open_case(world.sue, case.id)
     comment = as_sue.add_comment(film, "Lovely moment of waiting at 02:14")
@@ -213,7 +214,7 @@ def test_finding_a_session_leaves_other_cases_audit_trails_alone(world, family):
     other = create_case(world.bob, "Family N", Programme.VIG, date.today())
     other_session = other.add_participant("Nina", "mother")
     other.set_consent(other_session, Purpose.FILMING, True)
-    wanted = other.new_session(SessionKind.RECORDING, date.today())
+    wanted = other.sessions.new(SessionKind.RECORDING, date.today())
     other.save()
     before = case.audit_log().head()
     found = find_session(world.bob, wanted)

@@ -86,7 +86,7 @@ def test_a_failed_operation_leaves_the_database_as_it_was(world, family):
 def test_many_threads_and_jobs_on_one_case_lose_nothing(world, family, film):
     case, mother = family
     case.set_consent(mother, Purpose.SHARED_REVIEW, True)
-    session_id = case.new_session(SessionKind.RECORDING, date(2026, 2, 1))
+    session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 2, 1))
     case.save()
     runner = runner_for(case)
     for _ in range(ROUNDS):

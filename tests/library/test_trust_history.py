@@ -238,7 +238,7 @@ def test_an_older_database_after_a_withdrawal_is_refused(world, family, monkeypa
     """The old case.db.age still says 'given': this computer refuses to open the case, and a
     computer that never saw the case reads consent from the signed trail: withdrawn."""
     case, mother = family
-    filming = case.new_session(SessionKind.RECORDING, date(2026, 2, 1))
+    filming = case.sessions.new(SessionKind.RECORDING, date(2026, 2, 1))
     case.save()
     old_db = (case.folder / "case.db.age").read_bytes()
     case.set_consent(mother, Purpose.FILMING, False)
@@ -251,7 +251,7 @@ def test_an_older_database_after_a_withdrawal_is_refused(world, family, monkeypa
     reopened = open_case(world.bob, case.id)
     assert reopened.consent_status(mother, Purpose.FILMING)[0] == "withdrawn"
     with pytest.raises(ConsentError, match="withdrew consent"):
-        reopened.new_session(SessionKind.RECORDING, date(2026, 3, 1))
+        reopened.sessions.new(SessionKind.RECORDING, date(2026, 3, 1))
     with pytest.raises(ConsentError):
         reopened.require_consent(Purpose.FILMING)
     from clips.synthetic import SyntheticSource

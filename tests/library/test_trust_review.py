@@ -78,7 +78,7 @@ def test_replaying_an_old_consent_entry_file_makes_consent_given_again(world, tm
     # the promise: consent is not changed by a forged/replayed entry
     assert status[0] == "withdrawn", f"consent reads {status} after a replayed entry file"
     with pytest.raises(ConsentError):
-        reopened.new_session(SessionKind.RECORDING, date(2026, 3, 1))
+        reopened.sessions.new(SessionKind.RECORDING, date(2026, 3, 1))
 
 
 def test_a_removed_member_gets_an_open_case_purged_with_the_epoch_1_key(world):

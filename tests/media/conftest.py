@@ -10,7 +10,6 @@ import pytest
 from clips.ffmpeg import ffmpeg_exe
 from clips.serve import serving
 from videofeedback.library import Library, Programme, Purpose, Role, SessionKind, create_case
-from videofeedback.library.media_records import media_record
 
 
 @dataclass
@@ -46,7 +45,7 @@ def make_studio(folder: Path) -> Studio:
     case = create_case(bob, "Family R", Programme.VIG, date.today())
     mother = case.add_participant("Rosa", "mother")
     case.set_consent(mother, Purpose.FILMING, True)
-    session_id = case.new_session(SessionKind.RECORDING, date.today())
+    session_id = case.sessions.new(SessionKind.RECORDING, date.today())
     case.save()
     return Studio(library, case, session_id, mother)
 
@@ -55,8 +54,8 @@ def decode_frames(case, media_id: str) -> np.ndarray:
     """Every frame of an encrypted recording, decoded by ffmpeg through the loopback server."""
     from videofeedback.media import opener  # Qt's GUI (captions): not for the clips-only tests
 
-    record = media_record(case, media_id)
-    width, height = int(record["info"]["width"]), int(record["info"]["height"])
+    record = case.media.get(media_id)
+    width, height = int(record.info["width"]), int(record.info["height"])
     with serving(opener(case, record)) as (url,):
         done = subprocess.run(
             [

@@ -28,7 +28,6 @@ from clips.synthetic import read_pattern
 from tests.media.conftest import decode_frames
 from tests.media.test_import_and_stills import make_variant
 from videofeedback import media
-from videofeedback.library.media_records import media_record
 
 
 def test_microphone_inputs_per_platform():
@@ -221,7 +220,7 @@ def test_recording_from_a_camera_source(studio, tmp_path):
         dropped, inserted = camera.microphone_health
     studio.case.save()
     assert result.duration == 2 and result.dropped == 0
-    info = media_record(studio.case, media_id)["info"]
+    info = studio.case.media.get(media_id).info
     assert (info["width"], info["height"]) == (640, 360)
     frames = decode_frames(studio.case, media_id)
     assert len(frames) == 60

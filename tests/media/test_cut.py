@@ -12,7 +12,6 @@ from clips.synthetic import SyntheticSource, read_pattern
 from tests.media.conftest import decode_frames
 from videofeedback import media
 from videofeedback.library import LibraryError
-from videofeedback.library.media_records import media_record
 
 
 def test_pieces_reencode_only_a_start_inside_a_gop():
@@ -56,7 +55,7 @@ def test_draft_reel_has_exactly_the_frames_asked_for(studio, recording, spans):
     reel = media.draft_reel(studio.case, studio.session_id, plan)
     frames = decode_frames(studio.case, reel)  # also: the decoder reports no error
     assert [read_pattern(f) for f in frames] == [n for a, b in spans for n in range(a, b)]
-    info = media_record(studio.case, reel)["info"]
+    info = studio.case.media.get(reel).info
     assert info["draft"] and Fraction(info["duration"]) == Fraction(
         sum(b - a for a, b in spans), 30
     )
@@ -125,8 +124,8 @@ def test_gop_index_of_a_recording(studio, recording):
     from clips.gops import GopError, index_gops
     from encryption import AgeReader
 
-    record = media_record(studio.case, recording)
-    with AgeReader(studio.case.folder / record["file"], [studio.case.identity]) as reader:
+    record = studio.case.media.get(recording)
+    with AgeReader(studio.case.folder / record.file, [studio.case.identity]) as reader:
         index = index_gops(reader, reader.size())
         assert len(index.samples) == 240
         assert [i for i, s in enumerate(index.samples) if s.key] == list(range(0, 240, 30))
@@ -167,8 +166,8 @@ def test_the_index_reads_only_the_fragments_around_the_clips(studio, recording):
     from clips.gops import GopError, index_spans
     from encryption import AgeReader
 
-    record = media_record(studio.case, recording)
-    with AgeReader(studio.case.folder / record["file"], [studio.case.identity]) as reader:
+    record = studio.case.media.get(recording)
+    with AgeReader(studio.case.folder / record.file, [studio.case.identity]) as reader:
         whole = reader.read()
         index = index_spans(reader, reader.size(), [(Fraction(3), Fraction(4))])
         frames = index.table.times * 30 // index.track.timescale

@@ -17,7 +17,6 @@ from tests.media.conftest import decode_frames, media_files
 from tests.paths import MEDIA_IN_REPO, media_file, real_media_names
 from videofeedback import media
 from videofeedback.library import ConsentError, Purpose
-from videofeedback.library.media_records import media_record
 
 REAL = real_media_names()
 EXPECTED_PORTRAIT = {
@@ -54,7 +53,7 @@ def test_every_real_file_imports(studio, name):
     before = path.read_bytes()
     media_id = media.import_file(studio.case, studio.session_id, path)
     studio.case.save()
-    info = media_record(studio.case, media_id)["info"]
+    info = studio.case.media.get(media_id).info
     frames = decode_frames(studio.case, media_id)
     assert len(frames) == round(Fraction(info["duration"]) * Fraction(info["fps"]))
     assert len(frames) >= 2
@@ -147,7 +146,7 @@ def test_generated_variants(studio, tmp_path, name, args, audio, check):
         path = rotated
     media_id = media.import_file(studio.case, studio.session_id, path)
     studio.case.save()
-    info = media_record(studio.case, media_id)["info"]
+    info = studio.case.media.get(media_id).info
     frames = decode_frames(studio.case, media_id)
     if check == "portrait":
         assert (info["width"], info["height"]) == (360, 640)
@@ -168,15 +167,15 @@ def test_still_is_the_exact_frame(studio):
         (Fraction(89, 30), 89),
     ):
         still_id = media.still(studio.case, media_id, at)
-        record = media_record(studio.case, still_id)
+        record = studio.case.media.get(still_id)
         import cv2
         import numpy as np
 
         from encryption import read_encrypted
 
-        png = read_encrypted(studio.case.folder / record["file"], [studio.case.identity])
+        png = read_encrypted(studio.case.folder / record.file, [studio.case.identity])
         image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-        assert read_pattern(image) == expected == record["info"]["frame"]
+        assert read_pattern(image) == expected == record.info["frame"]
     studio.case.save()
 
 
@@ -242,9 +241,9 @@ def test_still_with_a_caption_in_bengali(studio, qt_gui):
     )
 
     def decoded(still_id):
-        record = media_record(studio.case, still_id)
-        png = read_encrypted(studio.case.folder / record["file"], [studio.case.identity])
-        return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), record["info"]
+        record = studio.case.media.get(still_id)
+        png = read_encrypted(studio.case.folder / record.file, [studio.case.identity])
+        return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), record.info
 
     plain, _ = decoded(media.still(studio.case, media_id, Fraction(1, 2)))
     captioned, info = decoded(media.still(studio.case, media_id, Fraction(1, 2), "তুমি অপেক্ষা করেছ"))
@@ -280,7 +279,7 @@ def test_an_hlg_phone_film_keeps_its_colours(studio):
         studio.case, studio.session_id, media_file("android14_hevc10_hlg.mp4")
     )
     studio.case.save()
-    info = media_record(studio.case, media_id)["info"]
+    info = studio.case.media.get(media_id).info
     assert info["colour"] == "HLG tone-mapped to SDR"
     frame = decode_frames(studio.case, media_id)[0].astype(int)  # 1280×720, BGR
     patches = {"red": (524, 414), "blue": (200, 414), "green": (360, 414),

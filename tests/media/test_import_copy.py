@@ -15,7 +15,6 @@ from clips.synthetic import read_pattern
 from tests.media.conftest import decode_frames
 from tests.media.test_import_and_stills import make_variant
 from videofeedback import media
-from videofeedback.library.media_records import media_record
 from videofeedback.media import opener
 
 PROBED = """
@@ -75,8 +74,8 @@ def test_a_fitting_file_is_copied_bit_for_bit(studio, tmp_path, sound_args, soun
     )
     media_id = media.import_file(studio.case, studio.session_id, path)
     studio.case.save()
-    record = media_record(studio.case, media_id)
-    assert (record["info"]["picture"], record["info"]["sound"]) == ("copied", sound)
+    record = studio.case.media.get(media_id)
+    assert (record.info["picture"], record.info["sound"]) == ("copied", sound)
     with serving(opener(studio.case, record)) as (url,):
         assert picture_md5(url) == picture_md5(str(path))
         assert "48000 Hz, stereo" in probe_text(url)
@@ -103,8 +102,8 @@ def test_b_frames_or_long_gops_are_re_encoded(studio, tmp_path):
     )  # fmt: skip
     for path, frames in ((b_frames, 60), (long_gop, 150)):
         media_id = media.import_file(studio.case, studio.session_id, path)
-        record = media_record(studio.case, media_id)
-        assert record["info"]["picture"] == "re-encoded", path.name
+        record = studio.case.media.get(media_id)
+        assert record.info["picture"] == "re-encoded", path.name
         decoded = decode_frames(studio.case, media_id)
         assert len(decoded) == frames
         if path is b_frames:

@@ -9,7 +9,6 @@ from clips.overview import Filmstrip, Peaks, prepare_filmstrip
 from clips.synthetic import SyntheticSource, read_pattern
 from tests.paths import media_file
 from videofeedback import media
-from videofeedback.library.media_records import media_record
 
 
 def test_prepare_filmstrip_decodes_keyframes_only():
@@ -33,7 +32,7 @@ def test_overview_of_a_recording(studio):
     tone = levels.maximum[50:400]  # the tone is 0.3 of full scale, mono→stereo→mono: ×1/√2
     assert 0.18 * 32767 < tone.mean() < 0.25 * 32767
     assert levels.minimum[50:400].mean() < -0.18 * 32767
-    info = media_record(studio.case, media_id)["info"]
+    info = studio.case.media.get(media_id).info
     for name in ("filmstrip", "peaks"):
         assert (studio.case.folder / info["overview"][name]).read_bytes().startswith(b"age-")
     studio.case.save()

@@ -26,7 +26,6 @@ from clips.serve import MediaServer, is_served_url, peer_uid, serving
 from clips.synthetic import SyntheticSource
 from tests.procnet import listening
 from videofeedback import media
-from videofeedback.library.media_records import media_record
 
 SETPRIV = shutil.which("setpriv")
 AS_NOBODY = [SETPRIV or "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
@@ -330,7 +329,7 @@ def test_another_account_gets_nothing_while_a_still_is_made(
         thread = while_held(gate, lambda: found.update(attack(python_for_nobody)))
         still = media.still(studio.case, recording, Fraction(1))
         thread.join()
-    assert media_record(studio.case, still)["kind"] == "still"
+    assert studio.case.media.get(still).kind == "still"
     assert found["ports"], "the attacker found no server: the attack did not run during the job"
     assert found["pids"], "no ffmpeg ran while the attacker looked"
     assert found["urls"] == 0  # no URL on any command line
@@ -371,7 +370,7 @@ def test_a_reel_render_gives_another_account_nothing(
         thread = while_held(gate, lambda: found.update(attack(python_for_nobody)))
         reel = media.render_reel(studio.case, studio.session_id, plan)
         thread.join()
-    assert media_record(studio.case, reel)["kind"] == "reel"
+    assert studio.case.media.get(reel).kind == "reel"
     assert found["ports"] and found["pids"] and found["urls"] == 0 and found["pipes"] == 0
     assert not breaches(found), found["statuses"]
 

@@ -24,7 +24,6 @@ from tests.media.conftest import decode_frames
 from tests.paths import REPO
 from videofeedback import media
 from videofeedback.library import ConsentError, Purpose
-from videofeedback.library.media_records import media_record
 
 
 def test_prepare_record_is_pure_and_fragmented():
@@ -54,7 +53,7 @@ def test_recording_is_frame_exact_with_markers(studio):
     media_id, result = media.record(studio.case, studio.session_id, source, Fraction(3), hooks)
     assert result.duration == 3 and result.dropped == 0
     assert len(result.markers) == 1 and 1 <= result.markers[0] <= 2
-    info = media_record(studio.case, media_id)["info"]
+    info = studio.case.media.get(media_id).info
     assert info["state"] == "sealed" and info["markers"] == [str(result.markers[0])]
     assert statuses and statuses[-1].frames >= 80 and statuses[-1].audio_level_db > -20
     frames = decode_frames(studio.case, media_id)

@@ -34,7 +34,7 @@ def family(tmp_path_factory):
     for who in (mother, brother):
         case.set_consent(who, Purpose.FILMING, True)
     case.set_consent(mother, Purpose.FAMILY_COPY, True)
-    session = case.new_session(SessionKind.RECORDING, date.today())
+    session = case.sessions.new(SessionKind.RECORDING, date.today())
     film = SCENE.write(tmp_path_factory.mktemp("film") / "two.mp4")
     media_id = media.import_file(case, session, film)
     film.unlink()

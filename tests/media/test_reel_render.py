@@ -18,7 +18,6 @@ from tests.media.conftest import decode_frames
 from tests.paths import REPO
 from videofeedback import media
 from videofeedback.captions import caption_image
-from videofeedback.library.media_records import media_record
 
 SCRIPTS = {
     "Polish": "Zażółć gęślą jaźń",
@@ -136,7 +135,7 @@ def test_full_reel_with_title_stills_slow_motion_and_three_scripts(studio, recor
     assert (
         len(frames)
         == 30 * (1 + 1 + 1 + 2 + 1)
-        == round(Fraction(media_record(studio.case, reel)["info"]["duration"]) * 30)
+        == round(Fraction(studio.case.media.get(reel).info["duration"]) * 30)
     )
     numbers = [read_pattern(f) for f in frames]
     assert numbers[30:60] == list(range(30, 60))  # the first clip, frame for frame
@@ -161,6 +160,6 @@ def test_full_reel_with_title_stills_slow_motion_and_three_scripts(studio, recor
     for shown, made in ((40, 40), (75, 120), (165, 255)):  # clip, still, clip: their colours
         difference = frames[shown][above].mean((0, 1)) - recorded[made][above].mean((0, 1))
         assert np.abs(difference).max() <= 2, (shown, difference)
-    with serving(media.opener(studio.case, media_record(studio.case, reel))) as (url,):
+    with serving(media.opener(studio.case, studio.case.media.get(reel))) as (url,):
         assert probe(url).main_video.transfer == "bt709"  # tagged: players need not guess
     studio.case.save()

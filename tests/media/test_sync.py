@@ -18,7 +18,6 @@ from clips.synthetic import SyntheticSource
 from encryption import AgeReader, DurableEncryptedFile, X25519Identity
 from tests.media.conftest import packet_times
 from videofeedback import media
-from videofeedback.library.media_records import media_record
 
 SIZE = (640, 360)
 
@@ -131,7 +130,7 @@ def test_an_import_keeps_sound_with_picture(ticking, studio, tmp_path, picture):
             check=True,
         )  # fmt: skip
     media_id = media.import_file(studio.case, studio.session_id, phone)
-    with serving(media.opener(studio.case, media_record(studio.case, media_id))) as (url,):
+    with serving(media.opener(studio.case, studio.case.media.get(media_id))) as (url,):
         report = measure(url, SIZE, Fraction(30))
         assert packet_times(url, *OWN_MEDIA) == packet_times(url)  # its mfra is right too
     assert len(report.seconds) >= 6, report.summary()

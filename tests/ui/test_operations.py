@@ -149,7 +149,7 @@ def test_files_dropped_together_are_imported_one_at_a_time(qtbot, window, tmp_pa
     open_first_case(qtbot, window)
     case = window.case
     before = case.db.execute("SELECT COUNT(*) FROM media").fetchone()[0]
-    session = case.sessions()[0]["id"]
+    session = case.sessions.all()[0].id
     window.show_record(session)
     for film in films:
         window.record_view.import_file(film)

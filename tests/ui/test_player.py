@@ -14,7 +14,6 @@ from ui.player import DecryptingDevice, Player
 from videofeedback import media
 from videofeedback.library import Library
 from videofeedback.library.cases import list_cases, open_case
-from videofeedback.library.media_records import media_record
 
 
 def _case(library_folder):
@@ -79,7 +78,7 @@ def test_a_smart_cut_draft_plays_and_seeks_to_the_exact_frame(qtbot, library):
     player = Player()
     frames = []
     player.frame_ready.connect(frames.append)
-    player.load(case.folder / media_record(case, reel)["file"], [case.identity], Fraction(30))
+    player.load(case.folder / case.media.get(reel).file, [case.identity], Fraction(30))
     qtbot.waitUntil(lambda: player.duration() > 0, timeout=15_000)
     assert abs(player.duration() - Fraction(83 + 35, 30)) < Fraction(1, 10)
     player.play()

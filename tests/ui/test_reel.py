@@ -6,7 +6,6 @@ from fractions import Fraction
 from PySide6.QtCore import QModelIndex
 
 from tests.ui.conftest import open_first_case, open_review, unlock
-from videofeedback.library.media_records import media_record
 
 
 def test_build_reorder_caption_then_render_draft_and_final(qtbot, window):
@@ -37,18 +36,18 @@ def test_build_reorder_caption_then_render_draft_and_final(qtbot, window):
 
     with qtbot.waitSignal(view.rendered, timeout=120_000) as draft:
         view.draft_button.click()
-    info = media_record(window.case, draft.args[0])["info"]
+    info = window.case.media.get(draft.args[0]).info
     assert info["draft"] is True and info["items"] == [second.id, first.id]
     assert abs(Fraction(info["duration"]) - 13) < Fraction(1, 10)  # 7 s + 6 s, as cut
     qtbot.waitUntil(lambda: view.player.duration() > 0, timeout=15_000)
 
     with qtbot.waitSignal(view.rendered, timeout=300_000) as final:
         view.final_button.click()
-    record = media_record(window.case, final.args[0])
-    assert record["kind"] == "reel" and record["info"]["draft"] is False
-    recording = media_record(window.case, review.notes.annotations.media_id)
-    assert record["session"] == recording["session"]
-    assert (record["info"]["width"], record["info"]["height"]) == (1280, 720)
+    record = window.case.media.get(final.args[0])
+    assert record.kind == "reel" and record.info["draft"] is False
+    recording = window.case.media.get(review.notes.annotations.media_id)
+    assert record.session == recording.session
+    assert (record.info["width"], record.info["height"]) == (1280, 720)
     view.close_reel()
     assert window.stack.currentWidget() is review
 

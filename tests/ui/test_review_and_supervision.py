@@ -93,7 +93,7 @@ def test_demo_to_reel_to_shared_review_to_supervisor_sign_off(qtbot, window, tmp
         (first.id, "I saw her looking back at me"),
         (second.id, "Waiting was hard, but she showed me"),
     ]
-    assert case.session_record(words[0][0])["kind"] == "review"
+    assert case.sessions.get(words[0][0]).kind == "review"
 
     # the session report, for the case record
     reel.close_reel()

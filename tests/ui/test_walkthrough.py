@@ -155,7 +155,7 @@ KILLED = textwrap.dedent("""
     library = Library.open(Path(sys.argv[1]))
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
     case = open_case(user, list_cases(user)[0]["id"])
-    session = case.new_session(SessionKind.RECORDING, date.today(), "Cut short")
+    session = case.sessions.new(SessionKind.RECORDING, date.today(), "Cut short")
     case.save()
     print("recording", flush=True)
     media.record(case, session, SyntheticSource(640, 360), Fraction(60))

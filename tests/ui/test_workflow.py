@@ -16,7 +16,6 @@ from ui.operations import operations
 from videofeedback.library import Library
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import list_cases, open_case
-from videofeedback.library.media_records import media_record
 
 PLAINTEXT = (*plaintext.MEDIA, *plaintext.names("Amira", "Lily", "Family A"))
 
@@ -102,7 +101,7 @@ def _check_stored(folder: Path, media_id: str) -> None:
     library = Library(folder)
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
     case = open_case(user, list_cases(user)[0]["id"])
-    info = media_record(case, media_id)["info"]
+    info = case.media.get(media_id).info
     assert info["state"] == "sealed" and len(info["markers"]) == 1
     assert 2 < float(Fraction(info["duration"])) < 10
     stored = open_annotations(case, media_id).annotations

@@ -32,6 +32,7 @@ from videofeedback.library import (
     parse_date,
     report_json,
 )
+from videofeedback.library.records import as_json
 from videofeedback.operations import run_operation
 
 from .output import CliExit, emit, new_passphrase, passphrase
@@ -339,9 +340,9 @@ def cmd_session_new(args: argparse.Namespace) -> int:
 
 def cmd_session_list(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
-        sessions = case.sessions()
-    text = "\n".join(f"{s['id']}  {s['date']}  {s['kind']}" for s in sessions)
-    emit(args.json, {"sessions": sessions}, text or "no sessions")
+        sessions = case.sessions.all()
+    text = "\n".join(f"{s.id}  {s.date}  {s.kind}" for s in sessions)
+    emit(args.json, {"sessions": [as_json(s) for s in sessions]}, text or "no sessions")
     return 0
 
 

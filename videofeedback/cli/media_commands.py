@@ -17,7 +17,7 @@ from clips.record import Source
 from clips.synthetic import SyntheticSource
 from videofeedback import media, redaction
 from videofeedback.library.cases import Purpose, parse_choice
-from videofeedback.library.media_records import find_media, find_session, media_record
+from videofeedback.library.media_records import find_media, find_session
 
 from .library_commands import acting_user
 from .output import CliExit, emit
@@ -114,7 +114,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         for name in args.files:
             media_id = media.import_file(case, args.session, Path(name), _progress(name))
             case.save()
-            imported.append({"id": media_id, "file": name, **media_record(case, media_id)["info"]})
+            imported.append({"id": media_id, "file": name, **case.media.get(media_id).info})
     emit(
         args.json,
         {"imported": imported},
@@ -128,13 +128,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_media_info(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        record = media_record(case, args.media)
+        record = case.media.get(args.media)
         case.save()
     info = {
-        "id": record["id"],
-        "session": record["session"],
-        "kind": record["kind"],
-        **record["info"],
+        "id": record.id,
+        "session": record.session,
+        "kind": record.kind,
+        **record.info,
     }
     emit(args.json, info, "\n".join(f"{k}: {v}" for k, v in info.items()))
     return 0
@@ -175,9 +175,9 @@ def cmd_still(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         case = find_media(session, args.media)
         still_id = media.still(case, args.media, parse_time(args.at), args.caption)
-        record = media_record(case, still_id)
+        record = case.media.get(still_id)
         case.save()
-    emit(args.json, {"id": still_id, **record["info"]}, still_id)
+    emit(args.json, {"id": still_id, **record.info}, still_id)
     return 0
 
 
@@ -190,12 +190,12 @@ def cmd_reel_render(args: argparse.Namespace) -> int:
         case = find_session(session, args.session)
         render = media.draft_reel if args.draft else media.render_reel
         reel_id = render(case, args.session, plan, _progress("reel"))
-        record = media_record(case, reel_id)
+        record = case.media.get(reel_id)
         case.save()
     emit(
         args.json,
-        {"id": reel_id, **record["info"]},
+        {"id": reel_id, **record.info},
         f"{reel_id}: {'draft ' if args.draft else ''}reel, "
-        f"{float(Fraction(record['info']['duration'])):.1f} s",
+        f"{float(record.duration or 0):.1f} s",
     )
     return 0

@@ -10,7 +10,7 @@ from typing import Any
 from annotations.timebase import parse_time
 from clips.redact.plan import OTHER
 from videofeedback import redaction
-from videofeedback.library.media_records import find_media, media_record
+from videofeedback.library.media_records import find_media
 
 from .library_commands import acting_user
 from .output import CliExit, emit
@@ -65,8 +65,8 @@ def _frames_progress(total: int | None) -> Any:
 def cmd_find(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        info = media_record(case, args.media)["info"]
-        total = int(Fraction(info.get("duration", "0")) * Fraction(info["fps"])) or None
+        record = case.media.get(args.media)
+        total = int((record.duration or 0) * record.frame_rate()) or None
         plan = redaction.find_people(case, args.media, _frames_progress(total))
         case.save()
         status = redaction.review_status(case, args.media)

@@ -16,7 +16,6 @@ from .cases import Case
 from .errors import LibraryError, PermissionDeniedError
 from .library import Library, UserSession
 from .manifest import write_manifest
-from .media_records import media_record
 from .roles import Action, Role
 
 # --- codebooks --------------------------------------------------------------------------------
@@ -172,10 +171,8 @@ def store_annotations(case: Case, media_id: str, data: str) -> None:
 
 
 def open_annotations(case: Case, media_id: str) -> AnnotationSession:
-    record = media_record(case, media_id)
-    info = record["info"]
-    fps = Fraction(str(info.get("fps", "30")))
-    duration = Fraction(str(info["duration"])) if info.get("duration") else None
+    record = case.media.get(media_id)
+    fps, duration = record.fps or Fraction(30), record.duration
     row = case.db.execute("SELECT data FROM annotations WHERE media_id = ?", (media_id,)).fetchone()
     codebook = case_codebook(case)
     if row:

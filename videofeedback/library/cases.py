@@ -22,39 +22,17 @@ from encryption import (
 
 from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
+from .case_media import CaseMedia
 from .errors import ConsentError, LibraryError, NotFoundError, PermissionDeniedError
 from .history import CaseHistory
 from .keyring import CaseKeys, write_key_file
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
+from .records import CaseId, Programme, Purpose, SessionKind, as_json
 from .roles import Action, Role, require
+from .sessions import Sessions
 
-
-class Programme(StrEnum):
-    VIG = "VIG"
-    PUP = "PUP"
-    OTHER = "other"
-
-
-class Purpose(StrEnum):
-    FILMING = "filming"
-    SHARED_REVIEW = "shared-review"
-    SUPERVISION = "supervision"
-    TRAINING = "training"
-    FAMILY_COPY = "family-copy"
-
-
-class SessionKind(StrEnum):
-    RECORDING = "recording"
-    REVIEW = "review"
-    SUPERVISION = "supervision"
-
-
-CONSENT_FOR_SESSION = {
-    SessionKind.RECORDING: Purpose.FILMING,
-    SessionKind.REVIEW: Purpose.SHARED_REVIEW,
-    SessionKind.SUPERVISION: Purpose.SUPERVISION,
-}
+__all__ = ["Programme", "Purpose", "SessionKind"]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -116,13 +94,19 @@ class Case:
     """An open case. Changes are saved by ``save()``, atomically, with a signed audit head."""
 
     session: UserSession
-    id: str
+    id: CaseId
     identity: CaseKeys  # every key epoch; files are written to the newest only
     db: sqlite3.Connection
     _log: AuditLog | None = field(default=None, init=False, repr=False, compare=False)
     _replay: tuple[Replay, CaseHistory] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    sessions: Sessions = field(init=False, repr=False, compare=False)
+    media: CaseMedia = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = Sessions(self)
+        self.media = CaseMedia(self)
 
     # --- storage -------------------------------------------------------------------------
 
@@ -221,13 +205,13 @@ class Case:
         info["members"] = self.members()
         info["participants"] = self.participants()
         info["consent"] = self.consent_table()
-        info["sessions"] = self.sessions()
+        info["sessions"] = [as_json(s) for s in self.sessions.all()]
         info["goals"] = self.goals()
         info["comments"] = self.comments()
         info["signoffs"] = self.signoffs()
         return info
 
-    def _require_open(self) -> None:
+    def require_open(self) -> None:
         if self.closed:
             raise LibraryError(f"case {self.id} is closed; nothing can be added to it")
 
@@ -286,7 +270,7 @@ class Case:
         self, name: str, role: str, age_band: str | None = None, language: str | None = None
     ) -> str:
         self.require(Action.EDIT_CASE)
-        self._require_open()
+        self.require_open()
         if not name.strip():
             raise LibraryError("a participant needs a name (or a pseudonym)")
         participant_id = new_id("p")
@@ -365,42 +349,6 @@ class Case:
                     f"{status[1][:10]}; this is not allowed any more"
                 )
 
-    # --- sessions ------------------------------------------------------------------------
-
-    def new_session(self, kind: SessionKind, when: date, notes: str = "") -> str:
-        self.require(Action.CREATE_SESSION)
-        self._require_open()
-        self.require_consent(CONSENT_FOR_SESSION[kind])
-        session_id = new_id("s")
-        self.db.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, kind.value, when.isoformat(), notes, self.session.name, now_iso()),
-        )
-        self.audit("session.create", session_id, kind=kind)
-        return session_id
-
-    def sessions(self) -> list[dict[str, Any]]:
-        return _rows(
-            self.db.execute("SELECT id, kind, date, notes FROM sessions ORDER BY date, id")
-        )
-
-    def session_record(self, session_id: str) -> dict[str, Any]:
-        for s in self.sessions():
-            if s["id"] == session_id:
-                return s
-        raise NotFoundError(f"there is no session {session_id} in case {self.id}")
-
-    def add_parent_words(self, session_id: str, item: str, text: str) -> str:
-        self.require(Action.RUN_REVIEW)
-        self.session_record(session_id)
-        words_id = new_id("w")
-        self.db.execute(
-            "INSERT INTO parent_words VALUES (?, ?, ?, ?, ?, ?)",
-            (words_id, session_id, item, text, self.session.name, now_iso()),
-        )
-        self.audit("review.words", words_id, session=session_id)
-        return words_id
-
     # --- supervision ---------------------------------------------------------------------
 
     def add_comment(self, target: str, text: str) -> str:
@@ -425,9 +373,9 @@ class Case:
     def sign_off(self, recording_session: str, review_session: str) -> str:
         """Sign off a VIG cycle (a film and its shared review), signed with the user's key."""
         self.require(Action.SIGN_OFF)
-        if self.session_record(recording_session)["kind"] != SessionKind.RECORDING.value:
+        if self.sessions.get(recording_session).kind != SessionKind.RECORDING:
             raise LibraryError(f"{recording_session} is not a recording session")
-        if self.session_record(review_session)["kind"] != SessionKind.REVIEW.value:
+        if self.sessions.get(review_session).kind != SessionKind.REVIEW:
             raise LibraryError(f"{review_session} is not a shared review session")
         signoff_id, when = new_id("o"), now_iso()
         message = signoff_message(self.id, recording_session, review_session, when)
@@ -465,7 +413,7 @@ class Case:
 
     def add_goal(self, text: str) -> str:
         self.require(Action.EDIT_CASE)
-        self._require_open()
+        self.require_open()
         goal_id = new_id("g")
         self.db.execute(
             "INSERT INTO goals VALUES (?, ?, ?, ?)", (goal_id, text, self.session.name, now_iso())
@@ -501,7 +449,7 @@ class Case:
     def close_case(self, when: date) -> date:
         """Close the case; return the date after which it may be purged."""
         self.require(Action.EDIT_CASE)
-        self._require_open()
+        self.require_open()
         library = self.session.library
         until = when + timedelta(days=library.manifest.settings.retention_days)
         set_meta(self.db, "closed_date", when.isoformat())
@@ -547,7 +495,7 @@ def create_case(
     private_folder(library.case_folder(case_id), parents=True)
     keys = CaseKeys.new(case_id)
     library.key_store().change(session.identities, library.store_recipients(), {case_id: keys.kek})
-    case = Case(session, case_id, keys, new_database())
+    case = Case(session, CaseId(case_id), keys, new_database())
     for key, value in (
         ("id", case_id),
         ("label", label.strip()),
@@ -579,7 +527,8 @@ def open_case(session: UserSession, case_id: str) -> Case:
         session.audit("case.open.denied", case_id)
         raise
     folder = session.library.case_folder(case_id)
-    case = Case(session, case_id, identity, load_database(folder / "case.db.age", [identity]))
+    db = load_database(folder / "case.db.age", [identity])
+    case = Case(session, CaseId(case_id), identity, db)
     check_head(case)
     if session.name not in case.member_names():
         session.audit("case.open.denied", case_id)
