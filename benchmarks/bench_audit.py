@@ -42,8 +42,8 @@ def run(temp: Path, entries: int, rounds: int) -> None:
     library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob-bench")
     bob = library.unlock("bob", "pw-bob-bench")
     case = create_case(bob, "Bench", Programme.VIG, date(2026, 1, 1))
-    mother = case.add_participant("M", "mother")
-    case.set_consent(mother, Purpose.FILMING, True)
+    mother = case.participants.add("M", "mother")
+    case.consent.set(mother, Purpose.FILMING, True)
     start = time.perf_counter()
     while case.audit_log().head()[0] < entries:
         case.audit("case.open", case.id)
@@ -51,7 +51,7 @@ def run(temp: Path, entries: int, rounds: int) -> None:
     case.save()
 
     def change() -> None:
-        case.add_goal("one more goal")
+        case.goals.add("one more goal")
 
     def save_uncached() -> None:  # what every save did before: hash every entry file
         change()
@@ -77,13 +77,13 @@ def run(temp: Path, entries: int, rounds: int) -> None:
 
     def consent_check() -> None:
         fresh = open_case(bob, case.id)
-        fresh.consent_status(mother, Purpose.FILMING)
+        fresh.consent.status(mother, Purpose.FILMING)
 
-    case.consent_status(mother, Purpose.FILMING)  # the open case has replayed its trail
+    case.consent.status(mother, Purpose.FILMING)  # the open case has replayed its trail
 
     def consent_after_change() -> None:
         change()
-        case.consent_status(mother, Purpose.FILMING)  # replays the new entry only
+        case.consent.status(mother, Purpose.FILMING)  # replays the new entry only
 
     more = alternate(
         {

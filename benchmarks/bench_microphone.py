@@ -100,8 +100,8 @@ def studio(folder: Path) -> tuple[object, str]:
     library, admin = Library.create(folder / "lib", "alice", "al-" + secret, folder / "r.age", 30)
     library.add_user(admin, "bob", Role.PRACTITIONER, secret)
     case = create_case(library.unlock("bob", secret), "Family R", Programme.VIG, date.today())
-    mother = case.add_participant("Rosa", "mother")
-    case.set_consent(mother, Purpose.FILMING, True)
+    mother = case.participants.add("Rosa", "mother")
+    case.consent.set(mother, Purpose.FILMING, True)
     session = case.sessions.new(SessionKind.RECORDING, date.today())
     case.save()
     return case, session

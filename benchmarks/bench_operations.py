@@ -109,7 +109,7 @@ def bench_save(entries: int = 5_000, count: int = 2_000, rounds: int = 5) -> Non
         library.add_user(alice, "bob", Role.PRACTITIONER, "pw-bob")
         bob = library.unlock("bob", "pw-bob")
         case = create_case(bob, "Family B", Programme.VIG, date(2026, 1, 5))
-        case.set_consent(case.add_participant("Bea", "mother"), Purpose.FILMING, True)
+        case.consent.set(case.participants.add("Bea", "mother"), Purpose.FILMING, True)
         original = AuditLog.head
         AuditLog.head = remembered_head(original)  # type: ignore[method-assign,assignment]
         for n in range(entries):

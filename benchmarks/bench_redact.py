@@ -46,9 +46,9 @@ def _case(folder: Path):  # type: ignore[no-untyped-def]
     library, alice = Library.create(folder / "lib", "alice", "pw-a", folder / "r.age", 30)
     library.add_user(alice, "bob", Role.PRACTITIONER, "pw-b")
     case = create_case(library.unlock("bob", "pw-b"), "Bench", Programme.VIG, date.today())
-    participant = case.add_participant("Bench Parent", "mother")
+    participant = case.participants.add("Bench Parent", "mother")
     for purpose in (Purpose.FILMING, Purpose.FAMILY_COPY):
-        case.set_consent(participant, purpose, True)
+        case.consent.set(participant, purpose, True)
     session = case.sessions.new(SessionKind.RECORDING, date.today())
     return library, case, session, participant
 

@@ -261,7 +261,7 @@ class CaseView(QWidget):
             return
         purpose = list(Purpose)[column - 2]
         person = self.consent.item(row, 0)
-        status = self.case.consent_status(person.data(ID_ROLE), purpose)  # the model, not the cell
+        status = self.case.consent.status(person.data(ID_ROLE), purpose)  # the model, not the cell
         given = status is not None and status[0] == "given"
         verb = "withdraws" if given else "gives"
         answer = QMessageBox.question(

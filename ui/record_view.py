@@ -348,7 +348,7 @@ class RecordView(QWidget):
 def consent_refusal(case: Case) -> str:
     """Why recording is refused (missing or withdrawn filming consent), or ''."""
     try:
-        case.require_consent(Purpose.FILMING)
+        case.consent.require(Purpose.FILMING)
     except ConsentError as exc:
         return f"Recording is not possible: {exc}."
     return ""

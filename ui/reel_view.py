@@ -163,7 +163,7 @@ class ReelView(QWidget):
         self.reel.clear()
         self.available.clear()
         self._captions = captions = {}
-        language = case.family_language()  # the family reads the captions in theirs
+        language = case.participants.family_language()  # the family reads the captions in theirs
         for moment in annotations.in_time_order():
             if moment.end is None:
                 continue
@@ -262,7 +262,7 @@ class ReelView(QWidget):
     def plan(self) -> ReelPlan:
         """The reel as the core renders it, from the draft's order and each item's edits."""
         assert self.draft is not None
-        return self.draft.plan(self.case.family_language() if self.case else "")
+        return self.draft.plan(self.case.participants.family_language() if self.case else "")
 
     def _on_reel_changed(self) -> None:
         refs = self.refs()

@@ -185,7 +185,7 @@ class ReviewView(QWidget):
             notes.annotations.codebook or case_codebook(notes.case), notes.editor
         )
         self.editor.guard = notes.require_change
-        self.editor.set_language(self.case.family_language())
+        self.editor.set_language(self.case.participants.family_language())
         may_comment = allowed(self.case.session.role, Action.COMMENT)
         for widget in (self.comment_text, self.comment_button):
             widget.setVisible(may_comment)
@@ -401,8 +401,8 @@ class ReviewView(QWidget):
     def _show_comments(self) -> None:
         self.comments.clear()
         if self.case is not None and self.selected:
-            for comment in self.case.comments(self.selected):
-                self.comments.addItem(f"{comment['author']}: {comment['text']}")
+            for comment in self.case.supervision.comments(self.selected):
+                self.comments.addItem(f"{comment.author}: {comment.text}")
 
     def add_comment(self) -> None:
         if self.case is None or not self.selected:

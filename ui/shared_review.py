@@ -86,7 +86,7 @@ class SharedReview(QWidget):
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.setWindowTitle("Shared review")
         self.case, self.jobs = case, jobs
-        self.language = case.family_language()
+        self.language = case.participants.family_language()
         refs = list(case.media.get(reel_id).info.get("items", []))
         self.items = review_items(annotations, refs, self.language, case_codebook(case))
         if not self.items:

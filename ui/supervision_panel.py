@@ -101,16 +101,16 @@ class SupervisionPanel(QWidget):
         self.signoffs.clear()
         if self.case is None:
             return
-        for comment in self.case.comments():
+        for comment in self.case.supervision.comments():
             self.comments.addItem(
-                f"{comment['created_at'][:10]} {comment['author']} on {comment['target']}: "
-                f"{comment['text']}"
+                f"{comment.created_at[:10]} {comment.author} on {comment.target}: "
+                f"{comment.text}"
             )
-        for row in self.case.signoffs():
-            mark = "✔ signature valid" if row["valid"] else "✖ signature NOT valid"
+        for row in self.case.supervision.signoffs():
+            mark = "✔ signature valid" if row.valid else "✖ signature NOT valid"
             self.signoffs.addItem(
-                f"{row['signed_at'][:10]} {row['signed_by']}: film {row['recording_session']} + "
-                f"review {row['review_session']} — {mark}"
+                f"{row.signed_at[:10]} {row.signed_by}: film {row.recording_session} + "
+                f"review {row.review_session} — {mark}"
             )
 
     # --- actions -------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class SupervisionPanel(QWidget):
         supervisors = [
             name
             for name, user in case.session.library.manifest.users.items()
-            if user.role == Role.SUPERVISOR.value and name in case.member_names()
+            if user.role == Role.SUPERVISOR.value and name in case.members.names()
         ]
         if not supervisors:
             show_error(self, "no supervisor is a member of this case; add one first")

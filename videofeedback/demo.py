@@ -118,17 +118,17 @@ def build_demo_library(
 def _family_case(practitioner: UserSession) -> Case:
     start = date.today() - timedelta(days=42)
     case = create_case(practitioner, "Family A (demo)", Programme.VIG, start, members=["sam"])
-    mother = case.add_participant("Amira (demo)", "parent", language="en")
-    baby = case.add_participant("Lily (demo)", "child", age_band="0-2")
+    mother = case.participants.add("Amira (demo)", "parent", language="en")
+    baby = case.participants.add("Lily (demo)", "child", age_band="0-2")
     for person in (mother, baby):
         for purpose in Purpose:
-            case.set_consent(person, purpose, True)
-    goal = case.add_goal("Follow Lily's lead in play")
+            case.consent.set(person, purpose, True)
+    goal = case.goals.add("Follow Lily's lead in play")
     for weeks, score in ((6, -1), (4, 0), (2, 0), (0, 1)):
-        case.score_goal(goal, score, date.today() - timedelta(weeks=weeks))
-    calm = case.add_goal("Stay calm when she cries")
+        case.goals.score(goal, score, date.today() - timedelta(weeks=weeks))
+    calm = case.goals.add("Stay calm when she cries")
     for weeks, score in ((6, -2), (3, -1), (0, 0)):
-        case.score_goal(calm, score, date.today() - timedelta(weeks=weeks))
+        case.goals.score(calm, score, date.today() - timedelta(weeks=weeks))
     case.save()
     return case
 

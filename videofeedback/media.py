@@ -60,7 +60,7 @@ def _check_can_record(case: Case, session_id: str) -> None:
         raise LibraryError(f"case {case.id} is closed; nothing can be recorded for it")
     if case.sessions.get(session_id).kind != SessionKind.RECORDING:
         raise LibraryError(f"{session_id} is not a recording session")
-    case.require_consent(Purpose.FILMING)
+    case.consent.require(Purpose.FILMING)
 
 
 # --- recording --------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ def still(case: Case, media_id: str, at: Fraction, caption: str = "") -> str:
 def export_for_family(case: Case, media_id: str, out: Path) -> dict[str, Any]:
     """A plaintext copy for the family, only with everyone's family-copy consent; audited."""
     case.require(Action.EXPORT)
-    case.require_consent(Purpose.FAMILY_COPY)
+    case.consent.require(Purpose.FAMILY_COPY)
     record_ = case.media.get(media_id)
     with (
         AgeReader(_path(case, record_), [case.identity]) as reader,

@@ -224,7 +224,7 @@ def audited(case: Case) -> Changes:
 
 def set_consent(participant_id: str, purpose: Purpose, given: bool) -> Operation:
     def op(case: Case) -> Changes:
-        case.set_consent(participant_id, purpose, given)
+        case.consent.set(participant_id, purpose, given)
         return Changes(consent=True)
 
     return op
@@ -239,14 +239,14 @@ def new_session(kind: SessionKind, when: date, notes: str = "") -> Operation:
 
 def add_comment(target: str, text: str) -> Operation:
     def op(case: Case) -> Outcome[str]:
-        return Outcome(Changes(comments=True), case.add_comment(target, text))
+        return Outcome(Changes(comments=True), case.supervision.add_comment(target, text))
 
     return op
 
 
 def sign_off(recording_session: str, review_session: str) -> Operation:
     def op(case: Case) -> Outcome[str]:
-        signed = case.sign_off(recording_session, review_session)
+        signed = case.supervision.sign_off(recording_session, review_session)
         return Outcome(Changes(signoffs=True), signed)
 
     return op
@@ -262,14 +262,14 @@ def add_parent_words(session_id: SessionId, item: str, text: str) -> Operation:
 
 def add_goal(text: str) -> Operation:
     def op(case: Case) -> Outcome[str]:
-        return Outcome(Changes(goals=True), case.add_goal(text))
+        return Outcome(Changes(goals=True), case.goals.add(text))
 
     return op
 
 
 def score_goal(goal_id: str, score: int, when: date) -> Operation:
     def op(case: Case) -> Changes:
-        case.score_goal(goal_id, score, when)
+        case.goals.score(goal_id, score, when)
         return Changes(goals=True)
 
     return op

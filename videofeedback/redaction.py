@@ -96,7 +96,7 @@ def find_people(
 def mark(case: Case, media_id: str, track_id: str, who: str) -> RedactionPlan:
     """Say who a track is: a participant's id, or "other" (always hidden)."""
     case.require(Action.ANNOTATE)
-    if who != OTHER and who not in {p["id"] for p in case.participants()}:
+    if who != OTHER and who not in {p.id for p in case.participants.all()}:
         raise LibraryError(
             f"{who!r} is not a participant of case {case.id}; use a participant id "
             f"('videofeedback case show {case.id}') or 'other'"
@@ -186,10 +186,10 @@ def approve(case: Case, media_id: str) -> RedactionPlan:
 def visible_tracks(case: Case, plan: RedactionPlan, purpose: Purpose) -> set[str]:
     """Tracks marked as a participant whose latest consent to ``purpose`` is given."""
     consenting = set()
-    for participant in case.participants():
-        status = case.consent_status(participant["id"], purpose)
-        if status is not None and status[0] == "given":
-            consenting.add(participant["id"])
+    for participant in case.participants.all():
+        status = case.consent.status(participant.id, purpose)
+        if status is not None and status.status == "given":
+            consenting.add(participant.id)
     return {track for track, who in plan.marks if who in consenting}
 
 

@@ -22,7 +22,7 @@ from videofeedback.captions import ensure_gui
 from videofeedback.exports import plaintext_export
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import Case
-from videofeedback.library.records import MediaRecord, Session
+from videofeedback.library.records import Goal, MediaRecord, Session
 from videofeedback.library.roles import Action
 from videofeedback.media import opener
 
@@ -43,7 +43,7 @@ class SessionReport:
     principles: dict[str, list[str]] = field(default_factory=dict)  # principle → lines
     stills: list[ReportStill] = field(default_factory=list)
     words: list[tuple[str, str]] = field(default_factory=list)  # (the moment, the words)
-    goals: list[dict[str, Any]] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
 
 
 def session_report(case: Case, session_id: str) -> SessionReport:
@@ -54,7 +54,7 @@ def session_report(case: Case, session_id: str) -> SessionReport:
         str(case.summary()["programme"]),
         case.sessions.get(session_id),
         case.session.name,
-        goals=case.goals(),
+        goals=case.goals.all(),
     )
     for record in case.media.of_session(session_id):
         if record.kind == "recording" or record.kind == "import":
@@ -114,8 +114,8 @@ def report_html(report: SessionReport) -> str:
     if report.goals:
         parts.append("<h2>Goals</h2><ul>")
         for goal in report.goals:
-            scores = ", ".join(f"{s['date']}: {s['score']:+d}" for s in goal["scores"])
-            parts.append(f"<li>{e(goal['text'])} — {scores or 'not scored yet'}</li>")
+            scores = ", ".join(f"{s.date}: {s.score:+d}" for s in goal.scores)
+            parts.append(f"<li>{e(goal.text)} — {scores or 'not scored yet'}</li>")
         parts.append("</ul>")
     return "\n".join(parts)
 

@@ -38,7 +38,7 @@ def world(tmp_path_factory):
 def family(world):
     """A fresh case by bob, supervised by sue, with carol; a mother who consented to filming."""
     case = create_case(world.bob, "Family K", Programme.VIG, date(2026, 1, 5), ["sue", "carol"])
-    mother = case.add_participant("Kasia", "mother", language="pl")
-    case.set_consent(mother, Purpose.FILMING, True)
+    mother = case.participants.add("Kasia", "mother", language="pl")
+    case.consent.set(mother, Purpose.FILMING, True)
     case.save()
     return case, mother

@@ -16,7 +16,7 @@ def trail(world, family):
     """A case with a dozen audit entries, all signed."""
     case, _ = family
     for n in range(3):
-        case.add_goal(f"goal {n}")
+        case.goals.add(f"goal {n}")
         case.sessions.new(SessionKind.RECORDING, date(2026, 1, 10 + n))
         case.save()
     report = case.verify_audit()

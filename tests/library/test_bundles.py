@@ -185,7 +185,7 @@ def test_the_receiver_verifies_the_trail_itself(world, family, tmp_path, monkeyp
     """A trail with an entry removed is reported invalid by the receiver, whatever the
     exporter's copy of the software would have said."""
     case, _ = family
-    case.add_goal("Take turns")
+    case.goals.add("Take turns")
     case.save()
     entries = sorted((case.folder / "audit" / "entries").iterdir())
     entries[1].unlink()  # history rewritten before the export
@@ -209,7 +209,7 @@ def test_an_old_bundle_opens_nothing_after_purge(tmp_path):
         pat = library.unlock("pat", "pat-quiet-harbour-lantern", sleep=lambda _: None)
         sam = library.unlock("sam", "sam-quiet-harbour-lantern", sleep=lambda _: None)
         case = create_case(pat, "Family B", Programme.VIG, date(2026, 1, 5), ["sam"])
-        case.add_participant("Bea", "mother")
+        case.participants.add("Bea", "mother")
         case.save()
         export_bundle(case, "sam", tmp_path / "old.age")
         assert open_bundle(sam, tmp_path / "old.age").summary()["participants"] == 1

@@ -21,48 +21,42 @@ from videofeedback.library import (
     open_case,
 )
 from videofeedback.library.keyring import load_case_keys
-from videofeedback.library.records import Session
+from videofeedback.library.records import GoalScore, Participant, Session, Signoff
 
 
 def test_case_round_trip_through_encrypted_storage(world, family):
     case, mother = family
     session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 1, 12), "first visit")
-    goal = case.add_goal("Notice and name what the baby is showing")
-    case.score_goal(goal, -1, date(2026, 1, 12))
-    case.score_goal(goal, 1, date(2026, 2, 9))
+    goal = case.goals.add("Notice and name what the baby is showing")
+    case.goals.score(goal, -1, date(2026, 1, 12))
+    case.goals.score(goal, 1, date(2026, 2, 9))
     case.save()
 
     again = open_case(world.bob, case.id)
     assert again.label == "Family K"
-    assert again.participants()[0] == {
-        "id": mother,
-        "name": "Kasia",
-        "role": "mother",
-        "age_band": None,
-        "language": "pl",
-    }
+    assert again.participants.all()[0] == Participant(mother, "Kasia", "mother", None, "pl")
     assert again.sessions.all() == [
         Session(session_id, SessionKind.RECORDING, date(2026, 1, 12), "first visit")
     ]
-    assert again.goals()[0]["scores"] == [
-        {"date": "2026-01-12", "score": -1},
-        {"date": "2026-02-09", "score": 1},
-    ]
-    assert {m["user"] for m in again.members()} == {"bob", "sue", "carol"}
+    assert again.goals.all()[0].scores == (
+        GoalScore(date(2026, 1, 12), -1),
+        GoalScore(date(2026, 2, 9), 1),
+    )
+    assert {m.user for m in again.members.all()} == {"bob", "sue", "carol"}
 
 
 def test_consent_gates_recording_and_says_why(world, family):
     case, mother = family
-    father = case.add_participant("Tomasz", "father")
+    father = case.participants.add("Tomasz", "father")
     with pytest.raises(ConsentError, match="Tomasz .father. has not given consent to filming"):
         case.sessions.new(SessionKind.RECORDING, date.today())
-    case.set_consent(father, Purpose.FILMING, True)
+    case.consent.set(father, Purpose.FILMING, True)
     case.sessions.new(SessionKind.RECORDING, date.today())
-    case.set_consent(mother, Purpose.FILMING, False)
+    case.consent.set(mother, Purpose.FILMING, False)
     with pytest.raises(ConsentError, match="Kasia .mother. withdrew consent to filming"):
         case.sessions.new(SessionKind.RECORDING, date.today())
-    assert case.consent_table()[0]["filming"] == "withdrawn"
-    assert case.consent_table()[0]["training"] == "not asked"
+    assert case.consent.table()[0].status[Purpose.FILMING] == "withdrawn"
+    assert case.consent.table()[0].status[Purpose.TRAINING] == "not asked"
 
 
 def test_a_case_without_participants_cannot_record(world):
@@ -75,12 +69,12 @@ def test_a_case_without_participants_cannot_record(world):
 
 def test_goal_scores_are_minus_two_to_plus_two(world, family):
     case, _ = family
-    goal = case.add_goal("Play together ten minutes a day")
+    goal = case.goals.add("Play together ten minutes a day")
     for bad in (-3, 3):
         with pytest.raises(LibraryError, match="-2 to \\+2"):
-            case.score_goal(goal, bad, date.today())
+            case.goals.score(goal, bad, date.today())
     with pytest.raises(NotFoundError):
-        case.score_goal("g-0000000000", 1, date.today())
+        case.goals.score("g-0000000000", 1, date.today())
 
 
 def test_supervisor_reads_but_cannot_change(world, family):
@@ -88,10 +82,10 @@ def test_supervisor_reads_but_cannot_change(world, family):
     as_sue = open_case(world.sue, case.id)
     assert as_sue.label == "Family K"
     for change in (
-        lambda: as_sue.add_participant("X", "child"),
-        lambda: as_sue.set_consent(mother, Purpose.FILMING, False),
+        lambda: as_sue.participants.add("X", "child"),
+        lambda: as_sue.consent.set(mother, Purpose.FILMING, False),
         lambda: as_sue.sessions.new(SessionKind.RECORDING, date.today()),
-        lambda: as_sue.add_goal("x"),
+        lambda: as_sue.goals.add("x"),
         lambda: as_sue.sessions.add_parent_words("s-0000000000", "1", "x"),
     ):
         with pytest.raises(PermissionDeniedError, match="supervisor may not"):
@@ -147,10 +141,10 @@ def test_adding_and_removing_members_rewrites_only_the_key(world, family):
         for p in case.folder.rglob("*.age")
         if p.name not in ("key.age", "case.db.age") and "audit" not in p.parts
     }
-    case.add_member("dave")
+    case.members.add("dave")
     assert (case.folder / "key.age").read_bytes() != key_before
     assert open_case(world.dave, case.id).label == "Family K"
-    case.remove_member("dave")
+    case.members.remove("dave")
     with pytest.raises(PermissionDeniedError):
         open_case(world.dave, case.id)
     for path, data in others.items():
@@ -172,37 +166,29 @@ def test_closed_case_takes_nothing_new(world, family):
     until = case.close_case(date(2026, 3, 1))
     assert until == date(2026, 3, 31)
     with pytest.raises(LibraryError, match="closed"):
-        case.add_goal("too late")
+        case.goals.add("too late")
 
 
 def test_supervisor_comments_and_signs_off_a_cycle(world, family):
     case, mother = family
-    case.set_consent(mother, Purpose.SHARED_REVIEW, True)
+    case.consent.set(mother, Purpose.SHARED_REVIEW, True)
     film = case.sessions.new(SessionKind.RECORDING, date(2026, 1, 12))
     review = case.sessions.new(SessionKind.REVIEW, date(2026, 1, 19))
     case.save()
     as_sue = open_case(world.sue, case.id)
-    comment = as_sue.add_comment(film, "Lovely moment of waiting at 02:14")
-    signoff = as_sue.sign_off(film, review)
+    comment = as_sue.supervision.add_comment(film, "Lovely moment of waiting at 02:14")
+    signoff = as_sue.supervision.sign_off(film, review)
     with pytest.raises(LibraryError, match="not a recording"):
-        as_sue.sign_off(review, review)
+        as_sue.supervision.sign_off(review, review)
     as_sue.save()
     again = open_case(world.bob, case.id)
-    assert [c["id"] for c in again.comments(film)] == [comment]
-    assert again.signoffs() == [
-        {
-            "id": signoff,
-            "recording_session": film,
-            "review_session": review,
-            "signed_by": "sue",
-            "signed_at": again.signoffs()[0]["signed_at"],
-            "valid": True,
-        }
-    ]
+    assert [c.id for c in again.supervision.comments(film)] == [comment]
+    [found] = again.supervision.signoffs()
+    assert found == Signoff(signoff, film, review, "sue", found.signed_at, valid=True)
     with pytest.raises(PermissionDeniedError):
-        again.sign_off(film, review)  # a practitioner does not sign off their own cycle
+        again.supervision.sign_off(film, review)  # a practitioner does not sign off their own cycle
     again.db.execute("UPDATE signoffs SET review_session = ?", (film,))
-    assert again.signoffs()[0]["valid"] is False
+    assert again.supervision.signoffs()[0].valid is False
 
 
 def test_finding_a_session_leaves_other_cases_audit_trails_alone(world, family):
@@ -212,8 +198,8 @@ def test_finding_a_session_leaves_other_cases_audit_trails_alone(world, family):
 
     case, _ = family
     other = create_case(world.bob, "Family N", Programme.VIG, date.today())
-    other_session = other.add_participant("Nina", "mother")
-    other.set_consent(other_session, Purpose.FILMING, True)
+    other_session = other.participants.add("Nina", "mother")
+    other.consent.set(other_session, Purpose.FILMING, True)
     wanted = other.sessions.new(SessionKind.RECORDING, date.today())
     other.save()
     before = case.audit_log().head()

@@ -51,13 +51,13 @@ def test_a_removed_member_reads_nothing_written_after_removal(world, family, tmp
     """dave is a member, keeps every case key he had and his own identity, is removed; a
     participant and a still are added. Neither the stock age tool nor our API opens them."""
     case, _ = family
-    case.add_member("dave")
+    case.members.add("dave")
     kept = world.dave.case_identity(case.id)  # what dave copies while a member
     old_still = _still(case, "m-0000000001.age")
     assert not _age_cannot_open(kept.newest, case.folder / "case.db.age", tmp_path)
 
-    case.remove_member("dave")
-    case.add_participant("Ola", "child", age_band="0-1")
+    case.members.remove("dave")
+    case.participants.add("Ola", "child", age_band="0-1")
     new_still = _still(case, "m-0000000002.age")
     case.save()
 
@@ -75,15 +75,15 @@ def test_a_removed_member_reads_nothing_written_after_removal(world, family, tmp
     assert sue_keys.epoch == kept.epoch + 1
     for name in (old_still, new_still):
         assert read_encrypted(case.folder / "media" / name, [sue_keys]) == b"\x89PNG a still"
-    assert [p["name"] for p in open_case(world.sue, case.id).participants()] == ["Kasia", "Ola"]
+    assert [p.name for p in open_case(world.sue, case.id).participants.all()] == ["Kasia", "Ola"]
 
 
 def test_audit_entries_after_removal_use_the_new_epoch(world, family):
     case, _ = family
-    case.add_member("dave")
+    case.members.add("dave")
     kept = world.dave.case_identity(case.id)
-    case.remove_member("dave")
-    case.add_goal("Notice the baby's cues")
+    case.members.remove("dave")
+    case.goals.add("Notice the baby's cues")
     case.save()
     newest = sorted((case.folder / "audit" / "entries").iterdir())[-1]
     with pytest.raises(NoIdentityMatchError):
@@ -122,7 +122,7 @@ def _purgeable_library(tmp_path):
     library.add_user(admin, "pat", Role.PRACTITIONER, "pat-quiet-harbour-lantern")
     pat = library.unlock("pat", "pat-quiet-harbour-lantern", sleep=lambda _: None)
     case = create_case(pat, "Family P", _vig(), date(2026, 1, 5))
-    case.add_participant("Piotr", "father")
+    case.participants.add("Piotr", "father")
     case.save()
     recovery = load_identity_file(tmp_path / "recovery.age", library.recovery_secret).identities
     return library, admin, case, recovery
@@ -219,7 +219,7 @@ def _make_legacy(library: Library, case) -> X25519Identity:
     legacy = X25519Identity.generate()
     db = case.db.serialize()
     write_encrypted(case.folder / "case.db.age", db, [legacy.recipient])
-    recipients = [library.recipient_of(m) for m in case.member_names()]
+    recipients = [library.recipient_of(m) for m in case.members.names()]
     recipients.append(library.recovery_recipient())
     write_encrypted(case.folder / "key.age", str(legacy).encode(), recipients)
     shutil.rmtree(library.folder / "keys")
@@ -239,11 +239,11 @@ def test_upgrade_to_epochs_in_place(tmp_path):
     upgraded = open_case(pat, case.id)
     assert upgraded.identity.epoch == 2
     assert upgraded.identity.epoch_identity(1).recipient == legacy.recipient
-    upgraded.add_participant("Zofia", "mother")
+    upgraded.participants.add("Zofia", "mother")
     upgraded.save()  # written to the fresh epoch: the old single key no longer opens it
     with pytest.raises(NoIdentityMatchError):
         read_encrypted(case.folder / "case.db.age", [legacy])
-    assert [p["name"] for p in open_case(pat, case.id).participants()] == ["Piotr", "Zofia"]
+    assert [p.name for p in open_case(pat, case.id).participants.all()] == ["Piotr", "Zofia"]
 
 
 def test_a_member_opening_an_old_case_upgrades_it(tmp_path):

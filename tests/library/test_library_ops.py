@@ -102,7 +102,7 @@ KILLED_SAVE = textwrap.dedent(
     folder, case_id = Path(sys.argv[1]), sys.argv[2]
     with Library.open(folder) as library:
         case = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), case_id)
-        case.add_participant("Half-saved Person", "grandmother")
+        case.participants.add("Half-saved Person", "grandmother")
         real_fsync = os.fsync
         def die(fd):  # the new database is written to its temporary file: die before rename
             if os.fstat(fd).st_size > 10_000:
@@ -122,7 +122,7 @@ def test_a_save_killed_half_way_leaves_the_previous_state(tmp_path):
     library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
     bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family M", Programme.VIG, date.today())
-    case.add_participant("Maria", "mother")
+    case.participants.add("Maria", "mother")
     case.save()
     library.close()
 
@@ -135,7 +135,7 @@ def test_a_save_killed_half_way_leaves_the_previous_state(tmp_path):
     with Library.open(folder) as library:  # taking the lock removes stale temporaries
         assert not list(folder.rglob(".*.tmp"))
         again = open_case(library.unlock("bob", "bob-quiet-harbour-lantern"), case.id)
-        assert [p["name"] for p in again.participants()] == ["Maria"]
+        assert [p.name for p in again.participants.all()] == ["Maria"]
         assert again.verify_audit().entries > 0
 
 

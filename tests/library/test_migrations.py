@@ -128,7 +128,7 @@ def test_a_member_opens_and_verifies_the_upgraded_case(upgraded):
     library, _, _ = upgraded
     bob = library.unlock("bob", "pw-bob")
     case = open_case(bob, CASE_ID)
-    assert case.consent_status("p-1", Purpose.FILMING)[0] == "given"
+    assert case.consent.status("p-1", Purpose.FILMING)[0] == "given"
     case.sessions.new(SessionKind.RECORDING, date(2026, 2, 1))
     case.save()
     report = case.verify_audit()

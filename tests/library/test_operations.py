@@ -60,7 +60,7 @@ def test_an_operation_saves_once_and_gives_its_value(world, family):
         batch = runner.batch([add_goal("one"), add_goal("two")])
         assert len(batch.result().value) == 2 and saves == [1]  # a batch saves once
         assert runner.run(lambda c: NOTHING).value is None and saves == [1]  # nothing: no save
-        outcome = runner.run(lambda c: Outcome(Changes(goals=True), c.add_goal("walk")))
+        outcome = runner.run(lambda c: Outcome(Changes(goals=True), c.goals.add("walk")))
         assert outcome.value.startswith("g") and saves == [1, 1]
     finally:
         type(case).save = original
@@ -72,7 +72,7 @@ def test_an_operation_saves_once_and_gives_its_value(world, family):
 
 def test_a_failed_operation_leaves_the_database_as_it_was(world, family):
     case, _ = family
-    before = case.comments()
+    before = case.supervision.comments()
 
     def half_done(c):
         c.db.execute("INSERT INTO comments VALUES ('k-x', 't', 'text', 'bob', 'now')")
@@ -80,12 +80,12 @@ def test_a_failed_operation_leaves_the_database_as_it_was(world, family):
 
     with pytest.raises(ValueError):
         runner_for(case).run(half_done)
-    assert case.comments() == before
+    assert case.supervision.comments() == before
 
 
 def test_many_threads_and_jobs_on_one_case_lose_nothing(world, family, film):
     case, mother = family
-    case.set_consent(mother, Purpose.SHARED_REVIEW, True)
+    case.consent.set(mother, Purpose.SHARED_REVIEW, True)
     session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 2, 1))
     case.save()
     runner = runner_for(case)
@@ -93,7 +93,7 @@ def test_many_threads_and_jobs_on_one_case_lose_nothing(world, family, film):
         _one_round(case, runner, mother, session_id, film)
     reopened = open_case(world.bob, case.id)  # what was stored: every change, a valid trail
     reopened.save()  # signs the entry of this opening
-    assert {g["id"] for g in reopened.goals()} == {g["id"] for g in case.goals()}
+    assert {g.id for g in reopened.goals.all()} == {g.id for g in case.goals.all()}
     report = reopened.verify_audit()
     assert report.valid, report.summary()
 
@@ -155,7 +155,7 @@ def _one_round(case, runner, mother, session_id, film):
     assert added["consent.give"] + added["consent.withdraw"] == CONSENTS
     assert added["media.import"] == 4
     assert added["media.reel"] == added["reel.build"] == len(reels) == 1
-    stored = {g["id"] for g in case.goals()}
+    stored = {g.id for g in case.goals.all()}
     stored |= {r[0] for r in case.db.execute("SELECT id FROM parent_words")}
     assert set(comment_ids) <= stored
     entries = case.audit_log().entries([case.identity])

@@ -74,7 +74,7 @@ def test_no_case_key_is_wrapped_to_a_recipient_the_roster_does_not_vouch_for(wor
         with pytest.raises(RosterError, match="no key was given"):
             create_case(world.bob, "Family X", Programme.VIG, date(2026, 2, 1), ["sue"])
         with pytest.raises(RosterError):
-            case.add_member("dave")
+            case.members.add("dave")
     finally:
         library.manifest.recovery_recipient = genuine
     assert library.case_ids() == cases_before
@@ -129,7 +129,7 @@ def test_a_supervisor_rewriting_the_trail_is_caught(world, family):
     """sue (supervisor, holds the case key) deletes bob's last entries, appends a forged
     consent.withdraw 'by bob', rebuilds the chain and deletes every checkpoint."""
     case, mother = family
-    case.add_goal("g")
+    case.goals.add("g")
     case.save()
     folder = case.folder / "audit"
     for path in (folder / "checkpoints").iterdir():
@@ -144,7 +144,7 @@ def test_a_supervisor_rewriting_the_trail_is_caught(world, family):
     assert not report.valid
     text = report.summary()
     assert "claims to be by bob, but bob did not sign it" in text
-    assert case.consent_status(mother, Purpose.FILMING)[0] == "given"  # the forgery counts not
+    assert case.consent.status(mother, Purpose.FILMING)[0] == "given"  # the forgery counts not
 
 
 def test_a_supervisor_cannot_withdraw_consent_in_her_own_name(world, family):
@@ -157,7 +157,7 @@ def test_a_supervisor_cannot_withdraw_consent_in_her_own_name(world, family):
 
 def test_a_removed_member_s_later_entries_are_reported(world, family):
     case, _ = family
-    case.remove_member("carol")
+    case.members.remove("carol")
     case.save()
     carol_key = world.carol.keys.require_signing_key()
     case.audit_log().append("carol", "goal.add", "g-1", carol_key)  # she kept the case key
@@ -186,7 +186,7 @@ def test_a_non_member_forging_library_entries_is_caught(world, tmp_path):
 
 def test_a_removed_checkpoint_is_reported(world, family):
     case, _ = family
-    case.add_goal("g")
+    case.goals.add("g")
     case.save()
     checkpoints = sorted((case.folder / "audit" / "checkpoints").iterdir())
     checkpoints[1].unlink()
@@ -212,7 +212,7 @@ def test_failed_unlocks_are_never_reported_as_by_someone(world):
 
 def test_deleting_the_last_entries_and_their_checkpoints_is_detected(world, family):
     case, _ = family
-    case.add_goal("g")
+    case.goals.add("g")
     case.save()
     size = case.audit_log().head()[0]
     for seq in (size, size - 1):
@@ -226,7 +226,7 @@ def test_deleting_the_last_entries_and_their_checkpoints_is_detected(world, fami
 def test_an_older_copy_of_the_case_folder_is_detected(world, family, tmp_path):
     case, _ = family
     shutil.copytree(case.folder, tmp_path / "old")
-    case.add_goal("g")
+    case.goals.add("g")
     case.save()
     shutil.rmtree(case.folder)
     shutil.copytree(tmp_path / "old", case.folder)
@@ -241,7 +241,7 @@ def test_an_older_database_after_a_withdrawal_is_refused(world, family, monkeypa
     filming = case.sessions.new(SessionKind.RECORDING, date(2026, 2, 1))
     case.save()
     old_db = (case.folder / "case.db.age").read_bytes()
-    case.set_consent(mother, Purpose.FILMING, False)
+    case.consent.set(mother, Purpose.FILMING, False)
     case.save()
     (case.folder / "case.db.age").write_bytes(old_db)
     with pytest.raises(RollbackError, match="older copy"):
@@ -249,11 +249,11 @@ def test_an_older_database_after_a_withdrawal_is_refused(world, family, monkeypa
 
     monkeypatch.setenv("VIDEOFEEDBACK_STATE_DIR", str(tmp_path / "another-computer"))
     reopened = open_case(world.bob, case.id)
-    assert reopened.consent_status(mother, Purpose.FILMING)[0] == "withdrawn"
+    assert reopened.consent.status(mother, Purpose.FILMING)[0] == "withdrawn"
     with pytest.raises(ConsentError, match="withdrew consent"):
         reopened.sessions.new(SessionKind.RECORDING, date(2026, 3, 1))
     with pytest.raises(ConsentError):
-        reopened.require_consent(Purpose.FILMING)
+        reopened.consent.require(Purpose.FILMING)
     from clips.synthetic import SyntheticSource
     from videofeedback.media import record
 
@@ -417,7 +417,7 @@ def test_the_command_line_reports_a_truncated_trail_on_any_computer(tmp_path):
     library, alice = Library.create(folder, "alice", "alice-quiet-harbour-lantern", tmp_path / "r.age", 30)
     library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
     case = create_case(library.unlock("bob", "bob-quiet-harbour-lantern"), "Family V", Programme.VIG, date.today())
-    case.add_goal("g")
+    case.goals.add("g")
     case.save()
     library.close()
     size = case.audit_log().head()[0]

@@ -60,11 +60,11 @@ def test_replaying_an_old_consent_entry_file_makes_consent_given_again(world, tm
     library, alice, s = world
     bob = s["bob"]
     case = create_case(bob, "Family K", Programme.VIG, date(2026, 1, 5), ["sue"])
-    mother = case.add_participant("Kasia", "mother", language="pl")
-    case.set_consent(mother, Purpose.FILMING, True)
+    mother = case.participants.add("Kasia", "mother", language="pl")
+    case.consent.set(mother, Purpose.FILMING, True)
     case.save()
     give_file = _entries(case)[-1]  # the consent.give entry
-    case.set_consent(mother, Purpose.FILMING, False)
+    case.consent.set(mother, Purpose.FILMING, False)
     case.save()
     folder = case.folder
 
@@ -74,7 +74,7 @@ def test_replaying_an_old_consent_entry_file_makes_consent_given_again(world, tm
     shutil.copyfile(give_file, nxt)
 
     reopened = open_case(bob, case.id)  # a fresh opening, same computer
-    status = reopened.consent_status(mother, Purpose.FILMING)
+    status = reopened.consent.status(mother, Purpose.FILMING)
     # the promise: consent is not changed by a forged/replayed entry
     assert status[0] == "withdrawn", f"consent reads {status} after a replayed entry file"
     with pytest.raises(ConsentError):
@@ -101,8 +101,8 @@ def test_a_removed_member_gets_an_open_case_purged_with_the_epoch_1_key(world):
     case.save()
     kept = open_case(dave, case.id).identity.epoch_identity(1)  # what dave keeps
     case = open_case(bob, case.id)
-    case.remove_member("dave")  # new epoch; dave is out
-    assert "dave" not in case.member_names()
+    case.members.remove("dave")  # new epoch; dave is out
+    assert "dave" not in case.members.names()
 
     # dave, removed, forges a closure
     chain = AuditLog(case.folder / "audit", case.id, []).chain_values()
@@ -135,7 +135,7 @@ def test_a_forwarded_bundle_is_read_by_a_non_member_with_the_shared_kek(world, t
     library, alice, s = world
     bob, sue, dave = s["bob"], s["sue"], s["dave"]
     case = create_case(bob, "Family K", Programme.VIG, date(2026, 1, 5), ["sue"])
-    case.add_participant("Kasia-Secret-Name", "mother", language="pl")
+    case.participants.add("Kasia-Secret-Name", "mother", language="pl")
     case.save()
     out = tmp_path / "b.age"
     export_bundle(case, "sue", out)
@@ -167,8 +167,8 @@ def test_a_supervisor_writes_consent_given_into_the_database_cache(world):
     library, alice, s = world
     bob, sue = s["bob"], s["sue"]
     case = create_case(bob, "Family K", Programme.VIG, date(2026, 1, 5), ["sue"])
-    mother = case.add_participant("Kasia", "mother", language="pl")
-    case.set_consent(mother, Purpose.FILMING, True)
+    mother = case.participants.add("Kasia", "mother", language="pl")
+    case.consent.set(mother, Purpose.FILMING, True)
     case.save()
 
     theirs = open_case(sue, case.id)
@@ -179,7 +179,7 @@ def test_a_supervisor_writes_consent_given_into_the_database_cache(world):
 
     reopened = open_case(bob, case.id)
     report = reopened.verify_audit()
-    status = reopened.consent_status(mother, Purpose.TRAINING)
+    status = reopened.consent.status(mother, Purpose.TRAINING)
     assert status is None or status[0] != "given", (
         f"training consent reads {status} though nobody with the right recorded it; "
         f"verify problems: {report.problems}")
@@ -198,8 +198,8 @@ def test_a_supervisor_rewrites_the_practitioners_goal_scores_unnoticed(world):
     library, alice, s = world
     bob, sue = s["bob"], s["sue"]
     case = create_case(bob, "Family K", Programme.VIG, date(2026, 1, 5), ["sue"])
-    goal = case.add_goal("Notice the baby")
-    case.score_goal(goal, -2, date(2026, 2, 1))
+    goal = case.goals.add("Notice the baby")
+    case.goals.score(goal, -2, date(2026, 2, 1))
     case.save()
 
     theirs = open_case(sue, case.id)
@@ -208,7 +208,7 @@ def test_a_supervisor_rewrites_the_practitioners_goal_scores_unnoticed(world):
 
     reopened = open_case(bob, case.id)
     report = reopened.verify_audit()
-    scores = [sc["score"] for g in reopened.goals() for sc in g["scores"]]
+    scores = [sc.score for g in reopened.goals.all() for sc in g.scores]
     assert scores == [-2] or report.problems, (
         f"goal scores read {scores} (bob recorded -2); verify finds nothing")
 
@@ -271,7 +271,7 @@ def test_in_an_upgraded_library_a_non_member_gets_any_case_purged(tmp_path, monk
     bob = library.unlock("bob", "pw-bob")
     dave = library.unlock("dave", PW.format("dave"))
     case = create_case(bob, "Family K", Programme.VIG, date(2026, 1, 5), [])
-    case.add_participant("Kasia", "mother")
+    case.participants.add("Kasia", "mother")
     case.save()
 
     # dave: forge legacy entry 3 of the library trail
@@ -316,13 +316,13 @@ def test_a_supervisor_slips_a_non_member_into_the_key_via_the_database(world):
     theirs.save()
 
     case = open_case(bob, case.id)
-    case.remove_member("sue")
-    case.add_participant("Kasia-After", "mother")
+    case.members.remove("sue")
+    case.participants.add("Kasia-After", "mother")
     case.save()
 
     try:
         stolen = open_case(dave, case.id)
     except Exception:
         return  # the promise held
-    names = [p["name"] for p in stolen.participants()]
+    names = [p.name for p in stolen.participants.all()]
     pytest.fail(f"dave, never a member in the signed trail, opened the case and read {names}")

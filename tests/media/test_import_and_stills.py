@@ -187,7 +187,7 @@ def test_family_copy_needs_consent_and_is_audited(studio, tmp_path):
     with pytest.raises(ConsentError, match="family-copy"):
         media.export_for_family(studio.case, media_id, out)
     assert not out.exists()
-    studio.case.set_consent(studio.mother, Purpose.FAMILY_COPY, True)
+    studio.case.consent.set(studio.mother, Purpose.FAMILY_COPY, True)
     media.export_for_family(studio.case, media_id, out)
     assert out.read_bytes()[4:8] == b"ftyp"
     entries = studio.case.audit_log().entries([studio.case.identity])

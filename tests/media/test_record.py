@@ -85,12 +85,12 @@ def test_colours_are_bt709_and_tagged(tmp_path):
 
 
 def test_no_recording_without_filming_consent(studio):
-    studio.case.set_consent(studio.mother, Purpose.FILMING, False)
+    studio.case.consent.set(studio.mother, Purpose.FILMING, False)
     try:
         with pytest.raises(ConsentError, match="withdrew consent to filming"):
             media.record(studio.case, studio.session_id, SyntheticSource(320, 180), Fraction(1))
     finally:
-        studio.case.set_consent(studio.mother, Purpose.FILMING, True)
+        studio.case.consent.set(studio.mother, Purpose.FILMING, True)
 
 
 KILLED = textwrap.dedent("""

@@ -29,11 +29,11 @@ def family(tmp_path_factory):
     library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
     bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family Redact", Programme.VIG, date.today())
-    mother = case.add_participant("Rosalind", "mother")
-    brother = case.add_participant("Theodore", "older brother")
+    mother = case.participants.add("Rosalind", "mother")
+    brother = case.participants.add("Theodore", "older brother")
     for who in (mother, brother):
-        case.set_consent(who, Purpose.FILMING, True)
-    case.set_consent(mother, Purpose.FAMILY_COPY, True)
+        case.consent.set(who, Purpose.FILMING, True)
+    case.consent.set(mother, Purpose.FAMILY_COPY, True)
     session = case.sessions.new(SessionKind.RECORDING, date.today())
     film = SCENE.write(tmp_path_factory.mktemp("film") / "two.mp4")
     media_id = media.import_file(case, session, film)
@@ -136,7 +136,7 @@ def test_the_practitioners_own_review_still_shows_the_brother(family):
 
 def test_withdrawn_consent_hides_the_mother_too(family, tmp_path):
     case, media_id, mother, _ = family
-    case.set_consent(mother, Purpose.FAMILY_COPY, False)
+    case.consent.set(mother, Purpose.FAMILY_COPY, False)
     plan = redaction.require_plan(case, media_id)
     assert redaction.visible_tracks(case, plan, Purpose.FAMILY_COPY) == set()
     left, _ = _tracks_left_and_right(plan)
@@ -149,7 +149,7 @@ def test_withdrawn_consent_hides_the_mother_too(family, tmp_path):
     assert (
         np.abs(_crop(copy[10], mother_face) - _crop(SCENE.render(10)[0], mother_face)).mean() > 30
     )
-    case.set_consent(mother, Purpose.FAMILY_COPY, True)
+    case.consent.set(mother, Purpose.FAMILY_COPY, True)
     case.save()
 
 

@@ -37,9 +37,8 @@ def test_demo_is_made_once_then_reused_and_opens_in_the_app(qtbot, tmp_path, cap
         case = open_case(session, summary["id"])
         assert all(
             v == "given"
-            for row in case.consent_table()
-            for k, v in row.items()
-            if k != "participant"
+            for row in case.consent.table()
+            for v in row.status.values()
         )
     media_id = case.db.execute("SELECT id FROM media").fetchone()[0]
     notes = open_annotations(case, media_id).annotations

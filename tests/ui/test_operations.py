@@ -34,8 +34,8 @@ def big_case(tmp_path_factory):
     library.add_user(alice, "bob", Role.PRACTITIONER, "bob-quiet-harbour-lantern")
     bob = library.unlock("bob", "bob-quiet-harbour-lantern")
     case = create_case(bob, "Family B", Programme.VIG, date(2026, 1, 5))
-    mother = case.add_participant("Bea", "mother")
-    case.set_consent(mother, Purpose.FILMING, True)
+    mother = case.participants.add("Bea", "mother")
+    case.consent.set(mother, Purpose.FILMING, True)
     fill_audit(case, ENTRIES)
     case.save()
     moments = [

@@ -154,9 +154,9 @@ def test_demo_to_reel_to_shared_review_to_supervisor_sign_off(qtbot, window, tmp
     panel.buttons["signoff"].click()
     qtbot.waitUntil(lambda: panel.signoffs.count() == 1, timeout=10_000)
     assert "✔ signature valid" in panel.signoffs.item(0).text()
-    [signoff] = window.case.signoffs()
-    assert signoff["signed_by"] == "sam" and signoff["valid"]
-    assert window.case.comments(first.id)[0]["author"] == "sam"
+    [signoff] = window.case.supervision.signoffs()
+    assert signoff.signed_by == "sam" and signoff.valid
+    assert window.case.supervision.comments(first.id)[0].author == "sam"
 
 
 def _pdf_text(path):
@@ -211,8 +211,8 @@ def test_family_copy_needs_consent_and_a_warning(qtbot, window, tmp_path, monkey
     assert any(e.action == "media.export" for e in entries)
 
     out.unlink()
-    mother = window.case.participants()[0]["id"]
-    window.case.set_consent(mother, Purpose.FAMILY_COPY, False)
+    mother = window.case.participants.all()[0].id
+    window.case.consent.set(mother, Purpose.FAMILY_COPY, False)
     view.buttons["family"].click()
     qtbot.waitUntil(lambda: bool(visible_dialogs(window)), timeout=30_000)
     assert "withdrew consent to family-copy" in visible_dialogs(window)[0].text()

@@ -42,8 +42,8 @@ def test_cases_then_the_case_with_consent_sessions_and_goals(qtbot, window):
 def test_recording_is_refused_when_filming_consent_is_withdrawn(qtbot, window, monkeypatch):
     unlock(qtbot, window)
     open_first_case(qtbot, window)
-    mother = window.case.participants()[0]["id"]
-    window.case.set_consent(mother, Purpose.FILMING, False)
+    mother = window.case.participants.all()[0].id
+    window.case.consent.set(mother, Purpose.FILMING, False)
     window.case.save()
     window.case_view.refresh()
     assert window.case_view.consent.item(0, 2).text() == "✖ withdrawn"
@@ -62,14 +62,15 @@ def test_consent_is_recorded_from_the_table(qtbot, window, monkeypatch):
     column = 2 + list(Purpose).index(Purpose.TRAINING)
     window.case_view.consent.item(1, column).setText("✖ withdrawn")  # the cell is not the model
     window.case_view._on_consent_double_clicked(1, column)
-    person = window.case.participants()[1]["id"]
-    status = window.case.consent_status
+    person = window.case.participants.all()[1].id
+    status = window.case.consent.status
     qtbot.waitUntil(lambda: status(person, Purpose.TRAINING)[0] == "withdrawn", timeout=10_000)
     qtbot.waitUntil(lambda: window.case_view.consent.item(1, column).text() == "✖ withdrawn")
     library = Library(window.state.library.folder)
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
-    stored = open_case(user, list_cases(user)[0]["id"]).consent_table()
-    assert stored[1]["training"] == "withdrawn" and stored[0]["training"] == "given"
+    stored = open_case(user, list_cases(user)[0]["id"]).consent.table()
+    assert stored[1].status[Purpose.TRAINING] == "withdrawn"
+    assert stored[0].status[Purpose.TRAINING] == "given"
 
 
 def test_idle_lock_hides_the_case(qtbot, window):

@@ -218,8 +218,8 @@ def cmd_case_close(args: argparse.Namespace) -> int:
 
 def cmd_case_member(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
-        (case.add_member if args.change == "add" else case.remove_member)(args.member_user)
-        members = case.member_names()
+        (case.members.add if args.change == "add" else case.members.remove)(args.member_user)
+        members = case.members.names()
     emit(args.json, {"id": case.id, "members": members}, ", ".join(members))
     return 0
 
@@ -303,7 +303,7 @@ def _register_records(commands: Any) -> None:
 
 def cmd_participant_add(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
-        participant = case.add_participant(args.name, args.role, args.age_band, args.language)
+        participant = case.participants.add(args.name, args.role, args.age_band, args.language)
     emit(args.json, {"id": participant, "case": args.case}, participant)
     return 0
 
@@ -348,7 +348,7 @@ def cmd_session_list(args: argparse.Namespace) -> int:
 
 def cmd_goal_add(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
-        goal_id = case.add_goal(args.text)
+        goal_id = case.goals.add(args.text)
     emit(args.json, {"id": goal_id, "case": args.case}, goal_id)
     return 0
 
@@ -356,7 +356,7 @@ def cmd_goal_add(args: argparse.Namespace) -> int:
 def cmd_goal_score(args: argparse.Namespace) -> int:
     when = parse_date(args.date)
     with opened_case(args) as case:
-        case.score_goal(args.goal, args.score, when)
+        case.goals.score(args.goal, args.score, when)
     emit(
         args.json,
         {"goal": args.goal, "date": when.isoformat(), "score": args.score},
@@ -367,12 +367,12 @@ def cmd_goal_score(args: argparse.Namespace) -> int:
 
 def cmd_goal_list(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
-        goals = case.goals()
+        goals = case.goals.all()
     lines = [
-        f"{g['id']}  {g['text']}  " + " ".join(f"{s['date']}:{s['score']:+d}" for s in g["scores"])
+        f"{g.id}  {g.text}  " + " ".join(f"{s.date}:{s.score:+d}" for s in g.scores)
         for g in goals
     ]
-    emit(args.json, {"goals": goals}, "\n".join(lines) or "no goals")
+    emit(args.json, {"goals": [as_json(g) for g in goals]}, "\n".join(lines) or "no goals")
     return 0
 
 
@@ -385,7 +385,7 @@ def cmd_comment(args: argparse.Namespace) -> int:
 
 def cmd_signoff(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
-        signoff_id = case.sign_off(args.recording, args.review)
+        signoff_id = case.supervision.sign_off(args.recording, args.review)
     emit(
         args.json,
         {"id": signoff_id, "recording": args.recording, "review": args.review},

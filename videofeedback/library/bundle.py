@@ -126,7 +126,7 @@ def export_bundle(
     library = case.session.library
     recipient_role = Role(library.user_record(to_user).role)
     if recipient_role == Role.SUPERVISOR:  # covered when filming consent is taken, unless withdrawn
-        case.refuse_if_withdrawn(Purpose.SUPERVISION)
+        case.consent.refuse_if_withdrawn(Purpose.SUPERVISION)
     media_files = {m: _media_path(case, m) for m in media_ids}
     bundle_id = new_id("b")
     database = case.db.serialize()

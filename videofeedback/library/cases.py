@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from encryption import (
     Recipient,
-    SignatureError,
     SigningKey,
     X25519Identity,
     private_folder,
@@ -23,14 +22,19 @@ from encryption import (
 from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
 from .case_media import CaseMedia
-from .errors import ConsentError, LibraryError, NotFoundError, PermissionDeniedError
+from .consent import Consent
+from .errors import LibraryError, NotFoundError, PermissionDeniedError
+from .goals import Goals
 from .history import CaseHistory
-from .keyring import CaseKeys, write_key_file
+from .keyring import CaseKeys
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
+from .members import Members
+from .participants import Participants
 from .records import CaseId, Programme, Purpose, SessionKind, as_json
 from .roles import Action, Role, require
 from .sessions import Sessions
+from .supervision import Supervision
 
 __all__ = ["Programme", "Purpose", "SessionKind"]
 
@@ -54,10 +58,6 @@ def parse_date(text: str | None) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise LibraryError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
-
-
-def signoff_message(case_id: str, recording: str, review: str, when: str) -> bytes:
-    return f"videofeedback cycle sign-off\n{case_id}\n{recording}\n{review}\n{when}\n".encode()
 
 
 class RollbackError(LibraryError):
@@ -103,10 +103,20 @@ class Case:
     )
     sessions: Sessions = field(init=False, repr=False, compare=False)
     media: CaseMedia = field(init=False, repr=False, compare=False)
+    participants: Participants = field(init=False, repr=False, compare=False)
+    consent: Consent = field(init=False, repr=False, compare=False)
+    goals: Goals = field(init=False, repr=False, compare=False)
+    supervision: Supervision = field(init=False, repr=False, compare=False)
+    members: Members = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.sessions = Sessions(self)
         self.media = CaseMedia(self)
+        self.participants = Participants(self)
+        self.consent = Consent(self)
+        self.goals = Goals(self)
+        self.supervision = Supervision(self)
+        self.members = Members(self)
 
     # --- storage -------------------------------------------------------------------------
 
@@ -189,6 +199,17 @@ class Case:
     def require(self, action: Action) -> None:
         require(self.session.role, action)
 
+    def start_key_epoch(self) -> None:
+        """Write from now on to a new key epoch (the log's next entries too)."""
+        self.identity = self.identity.with_new_epoch()
+        self._log = None
+
+    def announce_key(self, action: str) -> None:
+        """The library trail learns the newest epoch's case signing key (a closure signed
+        with an older one no longer leads to a purge)."""
+        announced = case_signing_key(self.identity.newest).verify_key
+        self.session.audit(action, self.id, case_key=str(announced))
+
     # --- details -------------------------------------------------------------------------
 
     @property
@@ -202,247 +223,18 @@ class Case:
     def summary(self) -> dict[str, Any]:
         keys = ("label", "programme", "start_date", "closed_date", "retention_until")
         info: dict[str, Any] = {"id": self.id, **{k: get_meta(self.db, k) or None for k in keys}}
-        info["members"] = self.members()
-        info["participants"] = self.participants()
-        info["consent"] = self.consent_table()
+        info["members"] = [as_json(m) for m in self.members.all()]
+        info["participants"] = [as_json(p) for p in self.participants.all()]
+        info["consent"] = [row.as_json() for row in self.consent.table()]
         info["sessions"] = [as_json(s) for s in self.sessions.all()]
-        info["goals"] = self.goals()
-        info["comments"] = self.comments()
-        info["signoffs"] = self.signoffs()
+        info["goals"] = [as_json(g) for g in self.goals.all()]
+        info["comments"] = [as_json(c) for c in self.supervision.comments()]
+        info["signoffs"] = [as_json(s) for s in self.supervision.signoffs()]
         return info
 
     def require_open(self) -> None:
         if self.closed:
             raise LibraryError(f"case {self.id} is closed; nothing can be added to it")
-
-    # --- members -------------------------------------------------------------------------
-
-    def members(self) -> list[dict[str, Any]]:
-        return _rows(self.db.execute("SELECT user, role FROM members ORDER BY user"))
-
-    def member_names(self) -> list[str]:
-        """The members as the signed trail has them (the database's table is a cache any
-        member could edit: keys are never wrapped to a name only the database holds)."""
-        signed = self.history().members
-        if signed is not None:
-            return sorted(signed)
-        return [m["user"] for m in self.members()]  # a trail begun before format 2
-
-    def _write_key(self, members: Iterable[str]) -> None:
-        library = self.session.library
-        recipients: list[Recipient] = [library.recipient_of(m) for m in members]
-        recipients.append(library.recovery_recipient())
-        write_key_file(self.folder, self.identity, recipients)
-
-    def add_member(self, user: str) -> None:
-        self.require(Action.EDIT_CASE)
-        role = Role(self.session.library.user_record(user).role)
-        if role == Role.ADMIN:
-            raise PermissionDeniedError("an administrator cannot be a case member")
-        self.db.execute(
-            "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?)",
-            (user, role.value, self.session.name, now_iso()),
-        )
-        self.audit("member.add", user)
-        self.save()  # the member list first, then the key: a crash in between grants nothing
-        self._write_key(self.member_names())
-
-    def remove_member(self, user: str) -> None:
-        self.require(Action.EDIT_CASE)
-        if user not in self.member_names():
-            raise NotFoundError(f"{user} is not a member of case {self.id}")
-        self.db.execute("DELETE FROM members WHERE user = ?", (user,))
-        # a new key epoch, and the key first: access ends before anything else, and whatever
-        # is written from now on is encrypted to the new epoch, which the removed user never had
-        self.identity = self.identity.with_new_epoch()
-        self._log = None  # the log's next entries go to the new epoch's recipient
-        self._write_key([m for m in self.member_names() if m != user])
-        self.audit("member.remove", user)
-        # the library trail learns the new epoch's signing key: a closure signed with an
-        # older one (which the removed member may have kept) no longer leads to a purge
-        rekeyed = case_signing_key(self.identity.newest).verify_key
-        self.session.audit("case.rekey", self.id, case_key=str(rekeyed))
-        self.save()
-
-    # --- participants and consent --------------------------------------------------------
-
-    def add_participant(
-        self, name: str, role: str, age_band: str | None = None, language: str | None = None
-    ) -> str:
-        self.require(Action.EDIT_CASE)
-        self.require_open()
-        if not name.strip():
-            raise LibraryError("a participant needs a name (or a pseudonym)")
-        participant_id = new_id("p")
-        self.db.execute(
-            "INSERT INTO participants VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (participant_id, name.strip(), role, age_band, language, self.session.name, now_iso()),
-        )
-        self.audit("participant.add", participant_id)
-        return participant_id
-
-    def participants(self) -> list[dict[str, Any]]:
-        query = "SELECT id, name, role, age_band, language FROM participants ORDER BY created_at"
-        return _rows(self.db.execute(query))
-
-    def family_language(self) -> str:
-        """The family's preferred language (the first participant who gave one), or ''."""
-        return next((str(p["language"]) for p in self.participants() if p["language"]), "")
-
-    def _participant(self, participant_id: str) -> dict[str, Any]:
-        for p in self.participants():
-            if p["id"] == participant_id:
-                return p
-        raise NotFoundError(f"there is no participant {participant_id} in case {self.id}")
-
-    def set_consent(self, participant_id: str, purpose: Purpose, given: bool) -> None:
-        self.require(Action.EDIT_CASE)
-        self._participant(participant_id)
-        status = "given" if given else "withdrawn"
-        self.db.execute(
-            "INSERT INTO consent(participant_id, purpose, status, recorded_by, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (participant_id, purpose.value, status, self.session.name, now_iso()),
-        )
-        self.audit(f"consent.{'give' if given else 'withdraw'}", participant_id, purpose=purpose)
-
-    def consent_status(self, participant_id: str, purpose: Purpose) -> tuple[str, str] | None:
-        """(status, when) of the latest consent the signed audit trail records, or None if
-        the trail records none. The database's consent table is a cache that is never read
-        for a decision: any member can write the database, only the trail is signed."""
-        return self.history().consent.get((participant_id, purpose.value))
-
-    def consent_table(self) -> list[dict[str, Any]]:
-        table = []
-        for p in self.participants():
-            row: dict[str, Any] = {"participant": p["id"]}
-            for purpose in Purpose:
-                status = self.consent_status(p["id"], purpose)
-                row[purpose.value] = status[0] if status else "not asked"
-            table.append(row)
-        return table
-
-    def require_consent(self, purpose: Purpose) -> None:
-        """Raise ConsentError, saying who and why, unless every participant consents."""
-        participants = self.participants()
-        if not participants:
-            raise ConsentError(
-                f"case {self.id} has no participants yet; add the family members and record "
-                f"their consent to {purpose.value} first"
-            )
-        for p in participants:
-            status = self.consent_status(p["id"], purpose)
-            who = f"{p['name']} ({p['role']})"
-            if status is None:
-                raise ConsentError(
-                    f"{who} has not given consent to {purpose.value}; record it first"
-                )
-        self.refuse_if_withdrawn(purpose)
-
-    def refuse_if_withdrawn(self, purpose: Purpose) -> None:
-        """Raise ConsentError if anyone has withdrawn consent to ``purpose``."""
-        for p in self.participants():
-            status = self.consent_status(p["id"], purpose)
-            if status and status[0] == "withdrawn":
-                raise ConsentError(
-                    f"{p['name']} ({p['role']}) withdrew consent to {purpose.value} on "
-                    f"{status[1][:10]}; this is not allowed any more"
-                )
-
-    # --- supervision ---------------------------------------------------------------------
-
-    def add_comment(self, target: str, text: str) -> str:
-        """A supervisor's comment on a session, moment or recording (by id)."""
-        self.require(Action.COMMENT)
-        if not text.strip():
-            raise LibraryError("a comment needs some text")
-        comment_id = new_id("k")
-        self.db.execute(
-            "INSERT INTO comments VALUES (?, ?, ?, ?, ?)",
-            (comment_id, target, text.strip(), self.session.name, now_iso()),
-        )
-        self.audit("comment.add", comment_id, target=target)
-        return comment_id
-
-    def comments(self, target: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT id, target, text, author, created_at FROM comments"
-        if target is None:
-            return _rows(self.db.execute(query + " ORDER BY created_at"))
-        return _rows(self.db.execute(query + " WHERE target = ? ORDER BY created_at", (target,)))
-
-    def sign_off(self, recording_session: str, review_session: str) -> str:
-        """Sign off a VIG cycle (a film and its shared review), signed with the user's key."""
-        self.require(Action.SIGN_OFF)
-        if self.sessions.get(recording_session).kind != SessionKind.RECORDING:
-            raise LibraryError(f"{recording_session} is not a recording session")
-        if self.sessions.get(review_session).kind != SessionKind.REVIEW:
-            raise LibraryError(f"{review_session} is not a shared review session")
-        signoff_id, when = new_id("o"), now_iso()
-        message = signoff_message(self.id, recording_session, review_session, when)
-        signature = self.session.keys.require_signing_key().sign(message)
-        self.db.execute(
-            "INSERT INTO signoffs VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                signoff_id,
-                recording_session,
-                review_session,
-                self.session.name,
-                when,
-                base64.b64encode(signature).decode(),
-            ),
-        )
-        self.audit("cycle.signoff", signoff_id, recording=recording_session, review=review_session)
-        return signoff_id
-
-    def signoffs(self) -> list[dict[str, Any]]:
-        """Every sign-off, with whether its signature verifies against the signer's key."""
-        rows = _rows(self.db.execute("SELECT * FROM signoffs ORDER BY signed_at"))
-        keys = self.session.library.verify_keys()
-        for row in rows:
-            message = signoff_message(
-                self.id, row["recording_session"], row["review_session"], row["signed_at"]
-            )
-            try:
-                keys[row["signed_by"]].verify(message, base64.b64decode(row.pop("signature")))
-                row["valid"] = True
-            except (KeyError, SignatureError):
-                row["valid"] = False
-        return rows
-
-    # --- goals ---------------------------------------------------------------------------
-
-    def add_goal(self, text: str) -> str:
-        self.require(Action.EDIT_CASE)
-        self.require_open()
-        goal_id = new_id("g")
-        self.db.execute(
-            "INSERT INTO goals VALUES (?, ?, ?, ?)", (goal_id, text, self.session.name, now_iso())
-        )
-        self.audit("goal.add", goal_id)
-        return goal_id
-
-    def score_goal(self, goal_id: str, score: int, when: date) -> None:
-        self.require(Action.EDIT_CASE)
-        if not any(g["id"] == goal_id for g in self.goals()):
-            raise NotFoundError(f"there is no goal {goal_id} in case {self.id}")
-        if not -2 <= score <= 2:
-            raise LibraryError("a goal attainment score is from -2 to +2")
-        self.db.execute(
-            "INSERT OR REPLACE INTO goal_scores VALUES (?, ?, ?, ?, ?)",
-            (goal_id, when.isoformat(), score, self.session.name, now_iso()),
-        )
-        self.audit("goal.score", goal_id, date=when.isoformat(), score=str(score))
-
-    def goals(self) -> list[dict[str, Any]]:
-        goals = _rows(self.db.execute("SELECT id, text FROM goals ORDER BY created_at"))
-        for goal in goals:
-            goal["scores"] = _rows(
-                self.db.execute(
-                    "SELECT date, score FROM goal_scores WHERE goal_id = ? ORDER BY date",
-                    (goal["id"],),
-                )
-            )
-        return goals
 
     # --- closing -------------------------------------------------------------------------
 
@@ -510,11 +302,10 @@ def create_case(
         case.db.execute(
             "INSERT INTO members VALUES (?, ?, ?, ?)", (user, role, session.name, now_iso())
         )
-    case._write_key(everyone)
+    case.members.write_key(everyone)
     case.audit("case.create", case_id, programme=programme, members=",".join(everyone))
     case.save()
-    announced = case_signing_key(case.identity.newest).verify_key
-    session.audit("case.create", case_id, case_key=str(announced))
+    case.announce_key("case.create")
     return case
 
 
@@ -530,7 +321,7 @@ def open_case(session: UserSession, case_id: str) -> Case:
     db = load_database(folder / "case.db.age", [identity])
     case = Case(session, CaseId(case_id), identity, db)
     check_head(case)
-    if session.name not in case.member_names():
+    if session.name not in case.members.names():
         session.audit("case.open.denied", case_id)
         raise PermissionDeniedError(
             f"you ({session.name}) are no longer a member of case {case_id}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum, StrEnum
 from fractions import Fraction
-from typing import Any, NewType
+from typing import Any, NamedTuple, NewType
 
 from .errors import LibraryError
 
@@ -136,6 +136,66 @@ class MediaRecord:
                 "an imported film or a reel"
             )
         return self.fps
+
+
+@dataclass(frozen=True)
+class Member:
+    user: str
+    role: str
+
+
+@dataclass(frozen=True)
+class GoalScore:
+    date: date
+    score: int  # -2 to +2
+
+
+@dataclass(frozen=True)
+class Goal:
+    id: GoalId
+    text: str
+    scores: tuple[GoalScore, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: CommentId
+    target: str  # a session, moment or recording id
+    text: str
+    author: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Signoff:
+    id: SignoffId
+    recording_session: SessionId
+    review_session: SessionId
+    signed_by: str
+    signed_at: str
+    valid: bool  # does the signature verify against the signer's key?
+
+
+class ConsentStatus(NamedTuple):
+    """The latest consent the signed trail records for one participant and purpose."""
+
+    status: str  # given or withdrawn
+    when: str  # ISO time of the entry
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.status == "withdrawn"
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """One participant's consent to every purpose: given, withdrawn or "not asked"."""
+
+    participant: ParticipantId
+    status: Mapping[Purpose, str]
+
+    def as_json(self) -> dict[str, str]:
+        return {"participant": self.participant, **{p.value: s for p, s in self.status.items()}}
 
 
 def _plain(value: Any) -> Any:

@@ -30,7 +30,7 @@ class Sessions:
         case = self.case
         case.require(Action.CREATE_SESSION)
         case.require_open()
-        case.require_consent(CONSENT_FOR_SESSION[kind])
+        case.consent.require(CONSENT_FOR_SESSION[kind])
         session_id = SessionId(new_id("s"))
         case.db.execute(
             "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,87 @@
+"""``case.supervision``: a supervisor's comments and the signed sign-off of a VIG cycle."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING
+
+from encryption import SignatureError
+
+from .audit import now_iso
+from .errors import LibraryError
+from .library import new_id
+from .records import Comment, CommentId, SessionId, SessionKind, Signoff, SignoffId, fetch
+from .roles import Action
+
+if TYPE_CHECKING:
+    from .cases import Case
+
+
+def signoff_message(case_id: str, recording: str, review: str, when: str) -> bytes:
+    return f"videofeedback cycle sign-off\n{case_id}\n{recording}\n{review}\n{when}\n".encode()
+
+
+class Supervision:
+    def __init__(self, case: Case) -> None:
+        self.case = case
+
+    def add_comment(self, target: str, text: str) -> CommentId:
+        """A supervisor's comment on a session, moment or recording (by id)."""
+        case = self.case
+        case.require(Action.COMMENT)
+        if not text.strip():
+            raise LibraryError("a comment needs some text")
+        comment_id = CommentId(new_id("k"))
+        case.db.execute(
+            "INSERT INTO comments VALUES (?, ?, ?, ?, ?)",
+            (comment_id, target, text.strip(), case.session.name, now_iso()),
+        )
+        case.audit("comment.add", comment_id, target=target)
+        return comment_id
+
+    def comments(self, target: str | None = None) -> list[Comment]:
+        query = "SELECT id, target, text, author, created_at FROM comments"
+        db = self.case.db
+        if target is None:
+            rows = fetch(db, query + " ORDER BY created_at")
+        else:
+            rows = fetch(db, query + " WHERE target = ? ORDER BY created_at", (target,))
+        return [Comment(CommentId(r["id"]), r["target"], r["text"], r["author"], r["created_at"])
+                for r in rows]
+
+    def sign_off(self, recording_session: str, review_session: str) -> SignoffId:
+        """Sign off a VIG cycle (a film and its shared review), signed with the user's key."""
+        case = self.case
+        case.require(Action.SIGN_OFF)
+        if case.sessions.get(recording_session).kind != SessionKind.RECORDING:
+            raise LibraryError(f"{recording_session} is not a recording session")
+        if case.sessions.get(review_session).kind != SessionKind.REVIEW:
+            raise LibraryError(f"{review_session} is not a shared review session")
+        signoff_id, when = SignoffId(new_id("o")), now_iso()
+        message = signoff_message(case.id, recording_session, review_session, when)
+        signature = case.session.keys.require_signing_key().sign(message)
+        case.db.execute(
+            "INSERT INTO signoffs VALUES (?, ?, ?, ?, ?, ?)",
+            (signoff_id, recording_session, review_session, case.session.name, when,
+             base64.b64encode(signature).decode()),
+        )
+        case.audit("cycle.signoff", signoff_id, recording=recording_session, review=review_session)
+        return signoff_id
+
+    def signoffs(self) -> list[Signoff]:
+        """Every sign-off, with whether its signature verifies against the signer's key."""
+        keys = self.case.session.library.verify_keys()
+        found = []
+        for row in fetch(self.case.db, "SELECT * FROM signoffs ORDER BY signed_at"):
+            message = signoff_message(
+                self.case.id, row["recording_session"], row["review_session"], row["signed_at"]
+            )
+            try:
+                keys[row["signed_by"]].verify(message, base64.b64decode(row["signature"]))
+                valid = True
+            except (KeyError, SignatureError):
+                valid = False
+            found.append(Signoff(SignoffId(row["id"]), SessionId(row["recording_session"]),
+                                 SessionId(row["review_session"]), row["signed_by"],
+                                 row["signed_at"], valid))
+        return found
