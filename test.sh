@@ -6,7 +6,7 @@ source scripts/bootstrap.sh
 export QT_QPA_PLATFORM=offscreen
 echo "== import-linter"; .venv/bin/lint-imports
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy"; .venv/bin/mypy vferrors encryption videofeedback annotations clips
+echo "== mypy"; .venv/bin/mypy vferrors encryption videofeedback annotations clips ui
 # pytest on every core (pytest-xdist; a test file's tests together and in order), then the
 # tests that record or wait in real time, one at a time (tests/conftest.py, REALTIME).
 # The quick tier: ./test.sh -m "not slow". Exit 5 is "no test selected" in that phase.

@@ -44,8 +44,8 @@ CONSENT_LOOK = {
     "not asked": ("– not asked", "#eeeeee"),
 }
 ID_ROLE = Qt.ItemDataRole.UserRole
-SHOWN = ("consent", "participants", "sessions", "goals", "media", "reels", "members")
-SHOWN += ("comments", "signoffs")  # the supervision panel's
+SHOWN: tuple[str, ...] = ("consent", "participants", "sessions", "goals", "media", "reels")
+SHOWN += ("members", "comments", "signoffs")  # the last two: the supervision panel's
 
 
 class CaseView(QWidget):
@@ -261,8 +261,10 @@ class CaseView(QWidget):
             return
         purpose = list(Purpose)[column - 2]
         person = self.consent.item(row, 0)
+        if person is None:
+            return
         status = self.case.consent.status(person.data(ID_ROLE), purpose)  # the model, not the cell
-        given = status is not None and status[0] == "given"
+        given = status is not None and status.status == "given"
         verb = "withdraws" if given else "gives"
         answer = QMessageBox.question(
             self, "Consent", f"Record that {person.text()} {verb} consent to {purpose.value}?"

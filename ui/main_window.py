@@ -96,7 +96,7 @@ class ScrollingStack(QStackedWidget):
         area.setWidget(view)
         self.addWidget(area)
 
-    def currentWidget(self) -> QWidget:  # noqa: N802 - Qt's name
+    def currentWidget(self) -> QWidget | None:  # noqa: N802 - Qt's name
         area = super().currentWidget()
         return area.widget() if isinstance(area, QScrollArea) else area
 

@@ -215,8 +215,10 @@ class MomentEditor(QWidget):
         codes = set(moment.codes) if moment else set()
         for index in range(self.codes.topLevelItemCount()):
             top = self.codes.topLevelItem(index)
+            assert top is not None
             for child in range(top.childCount()):
                 item = top.child(child)
+                assert item is not None
                 checked = item.data(0, CODE_ROLE) in codes
                 item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         self._filling = False

@@ -40,7 +40,10 @@ class DecryptingDevice(QIODevice):
     """A random-access, read-only QIODevice over an age file (each read authenticated)."""
 
     def __init__(self, path: Path, identities: list[Identity], parent: QObject | None = None):
-        super().__init__(parent)
+        if parent is None:
+            super().__init__()
+        else:
+            super().__init__(parent)
         self._reader = AgeReader(path, identities)
         self._size = self._reader.size()
         self._lock = threading.Lock()  # the player's demuxer thread reads; the GUI closes
@@ -61,7 +64,7 @@ class DecryptingDevice(QIODevice):
             self._reader.seek(self.pos())
             return self._reader.read(min(maxlen, self._size - self.pos())) or b""
 
-    def writeData(self, data: QByteArray | bytes) -> int:  # noqa: N802 - Qt's name
+    def writeData(self, data: bytes | bytearray | memoryview, size: int, /) -> int:  # noqa: N802
         return -1
 
     def close(self) -> None:

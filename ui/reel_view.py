@@ -81,7 +81,7 @@ class ReelView(QWidget):
             (QKeySequence.StandardKey.Undo, self.undo),
             (QKeySequence.StandardKey.Redo, self.redo),
         ):
-            QShortcut(keys, self, activated=slot)
+            QShortcut(keys, self, slot)
         self.length = QLabel("")
         self.player = Player(self)
         self.video = VideoView()
@@ -162,7 +162,8 @@ class ReelView(QWidget):
         self.share_button.setEnabled(False)
         self.reel.clear()
         self.available.clear()
-        self._captions = captions = {}
+        captions: dict[str, str] = {}
+        self._captions = captions
         language = case.participants.family_language()  # the family reads the captions in theirs
         for moment in annotations.in_time_order():
             if moment.end is None:
@@ -303,7 +304,7 @@ class ReelView(QWidget):
 
     # --- rendering -----------------------------------------------------------------------
 
-    def render(self, draft: bool) -> None:
+    def render(self, draft: bool) -> None:  # type: ignore[override] # not QWidget.render
         if self.case is None:
             return
         try:

@@ -37,7 +37,8 @@ from ui.operations import CaseOp, wait_for_operations
 from ui.player import Player, VideoView
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import case_codebook
-from videofeedback.library.cases import Case, SessionKind
+from videofeedback.library.cases import Case
+from videofeedback.library.records import SessionId, SessionKind
 from videofeedback.operations import add_parent_words, new_session, run_operation
 
 STILL_SHOWN = Fraction(3)
@@ -72,10 +73,10 @@ def review_items(
     return items
 
 
-def start_review_session(case: Case, reel_id: str) -> str:
+def start_review_session(case: Case, reel_id: str) -> SessionId:
     """A shared review session (refused without shared-review consent)."""
     op = new_session(SessionKind.REVIEW, date.today(), f"Shared review of {reel_id}")
-    return str(run_operation(case, op).value)  # in the case's queue; a refusal raises here
+    return SessionId(run_operation(case, op).value)  # in the case's queue; a refusal raises
 
 
 class SharedReview(QWidget):

@@ -9,9 +9,10 @@ the moments under the region being painted (found by bisection in time order).""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import cast
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
@@ -272,7 +273,7 @@ class Timeline(QWidget):
     def moment_rect(self, moment: Moment) -> QRectF:
         x0 = self.x_of(moment.start)
         x1 = self.x_of(moment.end) if moment.end is not None else x0 + 4
-        top, height = RULER + STRIP + WAVE + 3, MOMENTS - 6
+        top, height = RULER + STRIP + WAVE + 3.0, MOMENTS - 6.0
         if len(self.lanes) > 1 and moment.coder in self.lanes:
             height = (MOMENTS - 4) / len(self.lanes) - 1
             top = RULER + STRIP + WAVE + 2 + self.lanes.index(moment.coder) * (height + 1)
@@ -334,7 +335,8 @@ class Timeline(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)  # clipped to the region being painted
-        areas = list(event.region()) or [event.rect()]  # an event's old and new places
+        region = cast(Iterable[QRect], event.region())  # iterable in PySide6, not in its stubs
+        areas = list(region) or [event.rect()]  # an event's old and new places
         for area in areas:
             painter.fillRect(area, QColor("#20242a"))
         self._paint_ruler(painter)

@@ -58,7 +58,7 @@ def test_captions_start_in_the_familys_language(qtbot, window, monkeypatch):
     open_first_case(qtbot, window)
     review = open_review(qtbot, window)
     first, second = review.notes.annotations.in_time_order()
-    monkeypatch.setattr(window.case, "family_language", lambda: "pl")  # a Polish family
+    monkeypatch.setattr(window.case.participants, "family_language", lambda: "pl")  # a Polish family
     review.notes.editor.translate(first.id, "pl", "Poczekałaś, a ona pokazała ci książkę")
     review.build_reel()
     view = window.reel_view
