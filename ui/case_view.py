@@ -3,9 +3,8 @@ and the goals with their scores over time."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,11 @@ from PySide6.QtWidgets import (
 from ui.errors import show_error
 from ui.goals_chart import GoalsChart
 from ui.jobs import Jobs
-from ui.operations import CaseOp, operations
+from ui.operations import CaseOp, CaseQuery, operations
 from ui.supervision_panel import SupervisionPanel
 from videofeedback.library.cases import Case, Purpose, SessionKind
-from videofeedback.library.records import Session
+from videofeedback.library.overview import CaseOverview, SessionOverview, case_overview
+from videofeedback.library.records import ConsentRow, Participant
 from videofeedback.library.roles import Action, allowed
 from videofeedback.media import export_for_family
 from videofeedback.operations import Changes, new_session, set_consent
@@ -57,6 +57,7 @@ class CaseView(QWidget):
         super().__init__(parent)
         self.jobs = jobs
         self.case: Case | None = None
+        self.showing: Case | None = None  # the case whose overview the widgets show
         self.supervision = SupervisionPanel(jobs)
         operations().changes.connect(self._on_changes)
         self.title = QLabel("")
@@ -119,7 +120,7 @@ class CaseView(QWidget):
         self.supervision.show_case(case)
 
     def clear(self) -> None:
-        self.case = None
+        self.case = self.showing = None
         self.title.clear()
         self.details.clear()
         self.consent.setRowCount(0)
@@ -128,47 +129,56 @@ class CaseView(QWidget):
         self.supervision.show_case(None)
 
     def refresh(self) -> None:
+        """Read what the view shows in the case's queue (never on the GUI thread), then show
+        it, unless another case is shown by then."""
         case = self.case
         if case is None:
             return
-        info = case.summary()
-        self.title.setText(str(info["label"]))
-        members = ", ".join(f"{m['user']} ({m['role']})" for m in info["members"])
-        closed = f" · closed {info['closed_date']}" if info["closed_date"] else ""
-        self.details.setText(
-            f"{info['programme']} since {info['start_date']}{closed} · members: {members}"
-        )
-        self._show_consent(info["participants"], info["consent"])
-        self._show_sessions(case, case.sessions.all())
-        self.goals.set_goals(info["goals"])
+        CaseQuery(self, case, case_overview).success(lambda seen: self._show(case, seen)).run()
         self.supervision.refresh()
+
+    def _show(self, case: Case, seen: CaseOverview) -> None:
+        if case is not self.case:
+            return
+        self.title.setText(seen.label)
+        members = ", ".join(f"{m.user} ({m.role})" for m in seen.members)
+        closed = f" · closed {seen.closed_date}" if seen.closed_date else ""
+        since = f"{seen.programme} since {seen.start_date}"
+        self.details.setText(f"{since}{closed} · members: {members}")
+        self._show_consent(seen.participants, seen.consent)
+        self._show_sessions(seen.sessions)
+        self.goals.set_goals(list(seen.goals))
+        self.showing = case
 
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if self.case is not None and any(getattr(changes, name) for name in SHOWN):
             self.refresh()
 
-    def _show_consent(self, people: list[dict[str, Any]], table: list[dict[str, Any]]) -> None:
+    def _show_consent(
+        self, people: Sequence[Participant], table: Sequence[ConsentRow]
+    ) -> None:
         self.consent.setRowCount(len(people))
         for row, (person, consent) in enumerate(zip(people, table, strict=True)):
-            name = QTableWidgetItem(person["name"])
-            name.setData(ID_ROLE, person["id"])
+            name = QTableWidgetItem(person.name)
+            name.setData(ID_ROLE, person.id)
             self.consent.setItem(row, 0, name)
-            self.consent.setItem(row, 1, QTableWidgetItem(person["role"]))
+            self.consent.setItem(row, 1, QTableWidgetItem(person.role))
             for column, purpose in enumerate(Purpose, start=2):
-                text, colour = CONSENT_LOOK[consent[purpose.value]]
+                text, colour = CONSENT_LOOK[consent.status[purpose]]
                 cell = QTableWidgetItem(text)
                 cell.setBackground(QColor(colour))
                 self.consent.setItem(row, column, cell)
         self.consent.resizeColumnsToContents()
 
-    def _show_sessions(self, case: Case, sessions: list[Session]) -> None:
+    def _show_sessions(self, sessions: Sequence[SessionOverview]) -> None:
         self.sessions.clear()
-        for session in sessions:
+        for shown in sessions:
+            session = shown.session
             item = QTreeWidgetItem([session.date.isoformat(), session.kind, session.notes])
             item.setData(0, ID_ROLE, ("session", session.id, session.kind.value))
-            for record in case.media.of_session(session.id):
+            for record in shown.media:
                 details = record.info
-                seconds = float(Fraction(str(details.get("duration") or 0)))
+                seconds = float(record.duration or 0)
                 markers = len(details.get("markers", []))
                 text = f"{int(seconds // 60)} min {seconds % 60:.0f} s · {details.get('state')}"
                 child = QTreeWidgetItem(

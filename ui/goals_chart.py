@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
+
+from videofeedback.library.records import Goal
 
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 MARGIN = 28
@@ -16,15 +17,15 @@ MARGIN = 28
 class GoalsChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.goals: list[dict[str, Any]] = []
+        self.goals: list[Goal] = []
         self.setMinimumHeight(160)
 
-    def set_goals(self, goals: list[dict[str, Any]]) -> None:
-        self.goals = goals
+    def set_goals(self, goals: list[Goal]) -> None:
+        self.goals = list(goals)
         self.update()
 
     def dates(self) -> list[date]:
-        found = {date.fromisoformat(s["date"]) for g in self.goals for s in g["scores"]}
+        found = {s.date for g in self.goals for s in g.scores}
         return sorted(found)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
@@ -48,15 +49,15 @@ class GoalsChart(QWidget):
             return
         first, span = days[0], max((days[-1] - days[0]).days, 1)
 
-        def x_of(day: str) -> float:
-            return MARGIN + (date.fromisoformat(day) - first).days / span * width
+        def x_of(day: date) -> float:
+            return MARGIN + (day - first).days / span * width
 
         for index, goal in enumerate(self.goals):
             colour = QColor(COLOURS[index % len(COLOURS)])
             painter.setPen(QPen(colour, 2))
-            points = [QPointF(x_of(s["date"]), y_of(s["score"])) for s in goal["scores"]]
+            points = [QPointF(x_of(s.date), y_of(s.score)) for s in goal.scores]
             for a, b in zip(points, points[1:], strict=False):
                 painter.drawLine(a, b)
             for point in points:
                 painter.drawEllipse(point, 3, 3)
-            painter.drawText(QPointF(MARGIN, MARGIN + height + 22 + 16 * index), goal["text"])
+            painter.drawText(QPointF(MARGIN, MARGIN + height + 22 + 16 * index), goal.text)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotations.model import Annotations
 from ui.bundle_view import BundleView
 from ui.case_view import CaseView
 from ui.cases_view import CasesView
@@ -37,7 +38,7 @@ from ui.passphrase_prompt import ask_new_passphrase, show_recovery_secret
 from ui.record_view import RecordView, describe_recovery, recover_unfinished
 from ui.reel_view import ReelView
 from ui.review_view import ReviewView
-from ui.shared_review import SharedReview
+from ui.shared_review import ReviewStart, SharedReview, start_review
 from ui.state import AppState
 from ui.unlock_view import UnlockView
 from videofeedback.demo import RECORDING_SECONDS, ensure_demo_library
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.jobs = Jobs(self)
         self.case: Case | None = None
         self.shared_review: SharedReview | None = None
+        self._review_starting = False  # a shared review session is being made
         self.unlock_view = UnlockView(self.state, self.jobs)
         self.cases_view = CasesView(self.state, self.jobs)
         self.case_view = CaseView(self.jobs)
@@ -329,16 +331,29 @@ class MainWindow(QMainWindow):
             self.reel_view.open_reel(self.case, annotations)  # type: ignore[arg-type]
             self.stack.setCurrentWidget(self.reel_view)
 
-    def start_shared_review(self, reel_id: str, annotations: object) -> None:
+    def start_shared_review(self, reel_id: str, annotations: Annotations) -> None:
         """Full screen and modal; it ends only with the passphrase."""
         if self.case is None:
             return
         self.reel_view.player.pause()
-        try:
-            review = SharedReview(self.case, annotations, reel_id, self.jobs)  # type: ignore[arg-type]
-        except VideofeedbackError as exc:
-            show_error(self, str(exc))
-            return
+        if self._review_starting:
+            return  # one click, one session
+        self._review_starting = True
+        case = self.case
+        op = start_review(annotations, reel_id)  # in the case's queue, never on this thread
+        CaseOp(self, case, op).success(
+            lambda start: self._show_shared_review(case, start)
+        ).failure(self._review_refused).run()
+
+    def _review_refused(self, message: str) -> None:
+        self._review_starting = False
+        show_error(self, message)
+
+    def _show_shared_review(self, case: Case, start: ReviewStart) -> None:
+        self._review_starting = False
+        if case is not self.case:
+            return  # locked or another case meanwhile; the session stays, empty
+        review = SharedReview(case, start, self.jobs)
         self.shared_review = review
         review.finished.connect(self._on_shared_review_finished)
         review.showFullScreen()

@@ -1,4 +1,5 @@
-"""Changes to a case from the GUI: ``CaseOp(parent, case, op).success(fn).failure(fn).run()``.
+"""Changes to a case from the GUI: ``CaseOp(parent, case, op).success(fn).failure(fn).run()``;
+reads that need a consistent view: ``CaseQuery(parent, case, query).success(fn).run()``.
 
 The operation runs on the case's own queue (videofeedback.operations: one worker thread per
 case, which saves and signs once per operation), never on the GUI thread. When it is done,
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, Signal, Slot
@@ -24,6 +25,8 @@ from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.operations import Changes, Operation, Outcome, runner_for
 
+T = TypeVar("T")
+
 
 class Operations(QObject):
     """The app-wide object views listen to: ``changes`` (what changed, who asked)."""
@@ -32,7 +35,7 @@ class Operations(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pending: set[CaseOp] = set()
+        self.pending: set[CaseOp | CaseQuery[Any]] = set()
 
     def emit_changes(self, changes: Changes, initiator: object = None) -> None:
         if changes:
@@ -128,6 +131,47 @@ class CaseOp:
         hub.emit_changes(outcome.changes, self._parent)
         if self._parent is None or _alive(self._parent):  # a view closed meanwhile hears nothing
             self._success(outcome.value)
+
+
+class CaseQuery(Generic[T]):
+    """A read of a case that needs a consistent view, run in the case's queue (nothing
+    changes under it) and delivered to ``success`` in the GUI thread; nothing is saved and
+    no ``changes`` are sent. Anki's QueryOp."""
+
+    def __init__(self, parent: QWidget | None, case: Case, query: Callable[[Case], T]) -> None:
+        self._parent = parent
+        self._case = case
+        self._query = query
+        self._success: Callable[[T], None] = lambda _: None
+        self._failure: Callable[[str], None] | None = None
+        self._delivery = _Delivery(self._on_finished)
+
+    def success(self, on_success: Callable[[T], None]) -> CaseQuery[T]:
+        self._success = on_success
+        return self
+
+    def failure(self, on_failure: Callable[[str], None]) -> CaseQuery[T]:
+        self._failure = on_failure
+        return self
+
+    def run(self) -> Future[T]:
+        operations().pending.add(self)
+        future = runner_for(self._case).read(self._query)
+        future.add_done_callback(self._delivery.finished.emit)  # on the worker thread
+        return future
+
+    def _on_finished(self, future: Future[T]) -> None:  # the GUI thread
+        operations().pending.discard(self)
+        if self._parent is not None and not _alive(self._parent):
+            return  # a view closed meanwhile hears nothing
+        exc = future.exception()
+        if exc is not None:
+            if self._failure is not None:
+                self._failure(describe(exc))
+            else:
+                show_error(self._parent, describe(exc))
+            return
+        self._success(future.result())
 
 
 def _alive(widget: QObject | None) -> bool:

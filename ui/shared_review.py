@@ -38,8 +38,8 @@ from ui.player import Player, VideoView
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import case_codebook
 from videofeedback.library.cases import Case
-from videofeedback.library.records import SessionId, SessionKind
-from videofeedback.operations import add_parent_words, new_session, run_operation
+from videofeedback.library.records import MediaRecord, SessionId, SessionKind
+from videofeedback.operations import Changes, Operation, Outcome, add_parent_words
 
 STILL_SHOWN = Fraction(3)
 
@@ -73,26 +73,46 @@ def review_items(
     return items
 
 
-def start_review_session(case: Case, reel_id: str) -> SessionId:
-    """A shared review session (refused without shared-review consent)."""
-    op = new_session(SessionKind.REVIEW, date.today(), f"Shared review of {reel_id}")
-    return SessionId(run_operation(case, op).value)  # in the case's queue; a refusal raises
+@dataclass(frozen=True)
+class ReviewStart:
+    """What a shared review begins with, read and created in the case's queue."""
+
+    session_id: SessionId
+    items: list[ReviewItem]
+    language: str
+    recording: MediaRecord
+
+
+def start_review(annotations: Annotations, reel_id: str) -> Operation:
+    """The reel's items, then a shared review session: refused without shared-review consent
+    or when the reel has nothing to review (then no session is made). Run it with CaseOp:
+    never on the GUI thread, which would wait for the case's save."""
+
+    def op(case: Case) -> Outcome[ReviewStart]:
+        language = case.participants.family_language()
+        refs = list(case.media.get(reel_id).info.get("items", []))
+        items = review_items(annotations, refs, language, case_codebook(case))
+        if not items:
+            raise VideofeedbackError("this reel has no moments or stills to review")
+        recording = case.media.get(annotations.media_id)
+        notes = f"Shared review of {reel_id}"
+        session_id = case.sessions.new(SessionKind.REVIEW, date.today(), notes)
+        start = ReviewStart(session_id, items, language, recording)
+        return Outcome(Changes(sessions=True), start)
+
+    return op
 
 
 class SharedReview(QWidget):
     finished = Signal()
 
-    def __init__(self, case: Case, annotations: Annotations, reel_id: str, jobs: Jobs) -> None:
+    def __init__(self, case: Case, start: ReviewStart, jobs: Jobs) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.setWindowTitle("Shared review")
         self.case, self.jobs = case, jobs
-        self.language = case.participants.family_language()
-        refs = list(case.media.get(reel_id).info.get("items", []))
-        self.items = review_items(annotations, refs, self.language, case_codebook(case))
-        if not self.items:
-            raise VideofeedbackError("this reel has no moments or stills to review")
-        self.session_id = start_review_session(case, reel_id)
+        self.language, self.items = start.language, start.items
+        self.session_id = start.session_id
         self.index = 0
         self.words_of: dict[int, str] = {}  # item index → the words typed (saved on leaving)
         self.saved: dict[int, str] = {}  # item index → the words stored in the case
@@ -124,7 +144,7 @@ class SharedReview(QWidget):
         self.video.setMinimumSize(240, 120)  # the whole review fits 1280×720 at 150 % (853×480)
         self.buttons: dict[str, QPushButton] = {}
         self._build()
-        record = case.media.get(annotations.media_id)
+        record = start.recording
         fps = record.fps or Fraction(30)
         self.player.load(case.folder / record.file, [case.identity], fps)
         self._apply_text_size()

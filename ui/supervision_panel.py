@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 
 from ui.errors import show_error
 from ui.jobs import Jobs
-from ui.operations import CaseOp
+from ui.operations import CaseOp, CaseQuery
 from videofeedback.library.audit import AuditReport
 from videofeedback.library.bundle import export_bundle
 from videofeedback.library.cases import Case, SessionKind
+from videofeedback.library.records import Comment, Signoff
 from videofeedback.library.roles import Action, Role, allowed
 from videofeedback.operations import Changes, Operation, add_comment, sign_off
 
@@ -42,6 +43,10 @@ def audit_text(report: AuditReport) -> str:
         f"✖ The audit trail is NOT valid: it breaks at entry {first.position} "
         f"({first.message}); {len(report.problems)} problem(s) in all."
     )
+
+
+def _comments_and_signoffs(case: Case) -> tuple[list[Comment], list[Signoff]]:
+    return case.supervision.comments(), case.supervision.signoffs()
 
 
 class SupervisionPanel(QWidget):
@@ -97,16 +102,28 @@ class SupervisionPanel(QWidget):
             self.verify()
 
     def refresh(self) -> None:
+        """Comments and sign-offs, read in the case's queue (not on the GUI thread)."""
+        case = self.case
+        if case is None:
+            self._show_lists(None, [], [])
+            return
+        CaseQuery(self, case, _comments_and_signoffs).success(
+            lambda found: self._show_lists(case, *found)
+        ).run()
+
+    def _show_lists(
+        self, case: Case | None, comments: list[Comment], signoffs: list[Signoff]
+    ) -> None:
+        if case is not self.case:
+            return
         self.comments.clear()
         self.signoffs.clear()
-        if self.case is None:
-            return
-        for comment in self.case.supervision.comments():
+        for comment in comments:
             self.comments.addItem(
                 f"{comment.created_at[:10]} {comment.author} on {comment.target}: "
                 f"{comment.text}"
             )
-        for row in self.case.supervision.signoffs():
+        for row in signoffs:
             mark = "✔ signature valid" if row.valid else "✖ signature NOT valid"
             self.signoffs.addItem(
                 f"{row.signed_at[:10]} {row.signed_by}: film {row.recording_session} + "

@@ -62,6 +62,14 @@ def open_first_case(qtbot, window):
     item = window.cases_view.cases.item(0)
     window.cases_view.cases.itemActivated.emit(item)
     assert window.stack.currentWidget() is window.case_view
+    # the view reads the case in the case's queue, then shows it
+    qtbot.waitUntil(lambda: window.case_view.showing is window.case, timeout=10_000)
+
+
+def shared_review_of(qtbot, window):
+    """The shared review window, once its session is made (in the case's queue)."""
+    qtbot.waitUntil(lambda: window.shared_review is not None, timeout=10_000)
+    return window.shared_review
 
 
 def recording_item(window):

@@ -9,7 +9,7 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
 
 from annotations import Annotations, Editor, builtin_codebook
-from tests.ui.conftest import PASSPHRASE, open_first_case, open_review, unlock
+from tests.ui.conftest import PASSPHRASE, open_first_case, open_review, shared_review_of, unlock
 from ui.shared_review import review_items
 from ui.supervision_panel import SignOffDialog
 from videofeedback.library.cases import Purpose
@@ -59,7 +59,7 @@ def test_demo_to_reel_to_shared_review_to_supervisor_sign_off(qtbot, window, tmp
     review, reel = _reel(qtbot, window)
     first, second = review.notes.annotations.in_time_order()
     reel.share_button.click()
-    shared = window.shared_review
+    shared = shared_review_of(qtbot, window)
     assert shared.isVisible() and shared.windowState() & Qt.WindowState.WindowFullScreen
     assert shared.windowModality() == Qt.WindowModality.ApplicationModal
     qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=5_000)
@@ -232,7 +232,7 @@ def test_reflective_prompts_are_edited_per_codebook(qtbot, window):
     }
     first = review.notes.annotations.in_time_order()[0]
     reel.share_button.click()
-    shared = window.shared_review
+    shared = shared_review_of(qtbot, window)
     qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=5_000)
     _finish_item(qtbot, shared)
     assert first.codes[0].startswith("attentive")
@@ -262,7 +262,7 @@ def test_a_caption_in_the_familys_language_is_asked_for_and_shown_to_them(qtbot,
     with qtbot.waitSignal(reel.rendered, timeout=120_000):
         reel.draft_button.click()
     reel.share_button.click()
-    shared = window.shared_review
+    shared = shared_review_of(qtbot, window)
     qtbot.waitUntil(lambda: shared.counter.text() == "1 of 1", timeout=5_000)
     _finish_item(qtbot, shared)
     assert shared.caption.text() == "Patrzyłaś na nią, a ona wiedziała, że jesteś"

@@ -46,7 +46,7 @@ def test_recording_is_refused_when_filming_consent_is_withdrawn(qtbot, window, m
     window.case.consent.set(mother, Purpose.FILMING, False)
     window.case.save()
     window.case_view.refresh()
-    assert window.case_view.consent.item(0, 2).text() == "✖ withdrawn"
+    qtbot.waitUntil(lambda: window.case_view.consent.item(0, 2).text() == "✖ withdrawn")
     window.case_view.sessions.setCurrentItem(window.case_view.sessions.topLevelItem(0))
     window.case_view.buttons["record"].click()
     record = window.record_view

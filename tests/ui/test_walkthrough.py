@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox
 
 from tests import fast_scrypt
-from tests.ui.conftest import PASSPHRASE, open_first_case, unlock
+from tests.ui.conftest import PASSPHRASE, open_first_case, shared_review_of, unlock
 from ui.main_window import MainWindow
 from videofeedback.library import Library
 from videofeedback.library.cases import list_cases, open_case
@@ -212,7 +212,7 @@ def _shared_review(qtbot, window):
     open_first_case(qtbot, window)
     _review, reel = _reel(qtbot, window)
     click(qtbot, reel.share_button)
-    shared = window.shared_review
+    shared = shared_review_of(qtbot, window)
     qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=10_000)
     return shared
 
