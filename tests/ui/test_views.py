@@ -36,7 +36,7 @@ def test_cases_then_the_case_with_consent_sessions_and_goals(qtbot, window):
     assert all(view.consent.item(r, 2).text() == "✔ given" for r in range(2))
     assert view.sessions.topLevelItemCount() == 1
     assert view.sessions.topLevelItem(0).child(0).text(0) == "recording"
-    assert [len(g["scores"]) for g in view.goals.goals] == [4, 3]
+    assert [len(g.scores) for g in view.goals.goals] == [4, 3]
 
 
 def test_recording_is_refused_when_filming_consent_is_withdrawn(qtbot, window, monkeypatch):
