@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,6 +24,7 @@ from ui.state import AppState
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.bundle import open_bundle
 from videofeedback.library.cases import Programme, create_case, list_cases
+from videofeedback.library.records import CaseListing
 from videofeedback.library.roles import Action, allowed
 
 
@@ -69,13 +69,13 @@ class CasesView(QWidget):
         self.new_button.setVisible(allowed(user.role, Action.CREATE_CASE))
         self.jobs.start("Listing cases", lambda _: list_cases(user), self._show)
 
-    def _show(self, cases: list[dict[str, Any]]) -> None:
+    def _show(self, cases: list[CaseListing]) -> None:
         self.cases.clear()
-        for case in sorted(cases, key=lambda c: str(c["label"]).lower()):
-            closed = f" — closed {case['closed_date']}" if case["closed_date"] else ""
-            text = f"{case['label']}   ({case['programme']}, since {case['start_date']}){closed}"
+        for case in sorted(cases, key=lambda c: str(c.label).lower()):
+            closed = f" — closed {case.closed_date}" if case.closed_date else ""
+            text = f"{case.label}   ({case.programme}, since {case.start_date}){closed}"
             item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, case["id"])
+            item.setData(Qt.ItemDataRole.UserRole, case.id)
             self.cases.addItem(item)
         if self.cases.count():
             self.cases.setCurrentRow(0)

@@ -104,7 +104,7 @@ def test_non_member_is_refused_and_the_refusal_is_audited(world, family):
     case, _ = family
     with pytest.raises(PermissionDeniedError, match="not a member"):
         open_case(world.dave, case.id)
-    assert case.id not in [c["id"] for c in list_cases(world.dave)]
+    assert case.id not in [c.id for c in list_cases(world.dave)]
     entries = world.library.audit_log().entries(world.alice.identities)
     assert any(
         e.action == "case.open.denied" and e.object == case.id and e.user == "dave" for e in entries

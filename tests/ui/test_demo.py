@@ -34,7 +34,7 @@ def test_demo_is_made_once_then_reused_and_opens_in_the_app(qtbot, tmp_path, cap
     for user in ("pat", "sam"):
         session = library.unlock(user, f"{user}-demo-passphrase", sleep=lambda _: None)
         [summary] = list_cases(session)
-        case = open_case(session, summary["id"])
+        case = open_case(session, summary.id)
         assert all(
             v == "given"
             for row in case.consent.table()

@@ -19,7 +19,7 @@ from videofeedback.library.cases import list_cases, open_case
 def _case(library_folder):
     library = Library(library_folder)
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
-    return open_case(user, list_cases(user)[0]["id"])
+    return open_case(user, list_cases(user)[0].id)
 
 
 def _recording(library_folder):

@@ -68,7 +68,7 @@ def test_consent_is_recorded_from_the_table(qtbot, window, monkeypatch):
     qtbot.waitUntil(lambda: window.case_view.consent.item(1, column).text() == "✖ withdrawn")
     library = Library(window.state.library.folder)
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
-    stored = open_case(user, list_cases(user)[0]["id"]).consent.table()
+    stored = open_case(user, list_cases(user)[0].id).consent.table()
     assert stored[1].status[Purpose.TRAINING] == "withdrawn"
     assert stored[0].status[Purpose.TRAINING] == "given"
 

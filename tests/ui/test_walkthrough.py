@@ -59,7 +59,7 @@ def answer_next_dialog(qtbot, button_text, seen):
 def stored_recordings(folder):
     library = Library(folder)
     user = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
-    case = open_case(user, list_cases(user)[0]["id"])
+    case = open_case(user, list_cases(user)[0].id)
     import json
 
     return [json.loads(r[0]) for r in case.db.execute("SELECT info FROM media").fetchall()]
@@ -154,7 +154,7 @@ KILLED = textwrap.dedent("""
     from videofeedback.library.cases import SessionKind
     library = Library.open(Path(sys.argv[1]))
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
-    case = open_case(user, list_cases(user)[0]["id"])
+    case = open_case(user, list_cases(user)[0].id)
     session = case.sessions.new(SessionKind.RECORDING, date.today(), "Cut short")
     case.save()
     print("recording", flush=True)
@@ -220,7 +220,7 @@ def _shared_review(qtbot, window):
 def parent_words(folder):
     library = Library(folder)
     user = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
-    case = open_case(user, list_cases(user)[0]["id"])
+    case = open_case(user, list_cases(user)[0].id)
     return [r[0] for r in case.db.execute("SELECT text FROM parent_words").fetchall()]
 
 
@@ -372,7 +372,7 @@ def test_may_edit_is_the_models_rule_for_a_supervisor(library):
 
     lib = Library(library)
     sam = lib.unlock("sam", "sam-demo-passphrase", sleep=lambda _: None)
-    case = open_case(sam, list_cases(sam)[0]["id"])
+    case = open_case(sam, list_cases(sam)[0].id)
     media_id = case.db.execute("SELECT id FROM media WHERE kind = 'recording'").fetchone()[0]
     notes = open_annotations(case, media_id)
     theirs = notes.annotations.moments[0]

@@ -100,7 +100,7 @@ def test_record_then_annotate_by_keyboard_with_undo_and_redo(qtbot, window, libr
 def _check_stored(folder: Path, media_id: str) -> None:
     library = Library(folder)
     user = library.unlock("pat", "pat-demo-passphrase", sleep=lambda _: None)
-    case = open_case(user, list_cases(user)[0]["id"])
+    case = open_case(user, list_cases(user)[0].id)
     info = case.media.get(media_id).info
     assert info["state"] == "sealed" and len(info["markers"]) == 1
     assert 2 < float(Fraction(info["duration"])) < 10

@@ -192,8 +192,8 @@ def cmd_case_new(args: argparse.Namespace) -> int:
 def cmd_case_list(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         cases = list_cases(session)
-    text = "\n".join(f"{c['id']}  {c['label']}  {c['programme']}" for c in cases)
-    emit(args.json, {"cases": cases}, text or "no cases you can open")
+    text = "\n".join(f"{c.id}  {c.label}  {c.programme}" for c in cases)
+    emit(args.json, {"cases": [as_json(c) for c in cases]}, text or "no cases you can open")
     return 0
 
 

@@ -31,7 +31,7 @@ from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
 from .members import Members
 from .participants import Participants
-from .records import CaseId, Programme, Purpose, SessionKind, as_json
+from .records import CaseId, CaseListing, Programme, Purpose, SessionKind, as_json
 from .roles import Action, Role, require
 from .sessions import Sessions
 from .supervision import Supervision
@@ -385,12 +385,12 @@ def _databases(session: UserSession) -> Iterator[tuple[str, sqlite3.Connection]]
             db.close()
 
 
-def list_cases(session: UserSession) -> list[dict[str, Any]]:
+def list_cases(session: UserSession) -> list[CaseListing]:
     """The cases this user can open (label, programme, dates); others stay invisible."""
     session.audit("case.list", "-")
     keys = ("label", "programme", "start_date", "closed_date")
     return [
-        {"id": case_id, **{k: get_meta(db, k) or None for k in keys}}
+        CaseListing(CaseId(case_id), *(get_meta(db, k) or None for k in keys))
         for case_id, db in _databases(session)
     ]
 

@@ -139,6 +139,17 @@ class MediaRecord:
 
 
 @dataclass(frozen=True)
+class CaseListing:
+    """A case as the list of cases shows it (read without opening it)."""
+
+    id: CaseId
+    label: str | None
+    programme: str | None
+    start_date: str | None
+    closed_date: str | None  # None while open
+
+
+@dataclass(frozen=True)
 class Member:
     user: str
     role: str
