@@ -40,7 +40,7 @@ from videofeedback.exports import plaintext_export
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.library import new_id
-from videofeedback.library.records import MediaRecord
+from videofeedback.library.records import MediaId, MediaRecord
 from videofeedback.library.roles import Action
 
 
@@ -80,12 +80,12 @@ def record(
     duration: Fraction | None = None,
     hooks: RecordHooks | None = None,
     options: RecordOptions | None = None,
-) -> tuple[str, RecordingResult]:
+) -> tuple[MediaId, RecordingResult]:
     """Record into the session. The media record exists before the first frame, so a crash
     leaves a recording that 'media recover' finds and seals."""
     hooks = hooks or RecordHooks()
     _check_can_record(case, session_id)
-    media_id = new_id("m")
+    media_id = MediaId(new_id("m"))
     file = f"media/{media_id}.mp4.age"
     private_folder(case.folder / "media")
     info = {
@@ -166,7 +166,7 @@ def import_file(
     source: Path,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
-) -> str:
+) -> MediaId:
     """Normalise a phone or camera file into an encrypted recording. The original is only read."""
     _check_can_record(case, session_id)
     if not source.is_file():
@@ -181,7 +181,7 @@ def import_file(
     argv, fps, (width, height) = prepare_import(
         str(source), info, copy_picture=copy, copy_sound=copy_sound
     )
-    media_id = new_id("m")
+    media_id = MediaId(new_id("m"))
     file = f"media/{media_id}.mp4.age"
     private_folder(case.folder / "media")
     with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
@@ -229,7 +229,7 @@ def _decodable_frames(source: str, info: MediaInfo) -> int:
 # --- stills and copies ------------------------------------------------------------------------
 
 
-def still(case: Case, media_id: str, at: Fraction, caption: str = "") -> str:
+def still(case: Case, media_id: str, at: Fraction, caption: str = "") -> MediaId:
     """The exact frame at ``at`` as an encrypted PNG (with ``caption`` drawn on it, in any
     script), registered on the same session."""
     case.require(Action.ANNOTATE)
@@ -239,7 +239,7 @@ def still(case: Case, media_id: str, at: Fraction, caption: str = "") -> str:
         frame = frame_at(url, at, fps, record_.size)
     if caption:
         frame = draw_caption(frame, caption)
-    still_id = new_id("m")
+    still_id = MediaId(new_id("m"))
     file = f"media/{still_id}.png.age"
     write_encrypted(case.folder / file, png_bytes(frame), case.recipients)
     frame_number = int(at * fps)
@@ -283,7 +283,7 @@ def draft_reel(
     plan: ReelPlan,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
-) -> str:
+) -> MediaId:
     """The fast path: the plan's clips, smart-cut and joined (captions, stills, title and
     fades are left out of a draft). Clips must come from recordings of one size and rate."""
     case.require(Action.BUILD_REEL)
@@ -299,7 +299,7 @@ def draft_reel(
             "a draft joins only like with like"
         )
     fps, width, height = shapes.pop()
-    reel_id = new_id("m")
+    reel_id = MediaId(new_id("m"))
     file = f"media/{reel_id}.mp4.age"
     ids = list(records)
     with serving(*(opener(case, records[m]) for m in ids)) as urls:
@@ -364,7 +364,7 @@ def render_reel(
     plan: ReelPlan,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
-) -> str:
+) -> MediaId:
     """The full render: title card, clips with slow motion and holds, stills held on screen,
     captions in any script, fades; one encrypted 720p H.264/AAC MP4."""
     case.require(Action.BUILD_REEL)
@@ -379,7 +379,7 @@ def render_reel(
         with serving(*(_memory(data) for data in images)) as image_urls:
             items = _render_items(plan, url_of, iter(image_urls))
             argv = prepare_reel(items, plan.size, Fraction(30), plan.fade)
-            reel_id = new_id("m")
+            reel_id = MediaId(new_id("m"))
             file = f"media/{reel_id}.mp4.age"
             with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
                 fragments = StoredFragments(writer.write)

@@ -25,7 +25,15 @@ from typing import Any, Generic, TypeVar
 
 from .library.annotating import AnnotationSession, store_annotations
 from .library.cases import Case
-from .library.records import Purpose, SessionId, SessionKind, WordsId
+from .library.records import (
+    CommentId,
+    GoalId,
+    Purpose,
+    SessionId,
+    SessionKind,
+    SignoffId,
+    WordsId,
+)
 
 T = TypeVar("T")
 
@@ -238,14 +246,14 @@ def new_session(kind: SessionKind, when: date, notes: str = "") -> Operation:
 
 
 def add_comment(target: str, text: str) -> Operation:
-    def op(case: Case) -> Outcome[str]:
+    def op(case: Case) -> Outcome[CommentId]:
         return Outcome(Changes(comments=True), case.supervision.add_comment(target, text))
 
     return op
 
 
 def sign_off(recording_session: str, review_session: str) -> Operation:
-    def op(case: Case) -> Outcome[str]:
+    def op(case: Case) -> Outcome[SignoffId]:
         signed = case.supervision.sign_off(recording_session, review_session)
         return Outcome(Changes(signoffs=True), signed)
 
@@ -261,7 +269,7 @@ def add_parent_words(session_id: SessionId, item: str, text: str) -> Operation:
 
 
 def add_goal(text: str) -> Operation:
-    def op(case: Case) -> Outcome[str]:
+    def op(case: Case) -> Outcome[GoalId]:
         return Outcome(Changes(goals=True), case.goals.add(text))
 
     return op
