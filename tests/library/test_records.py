@@ -94,3 +94,34 @@ def test_the_case_summary_is_json_as_before(family, world):
     assert summary["goals"] == [{"id": goal, "text": "Notice the baby",
                                  "scores": [{"date": "2026-02-09", "score": 1}]}]
     assert {m["user"] for m in summary["members"]} == {"bob", "sue", "carol"}
+
+
+def test_a_case_nobody_holds_is_let_go_at_once(world, family):
+    """The case keeps no manager (each use makes one): no reference cycle keeps an open case
+    (and its decrypted database) in memory until the cycle collector runs; a manager in use
+    keeps its case."""
+    import gc
+    import weakref
+
+    from videofeedback.library import open_case
+
+    case, _mother = family
+    gc.disable()
+    try:
+        assert [p.name for p in open_case(world.bob, case.id).participants.all()] == ["Kasia"]
+        opened = open_case(world.bob, case.id)
+        assert opened.participants.all() and opened.sessions.all() == []
+        gone = weakref.ref(opened)
+        del opened
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
+def test_a_case_in_a_traceback_shows_no_key(family):
+    """An assertion or a traceback that prints a Case (pytest does) shows no case key."""
+    case, _mother = family
+    text = repr(case)
+    for secret in (case.identity.kek, *case.identity.parts):
+        assert secret.hex() not in text and repr(secret)[2:-1] not in text
+    assert case.id in text

@@ -6,6 +6,7 @@ from fractions import Fraction
 from PySide6.QtCore import QModelIndex
 
 from tests.ui.conftest import open_first_case, open_review, unlock
+from videofeedback.library.participants import Participants
 
 
 def test_build_reorder_caption_then_render_draft_and_final(qtbot, window):
@@ -58,7 +59,7 @@ def test_captions_start_in_the_familys_language(qtbot, window, monkeypatch):
     open_first_case(qtbot, window)
     review = open_review(qtbot, window)
     first, second = review.notes.annotations.in_time_order()
-    monkeypatch.setattr(window.case.participants, "family_language", lambda: "pl")  # a Polish family
+    monkeypatch.setattr(Participants, "family_language", lambda self: "pl")  # a Polish family
     review.notes.editor.translate(first.id, "pl", "Poczekałaś, a ona pokazała ci książkę")
     review.build_reel()
     view = window.reel_view

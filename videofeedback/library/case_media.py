@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .audit import now_iso
+from .case_part import CasePart
 from .errors import NotFoundError
 from .library import new_id
 from .records import MediaId, MediaRecord, fetch
 
-if TYPE_CHECKING:
-    from .cases import Case
-
 _COLUMNS = "SELECT id, session_id, kind, file, info FROM media"
 
 
-class CaseMedia:
-    def __init__(self, case: Case) -> None:
-        self.case = case
-
+class CaseMedia(CasePart):
     def add(
         self,
         session_id: str,

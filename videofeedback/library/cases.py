@@ -96,22 +96,37 @@ class Case:
     _replay: tuple[Replay, CaseHistory] | None = field(
         default=None, init=False, repr=False, compare=False
     )
-    sessions: Sessions = field(init=False, repr=False, compare=False)
-    media: CaseMedia = field(init=False, repr=False, compare=False)
-    participants: Participants = field(init=False, repr=False, compare=False)
-    consent: Consent = field(init=False, repr=False, compare=False)
-    goals: Goals = field(init=False, repr=False, compare=False)
-    supervision: Supervision = field(init=False, repr=False, compare=False)
-    members: Members = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self.sessions = Sessions(self)
-        self.media = CaseMedia(self)
-        self.participants = Participants(self)
-        self.consent = Consent(self)
-        self.goals = Goals(self)
-        self.supervision = Supervision(self)
-        self.members = Members(self)
+    # --- the managers (each a small view over the one database; made on each use, so
+    # the case holds none of them: no reference cycle keeps a case nobody holds alive) ---
+
+    @property
+    def sessions(self) -> Sessions:
+        return Sessions(self)
+
+    @property
+    def media(self) -> CaseMedia:
+        return CaseMedia(self)
+
+    @property
+    def participants(self) -> Participants:
+        return Participants(self)
+
+    @property
+    def consent(self) -> Consent:
+        return Consent(self)
+
+    @property
+    def goals(self) -> Goals:
+        return Goals(self)
+
+    @property
+    def supervision(self) -> Supervision:
+        return Supervision(self)
+
+    @property
+    def members(self) -> Members:
+        return Members(self)
 
     # --- storage -------------------------------------------------------------------------
 

@@ -3,21 +3,14 @@ database's consent table is a cache any member could write (docs/FORMAT.md, sect
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .audit import now_iso
+from .case_part import CasePart
 from .errors import ConsentError
 from .records import ConsentRow, ConsentStatus, Purpose
 from .roles import Action
 
-if TYPE_CHECKING:
-    from .cases import Case
 
-
-class Consent:
-    def __init__(self, case: Case) -> None:
-        self.case = case
-
+class Consent(CasePart):
     def set(self, participant_id: str, purpose: Purpose, given: bool) -> None:
         case = self.case
         case.require(Action.EDIT_CASE)

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from .audit import now_iso
+from .case_part import CasePart
 from .errors import LibraryError, NotFoundError
 from .library import new_id
 from .records import Goal, GoalId, GoalScore, fetch
 from .roles import Action
 
-if TYPE_CHECKING:
-    from .cases import Case
 
-
-class Goals:
-    def __init__(self, case: Case) -> None:
-        self.case = case
-
+class Goals(CasePart):
     def add(self, text: str) -> GoalId:
         case = self.case
         case.require(Action.EDIT_CASE)

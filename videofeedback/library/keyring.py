@@ -18,7 +18,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,8 +76,8 @@ class CaseKeys:
     ``recipient`` is the newest epoch's: everything written is encrypted to that."""
 
     case_id: str
-    kek: bytes
-    parts: tuple[bytes, ...]  # the key.age part of each epoch, oldest first
+    kek: bytes = field(repr=False)  # secrets never go into a repr (tracebacks, test logs)
+    parts: tuple[bytes, ...] = field(repr=False)  # the key.age part of each epoch, oldest first
 
     @classmethod
     def new(cls, case_id: str) -> CaseKeys:

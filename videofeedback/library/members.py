@@ -4,24 +4,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from encryption import Recipient
 
 from .audit import now_iso
+from .case_part import CasePart
 from .errors import NotFoundError, PermissionDeniedError
 from .keyring import write_key_file
 from .records import Member, fetch
 from .roles import Action, Role
 
-if TYPE_CHECKING:
-    from .cases import Case
 
-
-class Members:
-    def __init__(self, case: Case) -> None:
-        self.case = case
-
+class Members(CasePart):
     def all(self) -> list[Member]:
         rows = fetch(self.case.db, "SELECT user, role FROM members ORDER BY user")
         return [Member(row["user"], row["role"]) for row in rows]

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .audit import now_iso
+from .case_part import CasePart
 from .errors import LibraryError, NotFoundError
 from .library import new_id
 from .records import Participant, ParticipantId, fetch
 from .roles import Action
 
-if TYPE_CHECKING:
-    from .cases import Case
-
 _QUERY = "SELECT id, name, role, age_band, language FROM participants"
 
 
-class Participants:
-    def __init__(self, case: Case) -> None:
-        self.case = case
-
+class Participants(CasePart):
     def add(
         self, name: str, role: str, age_band: str | None = None, language: str | None = None
     ) -> ParticipantId:

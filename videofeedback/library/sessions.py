@@ -4,16 +4,13 @@ parent's words recorded in a review."""
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from .audit import now_iso
+from .case_part import CasePart
 from .errors import NotFoundError
 from .library import new_id
 from .records import Purpose, Session, SessionId, SessionKind, WordsId, fetch
 from .roles import Action
-
-if TYPE_CHECKING:
-    from .cases import Case
 
 CONSENT_FOR_SESSION = {
     SessionKind.RECORDING: Purpose.FILMING,
@@ -22,10 +19,7 @@ CONSENT_FOR_SESSION = {
 }
 
 
-class Sessions:
-    def __init__(self, case: Case) -> None:
-        self.case = case
-
+class Sessions(CasePart):
     def new(self, kind: SessionKind, when: date, notes: str = "") -> SessionId:
         case = self.case
         case.require(Action.CREATE_SESSION)

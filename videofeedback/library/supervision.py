@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING
 
 from encryption import SignatureError
 
 from .audit import now_iso
+from .case_part import CasePart
 from .errors import LibraryError
 from .library import new_id
 from .records import Comment, CommentId, SessionId, SessionKind, Signoff, SignoffId, fetch
 from .roles import Action
-
-if TYPE_CHECKING:
-    from .cases import Case
 
 
 def signoff_message(case_id: str, recording: str, review: str, when: str) -> bytes:
     return f"videofeedback cycle sign-off\n{case_id}\n{recording}\n{review}\n{when}\n".encode()
 
 
-class Supervision:
-    def __init__(self, case: Case) -> None:
-        self.case = case
-
+class Supervision(CasePart):
     def add_comment(self, target: str, text: str) -> CommentId:
         """A supervisor's comment on a session, moment or recording (by id)."""
         case = self.case
