@@ -23,6 +23,15 @@ from .errors import (
     PermissionDeniedError,
 )
 from .library import Library, UserSession, unlock_delay
+from .records import (
+    CaseId,
+    MediaId,
+    MediaRecord,
+    Participant,
+    ParticipantId,
+    Session,
+    SessionId,
+)
 from .roles import Action, Role
 from .roster import RosterError
 
@@ -33,12 +42,17 @@ __all__ = [
     "AuditReport",
     "AuthenticationError",
     "Case",
+    "CaseId",
     "ConsentError",
     "Library",
     "LibraryError",
     "LibraryLockedError",
+    "MediaId",
+    "MediaRecord",
     "NotFoundError",
     "OpenedBundle",
+    "Participant",
+    "ParticipantId",
     "PermissionDeniedError",
     "Problem",
     "Programme",
@@ -46,6 +60,8 @@ __all__ = [
     "Role",
     "RollbackError",
     "RosterError",
+    "Session",
+    "SessionId",
     "SessionKind",
     "UserSession",
     "create_case",
