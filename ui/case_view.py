@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -58,6 +58,7 @@ class CaseView(QWidget):
         self.jobs = jobs
         self.case: Case | None = None
         self.showing: Case | None = None  # the case whose overview the widgets show
+        self._stale = False  # changed while hidden
         self.supervision = SupervisionPanel(jobs)
         operations().changes.connect(self._on_changes)
         self.title = QLabel("")
@@ -134,6 +135,7 @@ class CaseView(QWidget):
         case = self.case
         if case is None:
             return
+        self._stale = False
         CaseQuery(self, case, case_overview).success(lambda seen: self._show(case, seen)).run()
         self.supervision.refresh()
 
@@ -151,7 +153,17 @@ class CaseView(QWidget):
         self.showing = case
 
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
-        if self.case is not None and any(getattr(changes, name) for name in SHOWN):
+        if self.case is None or not any(getattr(changes, name) for name in SHOWN):
+            return
+        if self.isVisibleTo(self.window()):
+            self.refresh()
+        else:  # another view is in front (a shared review playing): refresh when shown
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale and self.case is not None:
+            self._stale = False
             self.refresh()
 
     def _show_consent(

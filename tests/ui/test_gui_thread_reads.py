@@ -92,3 +92,27 @@ def test_the_shared_review_session_is_made_off_the_gui_thread(qtbot, window, mon
     qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=10_000)
     shared.try_leave(PASSPHRASE)
     qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
+
+
+def test_a_hidden_case_view_reads_when_it_is_shown_again(qtbot, window, monkeypatch):
+    """A change while another view is in front (a shared review playing) costs the GUI thread
+    nothing then; the case view reads the case when it is shown again."""
+    from ui.operations import CaseOp
+    from videofeedback.library import Purpose
+    from videofeedback.operations import set_consent
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    view, case = window.case_view, window.case
+    window.stack.setCurrentWidget(window.reel_view)
+    held = _held(monkeypatch, "all")
+    mother = case.participants.all()[0].id
+    done = []
+    CaseOp(None, case, set_consent(mother, Purpose.TRAINING, False)).success(done.append).run()
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    wait_for_operations()
+    assert held.threads == []  # nothing read for a view nobody sees
+    window.stack.setCurrentWidget(view)
+    column = 2 + list(Purpose).index(Purpose.TRAINING)
+    qtbot.waitUntil(lambda: view.consent.item(0, column).text() == "✖ withdrawn", timeout=10_000)
+    assert held.threads and threading.main_thread() not in held.threads
