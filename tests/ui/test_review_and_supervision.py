@@ -98,7 +98,8 @@ def test_demo_to_reel_to_shared_review_to_supervisor_sign_off(qtbot, window, tmp
     # the session report, for the case record
     reel.close_reel()
     review.close_media()
-    view = window.case_view
+    view = window.case_view  # it reads the case anew (in the case's queue) once shown
+    qtbot.waitUntil(lambda: view.sessions.topLevelItemCount() == 2, timeout=10_000)
     tops = [view.sessions.topLevelItem(i) for i in range(view.sessions.topLevelItemCount())]
     kinds = {item.data(0, Qt.ItemDataRole.UserRole)[2]: item for item in tops}
     assert set(kinds) == {"recording", "review"}
