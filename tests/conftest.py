@@ -99,7 +99,6 @@ SLOW = (
     "tests/ui/test_jobs.py::test_a_dropped_file_imports_with_progress_and_cancel_leaves_nothing",
     "tests/ui/test_reel.py::test_build_reorder_caption_then_render_draft_and_final",
     "tests/media/test_import_and_stills.py::test_generated_variants",
-    "tests/ui/test_redaction.py",
     # scrypt at the application's 2^18 (~2.4 s a key here), on purpose
     "tests/encryption/test_interop_age.py::test_our_passphrase_file_decrypts_with_age",
     "tests/encryption/test_interop_age.py::test_age_passphrase_file_decrypts_with_ours",

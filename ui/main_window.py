@@ -46,6 +46,7 @@ from videofeedback.library.cases import Case
 from videofeedback.library.library import Library
 from videofeedback.library.roles import Action, allowed
 from videofeedback.operations import audited
+from videofeedback.redacted import shared_review_film
 
 ACTIVITY = {
     QEvent.Type.KeyPress,
@@ -334,8 +335,19 @@ class MainWindow(QMainWindow):
         if self.case is None:
             return
         self.reel_view.player.pause()
+        case, media_id = self.case, annotations.media_id  # type: ignore[attr-defined]
+        self.jobs.start(  # redacted unless everyone in the film consented (ui/shared_review.py)
+            "Preparing the shared review",
+            lambda _: shared_review_film(case, media_id),
+            lambda film: self._open_shared_review(reel_id, annotations, film),
+            case=case,
+        )
+
+    def _open_shared_review(self, reel_id: str, annotations: object, film: bytes | None) -> None:
+        if self.case is None:
+            return
         try:
-            review = SharedReview(self.case, annotations, reel_id, self.jobs)  # type: ignore[arg-type]
+            review = SharedReview(self.case, annotations, reel_id, self.jobs, film)  # type: ignore[arg-type]
         except VideofeedbackError as exc:
             show_error(self, str(exc))
             return

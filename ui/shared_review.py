@@ -82,7 +82,16 @@ def start_review_session(case: Case, reel_id: str) -> str:
 class SharedReview(QWidget):
     finished = Signal()
 
-    def __init__(self, case: Case, annotations: Annotations, reel_id: str, jobs: Jobs) -> None:
+    def __init__(
+        self,
+        case: Case,
+        annotations: Annotations,
+        reel_id: str,
+        jobs: Jobs,
+        film: bytes | None = None,
+    ) -> None:
+        """``film``: the recording redacted for shared review, in memory (None: everyone in
+        it consented to shared review, the original is played; videofeedback/redacted.py)."""
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.setWindowTitle("Shared review")
@@ -126,7 +135,11 @@ class SharedReview(QWidget):
         self._build()
         record = media_record(case, annotations.media_id)
         fps = Fraction(str(record["info"].get("fps", "30")))
-        self.player.load(case.folder / record["file"], [case.identity], fps)
+        if film is None:
+            self.player.load(case.folder / record["file"], [case.identity], fps)
+        else:
+            self.player.load_bytes(film, fps)
+        self.redacted = film is not None
         self._apply_text_size()
         self._started = False
 
@@ -249,9 +262,9 @@ class SharedReview(QWidget):
             show_error(self, message)
 
         op = add_parent_words(self.session_id, self.item.ref, text)
-        CaseOp(self, self.case, op).success(
-            lambda _: self.saved.__setitem__(index, text)
-        ).failure(not_stored).run()
+        CaseOp(self, self.case, op).success(lambda _: self.saved.__setitem__(index, text)).failure(
+            not_stored
+        ).run()
 
     def _may_leave_item(self) -> bool:
         """Leaving an item with nothing written asks first."""

@@ -212,6 +212,7 @@ def _shared_review(qtbot, window):
     open_first_case(qtbot, window)
     _review, reel = _reel(qtbot, window)
     click(qtbot, reel.share_button)
+    qtbot.waitUntil(lambda: window.shared_review is not None, timeout=60_000)
     shared = window.shared_review
     qtbot.waitUntil(lambda: shared.counter.text() == "1 of 2", timeout=10_000)
     return shared
