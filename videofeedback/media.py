@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
@@ -382,7 +382,9 @@ def render_reel(
         for media_id in media_ids:
             if records[media_id]["kind"] in redacted.FILMS:
                 redacted.reviewed_plan(case, media_id)  # refused before any work
-        sources = redacted.redacted_sources(case, media_ids, purpose, reel_id)
+        sources: AbstractContextManager[dict[str, Opener]] = redacted.redacted_sources(
+            case, media_ids, purpose, reel_id
+        )
     else:
         sources = nullcontext({m: opener(case, records[m]) for m in media_ids})
     with sources as openers, serving(*(openers[m] for m in media_ids)) as urls:

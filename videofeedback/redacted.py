@@ -81,8 +81,9 @@ def reviewed_plan(case: Case, media_id: str) -> RedactionPlan:
     if plan.review_pending():
         raise ReviewPendingError(
             f"the redaction of {media_id} has not been reviewed since it last changed "
-            f"({len(plan.stretches)} stretches to look at); nothing was written. Review it "
-            f"(or 'videofeedback redact review-status {media_id}'), then approve it"
+            f"({len(plan.stretches)} stretches to look at); nothing was written. Step through "
+            f"them in the review mode (or 'videofeedback redact review-status {media_id}'), "
+            f"then approve ('redact approve {media_id}')"
         )
     return plan
 
@@ -287,6 +288,8 @@ def _export_still(case: Case, media_id: str, out: Path, purpose: Purpose) -> dic
     info = record["info"]
     png = read_encrypted(case.folder / str(record["file"]), [case.identity])
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise LibraryError(f"still {media_id} cannot be read; take it again")
     hidden = redacted_still(case, str(info["source"]), int(info["frame"]), image, purpose)
     with plaintext_export(case, out, "media.export", media_id, to=purpose.value,
                           redacted="yes") as sink:  # fmt: skip
