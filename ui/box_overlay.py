@@ -12,7 +12,7 @@ from clips.redact.detect import Box
 from clips.redact.plan import OTHER, RedactionPlan
 from clips.redact.render import hidden_box
 
-HIDDEN = QColor(40, 40, 40, 235)  # nearly opaque: what the export covers
+HIDDEN = QColor(40, 40, 40, 215)  # what the export covers; the reviewer still sees it fits
 SHOWN = QColor("#4caf50")
 MANUAL = QColor(60, 60, 90, 235)
 

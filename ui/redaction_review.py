@@ -12,7 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from clips.redact.plan import RedactionPlan
 from ui.box_overlay import BoxOverlay, WhoDialog
@@ -59,6 +66,7 @@ class RedactionPanel(QWidget):
         self.bleep_button = self._button("Bleep in→out", lambda: self.mute(True))
         self.status = QLabel("")
         self.status.setObjectName("redactionStatus")
+        self.status.setWordWrap(True)
         self._build()
         self._bind()
 
@@ -69,15 +77,18 @@ class RedactionPanel(QWidget):
         return button
 
     def _build(self) -> None:
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
         row.addWidget(self.find_button)
         row.addWidget(QLabel("Hidden for:"))
         row.addWidget(self.purpose)
         for button in (self.mode_button, self.previous_button, self.next_button,
                        self.approve_button, self.mute_button, self.bleep_button):  # fmt: skip
             row.addWidget(button)
-        row.addWidget(self.status, 1)
+        row.addStretch(1)
+        column.addLayout(row)
+        column.addWidget(self.status)
 
     def _bind(self) -> None:
         events = self.review.events
