@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from tests import plaintext
 from tests.media.redact_scenes import GRACE, two_people
 from tests.ui.conftest import open_first_case, unlock
-from videofeedback import media
+from videofeedback import media, redaction
 from videofeedback.library.cases import Purpose, SessionKind
 from videofeedback.operations import runner_for
 
@@ -173,3 +173,30 @@ def test_find_name_review_mute_approve_then_the_family_copy_hides_the_brother(
 
 def _dialogs(window):
     return [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+
+
+def test_find_people_shows_progress_and_cancel_keeps_the_plan_as_it_was(qtbot, window):
+    """The demo's 30 s recording (its empty plan approved in tests/ui/conftest.py): Find
+    people is a job with progress; Cancel stops it and the stored plan is untouched."""
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    panel = review.redaction
+    before = panel.review.plan
+    assert before is not None and not panel.review.pending
+    progress = []
+    started = []
+    window.jobs.started.connect(lambda job: started.append(job))
+    qtbot.mouseClick(panel.find_button, Qt.MouseButton.LeftButton)
+    [job] = started
+    job.progressed.connect(progress.append)
+    qtbot.waitUntil(lambda: bool(progress), timeout=60_000)
+    with qtbot.waitSignal(job.cancelled, timeout=60_000):
+        window.jobs.cancel_all()
+    case = window.case
+    assert redaction.load_plan(case, before.media) == before
+    assert 0 < progress[-1] < 1
+    finds = [e for e in case.audit_log().entries([case.identity]) if e.action == "redact.find"]
+    assert len(finds) == 1  # the template's own run only
