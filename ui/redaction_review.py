@@ -64,6 +64,7 @@ class RedactionPanel(QWidget):
         self.approve_button = self._button("Approve review", self.approve)
         self.mute_button = self._button("Mute in→out", lambda: self.mute(False))
         self.bleep_button = self._button("Bleep in→out", lambda: self.mute(True))
+        self.unmute_button = self._button("Unmute here", self.unmute)
         self.status = QLabel("")
         self.status.setObjectName("redactionStatus")
         self.status.setWordWrap(True)
@@ -84,7 +85,8 @@ class RedactionPanel(QWidget):
         row.addWidget(QLabel("Hidden for:"))
         row.addWidget(self.purpose)
         for button in (self.mode_button, self.previous_button, self.next_button,
-                       self.approve_button, self.mute_button, self.bleep_button):  # fmt: skip
+                       self.approve_button, self.mute_button, self.bleep_button,
+                       self.unmute_button):  # fmt: skip
             row.addWidget(button)
         row.addStretch(1)
         column.addLayout(row)
@@ -107,7 +109,7 @@ class RedactionPanel(QWidget):
         self.overlay.names = {p["id"]: p["name"] for p in case.participants()}
         may = allowed(case.session.role, Action.ANNOTATE)
         for button in (self.find_button, self.mute_button, self.bleep_button,
-                       self.approve_button):  # fmt: skip
+                       self.unmute_button, self.approve_button):  # fmt: skip
             button.setEnabled(may)
         self.mode_button.setChecked(False)
         self.review.show(load_plan(case, media_id), model.consenting_tracks(case))
@@ -157,6 +159,10 @@ class RedactionPanel(QWidget):
             return
         self._run(model.mute(self.media_id or "", start, end, bleep))
         self.view.state.clear_marks()
+
+    def unmute(self) -> None:
+        """Take out the muted range under the playhead."""
+        self._run(model.unmute(self.media_id or "", self.view.now()))
 
     def approve(self) -> None:
         if not self.review.all_seen:

@@ -9,7 +9,7 @@ The changes themselves are operations for the case's queue (``mark``, ``mute``, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from annotations.events import Emitter
@@ -17,7 +17,9 @@ from clips.ffmpeg import Cancel
 from clips.redact.plan import RedactionPlan
 from videofeedback import redaction
 from videofeedback.library.cases import Case, Purpose
+from videofeedback.library.errors import LibraryError
 from videofeedback.library.media_records import media_record
+from videofeedback.library.roles import Action
 from videofeedback.operations import Changes, Operation, Outcome
 
 REASONS = {"start": "a person appears", "end": "a person leaves"}
@@ -132,6 +134,23 @@ def mark(media_id: str, track_id: str, who: str) -> Operation:
 def mute(media_id: str, start: Fraction, end: Fraction, bleep: bool = False) -> Operation:
     def op(case: Case) -> Outcome[RedactionPlan]:
         return Outcome(Changes(media=True), redaction.mute(case, media_id, start, end, bleep))
+
+    return op
+
+
+def unmute(media_id: str, at: Fraction) -> Operation:
+    """Take out every muted range that holds ``at`` (seconds): a change, reviewed again."""
+
+    def op(case: Case) -> Outcome[RedactionPlan]:
+        case.require(Action.ANNOTATE)
+        plan = redaction.require_plan(case, media_id)
+        kept = tuple(m for m in plan.mutes if not m.seconds()[0] <= at <= m.seconds()[1])
+        if len(kept) == len(plan.mutes):
+            raise LibraryError("nothing is muted at the playhead")
+        changed = replace(plan, mutes=kept, changes_since_review=plan.changes_since_review + 1)
+        redaction.save_plan(case, changed)
+        case.audit("redact.unmute", media_id, at=str(at), removed=str(len(plan.mutes) - len(kept)))
+        return Outcome(Changes(media=True), changed)
 
     return op
 

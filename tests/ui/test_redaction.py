@@ -145,6 +145,15 @@ def test_find_name_review_mute_approve_then_the_family_copy_hides_the_brother(
     qtbot.waitUntil(lambda: len(panel.review.plan.mutes) == 1, timeout=10_000)
     assert len(panel.lane.band.ranges()) == 1
     assert panel.review.plan.mutes[0].seconds() == (1, 1.5)
+    review.player.seek_frame(36)
+    qtbot.waitUntil(lambda: review.player.frame() == 36, timeout=10_000)
+    qtbot.mouseClick(panel.unmute_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.review.plan.mutes, timeout=10_000)
+    assert panel.lane.band.ranges() == []
+    qtbot.mouseClick(panel.bleep_button, Qt.MouseButton.LeftButton)  # the marks were used
+    qtbot.waitUntil(lambda: bool(_dialogs(review)), timeout=5_000)
+    assert "set the in and out marks" in _dialogs(review)[0].text()
+    _dialogs(review)[0].close()
 
     assert not panel.approve_button.isEnabled()  # nothing looked at yet
     qtbot.mouseClick(panel.mode_button, Qt.MouseButton.LeftButton)
@@ -171,8 +180,8 @@ def test_find_name_review_mute_approve_then_the_family_copy_hides_the_brother(
     assert _leaks([tempfile.gettempdir(), library], started) == []
 
 
-def _dialogs(window):
-    return [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+def _dialogs(widget):
+    return [w for w in widget.window().findChildren(QMessageBox) if w.isVisible()]
 
 
 def test_find_people_shows_progress_and_cancel_keeps_the_plan_as_it_was(qtbot, window):
