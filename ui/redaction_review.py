@@ -85,12 +85,15 @@ class RedactionPanel(QWidget):
         row.addWidget(QLabel("Hidden for:"))
         row.addWidget(self.purpose)
         for button in (self.mode_button, self.previous_button, self.next_button,
-                       self.approve_button, self.mute_button, self.bleep_button,
-                       self.unmute_button):  # fmt: skip
+                       self.approve_button):  # fmt: skip
             row.addWidget(button)
         row.addStretch(1)
         column.addLayout(row)
-        column.addWidget(self.status)
+        sound = QHBoxLayout()  # a second row: the review view fits 1280 px wide (issue 14.4)
+        for button in (self.mute_button, self.bleep_button, self.unmute_button):
+            sound.addWidget(button)
+        sound.addWidget(self.status, 1)
+        column.addLayout(sound)
 
     def _bind(self) -> None:
         events = self.review.events
