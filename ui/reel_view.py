@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -32,7 +33,7 @@ from ui.player import Player, VideoView
 from ui.prompts_dialog import PromptsDialog
 from videofeedback import media
 from videofeedback.errors import VideofeedbackError
-from videofeedback.library.cases import Case
+from videofeedback.library.cases import Case, Purpose
 from videofeedback.operations import Changes
 
 REF = Qt.ItemDataRole.UserRole
@@ -109,6 +110,8 @@ class ReelView(QWidget):
         item_form.addRow("Slow motion (×)", self.slow)
         item_form.addRow("Title", self.title)
         item_form.addRow("Subtitle", self.subtitle)
+        self.render_for = render_purposes()  # redaction: who the final render is for
+        item_form.addRow("Render for", self.render_for)
         self.draft_button = QPushButton("Render draft (fast)")
         self.final_button = QPushButton("Render final")
         self.play_button = QPushButton("Play / pause preview")
@@ -313,10 +316,18 @@ class ReelView(QWidget):
             show_error(self, str(exc))
             return
         case, session_id = self.case, self.session_id
-        build = media.draft_reel if draft else media.render_reel
+        purpose = self.render_for.currentData()
+        if draft and purpose is not None:
+            show_error(self, f"a draft is for your own review; render final for {purpose.value}")
+            return
 
         def work(context: JobContext) -> str:
-            reel_id = build(case, session_id, plan, context.report, context.cancel)
+            if draft:
+                reel_id = media.draft_reel(case, session_id, plan, context.report, context.cancel)
+            else:
+                reel_id = media.render_reel(
+                    case, session_id, plan, context.report, context.cancel, purpose
+                )
             case.save()
             return reel_id
 
@@ -333,6 +344,16 @@ class ReelView(QWidget):
         self.player.load(self.case.folder / record.file, [self.case.identity], fps)
         self.share_button.setEnabled(True)
         self.rendered.emit(reel_id)
+
+
+def render_purposes() -> QComboBox:
+    """Your own review (nothing hidden), or a purpose: hidden as its consents require."""
+    box = QComboBox()
+    box.addItem("my own review (nothing hidden)", None)
+    for purpose in Purpose:
+        if purpose != Purpose.FILMING:
+            box.addItem(f"{purpose.value} (redacted)", purpose)
+    return box
 
 
 def _seconds(low: float, high: float) -> QDoubleSpinBox:

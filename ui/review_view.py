@@ -31,6 +31,8 @@ from ui.jobs import JobContext, Jobs
 from ui.moment_editor import MomentEditor
 from ui.operations import CaseOp, operations
 from ui.player import Player, VideoView
+from ui.redaction_review import KEYS as REDACTION_KEYS
+from ui.redaction_review import RedactionPanel
 from ui.timeline import Timeline, TimelineData, thumbnails_of
 from videofeedback import media
 from videofeedback.errors import VideofeedbackError
@@ -82,6 +84,7 @@ class ReviewView(QWidget):
         self.compare_button.clicked.connect(self.compare_coding)
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._reverse_timer = QTimer(self, interval=100)
+        self.redaction = RedactionPanel(self)  # find people, boxes, review mode, mutes
         self._build()
         self._connect()
         operations().changes.connect(self._on_changes)
@@ -121,7 +124,9 @@ class ReviewView(QWidget):
         column.addWidget(self.video, 1)
         column.addLayout(transport)
         column.addWidget(self.timeline)
-        keys = QLabel(KEYS)
+        column.addWidget(self.redaction.lane)
+        column.addWidget(self.redaction)
+        keys = QLabel(f"{KEYS} · {REDACTION_KEYS}")
         keys.setWordWrap(True)
         column.addWidget(keys)
         right = QWidget()
@@ -202,6 +207,7 @@ class ReviewView(QWidget):
             )
         )
         self.player.load(self.case.folder / record.file, [self.case.identity], fps)
+        self.redaction.open(self.case, notes.annotations.media_id)
         self._refresh()
         self.setFocus()
 
@@ -211,6 +217,7 @@ class ReviewView(QWidget):
         self.player.unload()
         self.video.clear()
         self.timeline.watch(None)
+        self.redaction.unload()
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
@@ -246,6 +253,8 @@ class ReviewView(QWidget):
         shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
         K = Qt.Key
+        if self.redaction.handle_key(key, mods):
+            return True
         if ctrl and key == K.Key_Z:
             self.redo() if shift else self.undo()
         elif ctrl and key == K.Key_Y:

@@ -40,6 +40,7 @@ from videofeedback.library.annotating import case_codebook
 from videofeedback.library.cases import Case
 from videofeedback.library.records import MediaRecord, SessionId, SessionKind
 from videofeedback.operations import Changes, Operation, Outcome, add_parent_words
+from videofeedback.redacted import shared_review_film
 
 STILL_SHOWN = Fraction(3)
 
@@ -81,6 +82,7 @@ class ReviewStart:
     items: list[ReviewItem]
     language: str
     recording: MediaRecord
+    film: bytes | None = None  # redacted for shared review, in memory; None: the original
 
 
 def start_review(annotations: Annotations, reel_id: str) -> Operation:
@@ -95,9 +97,10 @@ def start_review(annotations: Annotations, reel_id: str) -> Operation:
         if not items:
             raise VideofeedbackError("this reel has no moments or stills to review")
         recording = case.media.get(annotations.media_id)
+        film = shared_review_film(case, annotations.media_id)  # refused before any session
         notes = f"Shared review of {reel_id}"
         session_id = case.sessions.new(SessionKind.REVIEW, date.today(), notes)
-        start = ReviewStart(session_id, items, language, recording)
+        start = ReviewStart(session_id, items, language, recording, film)
         return Outcome(Changes(sessions=True), start)
 
     return op
@@ -107,6 +110,8 @@ class SharedReview(QWidget):
     finished = Signal()
 
     def __init__(self, case: Case, start: ReviewStart, jobs: Jobs) -> None:
+        """``start.film``: the recording redacted for shared review, in memory (None: everyone
+        in it consented to shared review, the original is played; videofeedback/redacted.py)."""
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.setWindowTitle("Shared review")
@@ -146,7 +151,11 @@ class SharedReview(QWidget):
         self._build()
         record = start.recording
         fps = record.fps or Fraction(30)
-        self.player.load(case.folder / record.file, [case.identity], fps)
+        if start.film is None:
+            self.player.load(case.folder / record.file, [case.identity], fps)
+        else:
+            self.player.load_bytes(start.film, fps)
+        self.redacted = start.film is not None
         self._apply_text_size()
         self._started = False
 
@@ -269,9 +278,9 @@ class SharedReview(QWidget):
             show_error(self, message)
 
         op = add_parent_words(self.session_id, self.item.ref, text)
-        CaseOp(self, self.case, op).success(
-            lambda _: self.saved.__setitem__(index, text)
-        ).failure(not_stored).run()
+        CaseOp(self, self.case, op).success(lambda _: self.saved.__setitem__(index, text)).failure(
+            not_stored
+        ).run()
 
     def _may_leave_item(self) -> bool:
         """Leaving an item with nothing written asks first."""

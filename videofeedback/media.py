@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
@@ -36,7 +37,6 @@ from encryption import (
     write_encrypted,
 )
 from videofeedback.captions import caption_png, draw_caption, title_png
-from videofeedback.exports import plaintext_export
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.library import new_id
@@ -261,17 +261,12 @@ def still(case: Case, media_id: str, at: Fraction, caption: str = "") -> MediaId
 
 
 def export_for_family(case: Case, media_id: str, out: Path) -> dict[str, Any]:
-    """A plaintext copy for the family, only with everyone's family-copy consent; audited."""
-    case.require(Action.EXPORT)
-    case.consent.require(Purpose.FAMILY_COPY)
-    record_ = case.media.get(media_id)
-    with (
-        AgeReader(_path(case, record_), [case.identity]) as reader,
-        plaintext_export(case, out, "media.export", media_id, to="family") as sink,
-    ):
-        while block := reader.read(1 << 20):
-            sink.write(block)
-    return {"media": media_id, "out": str(out), "bytes": out.stat().st_size}
+    """A plaintext copy for the family: everyone without family-copy consent hidden (a
+    recording needs a reviewed redaction plan; a reel must be rendered for family-copy).
+    See videofeedback/redacted.py."""
+    from videofeedback.redacted import export_copy  # redacted builds on this module
+
+    return export_copy(case, media_id, out, Purpose.FAMILY_COPY)
 
 
 # --- reels ------------------------------------------------------------------------------------
@@ -364,22 +359,36 @@ def render_reel(
     plan: ReelPlan,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
+    purpose: Purpose | None = None,
 ) -> MediaId:
     """The full render: title card, clips with slow motion and holds, stills held on screen,
-    captions in any script, fades; one encrypted 720p H.264/AAC MP4."""
+    captions in any script, fades; one encrypted 720p H.264/AAC MP4. With ``purpose`` (any
+    use but the practitioner's own review) every clip and still comes from its recording
+    redacted for that purpose (videofeedback/redacted.py); refused without reviewed plans."""
+    from videofeedback import redacted  # redacted builds on this module
+
     case.require(Action.BUILD_REEL)
     case.sessions.get(session_id)
     plan.check()
     width, height = plan.size
     records = {item.media: case.media.get(item.media) for item in plan.items}
     media_ids = list(records)
-    with serving(*(opener(case, records[m]) for m in media_ids)) as urls:
+    reel_id = MediaId(new_id("m"))
+    if purpose is not None:
+        for media_id in media_ids:
+            if records[media_id].kind in redacted.FILMS:
+                redacted.reviewed_plan(case, media_id)  # refused before any work
+        sources: AbstractContextManager[dict[str, Opener]] = redacted.redacted_sources(
+            case, media_ids, purpose, reel_id
+        )
+    else:
+        sources = nullcontext({m: opener(case, records[m]) for m in media_ids})
+    with sources as openers, serving(*(openers[m] for m in media_ids)) as urls:
         url_of = dict(zip(media_ids, urls, strict=True))
         images = _reel_images(case, plan, records, url_of)
         with serving(*(_memory(data) for data in images)) as image_urls:
             items = _render_items(plan, url_of, iter(image_urls))
             argv = prepare_reel(items, plan.size, Fraction(30), plan.fade)
-            reel_id = MediaId(new_id("m"))
             file = f"media/{reel_id}.mp4.age"
             with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
                 fragments = StoredFragments(writer.write)
@@ -402,9 +411,11 @@ def render_reel(
         "video_codec": "h264",
         "audio_codec": "aac",
         "items": [i.ref or f"{i.media}@{i.start}" for i in plan.items],
+        **({"redacted_for": purpose.value} if purpose is not None else {}),
     }
     case.media.add(session_id, "reel", file, info, media_id=reel_id)
-    case.audit("reel.build", reel_id, draft="no", items=str(len(plan.items)))
+    made_for = {"purpose": purpose.value} if purpose is not None else {}
+    case.audit("reel.build", reel_id, draft="no", items=str(len(plan.items)), **made_for)
     return reel_id
 
 

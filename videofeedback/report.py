@@ -1,7 +1,9 @@
 """The session report for the case record: the session, the chosen stills with their captions,
 the moments per principle, the parent's own words and the goal scores, as a PDF made with
 Qt's own writer (QtGui only). Private notes never appear in it. The PDF leaves the library
-only as an explicit, audited export (like the family copy)."""
+only as an explicit, audited export (like the family copy). Its stills hide everyone who is
+not a participant consenting to being filmed (videofeedback/redacted.py); a still from a
+recording whose redaction was never reviewed is a plain card instead."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from videofeedback.library.cases import Case
 from videofeedback.library.records import Goal, MediaRecord, Session
 from videofeedback.library.roles import Action
 from videofeedback.media import opener
+from videofeedback.redacted import REPORT_PURPOSE, still_or_card
 
 
 @dataclass
@@ -44,6 +47,7 @@ class SessionReport:
     stills: list[ReportStill] = field(default_factory=list)
     words: list[tuple[str, str]] = field(default_factory=list)  # (the moment, the words)
     goals: list[Goal] = field(default_factory=list)
+    withheld: int = 0  # stills shown as a card: their recording's redaction is not reviewed
 
 
 def session_report(case: Case, session_id: str) -> SessionReport:
@@ -81,7 +85,10 @@ def _add_recording(
             for still in notes.stills:
                 labels[still.id] = f"still at {format_clock(still.time)}"
                 frame = frame_at(url, still.time, fps, size)
-                report.stills.append(ReportStill(still.time, still.caption, png_bytes(frame)))
+                number = int(still.time * fps)
+                shown, redacted = still_or_card(case, record.id, number, frame, REPORT_PURPOSE)
+                report.withheld += 0 if redacted else 1
+                report.stills.append(ReportStill(still.time, still.caption, png_bytes(shown)))
     rows = case.db.execute("SELECT item, text FROM parent_words ORDER BY recorded_at").fetchall()
     report.words += [(labels[item], text) for item, text in rows if item in labels]
 
@@ -151,7 +158,10 @@ def report_pdf(report: SessionReport) -> bytes:
 
 def export_report(case: Case, session_id: str, out: Path) -> dict[str, Any]:
     """Write the report as a (plaintext) PDF for the case record, atomically; audited."""
-    pdf = report_pdf(session_report(case, session_id))
-    with plaintext_export(case, out, "report.export", session_id) as sink:
+    report = session_report(case, session_id)
+    pdf = report_pdf(report)
+    with plaintext_export(case, out, "report.export", session_id,
+                          withheld=str(report.withheld)) as sink:  # fmt: skip
         sink.write(pdf)
-    return {"session": session_id, "out": str(out), "bytes": len(pdf)}
+    return {"session": session_id, "out": str(out), "bytes": len(pdf),
+            "stills_withheld": report.withheld}  # fmt: skip

@@ -104,9 +104,13 @@ def test_media_workflow_through_the_cli(tmp_path):
 
     copy = work / "family.mp4"
     refused = vf("media", "export", rec["id"], "--out", str(copy), check=False)
-    assert refused.returncode != 0 and "family-copy" in refused.stderr and not copy.exists()
+    assert refused.returncode != 0 and "--purpose" in refused.stderr and not copy.exists()
     vf("consent", "set", case, mother, "--purpose", "family-copy", "--given")
-    vf("media", "export", rec["id"], "--out", str(copy))
+    unreviewed = vf("media", "export", rec["id"], "--out", str(copy), "--purpose", "family-copy",
+                    check=False)  # fmt: skip
+    assert unreviewed.returncode != 0 and "people find" in unreviewed.stderr
+    assert not copy.exists()
+    vf("media", "export", rec["id"], "--out", str(copy), "--purpose", "own-review")
     assert copy.read_bytes()[4:8] == b"ftyp"
     copy.unlink()
 

@@ -133,7 +133,7 @@ KILLED_EXPORT = """
 import os, signal, sys
 from contextlib import contextmanager
 from pathlib import Path
-from videofeedback import exports, media
+from videofeedback import exports, redacted
 from videofeedback.library import Library
 from videofeedback.library.media_records import find_media
 
@@ -157,7 +157,7 @@ exports.atomic_file = dying
 folder, media_id, out = sys.argv[1:4]
 with Library.open(Path(folder)) as library:
     session = library.unlock("bob", "bob-quiet-harbour-lantern")
-    media.export_for_family(find_media(session, media_id), media_id, Path(out))
+    redacted.export_original(find_media(session, media_id), media_id, Path(out))
 """
 
 
@@ -188,7 +188,7 @@ def test_a_killed_family_copy_is_removed_audited_and_reported_by_the_next_comman
 
 def test_an_export_is_audited_before_and_after_and_left_private(work):
     out = work.root / "copy.mp4"
-    work.ok("media", "export", work.recording, "--out", str(out))
+    work.ok("media", "export", work.recording, "--out", str(out), "--purpose", "own-review")
     entries = actions(work)
     start = max(i for i, e in enumerate(entries) if e["action"] == "export.start")
     done = max(i for i, e in enumerate(entries) if e["action"] == "media.export")

@@ -15,8 +15,8 @@ from clips.synthetic import SyntheticSource, read_pattern
 from tests import plaintext
 from tests.media.conftest import decode_frames, media_files
 from tests.paths import MEDIA_IN_REPO, media_file, real_media_names
-from videofeedback import media
-from videofeedback.library import ConsentError, Purpose
+from videofeedback import media, redaction
+from videofeedback.redaction import ReviewPendingError
 
 REAL = real_media_names()
 EXPECTED_PORTRAIT = {
@@ -179,19 +179,25 @@ def test_still_is_the_exact_frame(studio):
     studio.case.save()
 
 
-def test_family_copy_needs_consent_and_is_audited(studio, tmp_path):
+def test_family_copy_is_redacted_only_after_review_and_is_audited(studio, tmp_path):
     media_id, _ = media.record(
         studio.case, studio.session_id, SyntheticSource(320, 180), Fraction(1)
     )
     out = tmp_path / "for-the-family.mp4"
-    with pytest.raises(ConsentError, match="family-copy"):
+    with pytest.raises(ReviewPendingError, match="people find"):
+        media.export_for_family(studio.case, media_id, out)  # nobody looked for people yet
+    assert not out.exists()
+    redaction.find_people(studio.case, media_id)
+    with pytest.raises(ReviewPendingError, match="not been reviewed"):
         media.export_for_family(studio.case, media_id, out)
     assert not out.exists()
-    studio.case.consent.set(studio.mother, Purpose.FAMILY_COPY, True)
+    redaction.approve(studio.case, media_id)
     media.export_for_family(studio.case, media_id, out)
     assert out.read_bytes()[4:8] == b"ftyp"
     entries = studio.case.audit_log().entries([studio.case.identity])
-    assert entries[-1].action == "media.export" and entries[-1].detail["to"] == "family"
+    done = entries[-1]
+    assert done.action == "media.export" and done.detail["to"] == "family-copy"
+    assert done.detail["redacted"] == "yes"
     out.unlink()
     studio.case.save()
 

@@ -7,7 +7,10 @@ from PySide6.QtCore import Qt
 
 from clips.synthetic import SyntheticSource
 from ui.main_window import MainWindow
+from videofeedback import redaction
 from videofeedback.demo import MARKER, build_demo_library
+from videofeedback.library import Library
+from videofeedback.library.cases import list_cases, open_case
 
 SECONDS = 30
 PASSPHRASE = "pat-demo-passphrase"
@@ -25,7 +28,21 @@ def small_demo(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ui") / "template"
     build_demo_library(folder, lambda _: None, SECONDS, SyntheticSource(640, 360, voice=True))
     (folder / MARKER).write_text("demo\n")
+    _redaction_reviewed(folder)
     return folder
+
+
+def _redaction_reviewed(folder: Path) -> None:
+    """Pat looked for people in the demo recording (a synthetic scene: nobody) and approved
+    the review, so that its family copy and shared review may go ahead (videofeedback/redacted.py)."""
+    with Library.open(folder) as library:
+        session = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
+        [summary] = list_cases(session)
+        case = open_case(session, summary["id"])
+        [(media_id,)] = case.db.execute("SELECT id FROM media WHERE kind = 'recording'")
+        redaction.find_people(case, media_id)
+        redaction.approve(case, media_id)
+        case.save()
 
 
 @pytest.fixture
@@ -68,7 +85,7 @@ def open_first_case(qtbot, window):
 
 def shared_review_of(qtbot, window):
     """The shared review window, once its session is made (in the case's queue)."""
-    qtbot.waitUntil(lambda: window.shared_review is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.shared_review is not None, timeout=60_000)
     return window.shared_review
 
 

@@ -15,7 +15,7 @@ from annotations.timebase import parse_time
 from clips.camera import CameraSource
 from clips.record import Source
 from clips.synthetic import SyntheticSource
-from videofeedback import media, redaction
+from videofeedback import media, redacted
 from videofeedback.library.cases import Purpose, parse_choice
 from videofeedback.library.media_records import find_media, find_session
 
@@ -46,12 +46,14 @@ def register(commands: Any) -> None:
         sub = actions.add_parser(name, help=text)
         sub.add_argument("media")
         sub.set_defaults(handler=handler)
-    export = actions.add_parser("export", help="a plaintext copy for the family (needs consent)")
+    export = actions.add_parser("export", help="a plaintext copy, redacted for its purpose")
     export.add_argument("media")
     export.add_argument("--out", required=True)
     export.add_argument(
         "--purpose",
-        help="redact for this purpose (e.g. family-copy): hide everyone without consent to it",
+        help="what the copy is for (required): family-copy, shared-review, supervision or "
+        "training hide everyone without consent to it; own-review is the unredacted original "
+        "for your own review only (audited as such)",
     )
     export.set_defaults(handler=cmd_media_export)
 
@@ -61,6 +63,11 @@ def register(commands: Any) -> None:
     render.add_argument("session")
     render.add_argument("--plan", required=True, help="the plan, a JSON file")
     render.add_argument("--draft", action="store_true", help="fast: clips only, smart-cut")
+    render.add_argument(
+        "--purpose",
+        help="render for this purpose (e.g. family-copy): every clip and still redacted as "
+        "its consents require; without it the reel is for your own review",
+    )
     render.set_defaults(handler=cmd_reel_render)
 
     still = commands.add_parser("still", help="the exact frame at a time, as an encrypted PNG")
@@ -156,16 +163,14 @@ def cmd_media_recover(args: argparse.Namespace) -> int:
 def cmd_media_export(args: argparse.Namespace) -> int:
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        if args.purpose:
-            purpose = parse_choice(Purpose, args.purpose, "purpose")
-            result = redaction.export_redacted(case, args.media, Path(args.out), purpose)
-        else:
-            result = media.export_for_family(case, args.media, Path(args.out))
+        purpose = redacted.parse_export_purpose(args.purpose)
+        result = redacted.export_copy(case, args.media, Path(args.out), purpose)
         case.save()
+    whom = "for your own review only, NOTHING hidden" if purpose is None else purpose.value
     emit(
         args.json,
         result,
-        f"wrote {args.out}: a PLAINTEXT copy for the family; hand it over "
+        f"wrote {args.out}: a PLAINTEXT copy ({whom}); hand it over "
         "and delete it from this computer",
     )
     return 0
@@ -188,8 +193,15 @@ def cmd_reel_render(args: argparse.Namespace) -> int:
         raise CliExit(f"{args.plan} is not JSON ({exc})") from None
     with acting_user(args) as session:
         case = find_session(session, args.session)
-        render = media.draft_reel if args.draft else media.render_reel
-        reel_id = render(case, args.session, plan, _progress("reel"))
+        if args.draft and args.purpose:
+            raise CliExit("a draft reel is for your own review; leave out --draft to render "
+                          f"for {args.purpose}")  # fmt: skip
+        if args.draft:
+            reel_id = media.draft_reel(case, args.session, plan, _progress("reel"))
+        else:
+            purpose = parse_choice(Purpose, args.purpose, "purpose") if args.purpose else None
+            reel_id = media.render_reel(case, args.session, plan, _progress("reel"),
+                                        purpose=purpose)  # fmt: skip
         record = case.media.get(reel_id)
         case.save()
     emit(
