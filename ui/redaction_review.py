@@ -147,7 +147,8 @@ class RedactionPanel(QWidget):
     def ask_who(self, track_id: str) -> None:
         if self.case is None:
             return
-        people: list[tuple[str, str]] = [(p.id, f"{p.name} ({p.role})") for p in self.case.participants.all()]
+        everyone = self.case.participants.all()
+        people: list[tuple[str, str]] = [(p.id, f"{p.name} ({p.role})") for p in everyone]
         self.who = WhoDialog(track_id, people, self)
         self.who.chosen.connect(self.mark)
         self.who.open()
