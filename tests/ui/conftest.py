@@ -38,7 +38,7 @@ def _redaction_reviewed(folder: Path) -> None:
     with Library.open(folder) as library:
         session = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
         [summary] = list_cases(session)
-        case = open_case(session, summary["id"])
+        case = open_case(session, summary.id)
         [(media_id,)] = case.db.execute("SELECT id FROM media WHERE kind = 'recording'")
         redaction.find_people(case, media_id)
         redaction.approve(case, media_id)

@@ -51,13 +51,13 @@ def _select_media(window, media_id):
         for child in range(session.childCount()):
             if session.child(child).data(0, Qt.ItemDataRole.UserRole)[1] == media_id:
                 tree.setCurrentItem(session.child(child))
-                return
-    raise AssertionError(f"{media_id} is not in the case view")
+                return True
+    return False
 
 
 def _open(qtbot, window, media_id):
-    window.case_view.refresh()
-    _select_media(window, media_id)
+    window.case_view.refresh()  # read in the case's queue, then shown
+    qtbot.waitUntil(lambda: _select_media(window, media_id), timeout=30_000)
     window.case_view.buttons["review"].click()
     review = window.review_view
     qtbot.waitUntil(lambda: review.notes is not None, timeout=30_000)
@@ -78,8 +78,8 @@ def _click_box_and_say(qtbot, panel, track_id, who_id):
 def _family_copy(qtbot, window, media_id, out, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", lambda *a: QMessageBox.StandardButton.Ok)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
-    window.case_view.refresh()
-    _select_media(window, media_id)
+    window.case_view.refresh()  # read in the case's queue, then shown
+    qtbot.waitUntil(lambda: _select_media(window, media_id), timeout=30_000)
     window.case_view.buttons["family"].click()
 
 
