@@ -211,9 +211,11 @@ def runner_for(case: Case) -> CaseRunner:
 
 
 def _forget(key: int, runner: CaseRunner) -> None:
-    with _runners_lock:
-        if _runners.get(key) is runner:
-            del _runners[key]
+    """Called by the garbage collector on whatever thread it ran — possibly one that holds
+    ``_runners_lock`` or one that ``runner_for`` is waiting to start — so it never takes the
+    lock (that deadlocked). The case is being freed, so its id cannot be reused meanwhile."""
+    if _runners.get(key) is runner:
+        _runners.pop(key, None)
     runner.close(wait=False)
 
 
