@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -89,7 +91,7 @@ class ReviewView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _build(self) -> None:
-        transport = QHBoxLayout()
+        transport = QHBoxLayout()  # tool buttons: as wide as their text, so 150 % fits 853 px
         for text, slot in (
             ("◀◀ J", self.shuttle_back),
             ("▶ / ❚❚  Space", self.player.toggle),
@@ -98,7 +100,8 @@ class ReviewView(QWidget):
             ("－", lambda: self.state.zoom_by(0.5)),
             ("Whole session", self.timeline.zoom_fit),
         ):
-            button = QPushButton(text)
+            button = QToolButton()
+            button.setText(text)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setMinimumHeight(40)
             button.clicked.connect(slot)
@@ -126,7 +129,6 @@ class ReviewView(QWidget):
         keys.setWordWrap(True)
         column.addWidget(keys)
         right = QWidget()
-        right.setMinimumWidth(380)
         side = QVBoxLayout(right)
         side.addWidget(QLabel("Moments"))
         side.addWidget(self.moment_list, 1)
@@ -139,7 +141,7 @@ class ReviewView(QWidget):
         side.addLayout(comment_row)
         split = QSplitter()
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(side_panel(right))
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         QVBoxLayout(self).addWidget(split)
@@ -506,3 +508,18 @@ class ReviewView(QWidget):
 def _row_text(moment: Moment, book: Codebook | None) -> str:
     codes = ", ".join(book.code(c).label for c in moment.codes) if book else ""
     return f"{moment.label()}  {codes}\n{moment.caption}".strip()
+
+
+SIDE_WIDTH = 300  # the moments and the editor: the view fits 1280×720 at 150 % (853 points)
+
+
+def side_panel(panel: QWidget) -> QScrollArea:
+    """The right-hand panel scrolls up and down on its own: on a low screen (150 %) the
+    player keeps its height instead of the whole view scrolling away from it."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(SIDE_WIDTH)
+    area.setWidget(panel)
+    return area
