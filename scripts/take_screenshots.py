@@ -190,13 +190,14 @@ class Shots:
 
     def as_user(self, user: str) -> None:
         window = self.window
-        if window.state.user == user:
+        if window.state.user is not None and window.state.user.name == user:
             return
         if window.state.user is not None:
             window.state.lock()
         window.unlock_view.user.setCurrentText(user)
         window.unlock_view.passphrase.setText(PASSPHRASES[user])
-        window.unlock_view.unlock()
+        window.unlock_view.unlock()  # a job: scrypt off the GUI thread
+        self.until(lambda: window.state.user is not None and window.state.user.name == user, 60)
         self.until(lambda: window.cases_view.cases.count() > 0, 60)
 
     def open_case(self) -> None:

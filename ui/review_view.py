@@ -28,6 +28,7 @@ from annotations.model import Moment, MomentChanged
 from annotations.review_state import ReviewState
 from annotations.timebase import format_clock
 from ui.agreement_dialog import AgreementDialog
+from ui.eliding import elide_items
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.moment_editor import MomentEditor
@@ -70,10 +71,12 @@ class ReviewView(QWidget):
         self.timeline.bind(self.state)
         self.editor = MomentEditor()
         self.moment_list = QListWidget()
+        elide_items(self.moment_list)
         self.moment_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.clock = QLabel("00:00.000")
         self.clock.setObjectName("clock")
         self.comments = QListWidget()
+        elide_items(self.comments)
         self.comments.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.comments.setMaximumHeight(90)
         self.comment_text = QLineEdit()

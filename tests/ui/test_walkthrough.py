@@ -508,7 +508,22 @@ def test_walkthrough_no_view_scrolls_sideways_at_125_and_150_percent(qtbot, wind
                     too_high[name] = (hint.height(), view_room[1])
     assert not too_wide, f"views that would scroll sideways (needed, room): {too_wide}"
     assert not too_high, f"views that would scroll at 100 % (needed, room): {too_high}"
+    _long_items_are_elided_with_their_whole_text_as_tooltip(window.review_view.moment_list)
     window.review_view.close_media()
+
+
+def _long_items_are_elided_with_their_whole_text_as_tooltip(items):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    assert items.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    assert items.textElideMode() == Qt.TextElideMode.ElideRight
+    where = items.visualItemRect(items.item(0)).center()
+    shown = items.viewport().mapToGlobal(where)
+    QApplication.sendEvent(items.viewport(), QHelpEvent(QEvent.Type.ToolTip, where, shown))
+    assert QToolTip.isVisible() and QToolTip.text() == items.item(0).text()
+    QToolTip.hideText()
 
 
 def test_walkthrough_a_long_library_path_is_elided_with_a_tooltip(qtbot, tmp_path, small_demo):
