@@ -310,6 +310,13 @@ class Shots:
         self.as_user("sam")
         window.cases_view.open_bundle(self.bundle)
         self.until(lambda: window.stack.currentWidget() is window.bundle_view, 60)
+        bundle = window.bundle_view
+        bundle.media.setCurrentRow(0)
+        bundle.media.itemActivated.emit(bundle.media.item(0))  # as a double-click: it plays
+        self.until(lambda: bundle.player.duration() > 0, 60)
+        bundle.player.pause()
+        bundle.player.seek(Fraction(9))
+        self.until(lambda: bundle.player.frame() == 270, 30)
         self.shot("bundle")
         window.bundle_view.close_bundle()
 
