@@ -203,6 +203,9 @@ class Shots:
     def open_case(self) -> None:
         from PySide6.QtCore import Qt
 
+        from ui.operations import wait_for_operations
+
+        wait_for_operations()  # the last step's saves (see the report: opening meanwhile fails)
         window = self.window
         window.open_case(window.cases_view.cases.item(0).data(Qt.ItemDataRole.UserRole))
         self.until(lambda: window.stack.currentWidget() is window.case_view, 30)

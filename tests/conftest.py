@@ -6,6 +6,7 @@ import tempfile
 import pytest
 
 from tests import fast_scrypt
+from tests.templates import SHARED
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -22,6 +23,10 @@ def pytest_configure(config):
     pytest's own tmp_path folders stay where they were (PYTEST_DEBUG_TEMPROOT)."""
     os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    if SHARED not in os.environ:  # ./test.sh sets it for both its phases; xdist workers inherit it
+        shared = tempfile.mkdtemp(prefix="videofeedback-tests-shared-")
+        config.add_cleanup(lambda: shutil.rmtree(shared, ignore_errors=True))
+        os.environ[SHARED] = shared
     folder = tempfile.mkdtemp(prefix=f"videofeedback-tests-{worker}-")
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     os.environ["TMPDIR"] = folder
