@@ -317,9 +317,9 @@ class Shots:
         bundle.media.setCurrentRow(0)
         bundle.media.itemActivated.emit(bundle.media.item(0))  # as a double-click: it plays
         self.until(lambda: bundle.player.duration() > 0, 60)
-        bundle.player.pause()
         bundle.player.seek(Fraction(9))
-        self.until(lambda: bundle.player.frame() == 270, 30)
+        self.wait(1)
+        bundle.player.pause()
         self.shot("bundle")
         window.bundle_view.close_bundle()
 

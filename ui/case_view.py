@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.eliding import scrolling_panel
 from ui.errors import show_error
 from ui.goals_chart import GoalsChart
 from ui.jobs import Jobs
@@ -100,14 +101,14 @@ class CaseView(QWidget):
         layout.addWidget(
             QLabel("<b>Participants and consent</b> (double-click to record a change)")
         )
-        layout.addWidget(self.consent, 2)
+        layout.addWidget(self.consent, 1)
         layout.addWidget(QLabel("<b>Sessions</b>"))
-        layout.addWidget(self.sessions, 3)
+        layout.addWidget(self.sessions, 2)
         layout.addLayout(buttons)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.goals, "Goals (attainment, −2 to +2)")
-        self.tabs.addTab(self.supervision, "Supervision and audit trail")
-        layout.addWidget(self.tabs, 3)
+        self.tabs = QTabWidget()  # its pages scroll on their own: the view fits 1280×720
+        self.tabs.addTab(scrolling_panel(self.goals), "Goals (attainment, −2 to +2)")
+        self.tabs.addTab(scrolling_panel(self.supervision), "Supervision and audit trail")
+        layout.addWidget(self.tabs, 4)
 
     def show_case(self, case: Case) -> None:
         self.case = case

@@ -1,5 +1,6 @@
-"""Long texts in lists end in "…" instead of widening the view or adding a sideways scroll bar;
-the whole text is the item's tooltip (issue 14.4: nothing clipped at 150 %)."""
+"""Fitting small screens (issue 14.4: nothing clipped at 1280×720, nor at 150 %): long texts in
+lists end in "…" with the whole text as the item's tooltip, and panels that scroll up and down
+on their own instead of making the whole view taller than the screen."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentM
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QScrollArea,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolTip,
+    QWidget,
 )
 
 
@@ -42,3 +45,16 @@ def tooltip_text(model: QAbstractItemModel, row: int) -> str:
     """What an item's tooltip shows (for tests): its own tooltip, else its whole text."""
     index = model.index(row, 0)
     return str(index.data(Qt.ItemDataRole.ToolTipRole) or index.data(Qt.ItemDataRole.DisplayRole))
+
+
+def scrolling_panel(panel: QWidget, min_width: int = 0) -> QScrollArea:
+    """``panel`` in an area that scrolls up and down (never sideways): on a low screen the
+    rest of the view keeps its height instead of the whole view scrolling."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    if min_width:
+        area.setMinimumWidth(min_width)
+    area.setWidget(panel)
+    return area

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -28,7 +27,7 @@ from annotations.model import Moment, MomentChanged
 from annotations.review_state import ReviewState
 from annotations.timebase import format_clock
 from ui.agreement_dialog import AgreementDialog
-from ui.eliding import elide_items
+from ui.eliding import elide_items, scrolling_panel
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.moment_editor import MomentEditor
@@ -50,6 +49,7 @@ KEYS = (
 DEFAULT_MOMENT = Fraction(3)  # a code key with no in/out marks makes a moment this long
 SHUTTLE_RATES = (1.0, 2.0, 4.0)
 SAVE_DELAY_MS = 400
+SIDE_WIDTH = 300  # the moments and the editor: the view fits 1280×720 at 150 % (853 points)
 
 
 class ReviewView(QWidget):
@@ -144,7 +144,7 @@ class ReviewView(QWidget):
         side.addLayout(comment_row)
         split = QSplitter()
         split.addWidget(left)
-        split.addWidget(side_panel(right))
+        split.addWidget(scrolling_panel(right, SIDE_WIDTH))
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         QVBoxLayout(self).addWidget(split)
@@ -512,17 +512,3 @@ def _row_text(moment: Moment, book: Codebook | None) -> str:
     codes = ", ".join(book.code(c).label for c in moment.codes) if book else ""
     return f"{moment.label()}  {codes}\n{moment.caption}".strip()
 
-
-SIDE_WIDTH = 300  # the moments and the editor: the view fits 1280×720 at 150 % (853 points)
-
-
-def side_panel(panel: QWidget) -> QScrollArea:
-    """The right-hand panel scrolls up and down on its own: on a low screen (150 %) the
-    player keeps its height instead of the whole view scrolling away from it."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setMinimumWidth(SIDE_WIDTH)
-    area.setWidget(panel)
-    return area

@@ -487,6 +487,8 @@ def test_walkthrough_no_view_scrolls_sideways_at_125_and_150_percent(qtbot, wind
 
     unlock(qtbot, window)
     open_first_case(qtbot, window)
+    supervision = window.case_view.supervision  # its audit trail's verdict, its lists
+    qtbot.waitUntil(lambda: supervision.audit.text() != "", timeout=30_000)
     open_review(qtbot, window)  # the views filled: a case, a recording with its moments
     scrollbar = QApplication.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
     too_wide, too_high = {}, {}
