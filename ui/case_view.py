@@ -101,14 +101,14 @@ class CaseView(QWidget):
         layout.addWidget(
             QLabel("<b>Participants and consent</b> (double-click to record a change)")
         )
-        layout.addWidget(self.consent, 1)
+        layout.addWidget(self.consent)
         layout.addWidget(QLabel("<b>Sessions</b>"))
         layout.addWidget(self.sessions, 2)
         layout.addLayout(buttons)
         self.tabs = QTabWidget()  # its pages scroll on their own: the view fits 1280×720
         self.tabs.addTab(scrolling_panel(self.goals), "Goals (attainment, −2 to +2)")
         self.tabs.addTab(scrolling_panel(self.supervision), "Supervision and audit trail")
-        layout.addWidget(self.tabs, 4)
+        layout.addWidget(self.tabs, 3)
 
     def show_case(self, case: Case) -> None:
         self.case = case
@@ -161,6 +161,15 @@ class CaseView(QWidget):
                 cell.setBackground(QColor(colour))
                 self.consent.setItem(row, column, cell)
         self.consent.resizeColumnsToContents()
+        self._fit_consent_rows()
+
+    def _fit_consent_rows(self, most: int = 4) -> None:
+        """As high as its rows (up to ``most``, then it scrolls): the space is the sessions'
+        and the tabs' (at 1280×720 a taller table cut off the tabs)."""
+        table = self.consent
+        rows = sum(table.rowHeight(row) for row in range(min(table.rowCount(), most)))
+        frame = 2 * table.frameWidth()
+        table.setMaximumHeight(table.horizontalHeader().height() + max(rows, 30) + frame + 2)
 
     def _show_sessions(self, case: Case, sessions: list[dict[str, Any]]) -> None:
         self.sessions.clear()
