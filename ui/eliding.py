@@ -4,11 +4,20 @@ on their own instead of making the whole view taller than the screen."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QHelpEvent
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QHelpEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QScrollArea,
+    QSizePolicy,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolTip,
@@ -58,3 +67,24 @@ def scrolling_panel(panel: QWidget, min_width: int = 0) -> QScrollArea:
         area.setMinimumWidth(min_width)
     area.setWidget(panel)
     return area
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text that ends in "…" when the label is narrower than the text (a
+    word-wrapped label's height depends on its width, which layouts do not ask for: at 150 % it
+    pushed into the widgets above it); the whole text is the tooltip."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        width = self.fontMetrics().horizontalAdvance("…") * 4
+        return QSize(width, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment()), text)

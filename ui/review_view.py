@@ -27,7 +27,7 @@ from annotations.model import Moment, MomentChanged
 from annotations.review_state import ReviewState
 from annotations.timebase import format_clock
 from ui.agreement_dialog import AgreementDialog
-from ui.eliding import elide_items, scrolling_panel
+from ui.eliding import ElidedLabel, elide_items, scrolling_panel
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.moment_editor import MomentEditor
@@ -128,9 +128,7 @@ class ReviewView(QWidget):
         column.addWidget(self.video, 1)
         column.addLayout(transport)
         column.addWidget(self.timeline)
-        keys = QLabel(KEYS)
-        keys.setWordWrap(True)
-        column.addWidget(keys)
+        column.addWidget(ElidedLabel(KEYS))
         right = QWidget()
         side = QVBoxLayout(right)
         side.addWidget(QLabel("Moments"))
