@@ -10,6 +10,10 @@ echo "== mypy"; .venv/bin/mypy vferrors encryption videofeedback annotations cli
 # pytest on every core (pytest-xdist; a test file's tests together and in order), then the
 # tests that record or wait in real time, one at a time (tests/conftest.py, REALTIME).
 # The quick tier: ./test.sh -m "not slow". Exit 5 is "no test selected" in that phase.
+# The run's read-only test templates (the demo library tests copy), built once for both phases.
+VIDEOFEEDBACK_TEST_SHARED="$(mktemp -d "${TMPDIR:-/tmp}/videofeedback-tests-shared-XXXXXX")"
+export VIDEOFEEDBACK_TEST_SHARED
+trap 'rm -rf "$VIDEOFEEDBACK_TEST_SHARED"' EXIT
 pytest_phase() { .venv/bin/python -m pytest "$@" || { status=$?; [ "$status" -eq 5 ] || return "$status"; }; }
 echo "== pytest"; pytest_phase -n auto --dist loadfile --realtime=skip "$@"
 echo "== pytest (real-time tests, one at a time)"; pytest_phase -n 0 --realtime=only "$@"

@@ -17,11 +17,14 @@ VF_APT_PACKAGES=(
 
 vf_missing_apt_packages() {
   command -v dpkg-query >/dev/null 2>&1 || return 0
-  local pkg
+  local pkg installed
+  # one dpkg-query for all of them (a query per package cost ~2 s of a loaded machine)
+  installed=" $({ dpkg-query -W -f='${Package} ${Status}\n' "${VF_APT_PACKAGES[@]}" 2>/dev/null ||
+    true; } | awk '/ install ok installed$/ {print $1}' | tr '\n' ' ') "
   for pkg in "${VF_APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+    [[ "$installed" == *" $pkg "* ]] || echo "$pkg"
   done
-  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || echo python3-venv
+  [ -x "$VF_VENV/bin/python" ] || python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || echo python3-venv
 }
 
 vf_install_system_packages() {

@@ -6,6 +6,7 @@ import tempfile
 import pytest
 
 from tests import fast_scrypt
+from tests.templates import SHARED
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -22,6 +23,10 @@ def pytest_configure(config):
     pytest's own tmp_path folders stay where they were (PYTEST_DEBUG_TEMPROOT)."""
     os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    if SHARED not in os.environ:  # ./test.sh sets it for both its phases; xdist workers inherit it
+        shared = tempfile.mkdtemp(prefix="videofeedback-tests-shared-")
+        config.add_cleanup(lambda: shutil.rmtree(shared, ignore_errors=True))
+        os.environ[SHARED] = shared
     folder = tempfile.mkdtemp(prefix=f"videofeedback-tests-{worker}-")
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     os.environ["TMPDIR"] = folder
@@ -105,6 +110,10 @@ SLOW = (
     "tests/encryption/test_tampering.py::test_wrong_passphrase",
     "tests/encryption/test_work_factor.py::test_the_application_writes_2_18_and_refuses_anything_weaker",
     "tests/cli/test_crypto_commands.py::test_passphrase_encryption_interoperates_with_age",
+    # a microphone 5 % off for 3-4 s of real time each; the quick tier has the same buffer in
+    # simulated time (test_a_microphone_5_percent_off_is_held_to_the_clock_in_simulated_time)
+    "tests/media/test_camera.py::test_a_fast_microphone_is_held_to_the_clock_by_dropping",
+    "tests/media/test_camera.py::test_a_slow_microphone_is_filled_with_silence",
 )
 
 
@@ -112,11 +121,17 @@ SLOW = (
 # ./test.sh runs them after the parallel run, one at a time, so the other worker's load does
 # not starve them (--realtime=skip, then --realtime=only).
 REALTIME = (
-    "tests/media/test_camera.py",
-    "tests/media/test_record.py",
-    "tests/cli/test_media_commands.py",
+    "tests/media/test_camera.py::test_a_fast_microphone_is_held_to_the_clock_by_dropping",
+    "tests/media/test_camera.py::test_a_slow_microphone_is_filled_with_silence",
+    "tests/media/test_camera.py::test_the_microphone_reads_an_ffmpeg_input",
+    "tests/media/test_camera.py::test_a_camera_source_starts_with_picture_and_sound",
+    "tests/media/test_camera.py::test_recording_from_a_camera_source",
+    "tests/media/test_record.py::test_recording_is_frame_exact_with_markers",
+    "tests/media/test_record.py::test_a_killed_recording_is_recovered_to_a_playable_file",
+    "tests/media/test_record.py::test_a_full_disk_stops_cleanly_and_keeps_what_was_recorded",
+    "tests/cli/test_media_commands.py::test_media_workflow_through_the_cli",
     "tests/ui/test_workflow.py",
-    "tests/ui/test_jobs.py",
+    "tests/ui/test_jobs.py::test_a_dropped_file_imports_with_progress_and_cancel_leaves_nothing",
     "tests/ui/test_views.py::test_a_camera_is_offered_and_records",
 )
 
@@ -128,6 +143,18 @@ def pytest_addoption(parser):
         default="all",
         help="run the real-time tests (tests/conftest.py REALTIME) too, not, or only",
     )
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The real-time phase (--realtime=only) imports only the files that have real-time tests:
+    collecting the whole suite again cost that serial phase seconds of CPU."""
+    if config.getoption("--realtime") != "only" or collection_path.suffix != ".py":
+        return None
+    if not collection_path.name.startswith("test_"):
+        return None
+    files = {entry.split("::")[0] for entry in REALTIME}
+    relative = collection_path.relative_to(config.rootpath).as_posix()
+    return None if relative in files else True
 
 
 def _listed(test: str, names: tuple[str, ...]) -> bool:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from annotations import Codebook
 from annotations.agreement import AgreementReport
+from ui.eliding import elide_items
 
 
 def describe_kappa(kappa: float) -> str:
@@ -49,6 +50,7 @@ class AgreementDialog(QDialog):
                 self.table.setItem(row, column, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
         self.differences = QListWidget()
+        elide_items(self.differences)
         for coder, moments in ((a, report.only_a), (b, report.only_b)):
             for moment in moments:
                 self.differences.addItem(

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.eliding import elide_items
 from ui.player import Player, VideoView
 from videofeedback.library.bundle import OpenedBundle
 
@@ -34,6 +35,7 @@ class BundleView(QWidget):
         self.facts.setWordWrap(True)
         self.facts.setStyleSheet("font-size: 13pt")
         self.media = QListWidget()
+        elide_items(self.media)
         self.media.itemActivated.connect(self._on_media_activated)
         self.player = Player(self)
         self.video = VideoView()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.eliding import scrolling_panel
 from ui.errors import show_error
 from ui.goals_chart import GoalsChart
 from ui.jobs import Jobs
@@ -102,13 +103,13 @@ class CaseView(QWidget):
         layout.addWidget(
             QLabel("<b>Participants and consent</b> (double-click to record a change)")
         )
-        layout.addWidget(self.consent, 2)
+        layout.addWidget(self.consent)
         layout.addWidget(QLabel("<b>Sessions</b>"))
-        layout.addWidget(self.sessions, 3)
+        layout.addWidget(self.sessions, 2)
         layout.addLayout(buttons)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.goals, "Goals (attainment, −2 to +2)")
-        self.tabs.addTab(self.supervision, "Supervision and audit trail")
+        self.tabs = QTabWidget()  # its pages scroll on their own: the view fits 1280×720
+        self.tabs.addTab(scrolling_panel(self.goals), "Goals (attainment, −2 to +2)")
+        self.tabs.addTab(scrolling_panel(self.supervision), "Supervision and audit trail")
         layout.addWidget(self.tabs, 3)
 
     def show_case(self, case: Case) -> None:
@@ -181,6 +182,15 @@ class CaseView(QWidget):
                 cell.setBackground(QColor(colour))
                 self.consent.setItem(row, column, cell)
         self.consent.resizeColumnsToContents()
+        self._fit_consent_rows()
+
+    def _fit_consent_rows(self, most: int = 4) -> None:
+        """As high as its rows (up to ``most``, then it scrolls): the space is the sessions'
+        and the tabs' (at 1280×720 a taller table cut off the tabs)."""
+        table = self.consent
+        rows = sum(table.rowHeight(row) for row in range(min(table.rowCount(), most)))
+        frame = 2 * table.frameWidth()
+        table.setMaximumHeight(table.horizontalHeader().height() + max(rows, 30) + frame + 2)
 
     def _show_sessions(self, sessions: Sequence[SessionOverview]) -> None:
         self.sessions.clear()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.eliding import elide_items
 from ui.errors import show_error
 from ui.jobs import Jobs
 from ui.state import AppState
@@ -38,6 +39,7 @@ class CasesView(QWidget):
         self.heading = QLabel("Cases")
         self.heading.setStyleSheet("font-size: 20pt; font-weight: bold")
         self.cases = QListWidget()
+        elide_items(self.cases)
         self.cases.setStyleSheet("font-size: 15pt")
         self.cases.itemActivated.connect(self._on_item_activated)
         open_button = QPushButton("Open")

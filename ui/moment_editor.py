@@ -67,6 +67,8 @@ class TypedText(QObject):
         was = self.box.blockSignals(True)
         if isinstance(self.box, QLineEdit):
             self.box.setText(text)
+            self.box.setCursorPosition(0)  # a long caption shows its start, not its end
+            self.box.setToolTip(text)
         else:
             self.box.setPlainText(text)
         self.box.blockSignals(was)

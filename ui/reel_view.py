@@ -27,6 +27,7 @@ from annotations.model import Annotations
 from annotations.reel import ReelPlan
 from annotations.reel_draft import ItemEdits, ReelDraft, Title
 from annotations.timebase import format_clock
+from ui.eliding import elide_items
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.player import Player, VideoView
@@ -56,10 +57,12 @@ class ReelView(QWidget):
         self._syncing = False
         self.reel_id = ""
         self.available = QListWidget()
+        elide_items(self.available)
         self.available.setDragEnabled(True)
         self.available.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.available.itemDoubleClicked.connect(lambda _: self.add_selected())
         self.reel = QListWidget()
+        elide_items(self.reel)
         self.reel.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.reel.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.reel.setAcceptDrops(True)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +27,7 @@ from annotations.model import Moment, MomentChanged
 from annotations.review_state import ReviewState
 from annotations.timebase import format_clock
 from ui.agreement_dialog import AgreementDialog
+from ui.eliding import ElidedLabel, elide_items, scrolling_panel
 from ui.errors import show_error
 from ui.jobs import JobContext, Jobs
 from ui.moment_editor import MomentEditor
@@ -48,6 +50,7 @@ KEYS = (
 DEFAULT_MOMENT = Fraction(3)  # a code key with no in/out marks makes a moment this long
 SHUTTLE_RATES = (1.0, 2.0, 4.0)
 SAVE_DELAY_MS = 400
+SIDE_WIDTH = 300  # the moments and the editor: the view fits 1280×720 at 150 % (853 points)
 
 
 class ReviewView(QWidget):
@@ -69,10 +72,12 @@ class ReviewView(QWidget):
         self.timeline.bind(self.state)
         self.editor = MomentEditor()
         self.moment_list = QListWidget()
+        elide_items(self.moment_list)
         self.moment_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.clock = QLabel("00:00.000")
         self.clock.setObjectName("clock")
         self.comments = QListWidget()
+        elide_items(self.comments)
         self.comments.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.comments.setMaximumHeight(90)
         self.comment_text = QLineEdit()
@@ -91,7 +96,7 @@ class ReviewView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _build(self) -> None:
-        transport = QHBoxLayout()
+        transport = QHBoxLayout()  # tool buttons: as wide as their text, so 150 % fits 853 px
         for text, slot in (
             ("◀◀ J", self.shuttle_back),
             ("▶ / ❚❚  Space", self.player.toggle),
@@ -100,7 +105,8 @@ class ReviewView(QWidget):
             ("－", lambda: self.state.zoom_by(0.5)),
             ("Whole session", self.timeline.zoom_fit),
         ):
-            button = QPushButton(text)
+            button = QToolButton()
+            button.setText(text)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setMinimumHeight(40)
             button.clicked.connect(slot)
@@ -126,11 +132,8 @@ class ReviewView(QWidget):
         column.addWidget(self.timeline)
         column.addWidget(self.redaction.lane)
         column.addWidget(self.redaction)
-        keys = QLabel(f"{KEYS} · {REDACTION_KEYS}")
-        keys.setWordWrap(True)
-        column.addWidget(keys)
+        column.addWidget(ElidedLabel(f"{KEYS} · {REDACTION_KEYS}"))
         right = QWidget()
-        right.setMinimumWidth(380)
         side = QVBoxLayout(right)
         side.addWidget(QLabel("Moments"))
         side.addWidget(self.moment_list, 1)
@@ -143,7 +146,7 @@ class ReviewView(QWidget):
         side.addLayout(comment_row)
         split = QSplitter()
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(scrolling_panel(right, SIDE_WIDTH))
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         QVBoxLayout(self).addWidget(split)
@@ -514,3 +517,4 @@ class ReviewView(QWidget):
 def _row_text(moment: Moment, book: Codebook | None) -> str:
     codes = ", ".join(book.code(c).label for c in moment.codes) if book else ""
     return f"{moment.label()}  {codes}\n{moment.caption}".strip()
+

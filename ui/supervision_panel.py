@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.eliding import elide_items
 from ui.errors import show_error
 from ui.jobs import Jobs
 from ui.operations import CaseOp, CaseQuery
@@ -59,9 +60,12 @@ class SupervisionPanel(QWidget):
         self.audit = QLabel("")
         self.audit.setWordWrap(True)
         self.problems = QListWidget()
+        elide_items(self.problems)
         self.problems.setMaximumHeight(80)
         self.comments = QListWidget()
+        elide_items(self.comments)
         self.signoffs = QListWidget()
+        elide_items(self.signoffs)
         self.buttons = {
             "verify": QPushButton("Verify the audit trail"),
             "signoff": QPushButton("Sign off a cycle…"),

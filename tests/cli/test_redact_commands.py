@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests import plaintext
+from tests import fast_scrypt, plaintext
 from tests.cli.conftest import SCRIPT, Result, assert_one_line_error
 from tests.media.redact_scenes import GRACE, two_people
 
@@ -23,6 +23,7 @@ def test_redaction_through_the_cli(tmp_path):
         "TMPDIR": str(temp),
         "VIDEOFEEDBACK_LIBRARY": str(work / "lib"),
         "LANG": "C.UTF-8",
+        **fast_scrypt.child_env(),  # reads the test-made identities (2^10, not 2^18)
     }
 
     def vf(*args, user="bob", check=True):

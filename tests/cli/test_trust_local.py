@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import plaintext
+from tests import fast_scrypt, plaintext
 from tests.cli.conftest import SCRIPT, Result, assert_one_line_error
 
 NOTE = "PRIVATE: mother disclosed a worry"
@@ -62,6 +62,7 @@ def work(tmp_path_factory) -> Workspace:
         "TMPDIR": str(root / "tmp"),
         "LANG": "C.UTF-8",
         "VIDEOFEEDBACK_LIBRARY": str(root / "lib"),
+        **fast_scrypt.child_env(),  # reads the test-made identities (2^10, not 2^18)
     }
     w = Workspace(root, env, "", "", "")
     w.ok("init", user="alice")

@@ -150,6 +150,22 @@ def test_a_drifting_microphone_is_kept_near_its_cushion(speed):
     assert audio_level_db(sound[-9600:]) > -30
 
 
+def test_a_microphone_5_percent_off_is_held_to_the_clock_in_simulated_time():
+    """The quick tier's version of the two real-time tests above (they are in the slow tier):
+    the same buffer, fed 5 % fast or slow in simulated time, drops the oldest sound beyond
+    MAX_AUDIO_LAG or fills the gap with silence, and keeps the tone."""
+    fast, levels, sound = simulated(1.05, 4)
+    ahead = 0.05 * 4 * 48_000
+    assert 0 < fast.dropped_samples < ahead + 4000 and fast.inserted_samples == 0
+    assert fast.dropped_samples > ahead - (MAX_AUDIO_LAG + CUSHION) * 48_000 - 2000
+    assert max(levels) <= MAX_AUDIO_LAG * 48_000
+    assert len(sound) == 4 * 48_000 * 2 and audio_level_db(sound[-9600:]) > -30
+    slow, _, sound = simulated(0.95, 3)
+    behind = 0.05 * 3 * 48_000
+    assert behind - 4000 < slow.inserted_samples < behind + 2000 and slow.dropped_samples == 0
+    assert len(sound) == 3 * 48_000 * 2 and audio_level_db(sound[-9600:]) > -30
+
+
 def test_resampling_spreads_the_change_evenly():
     ramp = np.arange(1000, dtype="<i2")
     squeezed = np.frombuffer(resampled(ramp.tobytes(), 995), "<i2")

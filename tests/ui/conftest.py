@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from clips.synthetic import SyntheticSource
+from tests.templates import built_once
 from ui.main_window import MainWindow
 from videofeedback import redaction
 from videofeedback.demo import MARKER, build_demo_library
@@ -23,13 +24,16 @@ def _widgets_app(_one_qapplication):
 
 
 @pytest.fixture(scope="session")
-def small_demo(tmp_path_factory) -> Path:
-    """A demo library with a 30 s, 640×360 recording (two moments, fitting) (the real demo has 2 minutes at 720p)."""
-    folder = tmp_path_factory.mktemp("ui") / "template"
-    build_demo_library(folder, lambda _: None, SECONDS, SyntheticSource(640, 360, voice=True))
-    (folder / MARKER).write_text("demo\n")
-    _redaction_reviewed(folder)
-    return folder
+def small_demo() -> Path:
+    """A demo library with a 30 s, 640×360 recording (two moments, fitting) (the real demo has
+    2 minutes at 720p), built once per run of the suite (tests/conftest.py, built_once)."""
+
+    def build(folder: Path) -> None:
+        build_demo_library(folder, lambda _: None, SECONDS, SyntheticSource(640, 360, voice=True))
+        (folder / MARKER).write_text("demo\n")
+        _redaction_reviewed(folder)
+
+    return built_once("small-demo", build)
 
 
 def _redaction_reviewed(folder: Path) -> None:

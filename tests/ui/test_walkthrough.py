@@ -473,6 +473,61 @@ def test_walkthrough_every_view_fits_a_laptop_screen(qtbot, window):
     assert small.width() <= LAPTOP[0] / 1.5 and small.height() <= LAPTOP[1] / 1.5
 
 
+# 1280×720 and 1366×768 at 100 %, 125 % and 150 %: in points, the screen is its pixels over
+# the scale (1366×768 at 150 % is 911×512). No view may need more width than that (it would
+# scroll sideways); at 125 % and 150 % a view may scroll up and down.
+SCREENS = [(1280, 720), (1366, 768)]
+SCALES = [1.0, 1.25, 1.5]
+
+
+def test_walkthrough_no_view_scrolls_sideways_at_125_and_150_percent(qtbot, window):
+    from PySide6.QtWidgets import QStyle
+
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    supervision = window.case_view.supervision  # its audit trail's verdict, its lists
+    qtbot.waitUntil(lambda: supervision.audit.text() != "", timeout=30_000)
+    open_review(qtbot, window)  # the views filled: a case, a recording with its moments
+    scrollbar = QApplication.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    too_wide, too_high = {}, {}
+    for width, height in SCREENS:
+        for scale in SCALES:
+            room = (int(width / scale), int(height / scale))
+            window.resize(*room)
+            chrome = window.size() - window.stack.size()  # toolbar and status bar
+            view_room = (room[0] - chrome.width(), room[1] - chrome.height())
+            assert window.minimumSize().width() <= room[0]
+            assert window.minimumSize().height() <= room[1]
+            for index in range(window.stack.count()):
+                view = window.stack.widget(index).widget()
+                hint, name = view.minimumSizeHint(), f"{type(view).__name__} {width}×{height} {scale:.0%}"
+                fits_high = hint.height() <= view_room[1]
+                if hint.width() > view_room[0] - (0 if fits_high else scrollbar):
+                    too_wide[name] = (hint.width(), view_room[0])
+                if scale == 1.0 and not fits_high:
+                    too_high[name] = (hint.height(), view_room[1])
+    assert not too_wide, f"views that would scroll sideways (needed, room): {too_wide}"
+    assert not too_high, f"views that would scroll at 100 % (needed, room): {too_high}"
+    _long_items_are_elided_with_their_whole_text_as_tooltip(window.review_view.moment_list)
+    window.review_view.close_media()
+
+
+def _long_items_are_elided_with_their_whole_text_as_tooltip(items):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    assert items.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    assert items.textElideMode() == Qt.TextElideMode.ElideRight
+    where = items.visualItemRect(items.item(0)).center()
+    shown = items.viewport().mapToGlobal(where)
+    QApplication.sendEvent(items.viewport(), QHelpEvent(QEvent.Type.ToolTip, where, shown))
+    assert QToolTip.isVisible() and QToolTip.text() == items.item(0).text()
+    QToolTip.hideText()
+
+
 def test_walkthrough_a_long_library_path_is_elided_with_a_tooltip(qtbot, tmp_path, small_demo):
     import shutil
 
