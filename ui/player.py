@@ -7,6 +7,7 @@ import threading
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import (
     Q_ARG,
@@ -34,14 +35,22 @@ from PySide6.QtMultimedia import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from encryption import AgeReader, Identity
+from videofeedback.library.cases import Case
+from videofeedback.team.remote_media import StoreMedia, media_source
 
 
 class DecryptingDevice(QIODevice):
     """A random-access, read-only QIODevice over an age file (each read authenticated)."""
 
-    def __init__(self, path: Path, identities: list[Identity], parent: QObject | None = None):
+    def __init__(
+        self,
+        source: Path | AgeReader,
+        identities: list[Identity] | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
-        self._reader = AgeReader(path, identities)
+        # an AgeReader given ready-made reads from elsewhere: the team store (ranged GETs)
+        self._reader = source if isinstance(source, AgeReader) else AgeReader(source, identities)
         self._size = self._reader.size()
         self._lock = threading.Lock()  # the player's demuxer thread reads; the GUI closes
 
@@ -95,6 +104,7 @@ class Player(QObject):
         self._active = False  # errors count only while a source is loaded
         self._attached: tuple[QIODevice, QUrl] | None = None
         self._attempts = 0
+        self.store_media: StoreMedia | None = None  # the recording read from the store, if so
         self.media.mediaStatusChanged.connect(self._on_status)
 
     # --- loading and unloading -------------------------------------------------------------
@@ -108,6 +118,18 @@ class Player(QObject):
 
     def load(self, path: Path, identities: list[Identity], fps: Fraction) -> None:
         device = DecryptingDevice(path, identities, self)
+        device.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._load(device, "recording.mp4", fps)
+
+    def load_record(self, case: Case, record: dict[str, Any], fps: Fraction) -> None:
+        """A case's recording: from its file here, else straight from the team store
+        (ranged reads decrypted in memory; nothing plaintext is written)."""
+        source = media_source(case, record)
+        if isinstance(source, Path):
+            self.load(source, [case.identity], fps)
+            return
+        self.store_media = source
+        device = DecryptingDevice(source.open(), parent=self)
         device.open(QIODevice.OpenModeFlag.ReadOnly)
         self._load(device, "recording.mp4", fps)
 

@@ -330,7 +330,7 @@ class ReelView(QWidget):
         self.reel_id = reel_id
         record = media_record(self.case, reel_id)
         fps = Fraction(str(record["info"]["fps"]))
-        self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
+        self.player.load_record(self.case, record, fps)
         self.share_button.setEnabled(True)
         self.rendered.emit(reel_id)
 

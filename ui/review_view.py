@@ -202,7 +202,7 @@ class ReviewView(QWidget):
                 markers=[Fraction(m) for m in info.get("markers", [])],
             )
         )
-        self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
+        self.player.load_record(self.case, record, fps)
         self._refresh()
         self.setFocus()
 

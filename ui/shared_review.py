@@ -126,7 +126,7 @@ class SharedReview(QWidget):
         self._build()
         record = media_record(case, annotations.media_id)
         fps = Fraction(str(record["info"].get("fps", "30")))
-        self.player.load(case.folder / record["file"], [case.identity], fps)
+        self.player.load_record(case, record, fps)
         self._apply_text_size()
         self._started = False
 
