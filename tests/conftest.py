@@ -105,6 +105,11 @@ SLOW = (
     "tests/encryption/test_tampering.py::test_wrong_passphrase",
     "tests/encryption/test_work_factor.py::test_the_application_writes_2_18_and_refuses_anything_weaker",
     "tests/cli/test_crypto_commands.py::test_passphrase_encryption_interoperates_with_age",
+    # the team store: a real SeaweedFS, the CLI as a person runs it, a 24 s movie encoded
+    "tests/team/test_join.py",
+    "tests/team/test_remote_media.py::test_exact_frame_from_the_store_reads_a_small_part",
+    "tests/ui/test_player_store.py",
+    "tests/ui/test_sync_indicator.py",
 )
 
 
