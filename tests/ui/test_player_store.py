@@ -43,9 +43,9 @@ def _recording_in_store(case, seaweed, tmp_path):  # noqa: F811 - the fixture's 
 def test_player_plays_a_recording_from_the_store_to_the_exact_frame(
     qtbot,
     library,
-    seaweed,
+    seaweed,  # noqa: F811 - the fixture imported above
     tmp_path,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     monkeypatch.setenv("VIDEOFEEDBACK_STORE_CACHE_MB", str(CACHE_MB))
     case = _case(library)
