@@ -28,7 +28,7 @@ from videofeedback.library.local_state import state_dir
 from .engine import engine
 from .ranged import BlockCache, SharedBlocks, StoreObjectFile
 from .remotes import Remote, find_remote
-from .store import MIB
+from .store import MIB, S3Store
 
 CACHE_ENV = "VIDEOFEEDBACK_STORE_CACHE_MB"
 DEFAULT_CACHE_MB = 1024
@@ -72,9 +72,13 @@ class StoreMedia:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _files: list[StoreObjectFile] = field(default_factory=list, repr=False)
     _shared: SharedBlocks | None = field(default=None, repr=False)
+    _store: S3Store | None = field(default=None, repr=False)
 
     def open(self) -> AgeReader:
-        store = self.remote.store()
+        with self._lock:  # one client for every reader (boto3's clients are thread-safe;
+            if self._store is None:  # making one costs tens of milliseconds)
+                self._store = self.remote.store()
+            store = self._store
         if self.size is None:
             info = store.head(self.name)
             if info is None:
