@@ -16,6 +16,7 @@ against the roster, and only then writes the new library folder.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -77,12 +78,16 @@ def code_identity(code: str) -> X25519Identity:
 # --- publishing (an administrator) ---------------------------------------------------------
 
 
-def _code_path(library: Library, remote: str) -> Path:
-    return library.folder / "team" / f"{remote}.code.age"
+def _code_path(library: Library, remote: Remote) -> Path:
+    """Named by the store's location (endpoint, bucket, prefix), not the remote's local
+    name: the same team under two names has one code, and no name reaches a path."""
+    where = remote.location
+    text = f"{where.endpoint.rstrip('/')}\n{where.bucket}\n{where.prefix.strip('/')}"
+    return library.folder / "team" / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.age"
 
 
-def team_code(session: UserSession, remote: str) -> str:
-    """The remote's team code: made once, kept in the library encrypted to the
+def team_code(session: UserSession, remote: Remote) -> str:
+    """The team code of the store: made once, kept in the library encrypted to the
     administrators and the recovery key (another administrator can publish again)."""
     library = session.library
     path = _code_path(library, remote)
@@ -139,7 +144,7 @@ def publish(session: UserSession, remote: Remote) -> Published:
     """Publish (or replace) the team package; an administrator only."""
     if session.role != Role.ADMIN:
         raise RosterError("only an administrator can set up a team (team init)")
-    code = team_code(session, remote.name)
+    code = team_code(session, remote)
     sealed = _seal(package_bytes(session.library), code)
     store = remote.store()
     store.ensure_bucket()
