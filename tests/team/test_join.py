@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from encryption import UserKeys, load_identity_file
+from encryption import UserKeys, load_identity_file, save_identity_file
 from tests.cli.conftest import assert_one_line_error, run_cli
 from videofeedback.library.roster import sign_roster
 from videofeedback.team.joining import PACKAGE, _seal, fetch_package
@@ -91,7 +91,7 @@ def test_a_wrong_passphrase_or_code_is_a_clear_error_and_writes_nothing(team, tm
     assert_one_line_error(bad_code, "team code is wrong")
 
 
-def _forge(team, tmp_path, change):
+def _forge(team, tmp_path, change, identities=None):
     """Rewrite the published package with ``change(manifest)`` (who holds the team code:
     a member, or anyone it leaked to) and put it in the store."""
     code = team["info"]["team_code"]
@@ -102,7 +102,10 @@ def _forge(team, tmp_path, change):
         "format": "videofeedback-team-join",
         "version": 1,
         "manifest": json.loads(manifest.to_json()),
-        "identities": {k: base64.b64encode(v).decode() for k, v in package.identities.items()},
+        "identities": {
+            k: base64.b64encode(v).decode()
+            for k, v in {**package.identities, **(identities or {})}.items()
+        },
         "keys": {k: base64.b64encode(v).decode() for k, v in package.keys.items()},
     }
     store = team["store"]
@@ -170,6 +173,18 @@ def test_a_roster_signed_by_another_key_is_refused_against_the_given_admin_key(t
     assert not (tmp_path / "second" / "manifest.json").exists()
 
 
+def test_an_identity_file_other_than_the_roster_names_is_refused(team, tmp_path):
+    """The code holder puts in their own keys under bob's name (with a passphrase they made
+    bob use, or bob's own): bob would sign and decrypt with keys the team does not know."""
+    planted = UserKeys.generate()
+    save_identity_file(tmp_path / "planted.identity", planted, BOB_PASSPHRASE)
+    swapped = {"bob": (tmp_path / "planted.identity").read_bytes()}
+    _forge(team, tmp_path, lambda manifest: None, identities=swapped)
+    refused, _ = _join(team, tmp_path)
+    assert_one_line_error(refused, "does not hold the keys the signed list of users names")
+    assert not (tmp_path / "laptop" / "manifest.json").exists()
+
+
 def _join_env(team, folder):
     return {
         "VIDEOFEEDBACK_LIBRARY": str(folder),
@@ -199,3 +214,11 @@ def test_store_credentials_alone_read_nothing(team, tmp_path):
     with pytest.raises(Exception, match="team code is wrong"):
         fetch_package(team["remote"], "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH")
     assert os.environ.get("VIDEOFEEDBACK_TEAM_CODE") is None
+
+
+def test_only_an_administrator_publishes_the_team(team):
+    bob = {**team["env"], "VIDEOFEEDBACK_PASSPHRASE": BOB_PASSPHRASE}
+    assert run_cli("--user", "bob", "remote", "add", "office", *team["where"], env=bob).code == 0
+    before = team["store"].head(PACKAGE).etag
+    assert_one_line_error(run_cli("--user", "bob", "team", "init", env=bob), "administrator")
+    assert team["store"].head(PACKAGE).etag == before
