@@ -222,3 +222,8 @@ def test_only_an_administrator_publishes_the_team(team):
     before = team["store"].head(PACKAGE).etag
     assert_one_line_error(run_cli("--user", "bob", "team", "init", env=bob), "administrator")
     assert team["store"].head(PACKAGE).etag == before
+    # publishing again (after adding users) keeps the code members were given
+    again = run_cli("--user", "alice", "team", "init", "--json", env=team["env"])
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["team_code"] == team["info"]["team_code"]
+    assert team["store"].head(PACKAGE).etag != before

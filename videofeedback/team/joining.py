@@ -91,15 +91,21 @@ def team_code(session: UserSession, remote: Remote) -> str:
     administrators and the recovery key (another administrator can publish again)."""
     library = session.library
     path = _code_path(library, remote)
-    if path.exists():
-        return read_encrypted(path, session.identities).decode()
     code = new_recovery_secret()
+    if path.exists():
+        try:
+            code = read_encrypted(path, session.identities).decode()
+        except NoIdentityMatchError:
+            raise JoinError(
+                "this store's team code was made before you became an administrator; ask "
+                "an administrator who has run 'videofeedback team init' to run it again"
+            ) from None
     admins = [
         X25519Recipient.parse(u.recipient)
         for u in library.trusted_users().values()
         if u.role == Role.ADMIN.value
     ]
-    private_folder(path.parent)
+    private_folder(path.parent)  # written again each time: to today's administrators
     write_encrypted(path, code.encode(), [*admins, library.recovery_recipient()])
     return code
 
