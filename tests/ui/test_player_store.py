@@ -76,3 +76,24 @@ def test_player_plays_a_recording_from_the_store_to_the_exact_frame(
         for marker in (b"ftypiso", b"x264 - core", b"Lavf", b"moof"):
             assert marker not in data
     assert not list(library.rglob("*.mp4"))
+
+
+def test_review_opens_a_store_recording_and_rebuilds_its_overview(
+    qtbot,
+    library,
+    seaweed,  # noqa: F811 - the fixture imported above
+    tmp_path,
+):
+    """The review view's first step (the filmstrip and waveform) on a laptop that has only
+    the case: the overview is made again from the store, through the media layer's opener."""
+    from videofeedback import media
+    from videofeedback.library.media_records import update_media_info
+
+    case = _case(library)
+    record, size = _recording_in_store(case, seaweed, tmp_path)
+    update_media_info(case, record["id"], {"store": record["info"]["store"]})
+    for key in ("filmstrip", "peaks"):
+        (case.folder / record["info"]["overview"][key]).unlink()
+    strip, peaks = media.load_overview(case, record["id"])
+    assert strip.thumbnails and len(peaks.minimum) > 0
+    assert not (case.folder / record["file"]).exists()  # nothing of the recording came back
