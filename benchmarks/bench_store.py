@@ -1,13 +1,16 @@
 """The team store against a local SeaweedFS, side by side with boto3 on its own.
 
 Upload and download of one large ciphertext file (ours: resumable parts, MD5 per part,
-bookkeeping; baseline: boto3's managed transfer), and random chunk reads of an age file
-decrypted from the store against the same reads from the local file.
+bookkeeping; baseline: boto3's managed transfer), with this process's peak RSS while ours
+uploads; random chunk reads of an age file decrypted from the store against the same
+reads from the local file; and the exact-frame seek (ffmpeg through the loopback media
+server, as stills and review do) of an encrypted recording played from the store
+(``StoreMedia``: cold, a new reader and no cache each time; warm, one player's reader)
+against the same seek on the local file.
 
 Usage: .venv/bin/python benchmarks/bench_store.py [--size-mib 1024] [--rounds 3]
-Goals (issue 17): upload and download >= 0.8x boto3's throughput; a random read from the
-store p50 <= 1.5x the same read from the local file (after its blocks are cached: the
-first read of a block is a round trip); memory flat.
+Goals (issue 17): upload and download >= 0.8x boto3's throughput; an exact-frame seek
+from the store p50 <= 1.5x the same seek on the local file; memory flat (<= 300 MB).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,6 +33,8 @@ from benchmarks.common import alternate, machine, report  # noqa: E402
 from encryption import AgeReader, AgeWriter, X25519Identity  # noqa: E402
 from videofeedback.team.devserver import DevServer  # noqa: E402
 from videofeedback.team.ranged import StoreObjectFile  # noqa: E402
+from videofeedback.team.remote_media import StoreMedia  # noqa: E402
+from videofeedback.team.remotes import Remote  # noqa: E402
 from videofeedback.team.store import MIB, S3Store, StoreCredentials, StoreLocation  # noqa: E402
 
 
@@ -54,11 +61,104 @@ def seek_times(opener, reads: int) -> list[float]:
     return times
 
 
+class PeakRss:
+    """This process's resident memory, sampled every 20 ms while the block runs (MB)."""
+
+    def __enter__(self) -> PeakRss:
+        self.before = self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def movie(path: Path, seconds: int) -> None:
+    """A fragmented MP4 like an imported recording: 1280x720, 30 fps, 1 s GOPs, ~6 Mbit/s."""
+    from clips.ffmpeg import base_args, capture
+    from clips.normalise import FRAGMENTED_MP4
+
+    argv = [
+        *base_args(), "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30,noise=alls=30:allf=t",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-bf", "0",
+        "-b:v", "6M", "-pix_fmt", "yuv420p", *FRAGMENTED_MP4, str(path),
+    ]  # fmt: skip
+    done = capture(argv, timeout=900)
+    if done.returncode:
+        raise SystemExit(done.stderr.decode()[-400:])
+
+
+def frame_seeks(store: S3Store, folder: Path, seconds: int, seeks: int) -> None:
+    """Exact-frame seek p50: local file vs the store, cold and warm."""
+    from clips.frames import frame_at
+    from clips.serve import serving
+
+    identity = X25519Identity.generate()
+    plain = folder / "movie.mp4"
+    movie(plain, seconds)
+    sealed = folder / "movie.age"
+    with open(sealed, "wb") as out:
+        writer = AgeWriter(out, [identity.recipient])
+        writer.write(plain.read_bytes())
+        writer.close()
+    plain.unlink()
+    store.upload_file("movie", sealed, folder / "movie-state.json")
+    remote = Remote("bench", store.location, store._credentials)
+    size = sealed.stat().st_size
+    rng = random.Random(5)
+    frames = [rng.randrange(seconds * 30 - 1) for _ in range(seeks)]
+    fps, dims = Fraction(30), (1280, 720)
+    warm_media = StoreMedia(remote, "movie", [identity], size=size)
+    times: dict[str, list[float]] = {"local": [], "store cold": [], "store warm": []}
+    fetched = 0
+    for frame in frames:
+        cold_media = StoreMedia(remote, "movie", [identity], size=size)
+        openers = {
+            "local": lambda: AgeReader(sealed, [identity]),
+            "store cold": cold_media.open,
+            "store warm": warm_media.open,
+        }
+        for name, opener in openers.items():
+            with serving(opener) as (url,):
+                start = time.perf_counter()
+                frame_at(url, Fraction(frame, 30), fps, dims)
+                times[name].append(time.perf_counter() - start)
+        fetched += cold_media.count()[1]
+    p50 = {name: statistics.median(values) for name, values in times.items()}
+    print(
+        f"\nexact-frame seek in a {seconds} s 720p recording ({size / MIB:.0f} MiB), "
+        f"p50 of {seeks} random frames:"
+    )
+    for name, value in p50.items():
+        print(f"  {name}: {value * 1e3:.0f} ms ({value / p50['local']:.2f}x local)")
+    print(
+        f"  a cold seek fetched {fetched / seeks / MIB:.1f} MiB on average "
+        f"({fetched / seeks / size:.0%} of the object)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--movie-seconds", type=int, default=120)
+    parser.add_argument("--seeks", type=int, default=15)
     args = parser.parse_args()
     print(f"machine: {machine()}\npayload: {args.size_mib} MiB, median of {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as folder, DevServer(Path(folder) / "store") as server:
@@ -80,9 +180,13 @@ def main() -> None:
         counter = iter(range(10**6))
         from boto3.s3.transfer import TransferConfig
 
+        peaks: list[float] = []
+
         def ours() -> None:
             name = f"ours-{next(counter)}"
-            store.upload_file(name, source, Path(folder) / "state.json")
+            with PeakRss() as rss:
+                store.upload_file(name, source, Path(folder) / "state.json")
+            peaks.append(rss.peak - rss.before)
 
         def theirs() -> None:
             store.s3.upload_file(
@@ -93,6 +197,7 @@ def main() -> None:
         report(f"upload {args.size_mib} MiB", up, ["boto3 upload_file"])
         for name, timing in up.items():
             print(f"  {name}: {size / timing.wall / MIB:.0f} MiB/s")
+        print(f"  peak RSS while ours uploads: +{max(peaks):.0f} MB over {_rss_mb():.0f} MB")
 
         def ours_down() -> None:
             remote = StoreObjectFile(store, "ours-0", size=size, block_size=16 * MIB)
@@ -102,18 +207,26 @@ def main() -> None:
         def theirs_down() -> None:
             store.s3.download_file("bench", "ours-0", str(Path(folder) / "down"))
 
-        down = alternate({"ours (ranged blocks)": ours_down, "boto3 download_file": theirs_down},
-                         args.rounds)
+        down = alternate(
+            {"ours (ranged blocks)": ours_down, "boto3 download_file": theirs_down}, args.rounds
+        )
         report(f"download {args.size_mib} MiB", down, ["boto3 download_file"])
+        for name, timing in down.items():
+            print(f"  {name}: {size / timing.wall / MIB:.0f} MiB/s")
+        (Path(folder) / "down").unlink(missing_ok=True)
 
         local = seek_times(lambda: AgeReader(source, [identity]), args.reads)
         remote_file = StoreObjectFile(store, "ours-0", size=size)
         cold = seek_times(lambda: AgeReader(remote_file, [identity]), args.reads)
         warm = seek_times(lambda: AgeReader(remote_file, [identity]), args.reads)
         p50 = statistics.median
-        print(f"\nrandom 64 KiB reads, p50: local {p50(local) * 1e3:.2f} ms, "
-              f"store cold {p50(cold) * 1e3:.2f} ms ({p50(cold) / p50(local):.1f}x), "
-              f"store warm {p50(warm) * 1e3:.2f} ms ({p50(warm) / p50(local):.1f}x)")
+        print(
+            f"\nrandom 64 KiB reads, p50: local {p50(local) * 1e3:.2f} ms, "
+            f"store cold {p50(cold) * 1e3:.2f} ms ({p50(cold) / p50(local):.1f}x), "
+            f"store warm {p50(warm) * 1e3:.2f} ms ({p50(warm) / p50(local):.1f}x)"
+        )
+        source.unlink()
+        frame_seeks(store, Path(folder), args.movie_seconds, args.seeks)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory of this process: {peak:.0f} MB")
 

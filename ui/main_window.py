@@ -40,6 +40,7 @@ from ui.reel_view import ReelView
 from ui.review_view import ReviewView
 from ui.shared_review import ReviewStart, SharedReview, start_review
 from ui.state import AppState
+from ui.sync_indicator import SyncIndicator
 from ui.unlock_view import UnlockView
 from videofeedback.demo import RECORDING_SECONDS, ensure_demo_library
 from videofeedback.errors import VideofeedbackError
@@ -198,6 +199,8 @@ class MainWindow(QMainWindow):
         for widget in (self.job_label, self.job_progress, self.job_cancel):
             self.statusBar().addPermanentWidget(widget)
             widget.hide()
+        self.sync_indicator = SyncIndicator(self.state)  # hidden until a team store is set
+        self.statusBar().addPermanentWidget(self.sync_indicator)
 
     def _connect(self) -> None:
         self.state.unlocked.connect(self._on_unlocked)
@@ -461,5 +464,6 @@ class MainWindow(QMainWindow):
             view.player.unload(wait=True)  # the players let go before the app ends
         self.jobs.wait_all()
         wait_for_operations()  # every change saved before the library closes
+        self.sync_indicator.shutdown()
         self.state.close_library()
         super().closeEvent(event)

@@ -34,17 +34,29 @@ from PySide6.QtMultimedia import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from encryption import AgeReader, Identity
+from videofeedback.library.cases import Case
+from videofeedback.library.records import MediaRecord
+from videofeedback.team.remote_media import StoreMedia, media_source
 
 
 class DecryptingDevice(QIODevice):
     """A random-access, read-only QIODevice over an age file (each read authenticated)."""
 
-    def __init__(self, path: Path, identities: list[Identity], parent: QObject | None = None):
+    def __init__(
+        self,
+        source: Path | AgeReader,
+        identities: list[Identity] | None = None,
+        parent: QObject | None = None,
+    ):
         if parent is None:
             super().__init__()
         else:
             super().__init__(parent)
-        self._reader = AgeReader(path, identities)
+        # an AgeReader given ready-made reads from elsewhere: the team store (ranged GETs)
+        if isinstance(source, AgeReader):
+            self._reader = source
+        else:
+            self._reader = AgeReader(source, identities or [])
         self._size = self._reader.size()
         self._lock = threading.Lock()  # the player's demuxer thread reads; the GUI closes
 
@@ -98,6 +110,7 @@ class Player(QObject):
         self._active = False  # errors count only while a source is loaded
         self._attached: tuple[QIODevice, QUrl] | None = None
         self._attempts = 0
+        self.store_media: StoreMedia | None = None  # the recording read from the store, if so
         self.media.mediaStatusChanged.connect(self._on_status)
 
     # --- loading and unloading -------------------------------------------------------------
@@ -111,6 +124,18 @@ class Player(QObject):
 
     def load(self, path: Path, identities: list[Identity], fps: Fraction) -> None:
         device = DecryptingDevice(path, identities, self)
+        device.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._load(device, "recording.mp4", fps)
+
+    def load_record(self, case: Case, record: MediaRecord, fps: Fraction) -> None:
+        """A case's recording: from its file here, else straight from the team store
+        (ranged reads decrypted in memory; nothing plaintext is written)."""
+        source = media_source(case, record)
+        if isinstance(source, Path):
+            self.load(source, [case.identity], fps)
+            return
+        self.store_media = source
+        device = DecryptingDevice(source.open(), parent=self)
         device.open(QIODevice.OpenModeFlag.ReadOnly)
         self._load(device, "recording.mp4", fps)
 

@@ -344,7 +344,7 @@ class ReelView(QWidget):
         self.reel_id = reel_id
         record = self.case.media.get(reel_id)
         fps = record.frame_rate()
-        self.player.load(self.case.folder / record.file, [self.case.identity], fps)
+        self.player.load_record(self.case, record, fps)
         self.share_button.setEnabled(True)
         self.rendered.emit(reel_id)
 

@@ -209,7 +209,7 @@ class ReviewView(QWidget):
                 markers=[Fraction(m) for m in info.get("markers", [])],
             )
         )
-        self.player.load(self.case.folder / record.file, [self.case.identity], fps)
+        self.player.load_record(self.case, record, fps)
         self.redaction.open(self.case, notes.annotations.media_id)
         self._refresh()
         self.setFocus()

@@ -152,7 +152,7 @@ class SharedReview(QWidget):
         record = start.recording
         fps = record.fps or Fraction(30)
         if start.film is None:
-            self.player.load(case.folder / record.file, [case.identity], fps)
+            self.player.load_record(case, record, fps)
         else:
             self.player.load_bytes(start.film, fps)
         self.redacted = start.film is not None

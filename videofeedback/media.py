@@ -42,6 +42,7 @@ from videofeedback.library.errors import LibraryError
 from videofeedback.library.library import new_id
 from videofeedback.library.records import MediaId, MediaRecord
 from videofeedback.library.roles import Action
+from videofeedback.team.remote_media import StoreMedia, media_source
 
 
 def _path(case: Case, record: MediaRecord) -> Path:
@@ -49,9 +50,13 @@ def _path(case: Case, record: MediaRecord) -> Path:
 
 
 def opener(case: Case, record: MediaRecord) -> Opener:
-    """A fresh decrypting reader of the media file, for each request the server gets."""
-    path, identity = _path(case, record), case.identity
-    return lambda: cast(ServedFile, AgeReader(path, [identity]))
+    """A fresh decrypting reader of the media file, for each request the server gets; a
+    recording that is only in the team store is read from there (ranged, in memory)."""
+    source = media_source(case, record)
+    if isinstance(source, StoreMedia):
+        return lambda: cast(ServedFile, source.open())
+    identity = case.identity
+    return lambda: cast(ServedFile, AgeReader(source, [identity]))
 
 
 def _check_can_record(case: Case, session_id: str) -> None:
@@ -344,8 +349,9 @@ def build_overview(case: Case, media_id: str, interval: Fraction = Fraction(2)) 
 def load_overview(case: Case, media_id: str) -> tuple[Filmstrip, Peaks]:
     """The cached overview, built first if there is none yet."""
     info = case.media.get(media_id).info
-    if "overview" not in info:
-        build_overview(case, media_id)
+    kept = info.get("overview", {})
+    if not kept or not all((case.folder / kept[k]).exists() for k in ("filmstrip", "peaks")):
+        build_overview(case, media_id)  # none yet, or the recording came from the team store
         info = case.media.get(media_id).info
     files = info["overview"]
     strip = Filmstrip.from_bytes(read_encrypted(case.folder / files["filmstrip"], [case.identity]))

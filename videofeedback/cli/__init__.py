@@ -82,6 +82,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "people": ("redact_commands", "find and name the people in a recording"),
     "redact": ("redact_commands", "review what a redacted export hides"),
     "remote": ("team_commands", "team stores (S3) this library syncs with"),
+    "team": ("team_commands", "set up a team store, or join one from a laptop"),
     "demo": ("demo", "open the app on the demo library (made on first run, under a minute)"),
 }
 _OPTIONS_WITH_VALUE = ("--user", "--library")

@@ -1,4 +1,4 @@
-"""remote add|list|remove|status|dev-server: the team store (docs/FORMAT.md §12)."""
+"""remote add|list|remove|status|dev-server, team init|join: the team store (FORMAT §12)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,7 @@ def register(commands: Any) -> None:
     add.add_argument("--bucket", required=True)
     add.add_argument("--prefix", default="", help="a folder inside the bucket")
     add.set_defaults(handler=cmd_remote_add)
-    actions.add_parser("list", help="the remotes you added").set_defaults(
-        handler=cmd_remote_list
-    )
+    actions.add_parser("list", help="the remotes you added").set_defaults(handler=cmd_remote_list)
     remove = actions.add_parser("remove", help="forget a remote (its keys too)")
     remove.add_argument("name")
     remove.set_defaults(handler=cmd_remote_remove)
@@ -35,6 +33,25 @@ def register(commands: Any) -> None:
     dev.add_argument("--dir", type=Path, required=True, help="where the store keeps its data")
     dev.add_argument("--bucket", default="team")
     dev.set_defaults(handler=cmd_dev_server)
+    _register_team(commands)
+
+
+def _register_team(commands: Any) -> None:
+    team = commands.add_parser("team", help="set up a team store, or join one from a laptop")
+    actions = team.add_subparsers(dest="team_command", metavar="ACTION", required=True)
+    init = actions.add_parser("init", help="publish the roster for joining laptops (admin)")
+    init.add_argument("--remote", help="the remote to publish to (the only one if omitted)")
+    init.set_defaults(handler=cmd_team_init)
+    join = actions.add_parser("join", help="make an empty folder this laptop's team library")
+    join.add_argument("--remote", required=True, help="a name for the store on this laptop")
+    join.add_argument("--endpoint", required=True, help="e.g. https://s3.example.org")
+    join.add_argument("--bucket", required=True)
+    join.add_argument("--prefix", default="", help="a folder inside the bucket")
+    join.add_argument(
+        "--admin-key",
+        help="the administrator key fingerprint you were given: refuse any other signer",
+    )
+    join.set_defaults(handler=cmd_team_join)
 
 
 def _secret(variable: str, prompt: str) -> str:
@@ -142,4 +159,87 @@ def cmd_dev_server(args: argparse.Namespace) -> int:
                 time.sleep(3600)
     except KeyboardInterrupt:  # Ctrl+C, whenever it comes: the server is stopped by `with`
         server.stop()
+    return 0
+
+
+def cmd_team_init(args: argparse.Namespace) -> int:
+    from videofeedback.team.joining import publish
+    from videofeedback.team.remotes import find_remote
+
+    from .library_commands import acting_user
+
+    with acting_user(args) as session:
+        remote = find_remote(session, args.remote)
+        published = publish(session, remote)
+        session.audit("team.init", remote.name)
+    data = {
+        "remote": remote.name,
+        "team_code": published.code,
+        "admin": published.admin,
+        "admin_key": published.fingerprint,
+        "roster_serial": published.serial,
+    }
+    emit(
+        args.json,
+        data,
+        f"team published to {remote.name} (roster version {published.serial}).\n"
+        f"Give each member, out of band, with the store's keys:\n"
+        f"  team code:          {published.code}\n"
+        f"  administrator key:  {published.fingerprint} ({published.admin})\n"
+        "They join with 'videofeedback team join … --admin-key KEY'. Run 'team init' again "
+        "after adding users.",
+    )
+    return 0
+
+
+def cmd_team_join(args: argparse.Namespace) -> int:
+    from videofeedback.team.engine import available, sync_once
+    from videofeedback.team.errors import StoreError
+    from videofeedback.team.joining import check_empty, join
+    from videofeedback.team.remotes import Remote
+    from videofeedback.team.store import StoreCredentials, StoreLocation
+
+    from .library_commands import library_folder, user_name
+    from .output import passphrase
+
+    folder = library_folder(args)
+    check_empty(folder)  # before asking for any secret
+    user = user_name(args)
+    credentials = StoreCredentials(
+        _secret("VIDEOFEEDBACK_S3_ACCESS_KEY", "Store access key: "),
+        _secret("VIDEOFEEDBACK_S3_SECRET_KEY", "Store secret key: "),
+    )
+    code = _secret("VIDEOFEEDBACK_TEAM_CODE", "Team code: ")
+    location = StoreLocation(args.endpoint, args.bucket, args.prefix)
+    remote = Remote(args.remote, location, credentials)
+    secret = passphrase(f"Passphrase for {user}: ")
+    joined, library, session = join(folder, remote, user, secret, code, args.admin_key)
+    try:
+        if available():
+            try:
+                sync_once(library, session, remote.name, None)
+                note = "pulled the cases you are a member of"
+            except StoreError as exc:
+                note = f"joined, but the first sync failed ({exc}); run 'videofeedback sync'"
+        else:
+            note = (
+                "joined; this build has no sync engine, so no case was pulled "
+                "(update videofeedback, then run 'videofeedback sync')"
+            )
+    finally:
+        library.close()
+    emit(
+        args.json,
+        {
+            "library": str(joined.library),
+            "library_id": joined.library_id,
+            "admin": joined.admin,
+            "admin_key": joined.fingerprint,
+            "synced": note.startswith("pulled"),
+            "note": note,
+        },
+        f"joined the team in {joined.library} as {user}.\n"
+        f"The list of users is signed by administrator {joined.admin}, key "
+        f"{joined.fingerprint}: compare it with the key your administrator gave you.\n{note}",
+    )
     return 0

@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import secrets
+import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Protocol
 
 from .store import MIB, S3Store
 
@@ -43,7 +46,9 @@ class BlockCache:
 
     def put(self, object_name: str, index: int, data: bytes) -> None:
         path = self._path(object_name, index)
-        temporary = path.with_suffix(".tmp")
+        # a name of its own: several readers (the player's, the media server's threads)
+        # may fetch the same block at once
+        temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -51,17 +56,67 @@ class BlockCache:
         self._evict()
 
     def _evict(self) -> None:
-        entries = sorted(
-            (entry.stat().st_atime_ns, entry.stat().st_mtime_ns, entry)
-            for entry in os.scandir(self.folder)
-            if entry.is_file() and not entry.name.endswith(".tmp")
-        )
-        total = sum(entry.stat().st_size for _, _, entry in entries)
-        for _, _, entry in entries:
+        entries = []
+        for entry in os.scandir(self.folder):
+            try:
+                if entry.is_file() and not entry.name.endswith(".tmp"):
+                    info = entry.stat()
+                    entries.append((info.st_atime_ns, info.st_mtime_ns, entry.path, info.st_size))
+            except FileNotFoundError:  # evicted by another reader meanwhile
+                continue
+        entries.sort()
+        total = sum(size for *_, size in entries)
+        for _, _, path, size in entries:
             if total <= self.limit:
                 break
-            total -= entry.stat().st_size
-            os.unlink(entry.path)
+            total -= size
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+
+class Blocks(Protocol):
+    def get(self, object_name: str, index: int) -> bytes | None: ...
+
+    def put(self, object_name: str, index: int, data: bytes) -> None: ...
+
+
+class SharedBlocks:
+    """Blocks in memory shared by every reader of one recording (the media server opens a
+    reader per request: ffmpeg reconnects to seek), in front of the optional disk cache."""
+
+    def __init__(self, limit: int = 64 * MIB, disk: BlockCache | None = None) -> None:
+        self.limit = limit
+        self.disk = disk
+        self._blocks: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, object_name: str, index: int) -> bytes | None:
+        with self._lock:
+            data = self._blocks.get((object_name, index))
+            if data is not None:
+                self._blocks.move_to_end((object_name, index))
+                return data
+        data = self.disk.get(object_name, index) if self.disk else None
+        if data is not None:
+            self._keep(object_name, index, data)
+        return data
+
+    def put(self, object_name: str, index: int, data: bytes) -> None:
+        self._keep(object_name, index, data)
+        if self.disk:
+            self.disk.put(object_name, index, data)
+
+    def _keep(self, object_name: str, index: int, data: bytes) -> None:
+        with self._lock:
+            if (object_name, index) in self._blocks:
+                return
+            self._blocks[(object_name, index)] = data
+            self._size += len(data)
+            while self._size > self.limit and len(self._blocks) > 1:
+                self._size -= len(self._blocks.popitem(last=False)[1])
 
 
 class StoreObjectFile(io.RawIOBase):
@@ -72,7 +127,7 @@ class StoreObjectFile(io.RawIOBase):
         store: S3Store,
         name: str,
         size: int | None = None,
-        cache: BlockCache | None = None,
+        cache: Blocks | None = None,
         block_size: int = BLOCK_SIZE,
     ) -> None:
         super().__init__()
@@ -87,6 +142,7 @@ class StoreObjectFile(io.RawIOBase):
         self._position = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self.requests = 0  # ranged GETs made (for benchmarks and tests)
+        self.fetched = 0  # bytes those GETs brought
 
     def readable(self) -> bool:
         return True
@@ -129,6 +185,7 @@ class StoreObjectFile(io.RawIOBase):
             end = min(self._size, start + self._block_size)
             data = self._store.get(self._name, start, end)
             self.requests += 1
+            self.fetched += len(data)
             if self._cache:
                 self._cache.put(self._name, index, data)
         self._blocks[index] = data

@@ -1,0 +1,116 @@
+"""The status bar's sync indicator: offline / syncing with progress / up to date / conflict,
+what is only on this laptop, and "Sync now". It shows ``SyncStatus`` (Qt-free, in
+videofeedback/team/sync_status.py) and runs ``run_sync`` on the library's one sync thread,
+never on the GUI thread: on unlock, on demand, and a while after the last saved change."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+
+from ui.operations import describe, operations
+from ui.state import AppState
+from videofeedback.operations import Changes
+from videofeedback.team.errors import StoreError
+from videofeedback.team.remotes import Remote, find_remote
+from videofeedback.team.sync_status import SyncSnapshot, SyncState, SyncStatus, run_sync
+
+DEBOUNCE_MS = 30_000  # after the last saved change, sync once things are quiet
+EVERYTHING = Changes(**{name: True for name in Changes.__dataclass_fields__})
+
+
+class SyncIndicator(QWidget):
+    snapshot_changed = Signal(object)  # a SyncSnapshot, from whichever thread changed it
+    sync_finished = Signal(object)  # the finished Future, brought to the GUI thread
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("syncIndicator")
+        self.state = state
+        self.model = SyncStatus()
+        self.label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(120)
+        self.sync_button = QToolButton()
+        self.sync_button.setText("Sync now")
+        self.sync_button.setToolTip("Send and fetch the team's changes now")
+        self.sync_button.clicked.connect(self.sync_now)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.label, self.progress, self.sync_button):
+            layout.addWidget(widget)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sync")
+        self._running: Future[Any] | None = None
+        self._again = False
+        self.debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.sync_now)
+        self.snapshot_changed.connect(self._on_snapshot_changed, Qt.ConnectionType.QueuedConnection)
+        self.sync_finished.connect(self._on_sync_finished, Qt.ConnectionType.QueuedConnection)
+        self.model.subscribe(self.snapshot_changed.emit)
+        state.unlocked.connect(self.sync_now)
+        state.locked.connect(self._on_locked)
+        operations().changes.connect(self._on_changes)
+        self._on_snapshot_changed(self.model.snapshot)
+
+    # --- what starts a sync ------------------------------------------------------------------
+
+    def _remote(self) -> Remote | None:
+        user = self.state.user
+        if user is None:
+            return None
+        try:
+            return find_remote(user, None)
+        except StoreError:  # no remote (or several and none chosen): nothing to sync with
+            return None
+
+    def sync_now(self) -> None:
+        if self._running is not None:
+            self._again = True  # one more when this one ends: what changed meanwhile goes up
+            return
+        remote = self._remote()
+        library, user = self.state.library, self.state.user
+        if remote is None or library is None or user is None:
+            self.model.no_remote()
+            return
+        self.debounce.stop()
+        self._running = self._thread.submit(run_sync, library, user, remote, self.model)
+        self._running.add_done_callback(self.sync_finished.emit)
+
+    def _on_changes(self, changes: Changes, initiator: object) -> None:
+        if initiator is not self and self.state.user is not None and self._remote() is not None:
+            self.debounce.start()
+
+    def _on_locked(self) -> None:
+        self.debounce.stop()
+        self._again = False
+
+    # --- what it shows -------------------------------------------------------------------------
+
+    def _on_sync_finished(self, future: Future[Any]) -> None:
+        self._running = None
+        exc = future.exception()
+        if exc is None and future.result() is not None:
+            operations().emit_changes(EVERYTHING, self)  # what came in: every view refreshes
+        elif exc is not None and self.model.snapshot.state is not SyncState.ERROR:
+            self.model.failed(describe(exc))
+        if self._again and self.state.user is not None:
+            self._again = False
+            self.sync_now()
+
+    def _on_snapshot_changed(self, snapshot: SyncSnapshot) -> None:
+        self.setVisible(snapshot.state is not SyncState.NO_REMOTE)
+        self.label.setText(snapshot.text())
+        self.label.setToolTip(snapshot.message or snapshot.text())
+        syncing = snapshot.state is SyncState.SYNCING
+        self.progress.setVisible(syncing)
+        self.progress.setRange(0, snapshot.total if snapshot.total else 0)
+        self.progress.setValue(snapshot.done)
+        self.sync_button.setEnabled(not syncing)
+
+    def shutdown(self) -> None:
+        """Let a running sync end (closing the window)."""
+        self.debounce.stop()
+        self._thread.shutdown(wait=True)
