@@ -130,6 +130,41 @@ class CaseOp:
             self._success(outcome.value)
 
 
+class CaseRead:
+    """A read of a case through its queue (nothing changes under it), off the GUI thread;
+    ``done`` gets the value in the GUI thread. Failures are shown as ``CaseOp``'s are."""
+
+    def __init__(self, parent: QWidget, case: Case, query: Callable[[Case], Any]) -> None:
+        self._parent, self._case, self._query = parent, case, query
+        self._done: Callable[[Any], None] = lambda _: None
+        self._failure: Callable[[str], None] | None = None
+        self._delivery = _Delivery(self._on_finished)
+
+    def done(self, on_done: Callable[[Any], None]) -> CaseRead:
+        self._done = on_done
+        return self
+
+    def failure(self, on_failure: Callable[[str], None]) -> CaseRead:
+        self._failure = on_failure
+        return self
+
+    def run(self) -> Future[Any]:
+        future = runner_for(self._case).read(self._query)
+        future.add_done_callback(self._delivery.finished.emit)  # on the worker thread
+        return future
+
+    def _on_finished(self, future: Future[Any]) -> None:  # the GUI thread
+        if not _alive(self._parent):
+            return
+        exc = future.exception()
+        if exc is None:
+            self._done(future.result())
+        elif self._failure is not None:
+            self._failure(describe(exc))
+        else:
+            show_error(self._parent, describe(exc))
+
+
 def _alive(widget: QObject | None) -> bool:
     return widget is not None and shiboken6.isValid(widget)
 

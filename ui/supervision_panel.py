@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.audit_table import AuditTable
 from ui.errors import show_error
 from ui.jobs import Jobs
-from ui.operations import CaseOp
-from videofeedback.library.audit import AuditReport
+from ui.operations import CaseOp, CaseRead, operations
+from videofeedback.library.audit import AuditEntry, AuditReport
 from videofeedback.library.bundle import export_bundle
 from videofeedback.library.cases import Case, SessionKind
 from videofeedback.library.roles import Action, Role, allowed
@@ -44,6 +45,16 @@ def audit_text(report: AuditReport) -> str:
     )
 
 
+def read_trail(case: Case) -> tuple[AuditReport, list[AuditEntry]]:
+    """The verification and the entries, read in the case's queue (nothing changes meanwhile)."""
+    return case.verify_audit(), case.audit_log().entries([case.identity])
+
+
+def dated(when: str) -> str:
+    """An ISO time as "2026-12-01 10:20" (to the minute)."""
+    return when.replace("T", " ")[:16]
+
+
 class SupervisionPanel(QWidget):
     changed = Signal()
 
@@ -55,6 +66,9 @@ class SupervisionPanel(QWidget):
         self.audit.setWordWrap(True)
         self.problems = QListWidget()
         self.problems.setMaximumHeight(80)
+        self.trail = AuditTable()
+        self._reading = False  # a read of the trail is under way
+        self._read_again = False  # …and something changed since it began
         self.comments = QListWidget()
         self.signoffs = QListWidget()
         self.buttons = {
@@ -71,23 +85,28 @@ class SupervisionPanel(QWidget):
         for button in self.buttons.values():
             button.setMinimumHeight(40)
             row.addWidget(button)
-        lists = QHBoxLayout()
+        audit = QVBoxLayout()  # the verification, and beside it who did what, when
+        audit.addWidget(self.audit)
+        audit.addWidget(self.problems)
+        audit.addWidget(self.trail, 1)
+        lists = QVBoxLayout()
         for title, widget in (("Comments", self.comments), ("Sign-offs", self.signoffs)):
-            column = QVBoxLayout()
-            column.addWidget(QLabel(f"<b>{title}</b>"))
-            column.addWidget(widget)
-            lists.addLayout(column)
+            lists.addWidget(QLabel(f"<b>{title}</b>"))
+            lists.addWidget(widget)
+        columns = QHBoxLayout()
+        columns.addLayout(audit, 3)
+        columns.addLayout(lists, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.audit)
-        layout.addWidget(self.problems)
-        layout.addLayout(lists, 1)
+        layout.addLayout(columns, 1)
         layout.addLayout(row)
+        operations().changes.connect(self._on_changes)
 
     def show_case(self, case: Case | None) -> None:
         self.case = case
         self.audit.setText("")
         self.problems.clear()
         self.problems.hide()
+        self.trail.show_entries([])
         self.refresh()
         if case is not None:
             role = case.session.role
@@ -103,7 +122,7 @@ class SupervisionPanel(QWidget):
             return
         for comment in self.case.comments():
             self.comments.addItem(
-                f"{comment['created_at'][:10]} {comment['author']} on {comment['target']}: "
+                f"{dated(comment['created_at'])} {comment['author']} on {comment['target']}: "
                 f"{comment['text']}"
             )
         for row in self.case.signoffs():
@@ -116,11 +135,38 @@ class SupervisionPanel(QWidget):
     # --- actions -------------------------------------------------------------------------
 
     def verify(self) -> None:
+        """Verify the trail and read its entries, in the case's queue, off the GUI thread (a
+        read under way is followed by one more, so the last change is always shown)."""
         case = self.case
-        if case is not None:
-            self.jobs.start(
-                "Verifying the audit trail", lambda _: case.verify_audit(), self._show, case=case
-            )
+        if case is None:
+            return
+        if self._reading:
+            self._read_again = True
+            return
+        self._reading, self._read_again = True, False
+        CaseRead(self, case, read_trail).done(
+            lambda read: self._on_trail_read(case, read)
+        ).failure(lambda message: self._on_trail_failed(case, message)).run()
+
+    def _on_changes(self, _changes: Changes, _initiator: object) -> None:
+        """Any change to a case may have added an entry: the count and the table follow."""
+        if self.case is not None:
+            self.verify()
+
+    def _on_trail_read(self, case: Case, read: tuple[AuditReport, list[AuditEntry]]) -> None:
+        self._reading = False
+        if case is self.case:
+            report, entries = read
+            self._show(report)
+            self.trail.show_entries(entries)
+        if self._read_again or (self.case is not None and case is not self.case):
+            self.verify()
+
+    def _on_trail_failed(self, case: Case, message: str) -> None:
+        self._reading = False
+        if case is self.case:
+            self.audit.setText(f"✖ The audit trail could not be read: {message}")
+            self.audit.setStyleSheet(BROKEN_STYLE)
 
     def _show(self, report: AuditReport) -> None:
         self.audit.setText(audit_text(report))

@@ -486,3 +486,68 @@ def test_walkthrough_a_long_library_path_is_elided_with_a_tooltip(qtbot, tmp_pat
     assert "…" in label.text() and label.toolTip() == str(folder)
     assert window.unlock_view.minimumSizeHint().width() <= LAPTOP[0]
     window.close()
+
+
+# --- finding 9: the supervisor's view ------------------------------------------------------
+
+
+def _audit_rows(panel):
+    table = panel.trail.table
+    return [
+        tuple(table.item(row, column).text() for column in range(table.columnCount()))
+        for row in range(table.rowCount())
+    ]
+
+
+def _family_copy(qtbot, window, out, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    view = window.case_view
+    view.sessions.setCurrentItem(view.sessions.topLevelItem(0).child(0))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    click(qtbot, view.buttons["family"])
+    qtbot.waitUntil(lambda: out.exists() and not window.jobs.running, timeout=30_000)
+
+
+def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_path, monkeypatch):
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    panel = window.case_view.supervision
+    window.case_view.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.trail.table.rowCount() > 0, timeout=30_000)
+    before = len(panel.trail.entries)
+    assert panel.audit.text().startswith(f"✔ The audit trail is valid: {before} entries")
+
+    _family_copy(qtbot, window, tmp_path / "family.mp4", monkeypatch)  # no Verify pressed:
+    qtbot.waitUntil(lambda: _audit_rows(panel)[0][2] == "media.export", timeout=30_000)
+    count = len(panel.trail.entries)  # the export's entries are at the top, and counted
+    assert count > before and f"valid: {count} entries" in panel.audit.text()
+    when, who, _what, _on, details = _audit_rows(panel)[0]
+    assert who == "pat" and when.startswith(time.strftime("%Y-%m-%d", time.gmtime()))
+    assert "export" in details
+
+    window.lock_action.trigger()  # the supervisor's turn
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    panel = window.case_view.supervision
+    window.case_view.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: len(panel.trail.entries) > count, timeout=30_000)  # sam's opening
+    assert _audit_rows(panel)[0][1:3] == ("sam", "case.open")
+
+    users = panel.trail.user  # by user: chosen with the keyboard, as a person does
+    click(qtbot, users)  # the list opens; typing picks, Enter chooses
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=2_000)
+    qtbot.keyClicks(QApplication.focusWidget(), "pat")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert users.currentText() == "pat"
+    rows = _audit_rows(panel)
+    assert rows and {row[1] for row in rows} == {"pat"}
+    click(qtbot, panel.trail.text)  # by text
+    qtbot.keyClicks(QApplication.focusWidget(), "EXPORT")
+    rows = _audit_rows(panel)
+    assert {row[2] for row in rows} == {"export.start", "media.export"}, rows
+    actions = panel.trail.action  # by action
+    actions.setCurrentIndex(actions.findText("media.export"))
+    actions.activated.emit(actions.currentIndex())
+    assert [row[2] for row in _audit_rows(panel)] == ["media.export"]
