@@ -110,4 +110,3 @@ def _fill(combo: QComboBox, everything: str, values: list[str]) -> None:
         combo.addItem(value, value)
     combo.setCurrentIndex(max(combo.findData(current), 0) if current else 0)
     combo.blockSignals(False)
-

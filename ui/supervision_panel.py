@@ -144,9 +144,8 @@ class SupervisionPanel(QWidget):
             self._read_again = True
             return
         self._reading, self._read_again = True, False
-        CaseRead(self, case, read_trail).done(
-            lambda read: self._on_trail_read(case, read)
-        ).failure(lambda message: self._on_trail_failed(case, message)).run()
+        read = CaseRead(self, case, read_trail).done(lambda got: self._on_trail_read(case, got))
+        read.failure(lambda message: self._on_trail_failed(case, message)).run()
 
     def _on_changes(self, _changes: Changes, _initiator: object) -> None:
         """Any change to a case may have added an entry: the count and the table follow."""

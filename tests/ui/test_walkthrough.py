@@ -551,3 +551,61 @@ def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_pa
     actions.setCurrentIndex(actions.findText("media.export"))
     actions.activated.emit(actions.currentIndex())
     assert [row[2] for row in _audit_rows(panel)] == ["media.export"]
+
+
+def _code_at(qtbot, review, seconds, key):
+    from fractions import Fraction
+
+    review.player.seek(Fraction(seconds))
+    qtbot.waitUntil(lambda: review.player.frame() == seconds * 30, timeout=5_000)
+    qtbot.keyClick(review, Qt.Key.Key_Escape)
+    qtbot.keyClick(review, key)
+
+
+def test_walkthrough_the_supervisor_codes_compares_and_comments(qtbot, window):
+    from tests.ui.conftest import open_review
+    from ui.timeline import HEIGHT, LANE, MOMENTS, RULER, STRIP, WAVE
+
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    timeline = review.timeline
+    assert timeline.lanes == [] and timeline.minimumHeight() == HEIGHT  # one coder: one lane
+    click(qtbot, review.video)
+    _code_at(qtbot, review, 8, Qt.Key.Key_1)  # sam agrees: attentive from 8 s
+    _code_at(qtbot, review, 15, Qt.Key.Key_4)  # and sees attuned where pat saw nothing
+    # one labelled row per coder, at once (not only after "Compare coding…")
+    assert timeline.lanes == ["pat", "sam"]
+    assert timeline.minimumHeight() == RULER + STRIP + WAVE + max(MOMENTS, 2 * LANE + 4)
+    pats = [m for m in review.notes.annotations.moments if m.coder == "pat"]
+    sams = [m for m in review.notes.annotations.moments if m.coder == "sam"]
+    assert timeline.moment_rect(pats[0]).bottom() <= timeline.moment_rect(sams[0]).top()
+    image = timeline.grab().toImage()  # the lane's name is painted at the left, white on dark
+    row = timeline.moment_rect(sams[0]).center().y()
+    names = [image.pixelColor(x, int(row)) for x in range(4, 40)]
+    assert any(c.lightness() > 200 for c in names) and any(c.lightness() < 60 for c in names)
+
+    click(qtbot, review.compare_button)  # kappa rows in principle order (1–6), not A–Z
+    table = review.agreement.table
+    labels = [table.item(row, 0).text() for row in range(table.rowCount())]
+    assert labels == [
+        "Being attentive",
+        "Encouraging initiatives",
+        "Developing attuned interactions",
+    ]
+    review.agreement.close()
+
+    review.select(pats[0].id)
+    click(qtbot, review.comment_text)  # Enter posts the comment; it is dated
+    qtbot.keyClicks(QApplication.focusWidget(), "Lovely example of following her lead")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: review.comments.count() == 1, timeout=10_000)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    text = review.comments.item(0).text()
+    assert text.startswith(today) and text.endswith("sam: Lovely example of following her lead")
+    assert review.comment_text.text() == ""
+    review.close_media()
+    panel = window.case_view.supervision
+    qtbot.waitUntil(lambda: panel.comments.count() == 1, timeout=10_000)
+    assert panel.comments.item(0).text().startswith(today + " ")
+    assert len(panel.comments.item(0).text().split()[1]) == 5  # the time too: "10:20"
