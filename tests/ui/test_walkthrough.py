@@ -609,3 +609,43 @@ def test_walkthrough_the_supervisor_codes_compares_and_comments(qtbot, window):
     qtbot.waitUntil(lambda: panel.comments.count() == 1, timeout=10_000)
     assert panel.comments.item(0).text().startswith(today + " ")
     assert len(panel.comments.item(0).text().split()[1]) == 5  # the time too: "10:20"
+
+
+# --- finding 10: coding comfort -------------------------------------------------------------
+
+
+def _close_next_message(qtbot, seen):
+    def try_close():
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QMessageBox):
+            seen.append(dialog.text())
+            qtbot.mouseClick(dialog.button(QMessageBox.StandardButton.Ok), LEFT)
+        else:
+            QTimer.singleShot(50, try_close)
+
+    QTimer.singleShot(50, try_close)
+
+
+def test_walkthrough_the_cursor_goes_back_to_the_passphrase(qtbot, window):
+    view = window.unlock_view
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.passphrase, timeout=2_000)
+    click(qtbot, view.user)  # choosing a user puts the cursor in the passphrase
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=2_000)
+    qtbot.keyClicks(QApplication.focusWidget(), "sam")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert view.user.currentText() == "sam"
+    assert QApplication.focusWidget() is view.passphrase
+    qtbot.keyClicks(QApplication.focusWidget(), "sam-wrong-guess")
+    seen: list[str] = []
+    _close_next_message(qtbot, seen)
+    click(qtbot, view.unlock_button)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    window.activateWindow()  # the message closed: the window is active again (as a WM does)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.passphrase, timeout=2_000)
+    assert view.passphrase.selectedText() == "sam-wrong-guess"  # typing again replaces it
+    qtbot.keyClicks(QApplication.focusWidget(), "sam-demo-passphrase")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.cases_view, timeout=30_000)
