@@ -354,10 +354,17 @@ class Timeline(QWidget):
         self.setToolTip("")
         super().leaveEvent(event)
 
+    def _code_words(self, code_id: str) -> str:
+        """A code as "Principle: code" (the principle alone for its own code)."""
+        if self.codebook is None:
+            return code_id
+        principle = self.codebook.category_of(code_id).label
+        label = self.codebook.code(code_id).label
+        return principle if label == principle else f"{principle}: {label}"
+
     def describe(self, moment: Moment) -> str:
         """All of a moment, for its tooltip: time, codes in words, coder, caption."""
-        book = self.codebook
-        codes = ", ".join(book.code(c).label if book else c for c in moment.codes)
+        codes = ", ".join(self._code_words(c) for c in moment.codes)
         coder = f" · coded by {moment.coder}" if moment.coder else ""
         lines = [f"{moment.label()}  {codes or 'no code yet'}{coder}", moment.caption]
         return "\n".join(line for line in lines if line)

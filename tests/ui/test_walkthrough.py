@@ -344,7 +344,7 @@ def test_walkthrough_the_private_note_is_kept_as_you_type(qtbot, window, library
     )
     assert editor.saved.text() == "✔ Saved" and QApplication.focusWidget() is editor.note
 
-    click(qtbot, editor.caption)  # the caption too, and a code key straight after
+    click(qtbot, editor.caption.viewport())  # the caption too, and a code key straight after
     editor.caption.selectAll()
     qtbot.keyClicks(QApplication.focusWidget(), "You held her gaze")
     qtbot.waitUntil(lambda: model.moment(moment.id).caption == "You held her gaze", timeout=3_000)
@@ -356,7 +356,7 @@ def test_walkthrough_the_private_note_is_kept_as_you_type(qtbot, window, library
     qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
     qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
     assert model.moment(moment.id).caption == moment.caption
-    assert editor.caption.text() == moment.caption
+    assert editor.caption.toPlainText() == moment.caption
     qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
     assert model.moment(moment.id).note == "Mum tired today"
     assert editor.note.toPlainText() == "Mum tired today"
@@ -392,11 +392,11 @@ def test_walkthrough_a_supervisor_cannot_type_into_the_practitioners_moment(qtbo
     editor = review.editor
     theirs = _click_moment(qtbot, review, 0)
     assert theirs.coder == "pat"
-    click(qtbot, editor.caption)
+    click(qtbot, editor.caption.viewport())
     qtbot.keyClicks(QApplication.focusWidget(), " and more")
     click(qtbot, editor.note.viewport())
     qtbot.keyClicks(QApplication.focusWidget(), "sam was here")
-    assert editor.caption.text() == theirs.caption and editor.note.toPlainText() == ""
+    assert editor.caption.toPlainText() == theirs.caption and editor.note.toPlainText() == ""
     click(qtbot, review.video)  # leaving the boxes keeps nothing and claims nothing
     assert not editor.delete.isEnabled() and editor.saved.text() == ""
     assert editor.badge.isVisible() and "coded by pat" in editor.badge.text()
@@ -649,3 +649,91 @@ def test_walkthrough_the_cursor_goes_back_to_the_passphrase(qtbot, window):
     qtbot.keyClicks(QApplication.focusWidget(), "sam-demo-passphrase")
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.cases_view, timeout=30_000)
+
+
+def test_walkthrough_coding_with_the_palette_and_a_long_caption(qtbot, window):
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    editor, model = review.editor, review.notes.annotations
+    moment = _click_moment(qtbot, review, 0)  # pat's "Looking interested" (a finer code)
+    palette = editor.codes
+    assert palette.chip_codes() == ["attentive.looking"]  # the ticked code, shown as a chip
+    checked = [name for name, button in palette.buttons.items() if button.isChecked()]
+    assert checked == ["attentive"] and len(palette.buttons) == 6
+    assert [b.text()[0] for b in palette.buttons.values()] == list("123456")
+    for button in palette.buttons.values():  # all six in sight, no scrolling
+        assert button.isVisible() and not button.visibleRegion().isEmpty()
+
+    click(qtbot, review.video)
+    assert QApplication.focusWidget() is review
+    click(qtbot, palette.buttons["guiding"])  # 5: Guiding
+    assert model.moment(moment.id).codes == ("attentive.looking", "guiding")
+    assert palette.chip_codes() == ["attentive.looking", "guiding"]
+    assert palette.buttons["guiding"].isChecked()
+    assert QApplication.focusWidget() is review  # the review's keys still work
+    chips = palette.chips
+    rect = chips.visualItemRect(chips.item(0))
+    qtbot.mouseClick(chips.viewport(), LEFT, pos=rect.center())  # a chip's click unticks it
+    assert model.moment(moment.id).codes == ("guiding",)
+    assert palette.chip_codes() == ["guiding"] and not palette.buttons["attentive"].isChecked()
+
+    click(qtbot, editor.caption.viewport())  # a caption of two lines
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(QApplication.focusWidget(), "You waited.")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.keyClicks(QApplication.focusWidget(), "She showed you the block.")
+    two_lines = "You waited.\nShe showed you the block."
+    qtbot.waitUntil(lambda: model.moment(moment.id).caption == two_lines, timeout=3_000)
+    assert editor.saved.text() == "✔ Saved"
+    click(qtbot, review.video)
+    qtbot.keyClick(review, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undoable
+    assert model.moment(moment.id).caption == moment.caption
+    assert editor.caption.toPlainText() == moment.caption
+    review.close_media()
+
+
+def test_walkthrough_the_zoomed_timeline_scrolls_and_tells_whole_labels(qtbot, window):
+    from PySide6.QtCore import QPoint
+
+    from tests.ui.conftest import open_review
+
+    window.resize(1366, 768)  # the walkthrough's screen
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    timeline, bar = review.timeline, review.zoom_bar
+    assert not bar.scroll.isEnabled() and bar.level.text() == "×1"  # the whole session fits
+    for _ in range(3):
+        click(qtbot, bar.buttons["in"])
+    assert bar.level.text() == "×8" and bar.scroll.isEnabled()
+    assert bar.scroll.pageStep() == int(timeline.visible_seconds() * 1000)
+    second = review.notes.annotations.in_time_order()[1]  # 22–29 s: not in view at ×8
+
+    def in_view():
+        return (
+            0 <= timeline.x_of(second.start) and timeline.x_of(second.start) + 30 < timeline.width()
+        )
+
+    groove = QPoint(bar.scroll.width() - 30, bar.scroll.height() // 2)
+    for _ in range(20):  # a page at a time, by clicks in the scrollbar's groove
+        if in_view():
+            break
+        before = timeline.offset
+        qtbot.mouseClick(bar.scroll, LEFT, pos=groove)
+        assert timeline.offset > before and bar.scroll.value() == int(timeline.offset * 1000)
+    assert in_view()
+
+    rect = timeline.moment_rect(second)
+    over = QPoint(int(rect.left()) + 20, int(rect.center().y()))
+    qtbot.mouseMove(timeline, over)  # hovering tells the whole moment
+    qtbot.waitUntil(lambda: "Encouraging" in timeline.toolTip(), timeout=2_000)
+    tip = timeline.toolTip()
+    assert "Waiting" in tip and "coded by pat" in tip and second.caption in tip
+    qtbot.mouseMove(timeline, QPoint(int(rect.left()) - 40, 5))  # the ruler: nothing to tell
+    qtbot.waitUntil(lambda: timeline.toolTip() == "", timeout=2_000)
+    click(qtbot, bar.buttons["fit"])
+    assert bar.level.text() == "×1" and not bar.scroll.isEnabled()
+    review.close_media()
