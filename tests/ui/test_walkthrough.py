@@ -737,3 +737,28 @@ def test_walkthrough_the_zoomed_timeline_scrolls_and_tells_whole_labels(qtbot, w
     click(qtbot, bar.buttons["fit"])
     assert bar.level.text() == "×1" and not bar.scroll.isEnabled()
     review.close_media()
+
+
+def test_walkthrough_the_shot_is_framed_before_start(qtbot, window):
+    from tests.ui.helpers import frame_number
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    click(qtbot, window.case_view.buttons["new"])
+    record = window.record_view
+    qtbot.waitUntil(
+        lambda: window.stack.currentWidget() is record and bool(record.session_id), timeout=10_000
+    )
+    assert record.start_stop.text() == "● Start recording" and not record.recording
+    seen: set[int] = set()
+
+    def live():  # the source's picture, moving, before Start
+        if not record.video.image.isNull():
+            seen.add(frame_number(record.video.image))
+        return len(seen) >= 2
+
+    qtbot.waitUntil(live, timeout=10_000)
+    assert record.framing.running
+    click(qtbot, record.back_button)  # leaving closes the camera
+    assert window.stack.currentWidget() is window.case_view
+    qtbot.waitUntil(lambda: not record.framing.running, timeout=5_000)
