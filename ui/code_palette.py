@@ -37,7 +37,7 @@ class CodePalette(QWidget):
         super().__init__(parent)
         self.codebook: Codebook | None = None
         self.buttons: dict[str, QToolButton] = {}  # category id → its button
-        self.actions: dict[str, QAction] = {}  # code id → its menu entry
+        self.finer: dict[str, QAction] = {}  # code id → its menu entry
         self.chips = QListWidget()  # the ticked codes, wrapped onto as many rows as they need
         self.chips.setObjectName("codeChips")
         self.chips.setFlow(QListView.Flow.LeftToRight)
@@ -59,7 +59,7 @@ class CodePalette(QWidget):
         for button in self.buttons.values():
             button.deleteLater()
         self.buttons.clear()
-        self.actions.clear()
+        self.finer.clear()
         self.codebook = codebook
         for number, category in enumerate(codebook.categories):
             button = self._principle_button(category)
@@ -89,7 +89,7 @@ class CodePalette(QWidget):
                 action = menu.addAction(entry.label)
                 action.setCheckable(True)
                 action.triggered.connect(lambda _=False, c=entry.id: self.toggled.emit(c))
-                self.actions[entry.id] = action
+                self.finer[entry.id] = action
             button.setMenu(menu)
             button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         return button
@@ -104,7 +104,7 @@ class CodePalette(QWidget):
         principles = {book.category_of(c).id for c in codes} if book else set()
         for category_id, button in self.buttons.items():
             button.setChecked(category_id in principles)
-        for code_id, action in self.actions.items():
+        for code_id, action in self.finer.items():
             action.setChecked(code_id in codes)
         self._show_chips(codes)
 

@@ -17,8 +17,8 @@ class ZoomBar(QWidget):
     def __init__(self, timeline: Timeline, state: ReviewState, parent: QWidget | None = None):
         super().__init__(parent)
         self.timeline, self.state = timeline, state
-        self.scroll = QScrollBar(Qt.Orientation.Horizontal)
-        self.scroll.setToolTip("The part of the recording in view: drag to move along")
+        self.scrollbar = QScrollBar(Qt.Orientation.Horizontal)
+        self.scrollbar.setToolTip("The part of the recording in view: drag to move along")
         self.level = QLabel("×1")
         self.level.setMinimumWidth(44)
         self.buttons = {
@@ -34,14 +34,14 @@ class ZoomBar(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.buttons["out"])
-        row.addWidget(self.scroll, 1)
+        row.addWidget(self.scrollbar, 1)
         row.addWidget(self.buttons["in"])
         row.addWidget(self.level)
         row.addWidget(self.buttons["fit"])
         for button in self.buttons.values():
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the review
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scroll.valueChanged.connect(self._on_scrolled)
+        self.scrollbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scrollbar.valueChanged.connect(self._on_scrolled)
         timeline.view_changed.connect(self._on_view_changed)
         self._on_view_changed()
 
@@ -49,13 +49,13 @@ class ZoomBar(QWidget):
         timeline = self.timeline
         whole = int(float(timeline.data.duration) * MS)
         shown = min(int(timeline.visible_seconds() * MS), whole)
-        self.scroll.blockSignals(True)
-        self.scroll.setRange(0, max(0, whole - shown))
-        self.scroll.setPageStep(max(shown, 1))
-        self.scroll.setSingleStep(max(shown // 10, 1))
-        self.scroll.setValue(int(timeline.offset * MS))
-        self.scroll.blockSignals(False)
-        self.scroll.setEnabled(whole > shown)
+        self.scrollbar.blockSignals(True)
+        self.scrollbar.setRange(0, max(0, whole - shown))
+        self.scrollbar.setPageStep(max(shown, 1))
+        self.scrollbar.setSingleStep(max(shown // 10, 1))
+        self.scrollbar.setValue(int(timeline.offset * MS))
+        self.scrollbar.blockSignals(False)
+        self.scrollbar.setEnabled(whole > shown)
         self.level.setText(f"×{self.state.zoom:.3g}")
 
     def _on_scrolled(self, value: int) -> None:

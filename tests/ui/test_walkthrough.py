@@ -705,11 +705,11 @@ def test_walkthrough_the_zoomed_timeline_scrolls_and_tells_whole_labels(qtbot, w
     open_first_case(qtbot, window)
     review = open_review(qtbot, window)
     timeline, bar = review.timeline, review.zoom_bar
-    assert not bar.scroll.isEnabled() and bar.level.text() == "×1"  # the whole session fits
+    assert not bar.scrollbar.isEnabled() and bar.level.text() == "×1"  # the whole session fits
     for _ in range(3):
         click(qtbot, bar.buttons["in"])
-    assert bar.level.text() == "×8" and bar.scroll.isEnabled()
-    assert bar.scroll.pageStep() == int(timeline.visible_seconds() * 1000)
+    assert bar.level.text() == "×8" and bar.scrollbar.isEnabled()
+    assert bar.scrollbar.pageStep() == int(timeline.visible_seconds() * 1000)
     second = review.notes.annotations.in_time_order()[1]  # 22–29 s: not in view at ×8
 
     def in_view():
@@ -717,13 +717,13 @@ def test_walkthrough_the_zoomed_timeline_scrolls_and_tells_whole_labels(qtbot, w
             0 <= timeline.x_of(second.start) and timeline.x_of(second.start) + 30 < timeline.width()
         )
 
-    groove = QPoint(bar.scroll.width() - 30, bar.scroll.height() // 2)
+    groove = QPoint(bar.scrollbar.width() - 30, bar.scrollbar.height() // 2)
     for _ in range(20):  # a page at a time, by clicks in the scrollbar's groove
         if in_view():
             break
         before = timeline.offset
-        qtbot.mouseClick(bar.scroll, LEFT, pos=groove)
-        assert timeline.offset > before and bar.scroll.value() == int(timeline.offset * 1000)
+        qtbot.mouseClick(bar.scrollbar, LEFT, pos=groove)
+        assert timeline.offset > before and bar.scrollbar.value() == int(timeline.offset * 1000)
     assert in_view()
 
     rect = timeline.moment_rect(second)
@@ -735,7 +735,7 @@ def test_walkthrough_the_zoomed_timeline_scrolls_and_tells_whole_labels(qtbot, w
     qtbot.mouseMove(timeline, QPoint(int(rect.left()) - 40, 5))  # the ruler: nothing to tell
     qtbot.waitUntil(lambda: timeline.toolTip() == "", timeout=2_000)
     click(qtbot, bar.buttons["fit"])
-    assert bar.level.text() == "×1" and not bar.scroll.isEnabled()
+    assert bar.level.text() == "×1" and not bar.scrollbar.isEnabled()
     review.close_media()
 
 
