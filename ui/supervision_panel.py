@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -69,6 +70,7 @@ class SupervisionPanel(QWidget):
         self.trail = AuditTable()
         self._reading = False  # a read of the trail is under way
         self._read_again = False  # …and something changed since it began
+        self._stale = False  # something changed while the panel was hidden
         self.comments = QListWidget()
         self.signoffs = QListWidget()
         self.buttons = {
@@ -148,8 +150,19 @@ class SupervisionPanel(QWidget):
         read.failure(lambda message: self._on_trail_failed(case, message)).run()
 
     def _on_changes(self, _changes: Changes, _initiator: object) -> None:
-        """Any change to a case may have added an entry: the count and the table follow."""
-        if self.case is not None:
+        """Any change to a case may have added an entry: the count and the table follow (at
+        once when shown; when next shown otherwise, since each read verifies the trail)."""
+        if self.case is None:
+            return
+        if self.isVisible():
+            self.verify()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale and self.case is not None:
+            self._stale = False
             self.verify()
 
     def _on_trail_read(self, case: Case, read: tuple[AuditReport, list[AuditEntry]]) -> None:

@@ -526,6 +526,14 @@ def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_pa
     when, who, _what, _on, details = _audit_rows(panel)[0]
     assert who == "pat" and when.startswith(time.strftime("%Y-%m-%d", time.gmtime()))
     assert "export" in details
+    tabs = window.case_view.tabs  # hidden, it reads the trail when shown again
+    tabs.setCurrentWidget(window.case_view.goals)
+    _family_copy(qtbot, window, tmp_path / "again.mp4", monkeypatch)
+    assert len(panel.trail.entries) == count
+    tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: len(panel.trail.entries) > count, timeout=30_000)
+    count = len(panel.trail.entries)
+    assert f"valid: {count} entries" in panel.audit.text()
 
     window.lock_action.trigger()  # the supervisor's turn
     unlock(qtbot, window, "sam", "sam-demo-passphrase")
@@ -550,7 +558,7 @@ def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_pa
     actions = panel.trail.action  # by action
     actions.setCurrentIndex(actions.findText("media.export"))
     actions.activated.emit(actions.currentIndex())
-    assert [row[2] for row in _audit_rows(panel)] == ["media.export"]
+    assert [row[2] for row in _audit_rows(panel)] == ["media.export"] * 2  # the two copies
 
 
 def _code_at(qtbot, review, seconds, key):
