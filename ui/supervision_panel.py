@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -87,6 +88,10 @@ class SupervisionPanel(QWidget):
         for button in self.buttons.values():
             button.setMinimumHeight(40)
             row.addWidget(button)
+        for tall in (self.trail.table, self.comments, self.signoffs):
+            # they take the room there is and ask for none: the case view fits the screen
+            tall.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+            tall.setMinimumHeight(60)
         audit = QVBoxLayout()  # the verification, and beside it who did what, when
         audit.addWidget(self.audit)
         audit.addWidget(self.problems)

@@ -511,11 +511,19 @@ def _family_copy(qtbot, window, out, monkeypatch):
 
 
 def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_path, monkeypatch):
+    window.resize(1366, 768)  # the walkthrough's screen
     unlock(qtbot, window)
     open_first_case(qtbot, window)
     panel = window.case_view.supervision
     window.case_view.tabs.setCurrentWidget(panel)
     qtbot.waitUntil(lambda: panel.trail.table.rowCount() > 0, timeout=30_000)
+    window.resize(1280, 720)  # and back: laid out afresh with the table in it
+    window.resize(1366, 768)
+    page = window.case_view.parentWidget().parentWidget()  # its scroll area
+    bar = page.verticalScrollBar()  # the table is on screen, not below the fold
+    qtbot.waitUntil(lambda: bar.maximum() == 0 and not bar.isVisible(), timeout=2_000)
+    assert window.case_view.height() == page.viewport().height()
+    assert panel.trail.table.visibleRegion().boundingRect().height() >= 60
     before = len(panel.trail.entries)
     assert panel.audit.text().startswith(f"✔ The audit trail is valid: {before} entries")
 

@@ -1,0 +1,53 @@
+"""A scroll area that fills its viewport with its view and scrolls only when the view's
+minimum size does not fit. Qt's resizable scroll area takes the view's preferred height for
+its width as a minimum as soon as a word-wrapped label is inside, so the case view scrolled
+at 1366×768 with its audit table below the fold (issue 20's walkthrough)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QSize
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QScrollArea, QWidget
+
+
+class FittingScrollArea(QScrollArea):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(False)  # sized here (``fit``), not by heightForWidth
+
+    def setWidget(self, widget: QWidget) -> None:  # noqa: N802 - Qt's name
+        super().setWidget(widget)
+        widget.installEventFilter(self)
+        self.fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit()  # the view's minimum changed (a longer text, a lane more)
+        return False
+
+    def fit(self) -> None:
+        view = self.widget()
+        if view is not None:
+            view.resize(fitted(view, self.maximumViewportSize(), self.scrollbar_room()))
+
+    def scrollbar_room(self) -> QSize:
+        return QSize(
+            self.verticalScrollBar().sizeHint().width(),
+            self.horizontalScrollBar().sizeHint().height(),
+        )
+
+
+def fitted(view: QWidget, room: QSize, bars: QSize) -> QSize:
+    """The view's size in ``room``: all of it, never less than its minimum (less a scrollbar's
+    width or height where the other direction scrolls)."""
+    need = view.minimumSizeHint().expandedTo(view.minimumSize())
+    width, height = room.width(), room.height()
+    if need.height() > height:
+        width -= bars.width()
+    if need.width() > width:
+        height -= bars.height()
+    return QSize(max(width, need.width()), max(height, need.height()))
