@@ -57,8 +57,11 @@ class AuditTable(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
         self.table.setMinimumHeight(90)
         for combo in (self.user, self.action):
             combo.activated.connect(self.apply_filter)
@@ -96,8 +99,6 @@ class AuditTable(QWidget):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
                 self.table.setItem(number, column, item)
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setStretchLastSection(True)
 
 
 def _fill(combo: QComboBox, everything: str, values: list[str]) -> None:

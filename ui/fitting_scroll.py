@@ -5,9 +5,11 @@ at 1366×768 with its audit table below the fold (issue 20's walkthrough)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QEvent, QObject, QSize, QTimer
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QScrollArea, QWidget
+
+REFIT = (QEvent.Type.LayoutRequest, QEvent.Type.Resize, QEvent.Type.Show)
 
 
 class FittingScrollArea(QScrollArea):
@@ -24,15 +26,23 @@ class FittingScrollArea(QScrollArea):
         super().resizeEvent(event)
         self.fit()
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.fit()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
-            self.fit()  # the view's minimum changed (a longer text, a lane more)
+        if watched is self.widget() and event.type() in REFIT:
+            # its minimum changed (a longer text, a lane more), or it was resized or shown
+            # by someone else (Qt sizes a page when it is first shown): fitted again
+            QTimer.singleShot(0, self.fit)
         return False
 
     def fit(self) -> None:
         view = self.widget()
         if view is not None:
-            view.resize(fitted(view, self.maximumViewportSize(), self.scrollbar_room()))
+            size = fitted(view, self.maximumViewportSize(), self.scrollbar_room())
+            if size != view.size():
+                view.resize(size)
 
     def scrollbar_room(self) -> QSize:
         return QSize(

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -96,13 +97,12 @@ class SupervisionPanel(QWidget):
         audit.addWidget(self.audit)
         audit.addWidget(self.problems)
         audit.addWidget(self.trail, 1)
-        lists = QVBoxLayout()
-        for title, widget in (("Comments", self.comments), ("Sign-offs", self.signoffs)):
-            lists.addWidget(QLabel(f"<b>{title}</b>"))
-            lists.addWidget(widget)
+        self.lists = QTabWidget()  # comments and sign-offs, one above the other would not fit
+        self.lists.addTab(self.comments, "Comments")
+        self.lists.addTab(self.signoffs, "Sign-offs")
         columns = QHBoxLayout()
         columns.addLayout(audit, 3)
-        columns.addLayout(lists, 2)
+        columns.addWidget(self.lists, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addLayout(row)
@@ -138,6 +138,8 @@ class SupervisionPanel(QWidget):
                 f"{row['signed_at'][:10]} {row['signed_by']}: film {row['recording_session']} + "
                 f"review {row['review_session']} — {mark}"
             )
+        self.lists.setTabText(0, f"Comments ({self.comments.count()})")
+        self.lists.setTabText(1, f"Sign-offs ({self.signoffs.count()})")
 
     # --- actions -------------------------------------------------------------------------
 
