@@ -44,7 +44,8 @@ class CodePalette(QWidget):
         self.chips.setWrapping(True)
         self.chips.setResizeMode(QListView.ResizeMode.Adjust)
         self.chips.setSpacing(3)
-        self.chips.setMaximumHeight(58)
+        self.chips.setFixedHeight(2 * self.fontMetrics().height() + 20)  # never jumps: a
+        # click meant for a button must not land on a chip that just appeared
         self.chips.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.chips.itemClicked.connect(self._on_chip_clicked)
         self._grid = QGridLayout()

@@ -5,9 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
-def show_error(
-    parent: QWidget | None, message: str, title: str = "videofeedback"
-) -> QMessageBox:
+def show_error(parent: QWidget | None, message: str, title: str = "videofeedback") -> QMessageBox:
     """Shown without blocking; the box is returned (``finished``: where the cursor goes next)."""
     box = QMessageBox(
         QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, parent

@@ -42,6 +42,7 @@ from videofeedback.operations import Changes
 
 MEDIA_FILTER = "Video (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.3gp *.mts *.mpg);;All files (*)"
 LOW_LEVEL_DB = -60.0
+PREVIEW_ONLY = "Preview only, to frame the shot: nothing is recorded until you press Start."
 
 
 def to_qimage(frame: np.ndarray) -> QImage:
@@ -183,6 +184,7 @@ class RecordView(QWidget):
         self.import_button.setEnabled(not refusal)
         if not refusal:  # no filming consent: no picture either
             self.framing.start(self.source.currentData())
+            self.marker_label.setText(PREVIEW_ONLY)
         self.setFocus()
 
     def _on_source_changed(self, _index: int) -> None:
@@ -220,6 +222,7 @@ class RecordView(QWidget):
         case, session_id = self.case, self.session_id
         self.markers = []
         self._stopping = False
+        self.marker_label.setText("")
         hooks = media.RecordHooks(
             on_preview=lambda frame: self._preview.emit(to_qimage(frame)),
             on_status=self._progress.emit,

@@ -77,7 +77,7 @@ class ReviewView(QWidget):
         self.comments.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.comments.setMaximumHeight(90)
         self.comment_text = QLineEdit()
-        self.comment_text.setPlaceholderText("Your comment for the practitioner (Enter posts it)")
+        self.comment_text.setPlaceholderText("Your comment (Enter posts it)")
         self.comment_text.returnPressed.connect(self.add_comment)
         self.comment_button = QPushButton("Comment")
         self.comment_button.clicked.connect(self.add_comment)

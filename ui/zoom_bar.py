@@ -40,6 +40,8 @@ class ZoomBar(QWidget):
         row.addWidget(self.buttons["fit"])
         for button in self.buttons.values():
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the review
+        for step in ("out", "in"):
+            self.buttons[step].setFixedWidth(self.buttons[step].sizeHint().height() + 8)
         self.scrollbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scrollbar.valueChanged.connect(self._on_scrolled)
         timeline.view_changed.connect(self._on_view_changed)
