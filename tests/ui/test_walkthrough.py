@@ -674,8 +674,11 @@ def test_walkthrough_coding_with_the_palette_and_a_long_caption(qtbot, window):
     open_first_case(qtbot, window)
     review = open_review(qtbot, window)
     editor, model = review.editor, review.notes.annotations
-    moment = _click_moment(qtbot, review, 0)  # pat's "Looking interested" (a finer code)
     palette = editor.codes
+    before = palette.buttons["guiding"].mapTo(window, palette.buttons["guiding"].rect().center())
+    moment = _click_moment(qtbot, review, 0)  # pat's "Looking interested" (a finer code)
+    after = palette.buttons["guiding"].mapTo(window, palette.buttons["guiding"].rect().center())
+    assert after == before  # nothing moves under the mouse when the chips show
     assert palette.chip_codes() == ["attentive.looking"]  # the ticked code, shown as a chip
     checked = [name for name, button in palette.buttons.items() if button.isChecked()]
     assert checked == ["attentive"] and len(palette.buttons) == 6
