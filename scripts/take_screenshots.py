@@ -10,6 +10,7 @@ record view is taken while recording (the red REC indicator in the toolbar), the
 with the parent's words being typed into its focused words box.
 """
 
+import os
 import sys
 import time
 from fractions import Fraction
@@ -21,7 +22,9 @@ from PySide6.QtWidgets import QApplication
 
 from ui.main_window import MainWindow
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUT = Path(
+    os.environ.get("SCREENSHOTS", Path(__file__).resolve().parent.parent / "docs" / "screenshots")
+)
 app = QApplication(sys.argv)
 window = MainWindow()
 
@@ -138,6 +141,7 @@ def main():
     review.close_media()
     window.case_view.tabs.setCurrentIndex(1)
     until(lambda: window.case_view.supervision.audit.text() != "")
+    until(lambda: window.case_view.supervision.trail.table.rowCount() > 0)  # the audit table
     shot("9-supervision")
     window.close()
 
