@@ -249,9 +249,9 @@ class SharedReview(QWidget):
             show_error(self, message)
 
         op = add_parent_words(self.session_id, self.item.ref, text)
-        CaseOp(self, self.case, op).success(lambda _: self.saved.__setitem__(index, text)).failure(
-            not_stored
-        ).run()
+        CaseOp(self, self.case, op).success(
+            lambda _: self.saved.__setitem__(index, text)
+        ).failure(not_stored).run()
 
     def _may_leave_item(self) -> bool:
         """Leaving an item with nothing written asks first."""
