@@ -115,14 +115,17 @@ def main():
     reel.close_reel()
     review.close_media()
 
-    window.case_view.new_recording_session()
+    window.case_view.new_recording_session()  # made in the case's queue, then the page opens
+    until(lambda: window.stack.currentWidget() is window.record_view)
+    until(lambda: bool(window.record_view.session_id))
     window.record_view.start()
+    until(lambda: window.record_view.recorder is not None)
     wait(3)
     window.record_view.mark()
     wait(2)
     shot("4-record")
     window.record_view.stop()
-    until(lambda: window.review_view.notes is not None, 60)
+    until(lambda: window.review_view.notes is not None, 180)  # sealing, on a busy machine
     window.review_view.close_media()
 
     window.state.lock()
