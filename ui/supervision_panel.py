@@ -154,7 +154,10 @@ class SupervisionPanel(QWidget):
             return
         self._reading, self._read_again = True, False
         read = CaseRead(self, case, read_trail).done(lambda got: self._on_trail_read(case, got))
-        read.failure(lambda message: self._on_trail_failed(case, message)).run()
+        try:
+            read.failure(lambda message: self._on_trail_failed(case, message)).run()
+        except RuntimeError as exc:  # the case was closed meanwhile (locked): nothing to read
+            self._on_trail_failed(case, str(exc))
 
     def _on_changes(self, _changes: Changes, _initiator: object) -> None:
         """Any change to a case may have added an entry: the count and the table follow (at
