@@ -39,6 +39,7 @@ class CodePalette(QWidget):
         self.buttons: dict[str, QToolButton] = {}  # category id → its button
         self.finer: dict[str, QAction] = {}  # code id → its menu entry
         self.chips = QListWidget()  # the ticked codes, wrapped onto as many rows as they need
+        self._chips_editable = True
         self.chips.setObjectName("codeChips")
         self.chips.setFlow(QListView.Flow.LeftToRight)
         self.chips.setWrapping(True)
@@ -111,14 +112,18 @@ class CodePalette(QWidget):
 
     def _show_chips(self, codes: set[str]) -> None:
         book = self.codebook
-        if book is None or list(self.chip_codes()) == self._in_order(codes):
+        shown = (self._in_order(codes), self.isEnabled())
+        if book is None or (self.chip_codes(), self._chips_editable) == shown:
             return
+        self._chips_editable = self.isEnabled()  # another coder's moment: no ✕ to click
         self.chips.clear()
         for code_id in self._in_order(codes):
-            chip = QListWidgetItem(f"{book.code(code_id).label}  ✕")
+            mark = "  ✕" if self._chips_editable else ""
+            chip = QListWidgetItem(f"{book.code(code_id).label}{mark}")
             chip.setData(Qt.ItemDataRole.UserRole, code_id)
             chip.setBackground(QColor(book.category_of(code_id).colour).lighter(150))
-            chip.setToolTip("Click to untick this code")
+            chip.setForeground(QColor("#111111"))  # readable when read-only too
+            chip.setToolTip("Click to untick this code" if mark else "Coded by someone else")
             self.chips.addItem(chip)
 
     def chip_codes(self) -> list[str]:

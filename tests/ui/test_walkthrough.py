@@ -400,6 +400,8 @@ def test_walkthrough_a_supervisor_cannot_type_into_the_practitioners_moment(qtbo
     click(qtbot, review.video)  # leaving the boxes keeps nothing and claims nothing
     assert not editor.delete.isEnabled() and editor.saved.text() == ""
     assert editor.badge.isVisible() and "coded by pat" in editor.badge.text()
+    chips = editor.codes.chips  # the palette is read-only too: no ✕ on the codes
+    assert [chips.item(0).text()] == ["Looking interested, friendly posture"]
     assert not [w.text() for w in review.findChildren(QMessageBox) if w.isVisible()]  # no keys leak
     assert review.notes.annotations.moment(theirs.id) == theirs
 
