@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -115,14 +116,20 @@ def compare(
     unit: Fraction = Fraction(1),
     coder_a: str = "A",
     coder_b: str = "B",
+    order: Sequence[str] = (),
 ) -> AgreementReport:
+    """``order``: the codes' order in ``per_code`` (the codebook's); others follow by name."""
     labels_a = unit_labels(moments_a, duration, unit)
     labels_b = unit_labels(moments_b, duration, unit)
     confusion: dict[str, dict[str, int]] = {}
     for x, y in zip(labels_a, labels_b, strict=True):
         confusion.setdefault(x, {}).setdefault(y, 0)
         confusion[x][y] += 1
-    codes = sorted({c for m in moments_a + moments_b for c in m.codes})
+    rank = {code: n for n, code in enumerate(order)}
+    codes = sorted(
+        {c for m in moments_a + moments_b for c in m.codes},
+        key=lambda c: (rank.get(c, len(rank)), c),
+    )
     per_code = []
     for code in codes:
         pa = presence(moments_a, code, duration, unit)
@@ -171,4 +178,5 @@ def compare_coders(
         duration,
         coder_a=coder_a,
         coder_b=coder_b,
+        order=[category.id for category in book.categories],  # principles 1–6, not A–Z
     )

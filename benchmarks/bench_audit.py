@@ -90,6 +90,11 @@ def run(temp: Path, entries: int, rounds: int) -> None:
             "open_case (rollback check) + save": reopen,
             "open_case + first consent check (replay)": consent_check,
             "one change + consent check (incremental)": consent_after_change,
+            # what the supervision panel reads after a change while it is shown (issue 20)
+            "audit table: verify + read every entry": lambda: (
+                case.verify_audit(),
+                case.audit_log().entries([case.identity]),
+            ),
         },
         3,
     )

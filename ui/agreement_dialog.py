@@ -54,7 +54,8 @@ class AgreementDialog(QDialog):
         for coder, moments in ((a, report.only_a), (b, report.only_b)):
             for moment in moments:
                 self.differences.addItem(
-                    f"only {coder}: {moment.label()} {', '.join(moment.codes)}"
+                    f"only {coder}: {moment.label()} "
+                    f"{', '.join(_label(codebook, code) for code in moment.codes)}"
                 )
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -98,7 +98,7 @@ class Jobs(QObject):
         title: str,
         work: Callable[[JobContext], Any],
         on_success: Callable[[Any], None] = lambda _: None,
-        on_failure: Callable[[str], None] | None = None,
+        on_failure: Callable[[str], object] | None = None,
         on_cancel: Callable[[], None] | None = None,
         case: Case | None = None,
         changes: Changes | None = None,

@@ -32,6 +32,7 @@ from ui.bundle_view import BundleView
 from ui.case_view import CaseView
 from ui.cases_view import CasesView
 from ui.errors import show_error
+from ui.fitting_scroll import FittingScrollArea
 from ui.jobs import Job, JobContext, Jobs
 from ui.operations import CaseOp, wait_for_operations
 from ui.passphrase_prompt import ask_new_passphrase, show_recovery_secret
@@ -92,8 +93,7 @@ class ScrollingStack(QStackedWidget):
     scrolls instead of being cut off. ``currentWidget`` is the view, not its scroll area."""
 
     def add_view(self, view: QWidget) -> None:
-        area = QScrollArea()
-        area.setWidgetResizable(True)
+        area = FittingScrollArea()  # fills the page; scrolls only below the view's minimum
         area.setFrameShape(QScrollArea.Shape.NoFrame)
         area.setWidget(view)
         self.addWidget(area)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -18,18 +17,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from annotations import Codebook, Editor
 from annotations.model import Moment
+from ui.code_palette import CodePalette
 from ui.errors import show_error
 from videofeedback.errors import VideofeedbackError
 
-CODE_ROLE = Qt.ItemDataRole.UserRole
 SAVE_AFTER_MS = 700  # a pause in typing this long keeps the text (one undo step)
 
 
@@ -109,12 +106,12 @@ class MomentEditor(QWidget):
         self._filling = False
         self.title = QLabel("No moment selected")
         self.title.setObjectName("momentTitle")
-        self.codes = QTreeWidget()
-        self.codes.setHeaderHidden(True)
-        self.codes.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.codes.itemChanged.connect(self._on_code_toggled)
-        self.caption = QLineEdit()
+        self.codes = CodePalette()  # principles 1–6, the ticked codes as chips
+        self.codes.toggled.connect(self._on_code_toggled)
+        self.caption = QPlainTextEdit()  # several lines: what went well, in the parent's words
         self.caption.setPlaceholderText("For the parent: what went well, in their words")
+        self.caption.setTabChangesFocus(True)
+        self.caption.setMaximumHeight(64)
         self.language = ""
         self.translation = QLineEdit()
         self.note = QPlainTextEdit()
@@ -148,7 +145,7 @@ class MomentEditor(QWidget):
         header.addWidget(self.title, 1)
         header.addWidget(self.badge)
         layout.addLayout(header)
-        layout.addWidget(self.codes, 1)
+        layout.addWidget(self.codes)
         layout.addLayout(form)
         bottom = QHBoxLayout()
         bottom.addWidget(self.saved, 1)
@@ -167,20 +164,7 @@ class MomentEditor(QWidget):
 
     def set_codebook(self, codebook: Codebook, editor: Editor) -> None:
         self.editor = editor
-        self._filling = True
-        self.codes.clear()
-        for category in codebook.categories:
-            top = QTreeWidgetItem([category.label])
-            top.setForeground(0, QColor(category.colour).darker(130))
-            self.codes.addTopLevelItem(top)
-            for code in category.codes:
-                key = f"  [{code.key}]" if code.key else ""
-                item = QTreeWidgetItem([f"{code.label}{key}"])
-                item.setData(0, CODE_ROLE, code.id)
-                item.setCheckState(0, Qt.CheckState.Unchecked)
-                top.addChild(item)
-        self.codes.expandAll()
-        self._filling = False
+        self.codes.set_codebook(codebook)
 
     def set_language(self, language: str) -> None:
         """The family's language: a caption in it is asked for unless it is English."""
@@ -214,15 +198,7 @@ class MomentEditor(QWidget):
             dict(moment.translations).get(self.language, "") if moment else ""
         )
         self.typed["note"].set_text(moment.note if moment else "")
-        codes = set(moment.codes) if moment else set()
-        for index in range(self.codes.topLevelItemCount()):
-            top = self.codes.topLevelItem(index)
-            assert top is not None
-            for child in range(top.childCount()):
-                item = top.child(child)
-                assert item is not None
-                checked = item.data(0, CODE_ROLE) in codes
-                item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self.codes.show_codes(set(moment.codes) if moment else set())
         self._filling = False
         if moment is None:
             self.saved.setText("")
@@ -257,9 +233,8 @@ class MomentEditor(QWidget):
             self._edit(lambda e, m: e.translate(m, self.language, text))
         self._kept()
 
-    def _on_code_toggled(self, item: QTreeWidgetItem) -> None:
-        code = item.data(0, CODE_ROLE)
-        if self._filling or not code or not self.moment or not self.editor:
+    def _on_code_toggled(self, code: str) -> None:
+        if self._filling or not self.moment or not self.editor:
             return
         self._edit(lambda e, m: e.toggle_code(m, code))
 

@@ -100,14 +100,14 @@ class CaseOp:
         self._case = case
         self._op = op
         self._success: Callable[[Any], None] = lambda _: None
-        self._failure: Callable[[str], None] | None = None
+        self._failure: Callable[[str], object] | None = None
         self._delivery = _Delivery(self._on_finished)
 
     def success(self, on_success: Callable[[Any], None]) -> CaseOp:
         self._success = on_success
         return self
 
-    def failure(self, on_failure: Callable[[str], None]) -> CaseOp:
+    def failure(self, on_failure: Callable[[str], object]) -> CaseOp:
         self._failure = on_failure
         return self
 
@@ -143,14 +143,14 @@ class CaseQuery(Generic[T]):
         self._case = case
         self._query = query
         self._success: Callable[[T], None] = lambda _: None
-        self._failure: Callable[[str], None] | None = None
+        self._failure: Callable[[str], object] | None = None
         self._delivery = _Delivery(self._on_finished)
 
     def success(self, on_success: Callable[[T], None]) -> CaseQuery[T]:
         self._success = on_success
         return self
 
-    def failure(self, on_failure: Callable[[str], None]) -> CaseQuery[T]:
+    def failure(self, on_failure: Callable[[str], object]) -> CaseQuery[T]:
         self._failure = on_failure
         return self
 

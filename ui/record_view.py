@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QDeadlineTimer, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QHideEvent, QImage, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -31,6 +31,7 @@ from annotations.timebase import format_clock
 from clips.camera import CameraSource, find_cameras
 from clips.record import Recorder, RecordingStatus, Source
 from clips.synthetic import SyntheticSource
+from ui.camera_preview import CameraPreview
 from ui.errors import show_error
 from ui.jobs import Job, JobContext, Jobs
 from ui.player import VideoView
@@ -41,6 +42,7 @@ from videofeedback.operations import Changes
 
 MEDIA_FILTER = "Video (*.mp4 *.mov *.m4v *.mkv *.avi *.webm *.3gp *.mts *.mpg);;All files (*)"
 LOW_LEVEL_DB = -60.0
+PREVIEW_ONLY = "Preview only, to frame the shot: nothing is recorded until you press Start."
 
 
 def to_qimage(frame: np.ndarray) -> QImage:
@@ -118,6 +120,11 @@ class RecordView(QWidget):
         self.back_button = back = QPushButton("Back to the case")
         back.clicked.connect(self.closed.emit)  # the window asks first while recording
         self._preview.connect(self.video.show_image)
+        # before Start, the source's picture, to frame the shot (ui/camera_preview.py)
+        self.framing = CameraPreview(
+            lambda frame: self._preview.emit(to_qimage(frame)), self.status.emit
+        )
+        self.source.currentIndexChanged.connect(self._on_source_changed)
         self._progress.connect(self._on_status)
         self._warning.connect(lambda text: show_error(self, text))
         self._build(back)
@@ -175,7 +182,19 @@ class RecordView(QWidget):
         self.consent.setText(refusal)
         self.start_stop.setEnabled(not refusal)
         self.import_button.setEnabled(not refusal)
+        if not refusal:  # no filming consent: no picture either
+            self.framing.start(self.source.currentData())
+            self.marker_label.setText(PREVIEW_ONLY)
         self.setFocus()
+
+    def _on_source_changed(self, _index: int) -> None:
+        """Another camera chosen: its picture, before Start."""
+        if self.case is not None and not self.recording and self.framing.running:
+            self.framing.start(self.source.currentData())
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
+        self.framing.stop()  # leaving the page (or locking) closes the camera
+        super().hideEvent(event)
 
     def _show_cameras(self, found: list[int | str]) -> None:
         """Opening each camera to see if it works takes a while: done in a job."""
@@ -203,6 +222,7 @@ class RecordView(QWidget):
         case, session_id = self.case, self.session_id
         self.markers = []
         self._stopping = False
+        self.marker_label.setText("")
         hooks = media.RecordHooks(
             on_preview=lambda frame: self._preview.emit(to_qimage(frame)),
             on_status=self._progress.emit,
@@ -210,8 +230,11 @@ class RecordView(QWidget):
         )
 
         choice = self.source.currentData()
+        self.framing.stop()
+        framing = self.framing
 
         def work(context: JobContext) -> str:
+            framing.stop_and_wait()  # the camera is free before the recorder opens it
             with open_source(choice) as source:
                 media_id, _ = media.record(case, session_id, source, duration, hooks)
                 problem = source.microphone_error() if isinstance(source, CameraSource) else ""

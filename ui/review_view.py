@@ -36,6 +36,7 @@ from ui.player import Player, VideoView
 from ui.redaction_review import KEYS as REDACTION_KEYS
 from ui.redaction_review import RedactionPanel
 from ui.timeline import Timeline, TimelineData, thumbnails_of
+from ui.zoom_bar import ZoomBar
 from videofeedback import media
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.annotating import AnnotationSession, case_codebook, open_annotations
@@ -70,6 +71,7 @@ class ReviewView(QWidget):
         self.video = VideoView()
         self.timeline = Timeline()
         self.timeline.bind(self.state)
+        self.zoom_bar = ZoomBar(self.timeline, self.state)
         self.editor = MomentEditor()
         self.moment_list = QListWidget()
         elide_items(self.moment_list)
@@ -81,7 +83,8 @@ class ReviewView(QWidget):
         self.comments.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.comments.setMaximumHeight(90)
         self.comment_text = QLineEdit()
-        self.comment_text.setPlaceholderText("Your comment for the practitioner")
+        self.comment_text.setPlaceholderText("Your comment (Enter posts it)")
+        self.comment_text.returnPressed.connect(self.add_comment)
         self.comment_button = QPushButton("Comment")
         self.comment_button.clicked.connect(self.add_comment)
         self.compare_button = QPushButton("Compare coding…")
@@ -101,9 +104,6 @@ class ReviewView(QWidget):
             ("◀◀ J", self.shuttle_back),
             ("▶ / ❚❚  Space", self.player.toggle),
             ("L ▶▶", self.shuttle_forward),
-            ("＋", lambda: self.state.zoom_by(2)),
-            ("－", lambda: self.state.zoom_by(0.5)),
-            ("Whole session", self.timeline.zoom_fit),
         ):
             button = QToolButton()
             button.setText(text)
@@ -132,6 +132,7 @@ class ReviewView(QWidget):
         column.addWidget(self.timeline)
         column.addWidget(self.redaction.lane)
         column.addWidget(self.redaction)
+        column.addWidget(self.zoom_bar)
         column.addWidget(ElidedLabel(f"{KEYS} · {REDACTION_KEYS}"))
         right = QWidget()
         side = QVBoxLayout(right)
@@ -414,12 +415,15 @@ class ReviewView(QWidget):
         self.comments.clear()
         if self.case is not None and self.selected:
             for comment in self.case.supervision.comments(self.selected):
-                self.comments.addItem(f"{comment.author}: {comment.text}")
+                when = comment.created_at.replace("T", " ")[:16]
+                self.comments.addItem(f"{when} {comment.author}: {comment.text}")
 
     def add_comment(self) -> None:
         if self.case is None or not self.selected:
             show_error(self, "choose a moment to comment on")
             return
+        if not self.comment_text.text().strip():
+            return  # Enter in an empty box posts nothing
         op = add_comment(self.selected, self.comment_text.text())
         CaseOp(self, self.case, op).success(lambda _: self._on_commented()).run()
 
@@ -445,7 +449,7 @@ class ReviewView(QWidget):
         duration = model.duration or self.player.duration()
         book = model.codebook or case_codebook(self.case)
         report = compare_coders(model, a, b, duration, book)
-        self.state.show_lanes([a, b], {m.id for m in report.only_a + report.only_b})
+        self.state.show_lanes(model.coders(), {m.id for m in report.only_a + report.only_b})
         self.agreement = AgreementDialog(report, book, self)
         self.agreement.show()
 
@@ -484,6 +488,8 @@ class ReviewView(QWidget):
             return
         model = self.notes.annotations
         self.compare_button.setVisible(len(model.coders()) > 1)
+        coders = model.coders()  # one labelled lane per coder (by name) when several coded
+        self.state.show_lanes(coders if len(coders) > 1 else [], set(self.state.lanes.flagged))
         if self.selected and self._selected_moment() is None:
             self.state.selected = None
         self.editor.show_moment(self._selected_moment())

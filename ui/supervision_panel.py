@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -17,15 +18,18 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from ui.audit_table import AuditTable
 from ui.eliding import elide_items
 from ui.errors import show_error
 from ui.jobs import Jobs
-from ui.operations import CaseOp, CaseQuery
-from videofeedback.library.audit import AuditReport
+from ui.operations import CaseOp, CaseQuery, operations
+from videofeedback.library.audit import AuditEntry, AuditReport
 from videofeedback.library.bundle import export_bundle
 from videofeedback.library.cases import Case, SessionKind
 from videofeedback.library.records import Comment, Signoff
@@ -50,6 +54,16 @@ def _comments_and_signoffs(case: Case) -> tuple[list[Comment], list[Signoff]]:
     return case.supervision.comments(), case.supervision.signoffs()
 
 
+def read_trail(case: Case) -> tuple[AuditReport, list[AuditEntry]]:
+    """The verification and the entries, read in the case's queue (nothing changes meanwhile)."""
+    return case.verify_audit(), case.audit_log().entries([case.identity])
+
+
+def dated(when: str) -> str:
+    """An ISO time as "2026-12-01 10:20" (to the minute)."""
+    return when.replace("T", " ")[:16]
+
+
 class SupervisionPanel(QWidget):
     changed = Signal()
 
@@ -62,6 +76,10 @@ class SupervisionPanel(QWidget):
         self.problems = QListWidget()
         elide_items(self.problems)
         self.problems.setMaximumHeight(80)
+        self.trail = AuditTable()
+        self._reading = False  # a read of the trail is under way
+        self._read_again = False  # …and something changed since it began
+        self._stale = False  # something changed while the panel was hidden
         self.comments = QListWidget()
         elide_items(self.comments)
         self.signoffs = QListWidget()
@@ -80,23 +98,31 @@ class SupervisionPanel(QWidget):
         for button in self.buttons.values():
             button.setMinimumHeight(40)
             row.addWidget(button)
-        lists = QHBoxLayout()
-        for title, widget in (("Comments", self.comments), ("Sign-offs", self.signoffs)):
-            column = QVBoxLayout()
-            column.addWidget(QLabel(f"<b>{title}</b>"))
-            column.addWidget(widget)
-            lists.addLayout(column)
+        for tall in (self.trail.table, self.comments, self.signoffs):
+            # they take the room there is and ask for none: the case view fits the screen
+            tall.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+            tall.setMinimumHeight(60)
+        audit = QVBoxLayout()  # the verification, and beside it who did what, when
+        audit.addWidget(self.audit)
+        audit.addWidget(self.problems)
+        audit.addWidget(self.trail, 1)
+        self.lists = QTabWidget()  # comments and sign-offs, one above the other would not fit
+        self.lists.addTab(self.comments, "Comments")
+        self.lists.addTab(self.signoffs, "Sign-offs")
+        columns = QHBoxLayout()
+        columns.addLayout(audit, 3)
+        columns.addWidget(self.lists, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.audit)
-        layout.addWidget(self.problems)
-        layout.addLayout(lists, 1)
+        layout.addLayout(columns, 1)
         layout.addLayout(row)
+        operations().changes.connect(self._on_changes)
 
     def show_case(self, case: Case | None) -> None:
         self.case = case
         self.audit.setText("")
         self.problems.clear()
         self.problems.hide()
+        self.trail.show_entries([])
         self.refresh()
         if case is not None:
             role = case.session.role
@@ -124,7 +150,7 @@ class SupervisionPanel(QWidget):
         self.signoffs.clear()
         for comment in comments:
             self.comments.addItem(
-                f"{comment.created_at[:10]} {comment.author} on {comment.target}: "
+                f"{dated(comment.created_at)} {comment.author} on {comment.target}: "
                 f"{comment.text}"
             )
         for row in signoffs:
@@ -133,15 +159,57 @@ class SupervisionPanel(QWidget):
                 f"{row.signed_at[:10]} {row.signed_by}: film {row.recording_session} + "
                 f"review {row.review_session} — {mark}"
             )
+        self.lists.setTabText(0, f"Comments ({self.comments.count()})")
+        self.lists.setTabText(1, f"Sign-offs ({self.signoffs.count()})")
 
     # --- actions -------------------------------------------------------------------------
 
     def verify(self) -> None:
+        """Verify the trail and read its entries, in the case's queue, off the GUI thread (a
+        read under way is followed by one more, so the last change is always shown)."""
         case = self.case
-        if case is not None:
-            self.jobs.start(
-                "Verifying the audit trail", lambda _: case.verify_audit(), self._show, case=case
-            )
+        if case is None:
+            return
+        if self._reading:
+            self._read_again = True
+            return
+        self._reading, self._read_again = True, False
+        read = CaseQuery(self, case, read_trail).success(lambda got: self._on_trail_read(case, got))
+        try:
+            read.failure(lambda message: self._on_trail_failed(case, message)).run()
+        except RuntimeError as exc:  # the case was closed meanwhile (locked): nothing to read
+            self._on_trail_failed(case, str(exc))
+
+    def _on_changes(self, _changes: Changes, _initiator: object) -> None:
+        """Any change to a case may have added an entry: the count and the table follow (at
+        once when shown; when next shown otherwise, since each read verifies the trail)."""
+        if self.case is None:
+            return
+        if self.isVisible():
+            self.verify()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale and self.case is not None:
+            self._stale = False
+            self.verify()
+
+    def _on_trail_read(self, case: Case, read: tuple[AuditReport, list[AuditEntry]]) -> None:
+        self._reading = False
+        if case is self.case:
+            report, entries = read
+            self._show(report)
+            self.trail.show_entries(entries)
+        if self._read_again or (self.case is not None and case is not self.case):
+            self.verify()
+
+    def _on_trail_failed(self, case: Case, message: str) -> None:
+        self._reading = False
+        if case is self.case:
+            self.audit.setText(f"✖ The audit trail could not be read: {message}")
+            self.audit.setStyleSheet(BROKEN_STYLE)
 
     def _show(self, report: AuditReport) -> None:
         self.audit.setText(audit_text(report))

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import cast
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -27,7 +27,7 @@ from PySide6.QtGui import (
     QPolygonF,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from annotations import Codebook
 from annotations.model import (
@@ -47,7 +47,9 @@ from annotations.timebase import format_clock
 from clips.overview import Filmstrip, Peaks
 
 RULER, STRIP, WAVE, MOMENTS = 20, 54, 44, 34
-HEIGHT = RULER + STRIP + WAVE + MOMENTS
+HEIGHT = RULER + STRIP + WAVE + MOMENTS  # one lane; each coder's lane adds LANE
+LANE = 22  # one coder's row when several coded the recording (ELAN's tiers)
+LANE_NAMES = 64  # the lanes' names, at the left edge
 MAX_PIXELS_PER_FRAME = 16
 NO_CODE = QColor("#9e9e9e")
 
@@ -70,6 +72,7 @@ def thumbnails_of(strip: Filmstrip) -> list[QPixmap]:
 class Timeline(QWidget):
     seek_requested = Signal(object)  # Fraction: seconds
     moment_selected = Signal(object)  # str | None
+    view_changed = Signal()  # the zoom or the part in view changed (the zoom bar follows)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +93,7 @@ class Timeline(QWidget):
         self.state: ReviewState | None = None
         self._unwatch: Callable[[], None] | None = None
         self.setMinimumHeight(HEIGHT)
+        self.setMouseTracking(True)  # hovering a moment tells all of it (labels are cut)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the review view
 
@@ -134,19 +138,28 @@ class Timeline(QWidget):
                 self._update_moment(changed)
 
     def set_lanes(self, coders: list[str], flagged: set[str]) -> None:
-        """Each coder's moments in a lane of their own; ``flagged`` ones outlined in red."""
+        """Each coder's moments in a lane of their own, named at the left (one row per coder,
+        as ELAN's tiers and BORIS's observers); ``flagged`` ones outlined in red."""
         self.lanes, self.flagged = coders, flagged
+        self.setMinimumHeight(self.total_height())
+        self.updateGeometry()
         self.update()
+
+    def band(self) -> int:
+        """The height of the moments' band: one lane, or one per coder."""
+        return max(MOMENTS, len(self.lanes) * LANE + 4) if len(self.lanes) > 1 else MOMENTS
+
+    def total_height(self) -> int:
+        return RULER + STRIP + WAVE + self.band()
 
     def set_playhead(self, seconds: Fraction) -> None:
         old, self.playhead = self.playhead, seconds
         x = self.x_of(seconds)
         if x < 0 or x > self.width() - 20:
-            self.offset = max(0.0, float(seconds) - 0.1 * self.visible_seconds())
-            self.update()
+            self.scroll_to(float(seconds) - 0.1 * self.visible_seconds())
             return
         for at in (old, seconds):
-            self.update(QRect(int(self.x_of(at)) - 2, 0, 5, HEIGHT))
+            self.update(QRect(int(self.x_of(at)) - 2, 0, 5, self.total_height()))
 
     def set_marks(self, start: Fraction | None, end: Fraction | None) -> None:
         old, self.marks = self.marks, (start, end)
@@ -202,7 +215,7 @@ class Timeline(QWidget):
             touched = [event.still]
         for still in touched:
             x = int(self.x_of(still.time))
-            self.update(QRect(x - 7, RULER + STRIP + WAVE, 15, MOMENTS))
+            self.update(QRect(x - 7, RULER + STRIP + WAVE, 15, self.band()))
 
     def _insert(self, moment: Moment) -> None:
         at = bisect.bisect_left(self.moments, _time_order(moment), key=_time_order)
@@ -242,6 +255,7 @@ class Timeline(QWidget):
         if self.state is not None:
             self.state.zoom = 1.0
         self.update()
+        self.view_changed.emit()
 
     def zoom(self, factor: float, around: float | None = None) -> None:
         """Zoom by ``factor`` keeping ``around`` (default: the playhead) where it is on screen."""
@@ -253,11 +267,19 @@ class Timeline(QWidget):
         self.offset = 0.0 if self._fitted else max(0.0, anchor - screen_x / self.pixels_per_second)
         if self.state is not None:  # the level as it came out (clamped), for the next step
             self.state.zoom = self.pixels_per_second / low
+        self.scroll_to(self.offset)
+
+    def scroll_to(self, offset: float) -> None:
+        """Show from ``offset`` seconds (never past the end, never before the start)."""
+        last = max(0.0, float(self.data.duration) - self.visible_seconds())
+        self.offset = min(max(0.0, offset), last)
         self.update()
+        self.view_changed.emit()
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         if self._fitted:
             self.pixels_per_second = self.fit_pixels_per_second()
+        self.view_changed.emit()
 
     # --- geometry ------------------------------------------------------------------------
 
@@ -273,10 +295,10 @@ class Timeline(QWidget):
     def moment_rect(self, moment: Moment) -> QRectF:
         x0 = self.x_of(moment.start)
         x1 = self.x_of(moment.end) if moment.end is not None else x0 + 4
-        top, height = RULER + STRIP + WAVE + 3.0, MOMENTS - 6.0
+        top, height = RULER + STRIP + WAVE + 3.0, self.band() - 6.0
         if len(self.lanes) > 1 and moment.coder in self.lanes:
-            height = (MOMENTS - 4) / len(self.lanes) - 1
-            top = RULER + STRIP + WAVE + 2 + self.lanes.index(moment.coder) * (height + 1)
+            height = LANE - 2
+            top = RULER + STRIP + WAVE + 2 + self.lanes.index(moment.coder) * LANE + 1
         return QRectF(x0, top, max(x1 - x0, 4), height)
 
     def moments_between(self, first: float, last: float) -> list[Moment]:
@@ -318,8 +340,35 @@ class Timeline(QWidget):
         self.seek_requested.emit(self.time_at(pos.x()))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        pos = event.position()
         if event.buttons() & Qt.MouseButton.LeftButton:
-            self.seek_requested.emit(self.time_at(event.position().x()))
+            self.seek_requested.emit(self.time_at(pos.x()))
+            return
+        hit = self.moment_at(pos.x(), pos.y())
+        text = self.describe(hit) if hit is not None else ""
+        if text != self.toolTip():
+            self.setToolTip(text)
+            if not text:
+                QToolTip.hideText()
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        self.setToolTip("")
+        super().leaveEvent(event)
+
+    def _code_words(self, code_id: str) -> str:
+        """A code as "Principle: code" (the principle alone for its own code)."""
+        if self.codebook is None:
+            return code_id
+        principle = self.codebook.category_of(code_id).label
+        label = self.codebook.code(code_id).label
+        return principle if label == principle else f"{principle}: {label}"
+
+    def describe(self, moment: Moment) -> str:
+        """All of a moment, for its tooltip: time, codes in words, coder, caption."""
+        codes = ", ".join(self._code_words(c) for c in moment.codes)
+        coder = f" · coded by {moment.coder}" if moment.coder else ""
+        lines = [f"{moment.label()}  {codes or 'no code yet'}{coder}", moment.caption]
+        return "\n".join(line for line in lines if line)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
         steps = event.angleDelta().y() / 120
@@ -327,9 +376,7 @@ class Timeline(QWidget):
             at = self.offset + event.position().x() / self.pixels_per_second
             self.zoom(1.25**steps, around=at)
         else:
-            shift = -steps * 0.1 * self.visible_seconds()
-            self.offset = max(0.0, self.offset + shift)
-            self.update()
+            self.scroll_to(self.offset - steps * 0.1 * self.visible_seconds())
 
     # --- painting ------------------------------------------------------------------------
 
@@ -390,7 +437,7 @@ class Timeline(QWidget):
         start, end = marks
         x0 = self.x_of(start or 0)
         x1 = self.x_of(end) if end is not None else x0 + 2
-        return QRectF(x0, 0, max(x1 - x0, 2), HEIGHT)
+        return QRectF(x0, 0, max(x1 - x0, 2), self.total_height())
 
     def _paint_marks(self, painter: QPainter) -> None:
         if self.marks[0] is None:
@@ -413,16 +460,31 @@ class Timeline(QWidget):
                 painter.drawRect(rect)
             painter.setPen(QColor("black"))
             text = " ".join(c.split(".")[-1] for c in moment.codes)
+            room = int(rect.width()) - 6  # cut with "…", never mid-word unmarked
+            text = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room)
             painter.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        self._paint_lane_names(painter)
         painter.setPen(QColor("white"))
         for still in self.stills:
-            x, y = self.x_of(still.time), RULER + STRIP + WAVE + MOMENTS / 2
+            x, y = self.x_of(still.time), RULER + STRIP + WAVE + self.band() / 2
             painter.setBrush(QColor("white"))
             painter.drawPolygon(
                 QPolygonF(
                     [QPointF(x, y - 6), QPointF(x + 5, y), QPointF(x, y + 6), QPointF(x - 5, y)]
                 )
             )
+
+    def _paint_lane_names(self, painter: QPainter) -> None:
+        if len(self.lanes) < 2:
+            return
+        metrics = painter.fontMetrics()
+        for number, coder in enumerate(self.lanes):
+            top = RULER + STRIP + WAVE + 2 + number * LANE
+            box = QRectF(0, top + 1, LANE_NAMES, LANE - 2)
+            painter.fillRect(box, QColor(20, 24, 30, 200))
+            painter.setPen(QColor("white"))
+            name = metrics.elidedText(coder or "?", Qt.TextElideMode.ElideRight, LANE_NAMES - 8)
+            painter.drawText(box.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, name)
 
     def _paint_markers(self, painter: QPainter) -> None:
         painter.setPen(Qt.PenStyle.NoPen)
@@ -436,7 +498,7 @@ class Timeline(QWidget):
     def _paint_playhead(self, painter: QPainter) -> None:
         x = self.x_of(self.playhead)
         painter.setPen(QPen(QColor("#ff3b30"), 2))
-        painter.drawLine(QPointF(x, 0), QPointF(x, HEIGHT))
+        painter.drawLine(QPointF(x, 0), QPointF(x, self.total_height()))
 
 
 def _time_order(moment: Moment) -> tuple[Fraction, Fraction, str]:

@@ -34,6 +34,7 @@ class UnlockView(QWidget):
         self.folder.setWordWrap(True)
         self.user = QComboBox()
         self.user.setMinimumHeight(36)
+        self.user.activated.connect(self._on_user_chosen)
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.setMinimumHeight(36)
@@ -133,8 +134,16 @@ class UnlockView(QWidget):
 
     def _on_unlock_failed(self, message: str) -> None:
         self.unlock_button.setEnabled(True)
+        self._back_to_passphrase()
+        show_error(self, message).finished.connect(self._back_to_passphrase)
+
+    def _back_to_passphrase(self) -> None:
+        """The cursor in the passphrase, all of it selected: typing again replaces it."""
+        self.passphrase.setFocus(Qt.FocusReason.OtherFocusReason)
         self.passphrase.selectAll()
-        show_error(self, message)
+
+    def _on_user_chosen(self, _index: int) -> None:
+        self.passphrase.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_library_changed(self) -> None:
         self.unlock_button.setEnabled(True)

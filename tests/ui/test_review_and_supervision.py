@@ -155,7 +155,7 @@ def test_demo_to_reel_to_shared_review_to_supervisor_sign_off(qtbot, window, tmp
     review.comment_text.setText("Lovely example of following her lead")
     review.comment_button.click()  # saved in the case's queue; the view hears of the change
     qtbot.waitUntil(lambda: review.comments.count() == 1, timeout=10_000)
-    assert review.comments.item(0).text() == "sam: Lovely example of following her lead"
+    assert review.comments.item(0).text().endswith(" sam: Lovely example of following her lead")
     review.close_media()
     monkeypatch.setattr(SignOffDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
     panel.buttons["signoff"].click()

@@ -344,7 +344,7 @@ def test_walkthrough_the_private_note_is_kept_as_you_type(qtbot, window, library
     )
     assert editor.saved.text() == "✔ Saved" and QApplication.focusWidget() is editor.note
 
-    click(qtbot, editor.caption)  # the caption too, and a code key straight after
+    click(qtbot, editor.caption.viewport())  # the caption too, and a code key straight after
     editor.caption.selectAll()
     qtbot.keyClicks(QApplication.focusWidget(), "You held her gaze")
     qtbot.waitUntil(lambda: model.moment(moment.id).caption == "You held her gaze", timeout=3_000)
@@ -356,7 +356,7 @@ def test_walkthrough_the_private_note_is_kept_as_you_type(qtbot, window, library
     qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
     qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
     assert model.moment(moment.id).caption == moment.caption
-    assert editor.caption.text() == moment.caption
+    assert editor.caption.toPlainText() == moment.caption
     qtbot.keyClick(review, Qt.Key.Key_Z, ctrl)
     assert model.moment(moment.id).note == "Mum tired today"
     assert editor.note.toPlainText() == "Mum tired today"
@@ -392,14 +392,16 @@ def test_walkthrough_a_supervisor_cannot_type_into_the_practitioners_moment(qtbo
     editor = review.editor
     theirs = _click_moment(qtbot, review, 0)
     assert theirs.coder == "pat"
-    click(qtbot, editor.caption)
+    click(qtbot, editor.caption.viewport())
     qtbot.keyClicks(QApplication.focusWidget(), " and more")
     click(qtbot, editor.note.viewport())
     qtbot.keyClicks(QApplication.focusWidget(), "sam was here")
-    assert editor.caption.text() == theirs.caption and editor.note.toPlainText() == ""
+    assert editor.caption.toPlainText() == theirs.caption and editor.note.toPlainText() == ""
     click(qtbot, review.video)  # leaving the boxes keeps nothing and claims nothing
     assert not editor.delete.isEnabled() and editor.saved.text() == ""
     assert editor.badge.isVisible() and "coded by pat" in editor.badge.text()
+    chips = editor.codes.chips  # the palette is read-only too: no ✕ on the codes
+    assert [chips.item(0).text()] == ["Looking interested, friendly posture"]
     assert not [w.text() for w in review.findChildren(QMessageBox) if w.isVisible()]  # no keys leak
     assert review.notes.annotations.moment(theirs.id) == theirs
 
@@ -541,3 +543,298 @@ def test_walkthrough_a_long_library_path_is_elided_with_a_tooltip(qtbot, tmp_pat
     assert "…" in label.text() and label.toolTip() == str(folder)
     assert window.unlock_view.minimumSizeHint().width() <= LAPTOP[0]
     window.close()
+
+
+# --- finding 9: the supervisor's view ------------------------------------------------------
+
+
+def _audit_rows(panel):
+    table = panel.trail.table
+    return [
+        tuple(table.item(row, column).text() for column in range(table.columnCount()))
+        for row in range(table.rowCount())
+    ]
+
+
+def _family_copy(qtbot, window, out, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    view = window.case_view
+    view.sessions.setCurrentItem(view.sessions.topLevelItem(0).child(0))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    click(qtbot, view.buttons["family"])
+    qtbot.waitUntil(lambda: out.exists() and not window.jobs.running, timeout=30_000)
+
+
+def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_path, monkeypatch):
+    window.resize(1366, 768)  # the walkthrough's screen
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    panel = window.case_view.supervision
+    window.case_view.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.trail.table.rowCount() > 0, timeout=30_000)
+    window.resize(1280, 720)  # and back: laid out afresh with the table in it
+    window.resize(1366, 768)
+    page = window.case_view.parentWidget().parentWidget()  # its scroll area
+    bar = page.verticalScrollBar()  # the table is on screen, not below the fold
+    qtbot.waitUntil(lambda: bar.maximum() == 0 and not bar.isVisible(), timeout=2_000)
+    assert window.case_view.height() == page.viewport().height()
+    assert panel.trail.table.visibleRegion().boundingRect().height() >= 60
+    before = len(panel.trail.entries)
+    assert panel.audit.text().startswith(f"✔ The audit trail is valid: {before} entries")
+
+    _family_copy(qtbot, window, tmp_path / "family.mp4", monkeypatch)  # no Verify pressed:
+    qtbot.waitUntil(lambda: _audit_rows(panel)[0][2] == "media.export", timeout=30_000)
+    count = len(panel.trail.entries)  # the export's entries are at the top, and counted
+    assert count > before and f"valid: {count} entries" in panel.audit.text()
+    when, who, _what, _on, details = _audit_rows(panel)[0]
+    assert who == "pat" and when.startswith(time.strftime("%Y-%m-%d", time.gmtime()))
+    assert "export" in details
+    tabs = window.case_view.tabs  # hidden, it reads the trail when shown again
+    tabs.setCurrentWidget(window.case_view.goals)
+    _family_copy(qtbot, window, tmp_path / "again.mp4", monkeypatch)
+    assert len(panel.trail.entries) == count
+    tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: len(panel.trail.entries) > count, timeout=30_000)
+    count = len(panel.trail.entries)
+    assert f"valid: {count} entries" in panel.audit.text()
+
+    window.lock_action.trigger()  # the supervisor's turn
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    panel = window.case_view.supervision
+    window.case_view.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: len(panel.trail.entries) > count, timeout=30_000)  # sam's opening
+    assert _audit_rows(panel)[0][1:3] == ("sam", "case.open")
+
+    users = panel.trail.user  # by user: chosen with the keyboard, as a person does
+    click(qtbot, users)  # the list opens; typing picks, Enter chooses
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=2_000)
+    qtbot.keyClicks(QApplication.focusWidget(), "pat")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert users.currentText() == "pat"
+    rows = _audit_rows(panel)
+    assert rows and {row[1] for row in rows} == {"pat"}
+    click(qtbot, panel.trail.text)  # by text
+    qtbot.keyClicks(QApplication.focusWidget(), "EXPORT")
+    rows = _audit_rows(panel)
+    assert {row[2] for row in rows} == {"export.start", "media.export"}, rows
+    actions = panel.trail.action  # by action
+    actions.setCurrentIndex(actions.findText("media.export"))
+    actions.activated.emit(actions.currentIndex())
+    assert [row[2] for row in _audit_rows(panel)] == ["media.export"] * 2  # the two copies
+
+
+def _code_at(qtbot, review, seconds, key):
+    from fractions import Fraction
+
+    review.player.seek(Fraction(seconds))
+    qtbot.waitUntil(lambda: review.player.frame() == seconds * 30, timeout=5_000)
+    qtbot.keyClick(review, Qt.Key.Key_Escape)
+    qtbot.keyClick(review, key)
+
+
+def test_walkthrough_the_supervisor_codes_compares_and_comments(qtbot, window):
+    from tests.ui.conftest import open_review
+    from ui.timeline import HEIGHT, LANE, MOMENTS, RULER, STRIP, WAVE
+
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    timeline = review.timeline
+    assert timeline.lanes == [] and timeline.minimumHeight() == HEIGHT  # one coder: one lane
+    click(qtbot, review.video)
+    _code_at(qtbot, review, 8, Qt.Key.Key_1)  # sam agrees: attentive from 8 s
+    _code_at(qtbot, review, 15, Qt.Key.Key_4)  # and sees attuned where pat saw nothing
+    # one labelled row per coder, at once (not only after "Compare coding…")
+    assert timeline.lanes == ["pat", "sam"]
+    assert timeline.minimumHeight() == RULER + STRIP + WAVE + max(MOMENTS, 2 * LANE + 4)
+    pats = [m for m in review.notes.annotations.moments if m.coder == "pat"]
+    sams = [m for m in review.notes.annotations.moments if m.coder == "sam"]
+    assert timeline.moment_rect(pats[0]).bottom() <= timeline.moment_rect(sams[0]).top()
+    image = timeline.grab().toImage()  # the lane's name is painted at the left, white on dark
+    row = timeline.moment_rect(sams[0]).center().y()
+    names = [image.pixelColor(x, int(row)) for x in range(4, 40)]
+    assert any(c.lightness() > 200 for c in names) and any(c.lightness() < 60 for c in names)
+
+    click(qtbot, review.compare_button)  # kappa rows in principle order (1–6), not A–Z
+    table = review.agreement.table
+    labels = [table.item(row, 0).text() for row in range(table.rowCount())]
+    assert labels == [
+        "Being attentive",
+        "Encouraging initiatives",
+        "Developing attuned interactions",
+    ]
+    review.agreement.close()
+
+    review.select(pats[0].id)
+    click(qtbot, review.comment_text)  # Enter posts the comment; it is dated
+    qtbot.keyClicks(QApplication.focusWidget(), "Lovely example of following her lead")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: review.comments.count() == 1, timeout=10_000)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    text = review.comments.item(0).text()
+    assert text.startswith(today) and text.endswith("sam: Lovely example of following her lead")
+    assert review.comment_text.text() == ""
+    review.close_media()
+    panel = window.case_view.supervision
+    qtbot.waitUntil(lambda: panel.comments.count() == 1, timeout=10_000)
+    assert panel.comments.item(0).text().startswith(today + " ")
+    assert len(panel.comments.item(0).text().split()[1]) == 5  # the time too: "10:20"
+
+
+# --- finding 10: coding comfort -------------------------------------------------------------
+
+
+def _close_next_message(qtbot, seen):
+    def try_close():
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QMessageBox):
+            seen.append(dialog.text())
+            qtbot.mouseClick(dialog.button(QMessageBox.StandardButton.Ok), LEFT)
+        else:
+            QTimer.singleShot(50, try_close)
+
+    QTimer.singleShot(50, try_close)
+
+
+def test_walkthrough_the_cursor_goes_back_to_the_passphrase(qtbot, window):
+    view = window.unlock_view
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.passphrase, timeout=2_000)
+    click(qtbot, view.user)  # choosing a user puts the cursor in the passphrase
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=2_000)
+    qtbot.keyClicks(QApplication.focusWidget(), "sam")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert view.user.currentText() == "sam"
+    assert QApplication.focusWidget() is view.passphrase
+    qtbot.keyClicks(QApplication.focusWidget(), "sam-wrong-guess")
+    seen: list[str] = []
+    _close_next_message(qtbot, seen)
+    click(qtbot, view.unlock_button)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    window.activateWindow()  # the message closed: the window is active again (as a WM does)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.passphrase, timeout=2_000)
+    assert view.passphrase.selectedText() == "sam-wrong-guess"  # typing again replaces it
+    qtbot.keyClicks(QApplication.focusWidget(), "sam-demo-passphrase")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.cases_view, timeout=30_000)
+
+
+def test_walkthrough_coding_with_the_palette_and_a_long_caption(qtbot, window):
+    from tests.ui.conftest import open_review
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    editor, model = review.editor, review.notes.annotations
+    palette = editor.codes
+    before = palette.buttons["guiding"].mapTo(window, palette.buttons["guiding"].rect().center())
+    moment = _click_moment(qtbot, review, 0)  # pat's "Looking interested" (a finer code)
+    after = palette.buttons["guiding"].mapTo(window, palette.buttons["guiding"].rect().center())
+    assert after == before  # nothing moves under the mouse when the chips show
+    assert palette.chip_codes() == ["attentive.looking"]  # the ticked code, shown as a chip
+    checked = [name for name, button in palette.buttons.items() if button.isChecked()]
+    assert checked == ["attentive"] and len(palette.buttons) == 6
+    assert [b.text()[0] for b in palette.buttons.values()] == list("123456")
+    for button in palette.buttons.values():  # all six in sight, no scrolling
+        assert button.isVisible() and not button.visibleRegion().isEmpty()
+
+    click(qtbot, review.video)
+    assert QApplication.focusWidget() is review
+    click(qtbot, palette.buttons["guiding"])  # 5: Guiding
+    assert model.moment(moment.id).codes == ("attentive.looking", "guiding")
+    assert palette.chip_codes() == ["attentive.looking", "guiding"]
+    assert palette.buttons["guiding"].isChecked()
+    assert QApplication.focusWidget() is review  # the review's keys still work
+    chips = palette.chips
+    rect = chips.visualItemRect(chips.item(0))
+    qtbot.mouseClick(chips.viewport(), LEFT, pos=rect.center())  # a chip's click unticks it
+    assert model.moment(moment.id).codes == ("guiding",)
+    assert palette.chip_codes() == ["guiding"] and not palette.buttons["attentive"].isChecked()
+
+    click(qtbot, editor.caption.viewport())  # a caption of two lines
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(QApplication.focusWidget(), "You waited.")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.keyClicks(QApplication.focusWidget(), "She showed you the block.")
+    two_lines = "You waited.\nShe showed you the block."
+    qtbot.waitUntil(lambda: model.moment(moment.id).caption == two_lines, timeout=3_000)
+    assert editor.saved.text() == "✔ Saved"
+    click(qtbot, review.video)
+    qtbot.keyClick(review, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undoable
+    assert model.moment(moment.id).caption == moment.caption
+    assert editor.caption.toPlainText() == moment.caption
+    review.close_media()
+
+
+def test_walkthrough_the_zoomed_timeline_scrolls_and_tells_whole_labels(qtbot, window):
+    from PySide6.QtCore import QPoint
+
+    from tests.ui.conftest import open_review
+
+    window.resize(1366, 768)  # the walkthrough's screen
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    review = open_review(qtbot, window)
+    timeline, bar = review.timeline, review.zoom_bar
+    assert not bar.scrollbar.isEnabled() and bar.level.text() == "×1"  # the whole session fits
+    for _ in range(3):
+        click(qtbot, bar.buttons["in"])
+    assert bar.level.text() == "×8" and bar.scrollbar.isEnabled()
+    assert bar.scrollbar.pageStep() == int(timeline.visible_seconds() * 1000)
+    second = review.notes.annotations.in_time_order()[1]  # 22–29 s: not in view at ×8
+
+    def in_view():
+        return (
+            0 <= timeline.x_of(second.start) and timeline.x_of(second.start) + 30 < timeline.width()
+        )
+
+    groove = QPoint(bar.scrollbar.width() - 30, bar.scrollbar.height() // 2)
+    for _ in range(20):  # a page at a time, by clicks in the scrollbar's groove
+        if in_view():
+            break
+        before = timeline.offset
+        qtbot.mouseClick(bar.scrollbar, LEFT, pos=groove)
+        assert timeline.offset > before and bar.scrollbar.value() == int(timeline.offset * 1000)
+    assert in_view()
+
+    rect = timeline.moment_rect(second)
+    over = QPoint(int(rect.left()) + 20, int(rect.center().y()))
+    qtbot.mouseMove(timeline, over)  # hovering tells the whole moment
+    qtbot.waitUntil(lambda: "Encouraging" in timeline.toolTip(), timeout=2_000)
+    tip = timeline.toolTip()
+    assert "Waiting" in tip and "coded by pat" in tip and second.caption in tip
+    qtbot.mouseMove(timeline, QPoint(int(rect.left()) - 40, 5))  # the ruler: nothing to tell
+    qtbot.waitUntil(lambda: timeline.toolTip() == "", timeout=2_000)
+    click(qtbot, bar.buttons["fit"])
+    assert bar.level.text() == "×1" and not bar.scrollbar.isEnabled()
+    review.close_media()
+
+
+def test_walkthrough_the_shot_is_framed_before_start(qtbot, window):
+    from tests.ui.helpers import frame_number
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    click(qtbot, window.case_view.buttons["new"])
+    record = window.record_view
+    qtbot.waitUntil(
+        lambda: window.stack.currentWidget() is record and bool(record.session_id), timeout=10_000
+    )
+    assert record.start_stop.text() == "● Start recording" and not record.recording
+    seen: set[int] = set()
+
+    def live():  # the source's picture, moving, before Start
+        if not record.video.image.isNull():
+            seen.add(frame_number(record.video.image))
+        return len(seen) >= 2
+
+    qtbot.waitUntil(live, timeout=10_000)
+    assert record.framing.running
+    click(qtbot, record.back_button)  # leaving closes the camera
+    assert window.stack.currentWidget() is window.case_view
+    qtbot.waitUntil(lambda: not record.framing.running, timeout=5_000)

@@ -84,10 +84,10 @@ def test_record_then_annotate_by_keyboard_with_undo_and_redo(qtbot, window, libr
     go_to_frame(qtbot, review, Qt.Key.Key_Right, 36)
     press(qtbot, review, Qt.Key.Key_S)
     assert [s.time for s in model.stills] == [Fraction(36, 30)]
-    review.editor.caption.setText("You looked at her")
+    review.editor.caption.setPlainText("You looked at her")
     review.select(model.moments[0].id)
-    review.editor.caption.setText("You looked at her, and she smiled")
-    review.editor.caption.editingFinished.emit()
+    review.editor.caption.setPlainText("You looked at her, and she smiled")
+    review.editor.commit_note()
     assert model.moments[0].caption == "You looked at her, and she smiled"
 
     review.close_media()  # "Back to the case": saves, in the case's queue
