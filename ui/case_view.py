@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -86,6 +87,14 @@ class CaseView(QWidget):
         self.buttons["family"].clicked.connect(self._family_copy_of_selected)
         self.buttons["report"].clicked.connect(self._report_of_selected)
         self._build()
+
+    def show_page(self, page: QWidget) -> None:
+        """Bring the tab holding ``page`` to the front (each page scrolls in its own area)."""
+        for index in range(self.tabs.count()):
+            area = self.tabs.widget(index)
+            if area is page or (isinstance(area, QScrollArea) and area.widget() is page):
+                self.tabs.setCurrentIndex(index)
+                return
 
     def _build(self) -> None:
         back = QPushButton("All cases")

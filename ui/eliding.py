@@ -63,6 +63,7 @@ def scrolling_panel(panel: QWidget, min_width: int = 0) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a click in the panel leaves the view's keys
     if min_width:
         area.setMinimumWidth(min_width)
     area.setWidget(panel)

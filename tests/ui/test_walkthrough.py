@@ -572,7 +572,7 @@ def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_pa
     unlock(qtbot, window)
     open_first_case(qtbot, window)
     panel = window.case_view.supervision
-    window.case_view.tabs.setCurrentWidget(panel)
+    window.case_view.show_page(panel)
     qtbot.waitUntil(lambda: panel.trail.table.rowCount() > 0, timeout=30_000)
     window.resize(1280, 720)  # and back: laid out afresh with the table in it
     window.resize(1366, 768)
@@ -591,11 +591,11 @@ def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_pa
     when, who, _what, _on, details = _audit_rows(panel)[0]
     assert who == "pat" and when.startswith(time.strftime("%Y-%m-%d", time.gmtime()))
     assert "export" in details
-    tabs = window.case_view.tabs  # hidden, it reads the trail when shown again
-    tabs.setCurrentWidget(window.case_view.goals)
+    # hidden, it reads the trail when shown again
+    window.case_view.show_page(window.case_view.goals)
     _family_copy(qtbot, window, tmp_path / "again.mp4", monkeypatch)
     assert len(panel.trail.entries) == count
-    tabs.setCurrentWidget(panel)
+    window.case_view.show_page(panel)
     qtbot.waitUntil(lambda: len(panel.trail.entries) > count, timeout=30_000)
     count = len(panel.trail.entries)
     assert f"valid: {count} entries" in panel.audit.text()
@@ -604,7 +604,7 @@ def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_pa
     unlock(qtbot, window, "sam", "sam-demo-passphrase")
     open_first_case(qtbot, window)
     panel = window.case_view.supervision
-    window.case_view.tabs.setCurrentWidget(panel)
+    window.case_view.show_page(panel)
     qtbot.waitUntil(lambda: len(panel.trail.entries) > count, timeout=30_000)  # sam's opening
     assert _audit_rows(panel)[0][1:3] == ("sam", "case.open")
 
