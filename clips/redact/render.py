@@ -15,7 +15,8 @@ from clips.errors import MediaError
 from clips.ffmpeg import Cancel, spawn
 
 from .detect import Box
-from .plan import RedactionPlan, TrackBox
+from .plan import RedactionPlan, Track, TrackBox
+from .shape import is_shield, shaped
 from .source import widen_pipe
 
 #: The share of a face box's size added on every side, always.
@@ -31,19 +32,38 @@ def hidden_box(box: TrackBox) -> Box:
 
 
 def hidden_areas(plan: RedactionPlan, frame: int, visible: Collection[str]) -> list[Box]:
-    """What to hide in ``frame``: every track not in ``visible`` and every manual box."""
+    """What to hide in ``frame``: every track not in ``visible`` and every manual box. Where
+    a hidden track's margin or widening reaches over a visible track's face, that face is
+    cut out of it (clips/redact/shape.py: the hidden face's own box stays)."""
+    shields = [
+        b.box
+        for t in plan.tracks
+        if t.id in visible and (b := t.at(frame)) is not None and is_shield(b)
+    ]
     areas = []
     for track in plan.tracks:
         if track.id in visible or not (track.first <= frame <= track.last):
             continue
         box = track.at(frame)
         if box is not None:
-            areas.append(hidden_box(box).clipped(plan.width, plan.height))
+            whole = hidden_box(box).clipped(plan.width, plan.height)
+            areas += shaped(whole, box, shields, _velocity(track, frame)) if shields else [whole]
     for manual in plan.manual:
         drawn = manual.at(frame)
         if drawn is not None:
             areas.append(drawn.clipped(plan.width, plan.height))
-    return [a for a in areas if a.area() > 0]
+    return [a.clipped(plan.width, plan.height) for a in areas if a.area() > 0]
+
+
+def _velocity(track: Track, frame: int) -> tuple[float, float]:
+    """The box's largest move a frame around ``frame`` (pixels, x and y, signed)."""
+    now = track.at(frame)
+    moves = [(0.0, 0.0)]
+    for other in (track.at(frame - 1), track.at(frame + 1)):
+        if now is not None and other is not None:
+            step = 1 if other.frame > frame else -1
+            moves.append(((other.x - now.x) * step, (other.y - now.y) * step))
+    return max(moves, key=lambda m: abs(m[0]) + abs(m[1]))
 
 
 def hide(frame: np.ndarray, area: Box, rng: np.random.Generator, style: str = "fill") -> None:
