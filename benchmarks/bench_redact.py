@@ -52,9 +52,11 @@ from videofeedback.library.media_records import media_record  # noqa: E402
 
 
 def _case(folder: Path):  # type: ignore[no-untyped-def]
-    library, alice = Library.create(folder / "lib", "alice", "pw-a", folder / "r.age", 30)
-    library.add_user(alice, "bob", Role.PRACTITIONER, "pw-b")
-    case = create_case(library.unlock("bob", "pw-b"), "Bench", Programme.VIG, date.today())
+    words = "quiet-harbour-lantern"
+    library, alice = Library.create(folder / "lib", "alice", f"alice-{words}", folder / "r.age", 30)
+    library.add_user(alice, "bob", Role.PRACTITIONER, f"bob-{words}")
+    bob = library.unlock("bob", f"bob-{words}")
+    case = create_case(bob, "Bench", Programme.VIG, date.today())
     participant = case.add_participant("Bench Parent", "mother")
     for purpose in (Purpose.FILMING, Purpose.FAMILY_COPY):
         case.set_consent(participant, purpose, True)

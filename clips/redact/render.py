@@ -1,13 +1,12 @@
 """What to hide in each frame, hiding in pixels (a still: solid colour or coarse blocks, with
-noise; irreversible, nothing of the face is left to un-blur), the mute filter, and the
-encoder job the redacted copy pipes into (clips/redact/overlay.py)."""
+noise; irreversible, nothing of the face is left to un-blur), and the encoder job the
+redacted copy pipes into (clips/redact/overlay.py). The sound: clips/redact/sound.py."""
 
 from __future__ import annotations
 
 import subprocess
 import threading
 from collections.abc import Callable, Collection, Iterable
-from fractions import Fraction
 
 import numpy as np
 
@@ -17,6 +16,7 @@ from clips.ffmpeg import Cancel, spawn
 from .detect import Box
 from .plan import RedactionPlan, Track, TrackBox
 from .shape import is_shield, shaped
+from .sound import mute_filter, sound_graph
 from .source import widen_pipe
 
 #: The share of a face box's size added on every side, always.
@@ -91,27 +91,7 @@ def _cover(
     region[:] = np.clip(base + grain, 0, 255).astype(np.uint8)
 
 
-def _ranges(spans: Iterable[tuple[Fraction, Fraction]]) -> str:
-    return "+".join(f"between(t,{float(s):.6f},{float(e):.6f})" for s, e in spans)
-
-
-def mute_filter(mutes: Iterable[tuple[Fraction, Fraction]]) -> str:
-    ranges = _ranges(mutes)
-    return f"volume=enable='{ranges}':volume=0" if ranges else "anull"
-
-
-def sound_graph(plan: RedactionPlan, source: str = "[0:a:0]", out: str = "[sound]") -> str:
-    """The original sound silenced over every muted range; a 1 kHz tone mixed in over the
-    ranges to bleep."""
-    silenced = f"{source}aresample=48000,{mute_filter(m.seconds() for m in plan.mutes)}"
-    bleeps = _ranges(m.seconds() for m in plan.mutes if m.bleep)
-    if not bleeps:
-        return f"{silenced}{out}"
-    tone = (
-        f"sine=frequency=1000:sample_rate=48000,volume=0.25,volume=enable='not({bleeps})':volume=0"
-    )
-    mix = "amix=inputs=2:duration=first:normalize=0"
-    return f"{silenced}[silenced];{tone}[tone];[silenced][tone]{mix}{out}"
+__all__ = ["hidden_areas", "hidden_box", "hide", "encode", "mute_filter", "sound_graph"]
 
 
 def encode(
