@@ -25,9 +25,9 @@ from benchmarks.common import _cpu_seconds, alternate, machine, report  # noqa: 
 from clips.ffmpeg import OWN_MEDIA, base_args, run, video_encoder_args  # noqa: E402
 from clips.redact.detect import FaceDetector  # noqa: E402
 from clips.redact.plan import RedactionPlan  # noqa: E402
-from clips.redact.render import hidden_areas  # noqa: E402
+from clips.redact.render import hidden_areas, hidden_box  # noqa: E402
 from clips.redact.source import read_frames  # noqa: E402
-from clips.redact.track import TrackerSettings, track_frames  # noqa: E402
+from clips.redact.track import TrackerSettings, moments, track_frames  # noqa: E402
 from clips.serve import serving  # noqa: E402
 from encryption import atomic_file  # noqa: E402
 from tests.media.redact_scenes import (  # noqa: E402
@@ -75,12 +75,22 @@ def _recall(scene: Scene, plan, visible=()) -> tuple[float, float]:  # type: ign
     return covered / scene.frames, worst
 
 
-def _false_hiding(scene: Scene, plan, participant_tracks: set[str]) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+def _rectangles(plan, number: int, visible: set[str]) -> list:  # type: ignore[no-untyped-def]
+    """What was hidden before the shaping (2026-12-01 morning): each hidden track's whole
+    widened rectangle, whatever it overlapped."""
+    return [hidden_box(b) for t in plan.tracks if t.id not in visible
+            and (b := t.at(number)) is not None]  # fmt: skip
+
+
+def _false_hiding(  # type: ignore[no-untyped-def]
+    scene: Scene, plan, participant_tracks: set[str]
+) -> tuple[float, float, float, int]:
     """Of the frames where the participant is in view, the share where more than 10 % of
     the pixels of her face that show (not under someone else's head or a hand in front)
     are hidden; the same for her whole face box (pixels under another head in front count
-    too); and the frames she is behind someone."""
-    hidden = boxed = seen = 0
+    too); the first with the rectangles hidden before the shaping; and the frames she is
+    behind someone."""
+    hidden = boxed = before = seen = 0
     for number, faces in enumerate(scene.truth()):
         face = scene.motion(number)[scene.participant].face()
         if face not in faces:
@@ -89,7 +99,10 @@ def _false_hiding(scene: Scene, plan, participant_tracks: set[str]) -> tuple[flo
         areas = hidden_areas(plan, number, participant_tracks)
         hidden += visible_share_hidden(scene, number, scene.participant, areas) > 0.10
         boxed += coverage(face, areas, (scene.width, scene.height)) > 0.10
-    return hidden / max(1, seen), boxed / max(1, seen), scene.frames - seen
+        old = _rectangles(plan, number, participant_tracks)
+        before += visible_share_hidden(scene, number, scene.participant, old) > 0.10
+    n = max(1, seen)
+    return hidden / n, boxed / n, before / n, scene.frames - seen
 
 
 def _participant_tracks(scene: Scene, plan) -> set[str]:  # type: ignore[no-untyped-def]
@@ -158,7 +171,7 @@ def main() -> None:
     if args.only is None:
         real_footage()
     settings = TrackerSettings(detect_every=args.every)
-    total_frames = total_stretches = 0
+    total_frames = total_stretches = total_moments = 0
     with tempfile.TemporaryDirectory() as tmp:
         library, case, session, participant = _case(Path(tmp))
         for make in [m for m in SCENES + HARD if args.only in (None, m.__name__)]:
@@ -172,20 +185,24 @@ def main() -> None:
             recall, worst = _recall(scene, plan)
             mine = _participant_tracks(scene, plan)
             two = len(scene.motion(0)) > 1
-            false, boxed, behind = _false_hiding(scene, plan, mine) if two else (0.0, 0.0, 0)
+            none = (0.0, 0.0, 0.0, 0)
+            false, boxed, before, behind = _false_hiding(scene, plan, mine) if two else none
+            looks = len(moments(plan.stretches, plan.detect_every))
             minutes = plan.frames / 30 / 60
             total_frames += plan.frames
             total_stretches += len(plan.stretches)
+            total_moments += looks
             print(
                 f"{scene.name:11s} {plan.frames} frames, N={args.every}: find {wall:.1f} s wall "
                 f"({args.seconds / wall:.2f}x real time), {cpu:.1f} s CPU "
                 f"({args.seconds / cpu:.2f}x real time a core); recall {recall:.2%} "
                 f"(worst face {worst:.0%} hidden); tracks {len(plan.tracks)}; stretches "
-                f"{len(plan.stretches)} ({len(plan.stretches) / minutes:.1f}/min)"
+                f"{len(plan.stretches)} ({len(plan.stretches) / minutes:.1f}/min), moments "
+                f"{looks} ({looks / minutes:.1f}/min)"
                 + (
                     f"; participant falsely hidden in {false:.2%} of the frames she is in view "
-                    f"({boxed:.2%} counting her face box under heads in front; {behind} frames "
-                    "behind someone)"
+                    f"({boxed:.2%} counting her face box under heads in front; {before:.2%} with "
+                    f"the unshaped rectangles; {behind} frames behind someone)"
                     if two
                     else ""
                 )
@@ -197,7 +214,10 @@ def main() -> None:
                     )
                 redaction.approve(case, media_id)
                 time_export(case, media_id, Path(tmp) / "copy.mp4", args.rounds, args.seconds)
-        print(f"\nstretches to review: {total_stretches / (total_frames / 30 / 60):.1f} a minute "
+        minutes = total_frames / 30 / 60
+        looks = total_moments / minutes
+        print(f"\nstretches to review: {total_stretches / minutes:.1f} a minute, moments "
+              f"(stretches of all tracks within N frames as one look) {looks:.1f} a minute, "
               f"over {total_frames / 30:.0f} s of film")  # fmt: skip
         library.close()
 

@@ -20,7 +20,13 @@ from clips.redact.overlay import overlays, prepare_overlay_encode
 from clips.redact.plan import OTHER, Keyframe, ManualBox, RedactionPlan
 from clips.redact.render import encode
 from clips.redact.source import read_frames
-from clips.redact.track import TrackerSettings, analysis_size, rescaled, track_frames
+from clips.redact.track import (
+    TrackerSettings,
+    analysis_size,
+    moments,
+    rescaled,
+    track_frames,
+)
 from clips.serve import serving
 from encryption import atomic_file, read_encrypted, write_encrypted
 from videofeedback.library.audit import now_iso
@@ -209,6 +215,7 @@ def review_status(case: Case, media_id: str) -> dict[str, Any]:
     fps = Fraction(plan.fps)
     minutes = float(Fraction(plan.frames) / fps / 60) if plan.frames else 0.0
     last = plan.reviews[-1] if plan.reviews else None
+    looks = moments(plan.stretches, plan.detect_every)
     return {
         "media": media_id,
         "pending": plan.review_pending(),
@@ -224,6 +231,12 @@ def review_status(case: Case, media_id: str) -> dict[str, Any]:
             for s in plan.stretches
         ],  # fmt: skip
         "stretches_per_minute": round(len(plan.stretches) / minutes, 1) if minutes else 0.0,
+        "moments": [
+            {"start": float(a / fps), "end": float(b / fps), "tracks": tracks}
+            for a, b, tracks in looks
+        ],  # fmt: skip
+        "moments_per_minute": round(len(looks) / minutes, 1) if minutes else 0.0,
+        "modes": [m.mode for m in plan.mutes],
         "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
         "bleeps": [m.bleep for m in plan.mutes],
         "boxes": len(plan.manual),

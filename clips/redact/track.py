@@ -321,7 +321,9 @@ def _bridge(boxes: list[TrackBox], found: Box) -> None:
 
 
 def _crossings(tracks: list[Track]) -> dict[str, list[tuple[int, int, str]]]:
-    """Frames where two tracks' faces overlap: there a tracker can swap two people."""
+    """Frames where two tracks' faces overlap: there a tracker can swap two people. Flagged
+    once, on the earlier track (its reason names the other): a reviewer looks at those frames
+    once, and approval covers the whole plan."""
     found: dict[str, list[tuple[int, int, str]]] = {t.id: [] for t in tracks}
     for index, one in enumerate(tracks):
         for other in tracks[index + 1 :]:
@@ -329,8 +331,20 @@ def _crossings(tracks: list[Track]) -> dict[str, list[tuple[int, int, str]]]:
                 a, b = one.at(frame), other.at(frame)
                 if a is not None and b is not None and a.box.iou(b.box) > 0:
                     found[one.id].append((frame, frame, f"crosses {other.id}"))
-                    found[other.id].append((frame, frame, f"crosses {one.id}"))
     return found
+
+
+def moments(stretches: Sequence[Stretch], gap: int) -> list[tuple[int, int, list[str]]]:
+    """The stretches of all tracks as the moments a reviewer steps through: those that
+    overlap or lie within ``gap`` frames of each other are one look (start, end, tracks)."""
+    merged: list[tuple[int, int, list[str]]] = []
+    for s in sorted(stretches, key=lambda s: (s.start, s.end)):
+        if merged and s.start <= merged[-1][1] + gap:
+            start, end, tracks = merged[-1]
+            merged[-1] = (start, max(end, s.end), tracks + [s.track] * (s.track not in tracks))
+        else:
+            merged.append((s.start, s.end, [s.track]))
+    return merged
 
 
 def review_stretches(

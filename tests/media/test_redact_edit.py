@@ -185,3 +185,12 @@ def test_a_participant_beside_behind_or_in_front_of_someone_hidden_stays_visible
         assert (
             false["rectangles"] > 5
         )  # what the shaping is for    assert recall == 1.0 or (make is behind and recall >= 0.98)
+
+
+def test_stretches_of_several_tracks_at_one_moment_are_one_look():
+    from clips.redact.plan import Stretch
+    from clips.redact.track import moments
+
+    stretches = [Stretch("t1", 10, 12, "crosses t2"), Stretch("t2", 14, 20, "lost"),
+                 Stretch("t3", 40, 41, "appears"), Stretch("t1", 30, 30, "fast move")]  # fmt: skip
+    assert moments(stretches, 5) == [(10, 20, ["t1", "t2"]), (30, 30, ["t1"]), (40, 41, ["t3"])]
