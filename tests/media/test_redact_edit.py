@@ -194,3 +194,31 @@ def test_stretches_of_several_tracks_at_one_moment_are_one_look():
     stretches = [Stretch("t1", 10, 12, "crosses t2"), Stretch("t2", 14, 20, "lost"),
                  Stretch("t3", 40, 41, "appears"), Stretch("t1", 30, 30, "fast move")]  # fmt: skip
     assert moments(stretches, 5) == [(10, 20, ["t1", "t2"]), (30, 30, ["t1"]), (40, 41, ["t3"])]
+
+
+class _Jumping:
+    """A detector that sees a face at x=100 on its first two calls, then at x=160 (a fast
+    face: the boxes no longer overlap)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, frame):
+        self.calls += 1
+        return [Box(100 if self.calls <= 2 else 160, 80, 40, 40, 0.9)]
+
+
+def test_a_fast_face_found_again_rejoins_its_track_bridged_and_goes_to_review():
+    import numpy as np
+
+    from clips.redact.track import FaceTracker
+
+    tracker = FaceTracker(Fraction(10), (320, 240), _Jumping())
+    for _ in range(12):
+        tracker.add(np.zeros((240, 320, 3), np.uint8))  # no texture: flow finds nothing
+    (track,), stretches = tracker.finish()  # one track, not a second beside a held box
+    for frame in range(6, 10):
+        box = track.at(frame)
+        assert box.confidence < 0.5 and box.x <= 100 + 60 * (frame - 5) / 5
+        assert box.x + box.w >= 100 + 60 * (frame - 5) / 5 + 40  # the path is covered
+    assert any(s.start <= 6 and s.end >= 9 and "low confidence" in s.reason for s in stretches)
