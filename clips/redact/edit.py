@@ -30,7 +30,7 @@ def _changed(plan: RedactionPlan, **fields: object) -> RedactionPlan:
     return replace(plan, changes_since_review=plan.changes_since_review + 1, **fields)  # type: ignore[arg-type]
 
 
-def _with_tracks(plan: RedactionPlan, tracks: list[Track]) -> tuple[Track, ...]:
+def _ordered(tracks: list[Track]) -> tuple[Track, ...]:
     """In the order of their ids' numbers (t2 before t10), as found."""
     return tuple(sorted(tracks, key=lambda t: (len(t.id), t.id)))
 
@@ -58,7 +58,7 @@ def split(plan: RedactionPlan, track_id: str, frame: int) -> tuple[RedactionPlan
         if s.end >= frame:
             stretches.append(replace(s, track=new, start=max(s.start, frame)))
     return _changed(
-        plan, tracks=_with_tracks(plan, [*others, before, after]), stretches=tuple(stretches)
+        plan, tracks=_ordered([*others, before, after]), stretches=tuple(stretches)
     ), new
 
 
@@ -112,7 +112,7 @@ def merge(plan: RedactionPlan, keep_id: str, other_id: str) -> tuple[RedactionPl
                       for s in plan.stretches)  # fmt: skip
     tracks = [t for t in plan.tracks if t.id not in (keep_id, other_id)]
     merged = _changed(
-        plan, tracks=_with_tracks(plan, [*tracks, Track(keep_id, tuple(filled))]),
+        plan, tracks=_ordered([*tracks, Track(keep_id, tuple(filled))]),
         marks=tuple(sorted(marks.items())), stretches=stretches,
     )  # fmt: skip
     return merged, dropped
@@ -142,4 +142,4 @@ def extend(plan: RedactionPlan, track_id: str, frame: int, box: Box | None = Non
         added = [target, *_interpolated(target, end, state, confidence)]
         boxes = (*added, *track.boxes)
     tracks = [t for t in plan.tracks if t.id != track_id]
-    return _changed(plan, tracks=_with_tracks(plan, [*tracks, Track(track_id, boxes)]))
+    return _changed(plan, tracks=_ordered([*tracks, Track(track_id, boxes)]))
