@@ -75,6 +75,18 @@ def _recall(scene: Scene, plan, visible=()) -> tuple[float, float]:  # type: ign
     return covered / scene.frames, worst
 
 
+def _others_recall(scene: Scene, plan, shown: set[str]) -> float:  # type: ignore[no-untyped-def]
+    """With the participant's tracks shown (as a family copy shows her), the frames where
+    every other face is ≥ 95 % hidden: the shaping must not uncover anyone."""
+    covered = 0
+    for number, faces in enumerate(scene.truth()):
+        her = scene.motion(number)[scene.participant].face()
+        areas = hidden_areas(plan, number, shown)
+        size = (scene.width, scene.height)
+        covered += all(coverage(f, areas, size) >= 0.95 for f in faces if f != her)
+    return covered / scene.frames
+
+
 def _rectangles(plan, number: int, visible: set[str]) -> list:  # type: ignore[no-untyped-def]
     """What was hidden before the shaping (2026-12-01 morning): each hidden track's whole
     widened rectangle, whatever it overlapped."""
@@ -188,6 +200,7 @@ def main() -> None:
             none = (0.0, 0.0, 0.0, 0)
             false, boxed, before, behind = _false_hiding(scene, plan, mine) if two else none
             looks = len(moments(plan.stretches, plan.detect_every))
+            shown = _others_recall(scene, plan, mine) if two else recall
             minutes = plan.frames / 30 / 60
             total_frames += plan.frames
             total_stretches += len(plan.stretches)
@@ -196,6 +209,7 @@ def main() -> None:
                 f"{scene.name:11s} {plan.frames} frames, N={args.every}: find {wall:.1f} s wall "
                 f"({args.seconds / wall:.2f}x real time), {cpu:.1f} s CPU "
                 f"({args.seconds / cpu:.2f}x real time a core); recall {recall:.2%} "
+                f"(others with her shown {shown:.2%}) "
                 f"(worst face {worst:.0%} hidden); tracks {len(plan.tracks)}; stretches "
                 f"{len(plan.stretches)} ({len(plan.stretches) / minutes:.1f}/min), moments "
                 f"{looks} ({looks / minutes:.1f}/min)"

@@ -15,7 +15,7 @@ from clips.ffmpeg import Cancel, spawn
 
 from .detect import Box
 from .plan import RedactionPlan, Track, TrackBox
-from .shape import is_shield, shaped
+from .shape import shaped, shield_of
 from .sound import mute_filter, sound_graph
 from .source import widen_pipe
 
@@ -36,9 +36,9 @@ def hidden_areas(plan: RedactionPlan, frame: int, visible: Collection[str]) -> l
     a hidden track's margin or widening reaches over a visible track's face, that face is
     cut out of it (clips/redact/shape.py: the hidden face's own box stays)."""
     shields = [
-        b.box
+        shield
         for t in plan.tracks
-        if t.id in visible and (b := t.at(frame)) is not None and is_shield(b)
+        if t.id in visible and (shield := shield_of(t, frame, plan.detect_every)) is not None
     ]
     areas = []
     for track in plan.tracks:

@@ -11,10 +11,11 @@ from clips.redact import edit
 from clips.redact.detect import Box
 from clips.redact.plan import Mute, RedactionPlan, Track, TrackBox
 from clips.redact.render import hidden_areas
-from clips.redact.shape import CORE, FRONT, shaped
+from clips.redact.shape import CORE, shaped, shield_of
 from tests.media.redact_scenes import (
     HEADPOSE,
     behind,
+    child,
     coverage,
     crossing,
     hand,
@@ -125,9 +126,26 @@ def test_a_participants_face_is_cut_out_of_the_margin_but_never_out_of_the_hidde
     pieces = shaped(whole, hidden, [over])
     assert _covered(pieces, hidden.box.grown(CORE)) == 1  # the hidden face stays hidden
     assert _covered(pieces, Box(220, 100, 60, 100)) == 0  # beyond its core: hers
-    nearer = Box(120, 60, 200, 200)  # her face, FRONT times larger: in front of the other
-    assert nearer.area() >= FRONT * hidden.box.area()
-    assert _covered(shaped(whole, hidden, [nearer]), nearer) == 0
+    larger = Box(120, 60, 200, 200)  # a face 4x larger: nearer, or a bigger head?
+    assert _covered(shaped(whole, hidden, [larger]), hidden.box.grown(CORE)) == 1
+
+
+def test_a_lost_face_gives_way_only_to_a_participant_seen_surely_in_that_frame():
+    lost = TrackBox(0, 100, 100, 100, 100, 0.3, "held")
+    whole = lost.box.grown(0.8)
+    seen, bracketed = Box(215, 100, 100, 100, 0.9), Box(215, 100, 100, 100, 0.0)
+    assert _covered(shaped(whole, lost, [seen]), Box(230, 100, 50, 100)) == 0
+    assert _covered(shaped(whole, lost, [bracketed]), Box(230, 100, 50, 100)) == 1
+
+
+def test_a_participant_half_covered_between_two_agreeing_detections_still_shields():
+    boxes = [TrackBox(f, 100, 50, 40, 40, 0.9 if f in (0, 5) else 0.3,
+                      "detected" if f in (0, 5) else "tracked") for f in range(6)]  # fmt: skip
+    track = Track("t2", tuple(boxes))
+    assert shield_of(track, 2, 5) == Box(100, 50, 40, 40, 0.0)  # bracketed
+    assert shield_of(track, 0, 5).score == 0.9  # direct
+    moved = Track("t2", (*boxes[:5], TrackBox(5, 160, 50, 40, 40, 0.9, "detected")))
+    assert shield_of(moved, 2, 5) is None  # the detections disagree: she moved
 
 
 def test_a_lost_participants_box_shields_nothing():
@@ -154,11 +172,13 @@ def _false_and_recall(scene):
     false = {"shaped": 0, "rectangles": 0}
     recall = 0
     for number, faces in enumerate(scene.truth()):
-        areas = hidden_areas(plan, number, ())
-        recall += all(coverage(f, areas, (scene.width, scene.height)) >= 0.95 for f in faces)
-        if scene.motion(number)[index].face() not in faces:
+        her = scene.motion(number)[index].face()
+        shaped_areas = hidden_areas(plan, number, mine)  # she is shown: every other face hidden?
+        others = [f for f in faces if f != her]
+        size = (scene.width, scene.height)
+        recall += all(coverage(f, shaped_areas, size) >= 0.95 for f in others)
+        if her not in faces:
             continue
-        shaped_areas = hidden_areas(plan, number, mine)
         fixed = _rectangles(plan, number, mine)
         for name, cover in (("shaped", shaped_areas), ("rectangles", fixed)):
             false[name] += visible_share_hidden(scene, number, index, cover) > 0.10
@@ -174,17 +194,17 @@ def _rectangles(plan, number, visible):
 
 
 @pytest.mark.skipif(not HEADPOSE.exists(), reason="no faces corpus")
-@pytest.mark.parametrize("make", [crossing, behind, turned, hand])
+@pytest.mark.parametrize("make", [crossing, behind, child, turned, hand])
 def test_a_participant_beside_behind_or_in_front_of_someone_hidden_stays_visible(make):
-    """Her face's visible pixels are hidden in no frame (ground truth: the scene), while
-    every face is still hidden (recall); the fixed rectangles hid her in some frames."""
+    """Her face's visible pixels are hidden in (almost) no frame (ground truth: the scene),
+    while every other face is still hidden with her shown (recall); the fixed rectangles hid
+    her in some frames."""
     scene = make()
     false, recall, mine = _false_and_recall(scene)
-    assert mine and false["shaped"] == 0, false
-    if make is behind:
-        assert (
-            false["rectangles"] > 5
-        )  # what the shaping is for    assert recall == 1.0 or (make is behind and recall >= 0.98)
+    assert mine and false["shaped"] <= (1 if make is behind else 0), false
+    if make in (behind, child):
+        assert false["rectangles"] > 5  # what the shaping is for
+    assert recall == 1.0 or (make is behind and recall >= 0.98)
 
 
 def test_stretches_of_several_tracks_at_one_moment_are_one_look():
