@@ -95,6 +95,7 @@ SLOW = (
     "tests/test_headless.py",
     "tests/test_self_contained.py",
     "tests/cli/test_media_commands.py::test_media_workflow_through_the_cli",
+    "tests/cli/test_redact_commands.py::test_redaction_through_the_cli",
     "tests/encryption/test_crash_recovery.py::test_killed_writers_recover_exactly_their_complete_chunks",
     "tests/media/test_import_and_stills.py::test_every_real_file_imports",
     "tests/media/test_overview.py::test_overview_of_a_recording",

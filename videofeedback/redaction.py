@@ -14,11 +14,19 @@ from typing import Any
 
 from clips.ffmpeg import Cancel
 from clips.probe import probe
+from clips.redact import edit
+from clips.redact.detect import Box
 from clips.redact.overlay import overlays, prepare_overlay_encode
 from clips.redact.plan import OTHER, Keyframe, ManualBox, RedactionPlan
 from clips.redact.render import encode
 from clips.redact.source import read_frames
-from clips.redact.track import TrackerSettings, analysis_size, rescaled, track_frames
+from clips.redact.track import (
+    TrackerSettings,
+    analysis_size,
+    moments,
+    rescaled,
+    track_frames,
+)
 from clips.serve import serving
 from encryption import atomic_file, read_encrypted, write_encrypted
 from videofeedback.library.audit import now_iso
@@ -108,13 +116,60 @@ def mark(case: Case, media_id: str, track_id: str, who: str) -> RedactionPlan:
 
 
 def mute(
-    case: Case, media_id: str, start: Fraction, end: Fraction, bleep: bool = False
-) -> RedactionPlan:
+    case: Case, media_id: str, start: Fraction, end: Fraction, bleep: bool = False,
+    mode: str = "",
+) -> RedactionPlan:  # fmt: skip
+    """Sound from ``start`` to ``end`` seconds muted, bleeped (``bleep`` or mode "bleep")
+    or the voice disguised (mode "disguise") in redacted exports."""
     case.require(Action.ANNOTATE)
-    plan = require_plan(case, media_id).muted(start, end, bleep)
+    plan = require_plan(case, media_id).muted(start, end, bleep, mode)
     save_plan(case, plan)
-    kind = "bleep" if bleep else "mute"
+    kind = plan.mutes[-1].mode
     case.audit("redact.mute", media_id, start=str(start), end=str(end), kind=kind)
+    return plan
+
+
+def _frame(plan: RedactionPlan, seconds: Fraction) -> int:
+    return int(seconds * Fraction(plan.fps))
+
+
+def split_track(
+    case: Case, media_id: str, track_id: str, at: Fraction
+) -> tuple[RedactionPlan, str]:
+    """The track split at ``at`` seconds: the part from there on is a new track (its id
+    returned), unmarked (hidden until someone says who it is)."""
+    case.require(Action.ANNOTATE)
+    plan = require_plan(case, media_id)
+    plan, new = edit.split(plan, track_id, _frame(plan, at))
+    save_plan(case, plan)
+    case.audit("redact.split", media_id, track=track_id, at=str(at), new=new)
+    return plan, new
+
+
+def merge_tracks(case: Case, media_id: str, keep: str, other: str) -> tuple[RedactionPlan, bool]:
+    """Two tracks of one person as one (``keep``); True when their marks differed and were
+    dropped (the merged track is hidden until marked again)."""
+    case.require(Action.ANNOTATE)
+    plan, dropped = edit.merge(require_plan(case, media_id), keep, other)
+    save_plan(case, plan)
+    case.audit("redact.merge", media_id, track=keep, merged=other, mark_dropped=str(dropped))
+    return plan, dropped
+
+
+def extend_track(
+    case: Case, media_id: str, track_id: str, to: Fraction,
+    box: tuple[float, float, float, float] | None = None,
+) -> RedactionPlan:  # fmt: skip
+    """The track continued to ``to`` seconds, to ``box`` there (x, y, w, h in the film's
+    pixels) or held where it ends."""
+    case.require(Action.ANNOTATE)
+    plan = require_plan(case, media_id)
+    where = None if box is None else Box(*box)
+    if where is not None and min(where.w, where.h) <= 0:
+        raise LibraryError("a box needs a width and height above 0")
+    plan = edit.extend(plan, track_id, _frame(plan, to), where)
+    save_plan(case, plan)
+    case.audit("redact.extend", media_id, track=track_id, to=str(to))
     return plan
 
 
@@ -128,16 +183,29 @@ def add_box(
 ) -> RedactionPlan:
     """A box a person drew, always hidden, from ``start`` to ``end`` seconds, moving from
     ``box`` to ``to`` (x, y, w, h in the film's pixels), linearly."""
+    return add_keyed_box(case, media_id, [(start, box), (end, to or box)])
+
+
+def add_keyed_box(
+    case: Case, media_id: str, keys: list[tuple[Fraction, tuple[float, float, float, float]]]
+) -> RedactionPlan:
+    """A box a person drew, always hidden, through keyframes (seconds, (x, y, w, h) in the
+    film's pixels), moving linearly between them, from the first key's time to the last's."""
     case.require(Action.ANNOTATE)
     plan = require_plan(case, media_id)
-    fps = Fraction(plan.fps)
-    first, last = int(start * fps), int(end * fps)
-    if not 0 <= first <= last or min(box[2:]) <= 0:
-        raise LibraryError("a box needs 0 <= start <= end and a width and height above 0")
-    keys = (Keyframe(first, *box), Keyframe(last, *(to or box)))
-    plan = plan.with_manual(ManualBox(f"b{len(plan.manual) + 1}", keys))
+    ordered = sorted(keys, key=lambda k: k[0])
+    if not ordered or ordered[0][0] < 0 or any(min(b[2:]) <= 0 for _, b in ordered):
+        raise LibraryError("a box needs times from 0 on and a width and height above 0")
+    at: dict[int, tuple[float, float, float, float]] = {}
+    for seconds, box in ordered:
+        if at.setdefault(_frame(plan, seconds), box) != box:
+            raise LibraryError("two keyframes of a box fall on one frame; give distinct times")
+    keyframes = tuple(Keyframe(f, *b) for f, b in at.items())
+    box_id = f"b{len(plan.manual) + 1}"
+    plan = plan.with_manual(ManualBox(box_id, keyframes))
     save_plan(case, plan)
-    case.audit("redact.box", media_id, start=str(start), end=str(end))
+    start, end = ordered[0][0], ordered[-1][0]
+    case.audit("redact.box", media_id, start=str(start), end=str(end), keys=str(len(keyframes)))
     return plan
 
 
@@ -146,6 +214,7 @@ def review_status(case: Case, media_id: str) -> dict[str, Any]:
     fps = Fraction(plan.fps)
     minutes = float(Fraction(plan.frames) / fps / 60) if plan.frames else 0.0
     last = plan.reviews[-1] if plan.reviews else None
+    looks = moments(plan.stretches, plan.detect_every)
     return {
         "media": media_id,
         "pending": plan.review_pending(),
@@ -161,6 +230,12 @@ def review_status(case: Case, media_id: str) -> dict[str, Any]:
             for s in plan.stretches
         ],  # fmt: skip
         "stretches_per_minute": round(len(plan.stretches) / minutes, 1) if minutes else 0.0,
+        "moments": [
+            {"start": float(a / fps), "end": float(b / fps), "tracks": tracks}
+            for a, b, tracks in looks
+        ],  # fmt: skip
+        "moments_per_minute": round(len(looks) / minutes, 1) if minutes else 0.0,
+        "modes": [m.mode for m in plan.mutes],
         "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
         "bleeps": [m.bleep for m in plan.mutes],
         "boxes": len(plan.manual),

@@ -88,17 +88,37 @@ def _xywh(key: Keyframe) -> tuple[float, float, float, float]:
     return (key.x, key.y, key.w, key.h)
 
 
+#: What a sound range becomes: silence, a 1 kHz tone, or the voice pitch-shifted.
+MUTE_MODES = ("mute", "bleep", "disguise")
+
+
 @dataclass(frozen=True)
 class Mute:
-    """Sound silenced from ``start`` to ``end`` seconds (exact fractions as text); with
-    ``bleep``, a 1 kHz tone plays there instead (the listener knows something was cut)."""
+    """Sound changed from ``start`` to ``end`` seconds (exact fractions as text). ``mode``:
+    mute (silence), bleep (a 1 kHz tone: the listener knows something was cut) or disguise
+    (the sound there pitch- and formant-shifted). Plans from before ``mode`` carry only
+    ``bleep``; ``bleep`` stays true exactly for bleeps."""
 
     start: str
     end: str
     bleep: bool = False
+    mode: str = ""
+
+    def __post_init__(self) -> None:
+        mode = self.mode or ("bleep" if self.bleep else "mute")
+        if mode not in MUTE_MODES:
+            raise ValueError(f"unknown sound mode {mode!r}")
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "bleep", mode == "bleep")
 
     def seconds(self) -> tuple[Fraction, Fraction]:
         return Fraction(self.start), Fraction(self.end)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``mode`` is written only for a disguise: a plan without one reads (and digests)
+        exactly as before ``mode`` existed, so its review stays valid."""
+        data: dict[str, Any] = {"start": self.start, "end": self.end, "bleep": self.bleep}
+        return {**data, "mode": self.mode} if self.mode == "disguise" else data
 
 
 @dataclass(frozen=True)
@@ -153,10 +173,16 @@ class RedactionPlan:
         marks = {**dict(self.marks), track_id: who}
         return replace(self, marks=tuple(sorted(marks.items())), **self._changed())
 
-    def muted(self, start: Fraction, end: Fraction, bleep: bool = False) -> RedactionPlan:
+    def muted(
+        self, start: Fraction, end: Fraction, bleep: bool = False, mode: str = ""
+    ) -> RedactionPlan:
+        """A sound range added: ``mode`` mute|bleep|disguise (``bleep`` is the old way to
+        ask for a bleep)."""
         if not 0 <= start < end:
             raise MediaError("a muted range needs 0 <= start < end (seconds)")
-        mutes = (*self.mutes, Mute(str(start), str(end), bleep))
+        if mode and mode not in MUTE_MODES:
+            raise MediaError(f"a sound range is one of {', '.join(MUTE_MODES)}, not {mode!r}")
+        mutes = (*self.mutes, Mute(str(start), str(end), bleep, mode))
         return replace(self, mutes=mutes, **self._changed())
 
     def with_manual(self, box: ManualBox) -> RedactionPlan:
@@ -188,6 +214,7 @@ class RedactionPlan:
         data = asdict(self)
         data["format"] = FORMAT
         data["marks"] = [list(m) for m in self.marks]
+        data["mutes"] = [m.to_dict() for m in self.mutes]
         return data
 
     def to_bytes(self) -> bytes:

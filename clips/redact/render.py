@@ -1,13 +1,12 @@
 """What to hide in each frame, hiding in pixels (a still: solid colour or coarse blocks, with
-noise; irreversible, nothing of the face is left to un-blur), the mute filter, and the
-encoder job the redacted copy pipes into (clips/redact/overlay.py)."""
+noise; irreversible, nothing of the face is left to un-blur), and the encoder job the
+redacted copy pipes into (clips/redact/overlay.py). The sound: clips/redact/sound.py."""
 
 from __future__ import annotations
 
 import subprocess
 import threading
 from collections.abc import Callable, Collection, Iterable
-from fractions import Fraction
 
 import numpy as np
 
@@ -15,7 +14,9 @@ from clips.errors import MediaError
 from clips.ffmpeg import Cancel, spawn
 
 from .detect import Box
-from .plan import RedactionPlan, TrackBox
+from .plan import RedactionPlan, Track, TrackBox
+from .shape import shaped, shield_of
+from .sound import mute_filter, sound_graph
 from .source import widen_pipe
 
 #: The share of a face box's size added on every side, always.
@@ -31,19 +32,38 @@ def hidden_box(box: TrackBox) -> Box:
 
 
 def hidden_areas(plan: RedactionPlan, frame: int, visible: Collection[str]) -> list[Box]:
-    """What to hide in ``frame``: every track not in ``visible`` and every manual box."""
+    """What to hide in ``frame``: every track not in ``visible`` and every manual box. Where
+    a hidden track's margin or widening reaches over a visible track's face, that face is
+    cut out of it (clips/redact/shape.py: the hidden face's own box stays)."""
+    shields = [
+        shield
+        for t in plan.tracks
+        if t.id in visible and (shield := shield_of(t, frame, plan.detect_every)) is not None
+    ]
     areas = []
     for track in plan.tracks:
         if track.id in visible or not (track.first <= frame <= track.last):
             continue
         box = track.at(frame)
         if box is not None:
-            areas.append(hidden_box(box).clipped(plan.width, plan.height))
+            whole = hidden_box(box).clipped(plan.width, plan.height)
+            areas += shaped(whole, box, shields, _velocity(track, frame)) if shields else [whole]
     for manual in plan.manual:
         drawn = manual.at(frame)
         if drawn is not None:
             areas.append(drawn.clipped(plan.width, plan.height))
-    return [a for a in areas if a.area() > 0]
+    return [a.clipped(plan.width, plan.height) for a in areas if a.area() > 0]
+
+
+def _velocity(track: Track, frame: int) -> tuple[float, float]:
+    """The box's largest move a frame around ``frame`` (pixels, x and y, signed)."""
+    now = track.at(frame)
+    moves = [(0.0, 0.0)]
+    for other in (track.at(frame - 1), track.at(frame + 1)):
+        if now is not None and other is not None:
+            step = 1 if other.frame > frame else -1
+            moves.append(((other.x - now.x) * step, (other.y - now.y) * step))
+    return max(moves, key=lambda m: abs(m[0]) + abs(m[1]))
 
 
 def hide(frame: np.ndarray, area: Box, rng: np.random.Generator, style: str = "fill") -> None:
@@ -71,27 +91,7 @@ def _cover(
     region[:] = np.clip(base + grain, 0, 255).astype(np.uint8)
 
 
-def _ranges(spans: Iterable[tuple[Fraction, Fraction]]) -> str:
-    return "+".join(f"between(t,{float(s):.6f},{float(e):.6f})" for s, e in spans)
-
-
-def mute_filter(mutes: Iterable[tuple[Fraction, Fraction]]) -> str:
-    ranges = _ranges(mutes)
-    return f"volume=enable='{ranges}':volume=0" if ranges else "anull"
-
-
-def sound_graph(plan: RedactionPlan, source: str = "[0:a:0]", out: str = "[sound]") -> str:
-    """The original sound silenced over every muted range; a 1 kHz tone mixed in over the
-    ranges to bleep."""
-    silenced = f"{source}aresample=48000,{mute_filter(m.seconds() for m in plan.mutes)}"
-    bleeps = _ranges(m.seconds() for m in plan.mutes if m.bleep)
-    if not bleeps:
-        return f"{silenced}{out}"
-    tone = (
-        f"sine=frequency=1000:sample_rate=48000,volume=0.25,volume=enable='not({bleeps})':volume=0"
-    )
-    mix = "amix=inputs=2:duration=first:normalize=0"
-    return f"{silenced}[silenced];{tone}[tone];[silenced][tone]{mix}{out}"
+__all__ = ["hidden_areas", "hidden_box", "hide", "encode", "mute_filter", "sound_graph"]
 
 
 def encode(

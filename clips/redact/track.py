@@ -169,8 +169,28 @@ class FaceTracker:
                 live, _partial(best, current.box, live.raw_area, reacquired), gray, number
             )
             live.raw_area = best.area()
-        for box in unmatched:
+        for box in self._rejoin(unmatched, gray, number):
             self._start(box, gray, number)
+
+    def _rejoin(self, found: list[Box], gray: np.ndarray, number: int) -> list[Box]:
+        """A face found near a track that lost it or lags behind it (fast motion: the boxes
+        no longer overlap) is that track, not a new one: no duplicate lingering where the
+        face was. The frames between are hidden from where it was to where it is now.
+        Returns the detections that start new tracks."""
+        left = []
+        waiting = [t for t in self._live if t.last_detected != number]
+        for box in found:
+            near = [t for t in waiting if _near(t.boxes[-1].box, box)]
+            if not near:
+                left.append(box)
+                continue
+            live = min(near, key=lambda t: _distance(t.boxes[-1].box, box))
+            waiting.remove(live)
+            current = live.boxes.pop() if live.boxes[-1].frame == number else live.boxes[-1]
+            _bridge(live.boxes, box)
+            del current  # the gap is bridged; the face is where it was found
+            self._detected(live, box, gray, number)
+        return left
 
     def _detected(self, live: _Live, box: Box, gray: np.ndarray, number: int) -> None:
         live.raw_area = box.area()
@@ -204,7 +224,8 @@ class FaceTracker:
 
     def finish(self) -> tuple[list[Track], list[Stretch]]:
         everything = sorted(self._done + self._live, key=lambda t: int(t.id[1:]))
-        tracks = [Track(live.id, tuple(live.boxes)) for live in everything if live.boxes]
+        tracks = [Track(live.id, tuple(_back_filled(live.boxes))) for live in everything
+                  if live.boxes]  # fmt: skip
         crossings = _crossings(tracks)
         stretches = [
             s
@@ -253,8 +274,56 @@ def rescaled(tracks: list[Track], fx: float, fy: float) -> list[Track]:
     ]  # fmt: skip
 
 
+def _back_filled(boxes: list[TrackBox]) -> list[TrackBox]:
+    """The frames before a track's first detection (hidden where it was first seen) also
+    cover where it may have come from, at the speed between its first two detections, in
+    either direction (it may have turned)."""
+    seen = [i for i, b in enumerate(boxes) if b.state == "detected"][:2]
+    if len(seen) < 2 or seen[0] == 0:
+        return boxes
+    one, two = boxes[seen[0]], boxes[seen[1]]
+    vx, vy = (two.x - one.x) / (two.frame - one.frame), (two.y - one.y) / (two.frame - one.frame)
+    out = list(boxes)
+    for i in range(seen[0]):
+        b, back = boxes[i], one.frame - boxes[i].frame
+        dx, dy = abs(vx) * back, abs(vy) * back
+        x0, y0 = min(b.x, one.x - dx), min(b.y, one.y - dy)
+        out[i] = replace(b, x=x0, y=y0, w=max(b.x + b.w, one.x + one.w + dx) - x0,
+                         h=max(b.y + b.h, one.y + one.h + dy) - y0)  # fmt: skip
+    return out
+
+
+def _distance(a: Box, b: Box) -> float:
+    return float(np.hypot(a.x + a.w / 2 - b.x - b.w / 2, a.y + a.h / 2 - b.y - b.h / 2))
+
+
+def _near(last: Box, found: Box) -> bool:
+    """Within two face widths of where the track was last, and of a like size."""
+    ratio = found.area() / max(1.0, last.area())
+    return 0.5 <= ratio <= 2.0 and _distance(last, found) <= 2.0 * max(last.w, found.w)
+
+
+def _bridge(boxes: list[TrackBox], found: Box) -> None:
+    """Between the track's last detection and ``found``: each box widened to also cover the
+    straight path to ``found`` (a fast face is somewhere on the way, not where it was)."""
+    start = next((i for i in range(len(boxes) - 1, -1, -1) if boxes[i].state == "detected"), 0)
+    first = boxes[start]
+    span = max(1, len(boxes) - start)
+    for i in range(start + 1, len(boxes)):
+        t = (i - start) / span
+        b = boxes[i]
+        x = first.x + (found.x - first.x) * t
+        y = first.y + (found.y - first.y) * t
+        w, h = first.w + (found.w - first.w) * t, first.h + (found.h - first.h) * t
+        x0, y0 = min(b.x, x), min(b.y, y)
+        x1, y1 = max(b.x + b.w, x + w), max(b.y + b.h, y + h)
+        boxes[i] = replace(b, x=x0, y=y0, w=x1 - x0, h=y1 - y0, confidence=min(b.confidence, 0.45))
+
+
 def _crossings(tracks: list[Track]) -> dict[str, list[tuple[int, int, str]]]:
-    """Frames where two tracks' faces overlap: there a tracker can swap two people."""
+    """Frames where two tracks' faces overlap: there a tracker can swap two people. Flagged
+    once, on the earlier track (its reason names the other): a reviewer looks at those frames
+    once, and approval covers the whole plan."""
     found: dict[str, list[tuple[int, int, str]]] = {t.id: [] for t in tracks}
     for index, one in enumerate(tracks):
         for other in tracks[index + 1 :]:
@@ -262,8 +331,20 @@ def _crossings(tracks: list[Track]) -> dict[str, list[tuple[int, int, str]]]:
                 a, b = one.at(frame), other.at(frame)
                 if a is not None and b is not None and a.box.iou(b.box) > 0:
                     found[one.id].append((frame, frame, f"crosses {other.id}"))
-                    found[other.id].append((frame, frame, f"crosses {one.id}"))
     return found
+
+
+def moments(stretches: Sequence[Stretch], gap: int) -> list[tuple[int, int, list[str]]]:
+    """The stretches of all tracks as the moments a reviewer steps through: those that
+    overlap or lie within ``gap`` frames of each other are one look (start, end, tracks)."""
+    merged: list[tuple[int, int, list[str]]] = []
+    for s in sorted(stretches, key=lambda s: (s.start, s.end)):
+        if merged and s.start <= merged[-1][1] + gap:
+            start, end, tracks = merged[-1]
+            merged[-1] = (start, max(end, s.end), tracks + [s.track] * (s.track not in tracks))
+        else:
+            merged.append((s.start, s.end, [s.track]))
+    return merged
 
 
 def review_stretches(

@@ -83,12 +83,42 @@ def test_redaction_through_the_cli(tmp_path):
     assert out.read_bytes()[4:8] == b"ftyp"
     out.unlink()
 
+    # corrections: each one needs a new review before the next export
+    split = vf("people", "split", media_id, right["track"], "--at", "1", "--json")
+    assert split["new"] not in {left["track"], right["track"]}
+    assert "not marked" in vf("people", "list", media_id).stdout
+    merged = vf("people", "merge", media_id, right["track"], split["new"], "--json")
+    assert merged["as"] == "other" and not merged["mark_dropped"]
+    tail = vf("people", "split", media_id, left["track"], "--at", "1.5", "--json")["new"]
+    extended = vf("people", "extend", media_id, left["track"], "--to", "1.8", "--json")
+    assert extended["end"] == pytest.approx(1.8, abs=0.04)
+    full = vf("people", "extend", media_id, left["track"], "--to", "0.5", check=False)
+    assert_one_line_error(Result(full.returncode, b"", full.stderr), "already runs")
+    vf("people", "merge", media_id, left["track"], tail)
+    keyed = vf("redact", "box", media_id, "--key", "0=0,0,40,40", "--key", "1=100,0,40,40",
+               "--key", "2=100,100,40,40", "--json")  # fmt: skip
+    assert keyed["keyframes"] == 3
+    bad = vf("redact", "box", media_id, "--key", "1:0,0,40,40", check=False)
+    assert_one_line_error(Result(bad.returncode, b"", bad.stderr), "SECONDS=X,Y,W,H")
+    vf("redact", "mute", media_id, "--from", "1.2", "--until", "1.4", "--disguise")
+    status = vf("redact", "review-status", media_id, "--json")
+    assert status["pending"] and status["changes_since_review"] == 7
+    assert status["tracks"] == 2 and status["unmarked"] == []
+    refused = vf("media", "export", media_id, "--out", str(out), "--purpose", "family-copy",
+                 check=False)  # fmt: skip
+    assert_one_line_error(Result(refused.returncode, b"", refused.stderr), "redact approve")
+    vf("redact", "approve", media_id)
+    vf("media", "export", media_id, "--out", str(out), "--purpose", "family-copy")
+    assert out.read_bytes()[4:8] == b"ftyp"
+    out.unlink()
+
     entries = vf("audit", "show", case, "--json")["entries"]
     review = next(e for e in entries if e["action"] == "redact.approve")
     assert review["user"] == "bob" and review["detail"]["tracks"] == "2"
-    assert {"redact.find", "redact.mark", "redact.mute", "redact.box", "media.export"} <= {
-        e["action"] for e in entries
-    }
+    assert {"redact.find", "redact.mark", "redact.mute", "redact.box", "media.export",
+            "redact.split", "redact.merge", "redact.extend"} <= {e["action"] for e in entries}  # fmt: skip
+    kinds = [e["detail"]["kind"] for e in entries if e["action"] == "redact.mute"]
+    assert kinds == ["mute", "disguise"]
     for path in [p for p in tmp_path.rglob("*") if p.is_file()]:
         if path.name == "manifest.json":
             continue

@@ -45,23 +45,23 @@ def background(width: int, height: int, seed: int = 7) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Placement:
-    """Grace's patch at (x, y), scaled by ``scale``; ``flip`` mirrors her (a second person)."""
+    """Grace's patch at (x, y), scaled by ``scale``; ``flip`` mirrors her (a second person);
+    ``squeeze`` narrows her (a head turned towards a side view)."""
 
     x: float
     y: float
     scale: float
     flip: bool = False
+    squeeze: float = 1.0
 
     def face(self) -> Box:
-        return Box(
-            self.x + FACE.x * self.scale,
-            self.y + FACE.y * self.scale,
-            FACE.w * self.scale,
-            FACE.h * self.scale,
-        )
+        sx = self.scale * self.squeeze
+        left = (PATCH[2] - FACE.x - FACE.w) if self.flip else FACE.x
+        return Box(self.x + left * sx, self.y + FACE.y * self.scale, FACE.w * sx,
+                   FACE.h * self.scale)  # fmt: skip
 
     def patch(self) -> Box:
-        return Box(self.x, self.y, PATCH[2] * self.scale, PATCH[3] * self.scale)
+        return Box(self.x, self.y, PATCH[2] * self.scale * self.squeeze, PATCH[3] * self.scale)
 
 
 def _share_under(face: Box, cover: Box) -> float:
@@ -77,6 +77,7 @@ class Occluder:
     start: int
     end: int
     rect: tuple[int, int, int, int]
+    colour: tuple[int, int, int] = (90, 90, 90)  # BGR; a hand is skin-coloured
 
 
 Motion = Callable[[int], list[Placement]]
@@ -91,6 +92,7 @@ class Scene:
     frames: int
     motion: Motion
     occluders: tuple[Occluder, ...] = ()
+    participant: int = 0  # which placement is the consenting participant
 
     def render(self, number: int) -> tuple[np.ndarray, list[Box]]:
         """The frame and the faces visible in it (a face fully under a board is not)."""
@@ -104,7 +106,7 @@ class Scene:
         for occluder in self.occluders:
             if occluder.start <= number < occluder.end:
                 x, y, w, h = occluder.rect
-                frame[y : y + h, x : x + w] = (90, 90, 90)
+                frame[y : y + h, x : x + w] = occluder.colour
                 faces = [f for f in faces if not Box(x, y, w, h).covers(f)]
         return frame, faces
 
@@ -143,7 +145,7 @@ def _paste(frame: np.ndarray, place: Placement) -> None:
     if place.flip:
         patch = patch[:, ::-1]
     size = (
-        max(1, round(patch.shape[1] * place.scale)),
+        max(1, round(patch.shape[1] * place.scale * place.squeeze)),
         max(1, round(patch.shape[0] * place.scale)),
     )
     small = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
@@ -217,6 +219,40 @@ def coverage(face: Box, hidden: list[Box], size: tuple[int, int]) -> float:
     return float(mask.mean())
 
 
+def _mask(
+    box: Box, areas: list[Box], origin: tuple[int, int], shape: tuple[int, int]
+) -> np.ndarray:
+    """Which pixels of a (shape) window at origin lie under ``areas``."""
+    x0, y0 = origin
+    mask = np.zeros(shape, bool)
+    for area in areas:
+        ax0, ay0 = max(x0, int(area.x)), max(y0, int(area.y))
+        ax1 = min(x0 + shape[1], int(np.ceil(area.x + area.w)))
+        ay1 = min(y0 + shape[0], int(np.ceil(area.y + area.h)))
+        if ax1 > ax0 and ay1 > ay0:
+            mask[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = True
+    return mask
+
+
+def visible_share_hidden(scene: Scene, number: int, index: int, hidden: list[Box]) -> float:
+    """Of the pixels of person ``index``'s face box that show her face in frame ``number``
+    (not under a head pasted after hers or a board), the share under ``hidden``; 0 when
+    none shows."""
+    places = scene.motion(number)
+    face = places[index].face().clipped(scene.width, scene.height)
+    x0, y0 = int(face.x), int(face.y)
+    x1, y1 = int(np.ceil(face.x + face.w)), int(np.ceil(face.y + face.h))
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    shape = (y1 - y0, x1 - x0)
+    fronts = [p.patch() for p in places[index + 1 :]]
+    fronts += [Box(*o.rect) for o in scene.occluders if o.start <= number < o.end]
+    shows = ~_mask(face, fronts, (x0, y0), shape)
+    if not shows.any():
+        return 0.0
+    return float((_mask(face, hidden, (x0, y0), shape) & shows).sum() / shows.sum())
+
+
 def dashing(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4) -> Scene:
     """A face running across the frame and back every 1.5 s (a child running past)."""
     frames = fps * seconds
@@ -246,4 +282,79 @@ def crossing(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 
     return Scene("crossing", width, height, Fraction(fps), frames, motion)
 
 
+def behind(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4) -> Scene:
+    """A participant near the camera (a large face); someone far behind her (a face a third
+    her size) walks across behind her head and back: the nearer face hides the farther one."""
+    frames = fps * seconds
+    scale = height / 1100
+
+    def motion(n: int) -> list[Placement]:
+        t = n / frames
+        across = 1 - abs(1 - 2 * t)  # 0 → 1 → 0
+        return [
+            Placement(width * (0.85 - 0.6 * across), height * 0.2, scale * 0.55, True),
+            Placement(width * 0.35, height * 0.05, scale * 1.5),
+        ]
+
+    return Scene("behind", width, height, Fraction(fps), frames, motion, participant=1)
+
+
+def child(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4) -> Scene:
+    """A child (a face about half a seated adult's) runs in front of the participant and
+    back, her small face passing over the lower half of the participant's."""
+    frames = fps * seconds
+    scale = height / 1000
+
+    def motion(n: int) -> list[Placement]:
+        t = n / frames
+        across = 1 - abs(1 - 2 * t)
+        return [
+            Placement(width * 0.4, height * 0.05, scale),
+            Placement(width * (0.02 + 0.8 * across), height * 0.3, scale * 0.5, True),
+        ]
+
+    return Scene("child", width, height, Fraction(fps), frames, motion)
+
+
+def turned(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4) -> Scene:
+    """Two heads turned to a side view (narrowed, mirrored), the other person leaning in
+    until their heads overlap, then back."""
+    frames = fps * seconds
+    scale = height / 1000
+
+    def motion(n: int) -> list[Placement]:
+        t = n / frames
+        lean = np.sin(np.pi * t) ** 2
+        return [
+            Placement(width * 0.2, height * 0.12, scale, False, 0.65),
+            Placement(width * (0.62 - 0.25 * lean), height * 0.15, scale * 1.05, True, 0.6),
+        ]
+
+    return Scene("turned", width, height, Fraction(fps), frames, motion)
+
+
+SKIN = (120, 160, 210)
+
+
+def hand(width: int = 640, height: int = 360, fps: int = 15, seconds: int = 4) -> Scene:
+    """Two people side by side; a hand covers the other person's mouth and chin for the
+    middle half of the film, and the participant's for a quarter."""
+    frames = fps * seconds
+    scale = height / 1000
+    places = [
+        Placement(width * 0.08, height * 0.1, scale),
+        Placement(width * 0.5, height * 0.12, scale, True),
+    ]
+    hands = []
+    for place, (start, end) in zip(places, [(frames // 8, frames * 3 // 8),
+                                          (frames // 4, frames * 3 // 4)], strict=True):  # fmt: skip
+        face = place.face()
+        rect = (int(face.x - face.w * 0.1), int(face.y + face.h * 0.55), int(face.w * 1.2),
+                int(face.h * 0.6))  # fmt: skip
+        hands.append(Occluder(start, end, rect, SKIN))
+    return Scene("hand", width, height, Fraction(fps), frames, lambda n: places, tuple(hands))
+
+
 SCENES = (walking, two_people, zooming, dashing, crossing)
+#: Harder scenes for the participant beside, behind and in front of someone else.
+HARD = (behind, child, turned, hand)

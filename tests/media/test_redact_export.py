@@ -228,3 +228,29 @@ def test_no_plaintext_frames_boxes_or_names_in_the_library(family):
     assert sorted(p.name.split(".", 1)[1] for p in plan_file.parent.iterdir()) == [
         "mp4.age", "redaction.age",
     ]  # fmt: skip
+
+
+def test_a_disguised_range_is_pitch_shifted_and_the_rest_untouched(family, tmp_path):
+    """The scene's sound is a 440 Hz tone: disguised, it is ~308 Hz (x0.7) in the range, and
+    nothing of 440 Hz is left there; before the range it is the original; muted is silent."""
+    case, media_id, _, _ = family
+    redaction.mute(case, media_id, Fraction(3, 10), Fraction(9, 10), mode="disguise")
+    plan = redaction.require_plan(case, media_id)
+    assert [m.mode for m in plan.mutes][-1] == "disguise" and plan.review_pending()
+    redaction.approve(case, media_id)
+    out = tmp_path / "disguised.mp4"
+    redaction.export_redacted(case, media_id, out, Purpose.FAMILY_COPY)
+    sound = _sound(out)
+
+    def strength(start, end, hz):
+        part = sound[int(start * 48000) : int(end * 48000)]
+        spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part))))
+        bin_ = int(round(hz * len(part) / 48000))
+        return spectrum[bin_ - 2 : bin_ + 3].max() / len(part)
+
+    inside, before = (0.4, 0.8), (0.0, 0.25)
+    assert strength(*inside, 308) > 20 * strength(*inside, 440), "not shifted"
+    assert strength(*before, 440) > 20 * strength(*before, 308), "outside changed"
+    assert strength(*before, 440) > 0.5 * strength(*inside, 308)  # same loudness, roughly
+    assert np.abs(sound[int(1.1 * 48000) : int(1.9 * 48000)]).max() < 50  # muted: silent
+    case.save()

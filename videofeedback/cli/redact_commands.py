@@ -1,4 +1,5 @@
-"""people find|list|mark, redact review-status|approve|mute: redaction from the command line."""
+"""people find|list|mark|split|merge|extend, redact review-status|approve|mute|box: redaction
+from the command line."""
 
 from __future__ import annotations
 
@@ -30,6 +31,26 @@ def register(commands: Any) -> None:
     mark.add_argument("track")
     mark.add_argument("--as", dest="who", required=True, metavar="PARTICIPANT|other")
     mark.set_defaults(handler=cmd_mark)
+    split = actions.add_parser("split", help="split a track where it jumps to someone else")
+    split.add_argument("media")
+    split.add_argument("track")
+    split.add_argument(
+        "--at", required=True, help="the new track starts here (seconds or mm:ss.ms)"
+    )
+    split.set_defaults(handler=cmd_split)
+    merge = actions.add_parser("merge", help="join two tracks of one person (into the first)")
+    merge.add_argument("media")
+    merge.add_argument("track")
+    merge.add_argument("other")
+    merge.set_defaults(handler=cmd_merge)
+    extend = actions.add_parser("extend", help="continue a track over frames it missed")
+    extend.add_argument("media")
+    extend.add_argument("track")
+    extend.add_argument(
+        "--to", required=True, help="until (or from) this time: seconds or mm:ss.ms"
+    )
+    extend.add_argument("--rect", metavar="X,Y,W,H", help="where the face is then (else held)")
+    extend.set_defaults(handler=cmd_extend)
 
     redact = commands.add_parser("redact", help="review what a redacted export hides")
     steps = redact.add_subparsers(dest="redact_command", required=True, metavar="ACTION")
@@ -39,17 +60,26 @@ def register(commands: Any) -> None:
     approve = steps.add_parser("approve", help="confirm you reviewed every flagged stretch")
     approve.add_argument("media")
     approve.set_defaults(handler=cmd_approve)
-    mute = steps.add_parser("mute", help="silence the sound between two times")
+    mute = steps.add_parser("mute", help="silence, bleep or disguise the sound between two times")
     mute.add_argument("media")
-    mute.add_argument("--start", required=True, help="seconds or mm:ss.ms")
-    mute.add_argument("--end", required=True, help="seconds or mm:ss.ms")
-    mute.add_argument("--bleep", action="store_true", help="a 1 kHz tone instead of silence")
+    mute.add_argument("--start", "--from", dest="start", required=True, help="seconds or mm:ss.ms")
+    mute.add_argument("--end", "--until", dest="end", required=True, help="seconds or mm:ss.ms")
+    kind = mute.add_mutually_exclusive_group()
+    kind.add_argument("--bleep", action="store_true", help="a 1 kHz tone instead of silence")
+    kind.add_argument("--disguise", action="store_true", help="the voice pitch-shifted instead")
     mute.set_defaults(handler=cmd_mute)
-    box = steps.add_parser("box", help="hide a box you draw (moving from --box to --to)")
+    box = steps.add_parser(
+        "box", help="hide a box you draw: --key T=X,Y,W,H at each keyframe (moving between), "
+        "or --start/--end with --box (and --to, where it is at --end)",
+    )  # fmt: skip
     box.add_argument("media")
-    box.add_argument("--start", required=True, help="seconds or mm:ss.ms")
-    box.add_argument("--end", required=True, help="seconds or mm:ss.ms")
-    box.add_argument("--box", required=True, metavar="X,Y,W,H", help="in the film's pixels")
+    box.add_argument(
+        "--key", action="append", default=[], metavar="T=X,Y,W,H",
+        help="a keyframe: time (seconds or mm:ss.ms) = box in the film's pixels",
+    )  # fmt: skip
+    box.add_argument("--start", "--from", dest="start", help="seconds or mm:ss.ms")
+    box.add_argument("--end", "--until", dest="end", help="seconds or mm:ss.ms")
+    box.add_argument("--box", "--rect", dest="box", metavar="X,Y,W,H", help="in the film's pixels")
     box.add_argument("--to", metavar="X,Y,W,H", help="where the box is at --end")
     box.set_defaults(handler=cmd_box)
 
@@ -162,18 +192,82 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 def cmd_mute(args: argparse.Namespace) -> int:
     start, end = parse_time(args.start), parse_time(args.end)
+    mode = "disguise" if args.disguise else "bleep" if args.bleep else "mute"
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        plan = redaction.mute(case, args.media, start, end, args.bleep)
+        plan = redaction.mute(case, args.media, start, end, mode=mode)
         case.save()
+    done = {"mute": "muted", "bleep": "bleeped", "disguise": "disguised"}[mode]
     emit(
         args.json,
         {
             "media": args.media,
             "mutes": [[float(a), float(b)] for a, b in (m.seconds() for m in plan.mutes)],
+            "modes": [m.mode for m in plan.mutes],
         },  # fmt: skip
-        f"{args.media}: sound {'bleeped' if args.bleep else 'muted'} "
-        f"{float(start):.2f}-{float(end):.2f} s in exports",
+        f"{args.media}: sound {done} {float(start):.2f}-{float(end):.2f} s in exports",
+    )
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    at = parse_time(args.at)
+    with acting_user(args) as session:
+        case = find_media(session, args.media)
+        _, new = redaction.split_track(case, args.media, args.track, at)
+        case.save()
+    emit(
+        args.json,
+        {"media": args.media, "track": args.track, "new": new, "at": float(at)},
+        f"{args.track} split at {float(at):.2f} s: from there it is {new}, not marked (hidden "
+        f"until you mark it: 'people mark {args.media} {new} --as ...'); review again",
+    )
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    with acting_user(args) as session:
+        case = find_media(session, args.media)
+        plan, dropped = redaction.merge_tracks(case, args.media, args.track, args.other)
+        case.save()
+    note = (
+        "; they were marked as different people, so it is not marked now (hidden)"
+        if dropped
+        else ""
+    )
+    emit(
+        args.json,
+        {
+            "media": args.media,
+            "track": args.track,
+            "merged": args.other,
+            "as": plan.mark_of(args.track),
+            "mark_dropped": dropped,
+        },  # fmt: skip
+        f"{args.other} merged into {args.track}{note}; review again",
+    )
+    return 0
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    to = parse_time(args.to)
+    rect = _box(args.rect) if args.rect else None
+    with acting_user(args) as session:
+        case = find_media(session, args.media)
+        plan = redaction.extend_track(case, args.media, args.track, to, rect)
+        case.save()
+    track = plan.track(args.track)
+    fps = Fraction(plan.fps)
+    emit(
+        args.json,
+        {
+            "media": args.media,
+            "track": args.track,
+            "start": float(track.first / fps),
+            "end": float(track.last / fps),
+        },  # fmt: skip
+        f"{args.track} now runs {float(track.first / fps):.2f}-{float(track.last / fps):.2f} s; "
+        "review again",
     )
     return 0
 
@@ -186,16 +280,39 @@ def _box(text: str) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
+def _key(text: str) -> tuple[Fraction, tuple[float, float, float, float]]:
+    time, sep, box = text.partition("=")
+    if not sep:
+        raise CliExit(f"{text!r}: write a keyframe as SECONDS=X,Y,W,H (e.g. 1.5=10,20,80,90)")
+    return parse_time(time.strip()), _box(box)
+
+
+def _box_keys(args: argparse.Namespace) -> list[tuple[Fraction, tuple[float, float, float, float]]]:
+    if args.key:
+        if args.start or args.end or args.box or args.to:
+            raise CliExit("give either --key (one for each keyframe) or --start/--end/--box")
+        return [_key(k) for k in args.key]
+    if not (args.start and args.end and args.box):
+        raise CliExit("a box needs --key T=X,Y,W,H (twice or more), or --start, --end and --box")
+    box = _box(args.box)
+    to = _box(args.to) if args.to else box
+    return [(parse_time(args.start), box), (parse_time(args.end), to)]
+
+
 def cmd_box(args: argparse.Namespace) -> int:
-    start, end = parse_time(args.start), parse_time(args.end)
-    box, to = _box(args.box), _box(args.to) if args.to else None
+    keys = _box_keys(args)
     with acting_user(args) as session:
         case = find_media(session, args.media)
-        plan = redaction.add_box(case, args.media, start, end, box, to)
+        plan = redaction.add_keyed_box(case, args.media, keys)
         case.save()
+    start, end = min(k[0] for k in keys), max(k[0] for k in keys)
     emit(
         args.json,
-        {"media": args.media, "box": plan.manual[-1].id},
+        {
+            "media": args.media,
+            "box": plan.manual[-1].id,
+            "keyframes": len(plan.manual[-1].keyframes),
+        },  # fmt: skip
         f"{plan.manual[-1].id}: hidden {float(start):.2f}-{float(end):.2f} s in exports",
     )
     return 0
