@@ -250,6 +250,9 @@ class MainWindow(QMainWindow):
     def open_case(self, case_id: str) -> None:
         if self.case is not None and self.case.id != case_id and not self.may_end_recording():
             return
+        # a change of a case left a moment ago is saved first: two objects of one case saving
+        # in turn would each write the database without the other's change
+        wait_for_operations()
         try:
             self.case = self.state.open_case(case_id)
         except VideofeedbackError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -153,6 +154,10 @@ class Case:
 
         The database records the head it was saved at; the checkpoint signs that head; this
         computer's state (outside the folder) records head and database hash, signed."""
+        with writing(self.id):
+            self._save()
+
+    def _save(self) -> None:
         log = self.audit_log()
         head = log.head()  # cached: O(1), not a hash of every entry
         set_meta(self.db, "audit_size", str(head[0]))
@@ -319,6 +324,20 @@ def create_case(
     return case
 
 
+_writing: dict[str, threading.Lock] = {}
+_writing_guard = threading.Lock()
+
+
+def writing(case_id: str) -> threading.Lock:
+    """The lock a save of this case holds in this process from writing its database until
+    this computer has recorded the head it belongs to. An opening takes it too: a case
+    opened again while an earlier object of it was saving (a view left, the case chosen
+    again) read the new database with the old recorded head and was refused as rolled back.
+    Two processes are kept apart by the library's lock."""
+    with _writing_guard:
+        return _writing.setdefault(case_id, threading.Lock())
+
+
 def open_case(session: UserSession, case_id: str) -> Case:
     """Open a case the user is a member of; every opening is audited."""
     try:
@@ -328,9 +347,10 @@ def open_case(session: UserSession, case_id: str) -> Case:
         session.audit("case.open.denied", case_id)
         raise
     folder = session.library.case_folder(case_id)
-    db = load_database(folder / "case.db.age", [identity])
-    case = Case(session, CaseId(case_id), identity, db)
-    check_head(case)
+    with writing(case_id):  # never between another Case object's database and its head
+        db = load_database(folder / "case.db.age", [identity])
+        case = Case(session, CaseId(case_id), identity, db)
+        check_head(case)
     if session.name not in case.members.names():
         session.audit("case.open.denied", case_id)
         raise PermissionDeniedError(
