@@ -75,7 +75,9 @@ def review_items(
 
 def start_review_session(case: Case, reel_id: str) -> str:
     """A shared review session (refused without shared-review consent)."""
-    op = new_session(SessionKind.REVIEW, date.today(), f"Shared review of {reel_id}")
+    film = media_record(case, reel_id)["session"]
+    title = f"Shared review of {case.session_title(film)}"
+    op = new_session(SessionKind.REVIEW, date.today(), title=title, reel=reel_id)
     return str(run_operation(case, op).value)  # in the case's queue; a refusal raises here
 
 

@@ -285,6 +285,7 @@ def draft_reel(
     plan: ReelPlan,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
+    builder: dict[str, Any] | None = None,
 ) -> str:
     """The fast path: the plan's clips, smart-cut and joined (captions, stills, title and
     fades are left out of a draft). Clips must come from recordings of one size and rate."""
@@ -329,6 +330,8 @@ def draft_reel(
         "audio_codec": "aac",
         "items": [i.ref or f"{i.media}@{i.start}" for i in clips],
     }
+    if builder is not None:  # the reel builder reopens on it (videofeedback/reels.py)
+        info["builder"] = builder
     add_media(case, session_id, "reel", file, info, media_id=reel_id)
     case.audit("reel.build", reel_id, draft="yes", clips=str(len(clips)))
     return reel_id
@@ -368,6 +371,7 @@ def render_reel(
     plan: ReelPlan,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
+    builder: dict[str, Any] | None = None,
 ) -> str:
     """The full render: title card, clips with slow motion and holds, stills held on screen,
     captions in any script, fades; one encrypted 720p H.264/AAC MP4."""
@@ -407,6 +411,8 @@ def render_reel(
         "audio_codec": "aac",
         "items": [i.ref or f"{i.media}@{i.start}" for i in plan.items],
     }
+    if builder is not None:
+        info["builder"] = builder
     add_media(case, session_id, "reel", file, info, media_id=reel_id)
     case.audit("reel.build", reel_id, draft="no", items=str(len(plan.items)))
     return reel_id

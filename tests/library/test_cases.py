@@ -41,7 +41,14 @@ def test_case_round_trip_through_encrypted_storage(world, family):
         "language": "pl",
     }
     assert again.sessions() == [
-        {"id": session_id, "kind": "recording", "date": "2026-01-12", "notes": "first visit"}
+        {
+            "id": session_id,
+            "kind": "recording",
+            "date": "2026-01-12",
+            "notes": "first visit",
+            "title": "",
+            "reel": "",
+        }
     ]
     assert again.goals()[0]["scores"] == [
         {"date": "2026-01-12", "score": -1},

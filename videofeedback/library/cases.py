@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,6 +82,15 @@ def parse_date(text: str | None) -> date:
 
 def signoff_message(case_id: str, recording: str, review: str, when: str) -> bytes:
     return f"videofeedback cycle sign-off\n{case_id}\n{recording}\n{review}\n{when}\n".encode()
+
+
+def session_title(session: dict[str, Any]) -> str:
+    """A session row as people call it: its title, else its notes, else kind and date."""
+    if session.get("title"):
+        return str(session["title"])
+    if session.get("notes"):
+        return str(session["notes"])
+    return f"{str(session['kind']).capitalize()} of {session['date']}"
 
 
 class RollbackError(LibraryError):
@@ -367,28 +378,82 @@ class Case:
 
     # --- sessions ------------------------------------------------------------------------
 
-    def new_session(self, kind: SessionKind, when: date, notes: str = "") -> str:
+    def new_session(
+        self, kind: SessionKind, when: date, notes: str = "", title: str = "", reel: str = ""
+    ) -> str:
+        """A new session; ``title`` is what people call it ("Play with blocks"), ``reel`` the
+        reel a shared review shows (its film is then the reel's session)."""
         self.require(Action.CREATE_SESSION)
         self._require_open()
         self.require_consent(CONSENT_FOR_SESSION[kind])
+        if reel and kind != SessionKind.REVIEW:
+            raise LibraryError("only a shared review session shows a reel")
         session_id = new_id("s")
         self.db.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, kind.value, when.isoformat(), notes, self.session.name, now_iso()),
+            "INSERT INTO sessions(id, kind, date, notes, created_by, created_at, title, reel) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                session_id,
+                kind.value,
+                when.isoformat(),
+                notes,
+                self.session.name,
+                now_iso(),
+                title.strip(),
+                reel,
+            ),
         )
         self.audit("session.create", session_id, kind=kind)
         return session_id
 
     def sessions(self) -> list[dict[str, Any]]:
-        return _rows(
-            self.db.execute("SELECT id, kind, date, notes FROM sessions ORDER BY date, id")
-        )
+        """Every session: id, kind, date, notes, title (maybe ''), reel (a review's)."""
+        query = "SELECT id, kind, date, notes, title, reel FROM sessions ORDER BY date, id"
+        return _rows(self.db.execute(query))
 
     def session_record(self, session_id: str) -> dict[str, Any]:
         for s in self.sessions():
             if s["id"] == session_id:
                 return s
         raise NotFoundError(f"there is no session {session_id} in case {self.id}")
+
+    def session_title(self, session_id: str) -> str:
+        """The session as people call it: its title, else its notes, else its kind and date."""
+        return session_title(self.session_record(session_id))
+
+    def film_of_review(self, review_session: str) -> str | None:
+        """The recording session whose reel a shared review showed (None if not recorded)."""
+        reel = self.session_record(review_session)["reel"]
+        row = self.db.execute("SELECT session_id FROM media WHERE id = ?", (reel,)).fetchone()
+        return str(row[0]) if row else None
+
+    def describe(self, target: str) -> str:
+        """What an id (the case, a session, a recording or reel, a moment) is, in words."""
+        if target == self.id:
+            return "the case"
+        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (target,)).fetchone():
+            return self.session_title(target)
+        row = self.db.execute("SELECT session_id, kind FROM media WHERE id = ?", (target,))
+        found = row.fetchone()
+        if found:
+            return f"{found[1]} of {self.session_title(found[0])}"
+        return self._moment_label(target) or target
+
+    def _moment_label(self, moment_id: str) -> str:
+        """ "moment 00:12 of Play with blocks" for a moment's id, or '' if none has it."""
+        for media_id, data in self.db.execute("SELECT media_id, data FROM annotations"):
+            if moment_id not in data:
+                continue
+            for moment in json.loads(data).get("moments", []):
+                if moment.get("id") == moment_id:
+                    start = Fraction(str(moment.get("start", "0")))
+                    minutes, seconds = divmod(int(start), 60)
+                    session = self.db.execute(
+                        "SELECT session_id FROM media WHERE id = ?", (media_id,)
+                    ).fetchone()
+                    where = f" of {self.session_title(session[0])}" if session else ""
+                    return f"moment {minutes:02d}:{seconds:02d}{where}"
+        return ""
 
     def add_parent_words(self, session_id: str, item: str, text: str) -> str:
         self.require(Action.RUN_REVIEW)
@@ -429,6 +494,13 @@ class Case:
             raise LibraryError(f"{recording_session} is not a recording session")
         if self.session_record(review_session)["kind"] != SessionKind.REVIEW.value:
             raise LibraryError(f"{review_session} is not a shared review session")
+        film = self.film_of_review(review_session)
+        if film is not None and film != recording_session:
+            raise LibraryError(
+                f"the shared review {self.session_title(review_session)!r} showed a reel of "
+                f"{self.session_title(film)!r}, not of {self.session_title(recording_session)!r};"
+                " sign it off with its own film"
+            )
         signoff_id, when = new_id("o"), now_iso()
         message = signoff_message(self.id, recording_session, review_session, when)
         signature = self.session.keys.require_signing_key().sign(message)
