@@ -163,6 +163,11 @@ class ReelDraft:
 
     # --- undo ----------------------------------------------------------------------------
 
+    def clear_history(self) -> None:
+        """Nothing to undo or redo (a reel just opened)."""
+        self._undo.clear()
+        self._redo.clear()
+
     def can_undo(self) -> bool:
         return bool(self._undo)
 

@@ -1,6 +1,9 @@
 """The reel builder: drag moments and stills into order, edit each caption and hold time, add
 a title card, render as a draft (smart cut, fast) or final (captions, stills, fades), and
-preview the result. The reel is stored on the recording's session."""
+preview the result. The reel is stored on the recording's session, with the builder's state:
+opening the builder again (after a restart too) shows the session's newest reel as it was
+built, ready for the shared review. One render at a time: the render buttons are greyed while
+one runs."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from annotations.reel import ReelPlan
 from annotations.reel_draft import ItemEdits, ReelDraft, Title
 from annotations.timebase import format_clock
 from ui.errors import show_error
-from ui.jobs import JobContext, Jobs
+from ui.jobs import Job, JobContext, Jobs
 from ui.player import Player, VideoView
 from ui.prompts_dialog import PromptsDialog
 from videofeedback import media
@@ -35,8 +38,10 @@ from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.library.media_records import media_record
 from videofeedback.operations import Changes
+from videofeedback.reels import latest_reel, reel_label, reel_recording
 
 REF = Qt.ItemDataRole.UserRole
+NEEDS_REEL = "Render the reel first (a draft is enough)"
 
 
 class ReelView(QWidget):
@@ -55,6 +60,8 @@ class ReelView(QWidget):
         self._captions: dict[str, str] = {}  # each item's caption as the reel starts it
         self._syncing = False
         self.reel_id = ""
+        self._render_job: Job | None = None
+        self.reel_label = QLabel("")  # the stored reel: "Final · 4 items · 20 s"
         self.available = QListWidget()
         self.available.setDragEnabled(True)
         self.available.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -115,6 +122,7 @@ class ReelView(QWidget):
         self.play_button = QPushButton("Play / pause preview")
         self.share_button = QPushButton("Shared review with the parent…")
         self.share_button.setEnabled(False)
+        self.share_button.setToolTip(NEEDS_REEL)
         self.prompts_button = QPushButton("Reflective prompts…")
         self.prompts_button.clicked.connect(self.edit_prompts)
         self.share_button.clicked.connect(
@@ -147,7 +155,11 @@ class ReelView(QWidget):
         grid.addWidget(self.reel, 1, 2)
         grid.addWidget(self.video, 1, 3)
         grid.addLayout(item_form, 2, 0, 1, 3)
-        grid.addWidget(self.length, 2, 3)
+        info = QVBoxLayout()
+        info.addWidget(self.length)
+        info.addWidget(self.reel_label)
+        info.addStretch(1)
+        grid.addLayout(info, 2, 3)
         grid.addLayout(actions, 3, 0, 1, 4)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(2, 2)
@@ -161,6 +173,8 @@ class ReelView(QWidget):
         self._texts = {}
         self.reel_id = ""
         self.share_button.setEnabled(False)
+        self.share_button.setToolTip(NEEDS_REEL)
+        self.reel_label.setText("Not rendered yet")
         self.reel.clear()
         self.available.clear()
         self._captions = captions = {}
@@ -180,6 +194,19 @@ class ReelView(QWidget):
         self.draft.events.title.connect(self._on_title_changed)
         self._on_title_changed(self.draft.title)
         self._on_order_changed(())
+        self._reopen_stored(case, annotations)
+
+    def _reopen_stored(self, case: Case, annotations: Annotations) -> None:
+        """The session's newest reel of this recording, as it was built: its order, edits and
+        title in the lists, the reel itself in the preview, ready for the shared review."""
+        stored = latest_reel(case, self.session_id)
+        if stored is None or reel_recording(stored) not in ("", annotations.media_id):
+            return
+        assert self.draft is not None
+        state = stored["info"].get("builder") or {"order": stored["info"].get("items", [])}
+        self.draft.restore(state)
+        self.draft.clear_history()  # reopening is not a change to undo
+        self._show_reel(stored["id"])
 
     def _add_available(self, ref: str, text: str, caption: str) -> None:
         item = QListWidgetItem(text)
@@ -267,8 +294,17 @@ class ReelView(QWidget):
 
     def _on_reel_changed(self) -> None:
         refs = self.refs()
-        self.draft_button.setEnabled(bool(refs))
-        self.final_button.setEnabled(bool(refs) or bool(self.title.text()))
+        idle = self._render_job is None  # one render at a time
+        self.draft_button.setEnabled(idle and bool(refs))
+        self.final_button.setEnabled(idle and (bool(refs) or bool(self.title.text())))
+        for button, needs in ((self.draft_button, "a moment"), (self.final_button, "an item")):
+            button.setToolTip(
+                ""
+                if button.isEnabled()
+                else "A reel is being rendered"
+                if not idle
+                else f"Add {needs} to the reel first"
+            )
         try:
             seconds = sum(item.length() for item in self.plan().items) if refs else 0
         except VideofeedbackError:
@@ -314,25 +350,37 @@ class ReelView(QWidget):
             return
         case, session_id = self.case, self.session_id
         build = media.draft_reel if draft else media.render_reel
+        state = self.draft.state() if self.draft is not None else None
 
         def work(context: JobContext) -> str:
-            reel_id = build(case, session_id, plan, context.report, context.cancel)
+            reel_id = build(case, session_id, plan, context.report, context.cancel, state)
             case.save()
             return reel_id
 
         title = "Rendering a draft reel" if draft else "Rendering the reel"
-        self.jobs.start(
+        self._render_job = self.jobs.start(
             title, work, self._on_rendered, case=case, changes=Changes(media=True, reels=True)
         )
+        self._render_job.finished.connect(self._on_render_ended)
+        self._on_reel_changed()
+
+    def _on_render_ended(self) -> None:
+        self._render_job = None
+        self._on_reel_changed()
 
     def _on_rendered(self, reel_id: str) -> None:
+        self._show_reel(reel_id)
+        self.rendered.emit(reel_id)
+
+    def _show_reel(self, reel_id: str) -> None:
         assert self.case is not None
         self.reel_id = reel_id
         record = media_record(self.case, reel_id)
         fps = Fraction(str(record["info"]["fps"]))
         self.player.load(self.case.folder / record["file"], [self.case.identity], fps)
         self.share_button.setEnabled(True)
-        self.rendered.emit(reel_id)
+        self.share_button.setToolTip("")
+        self.reel_label.setText(f"Stored: {reel_label(record)}")
 
 
 def _seconds(low: float, high: float) -> QDoubleSpinBox:

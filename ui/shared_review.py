@@ -40,6 +40,7 @@ from videofeedback.library.annotating import case_codebook
 from videofeedback.library.cases import Case, SessionKind
 from videofeedback.library.media_records import media_record
 from videofeedback.operations import add_parent_words, new_session, run_operation
+from videofeedback.reels import reel_captions
 
 STILL_SHOWN = Fraction(3)
 
@@ -54,11 +55,17 @@ class ReviewItem:
 
 
 def review_items(
-    annotations: Annotations, refs: list[str], language: str, book: Codebook | None = None
+    annotations: Annotations,
+    refs: list[str],
+    language: str,
+    book: Codebook | None = None,
+    captions: dict[str, str] | None = None,
 ) -> list[ReviewItem]:
-    """The reel's items in order, with the caption in ``language`` and the principle's prompt
-    (from ``book``, the codebook as the library has it now, else the annotations' own)."""
+    """The reel's items in order, with the caption in ``language`` (or as the reel has it, in
+    ``captions``) and the principle's prompt (from ``book``, the codebook as the library has
+    it now, else the annotations' own)."""
     book = book or annotations.codebook
+    captions = captions or {}
     moments = {m.id: m for m in annotations.moments}
     stills = {s.id: s for s in annotations.stills}
     items = []
@@ -66,10 +73,11 @@ def review_items(
         if ref in moments:
             m = moments[ref]
             prompt = book.category_of(m.codes[0]).prompt if book and m.codes else ""
-            items.append(ReviewItem(ref, m.start, m.end, m.caption_in(language), prompt))
+            caption = captions.get(ref) or m.caption_in(language)
+            items.append(ReviewItem(ref, m.start, m.end, caption, prompt))
         elif ref in stills:
             s = stills[ref]
-            items.append(ReviewItem(ref, s.time, None, s.caption, ""))
+            items.append(ReviewItem(ref, s.time, None, captions.get(ref) or s.caption, ""))
     return items
 
 
@@ -90,8 +98,10 @@ class SharedReview(QWidget):
         self.setWindowTitle("Shared review")
         self.case, self.jobs = case, jobs
         self.language = case.family_language()
-        refs = list(media_record(case, reel_id)["info"].get("items", []))
-        self.items = review_items(annotations, refs, self.language, case_codebook(case))
+        reel = media_record(case, reel_id)
+        refs = list(reel["info"].get("items", []))
+        book, captions = case_codebook(case), reel_captions(reel)  # the reel's own captions
+        self.items = review_items(annotations, refs, self.language, book, captions)
         if not self.items:
             raise VideofeedbackError("this reel has no moments or stills to review")
         self.session_id = start_review_session(case, reel_id)
@@ -251,9 +261,9 @@ class SharedReview(QWidget):
             show_error(self, message)
 
         op = add_parent_words(self.session_id, self.item.ref, text)
-        CaseOp(self, self.case, op).success(
-            lambda _: self.saved.__setitem__(index, text)
-        ).failure(not_stored).run()
+        CaseOp(self, self.case, op).success(lambda _: self.saved.__setitem__(index, text)).failure(
+            not_stored
+        ).run()
 
     def _may_leave_item(self) -> bool:
         """Leaving an item with nothing written asks first."""

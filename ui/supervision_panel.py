@@ -26,7 +26,7 @@ from ui.jobs import Jobs
 from ui.operations import CaseOp
 from videofeedback.library.audit import AuditReport
 from videofeedback.library.bundle import export_bundle
-from videofeedback.library.cases import Case, SessionKind
+from videofeedback.library.cases import Case, SessionKind, session_title
 from videofeedback.library.roles import Action, Role, allowed
 from videofeedback.operations import Changes, Operation, add_comment, sign_off
 
@@ -103,14 +103,16 @@ class SupervisionPanel(QWidget):
             return
         for comment in self.case.comments():
             self.comments.addItem(
-                f"{comment['created_at'][:10]} {comment['author']} on {comment['target']}: "
+                f"{comment['created_at'][:10]} {comment['author']} on "
+                f"{self.case.describe(comment['target'])}: "
                 f"{comment['text']}"
             )
         for row in self.case.signoffs():
             mark = "✔ signature valid" if row["valid"] else "✖ signature NOT valid"
             self.signoffs.addItem(
-                f"{row['signed_at'][:10]} {row['signed_by']}: film {row['recording_session']} + "
-                f"review {row['review_session']} — {mark}"
+                f"{row['signed_at'][:10]} {row['signed_by']}: film "
+                f"{self.case.session_title(row['recording_session'])} + review "
+                f"{self.case.session_title(row['review_session'])} — {mark}"
             )
 
     # --- actions -------------------------------------------------------------------------
@@ -178,29 +180,72 @@ class SupervisionPanel(QWidget):
 
 
 class SignOffDialog(QDialog):
-    """Choose the film (a recording session) and its shared review."""
+    """Choose the shared review and its film: the newest review first, and its film chosen
+    with it (the film whose reel it showed); a review of another film is refused here, before
+    the core refuses it too."""
 
     def __init__(self, case: Case, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.case = case
         self.setWindowTitle("Sign off a cycle")
         self.film = QComboBox()
         self.review = QComboBox()
-        for session in case.sessions():
-            label = f"{session['date']}  {session['notes'] or session['id']}"
+        sessions = case.sessions()
+        for session in sessions:
+            label = f"{session['date']}  {session_title(session)}"
             if session["kind"] == SessionKind.RECORDING.value:
                 self.film.addItem(label, session["id"])
-            elif session["kind"] == SessionKind.REVIEW.value:
+        for session in reversed(sessions):  # the newest review first: the one just held
+            if session["kind"] == SessionKind.REVIEW.value:
+                label = f"{session['date']}  {session_title(session)}"
                 self.review.addItem(label, session["id"])
-        buttons = QDialogButtonBox(
+        self.problem = QLabel("")
+        self.problem.setObjectName("signOffProblem")
+        self.problem.setStyleSheet("color: #c62828")
+        self.problem.setWordWrap(True)
+        self.review.currentIndexChanged.connect(self._film_of_review)
+        self.film.currentIndexChanged.connect(self._check)
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("Film (recording session)", self.film)
         form.addRow("Shared review session", self.review)
+        form.addRow("Film (recording session)", self.film)
+        form.addRow(self.problem)
         form.addRow(QLabel("Your sign-off is signed with your key and audited."))
-        form.addRow(buttons)
+        form.addRow(self.buttons)
+        self._film_of_review()
+
+    def _film_of_review(self) -> None:
+        review = self.review.currentData()
+        film = self.case.film_of_review(review) if review else None
+        if film is not None:
+            self.film.setCurrentIndex(self.film.findData(film))
+        self._check()
+
+    def mismatch(self) -> str:
+        """Why this film and review do not go together ('' if they do)."""
+        film, review = self.chosen()
+        if not film or not review:
+            return "A cycle needs a film and its shared review."
+        shown = self.case.film_of_review(review)
+        if shown is not None and shown != film:
+            return (
+                f"This review showed a reel of {self.case.session_title(shown)!r}, not of "
+                f"{self.case.session_title(film)!r}."
+            )
+        return ""
+
+    def _check(self) -> None:
+        problem = self.mismatch()
+        self.problem.setText(problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
+
+    def accept(self) -> None:
+        if not self.mismatch():
+            super().accept()
 
     def chosen(self) -> tuple[str, str]:
         return self.film.currentData() or "", self.review.currentData() or ""
