@@ -209,6 +209,9 @@ def test_family_copy_needs_consent_and_a_warning(qtbot, window, tmp_path, monkey
     assert out.read_bytes()[4:8] == b"ftyp"
     entries = window.case.audit_log().entries([window.case.identity])
     assert any(e.action == "media.export" for e in entries)
+    qtbot.waitUntil(lambda: view.export_done.isVisible(), timeout=5_000)
+    assert view.export_done.text().startswith("Written to family.mp4")
+    view.export_done.close()
 
     out.unlink()
     mother = window.case.participants()[0]["id"]

@@ -66,7 +66,7 @@ def stored_recordings(folder):
 
 
 def start_recording(qtbot, window):
-    window.case_view.new_recording_session()
+    window.case_view.new_recording_session("Play with blocks 2")
     record = window.record_view
     # the session is made by an operation on the case's queue; the record page follows it
     qtbot.waitUntil(
