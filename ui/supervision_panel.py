@@ -192,12 +192,12 @@ class SignOffDialog(QDialog):
         self.review = QComboBox()
         sessions = case.sessions()
         for session in sessions:
-            label = f"{session['date']}  {session_title(session)}"
+            label = f"{session_title(session)} · {session['date']}"
             if session["kind"] == SessionKind.RECORDING.value:
                 self.film.addItem(label, session["id"])
         for session in reversed(sessions):  # the newest review first: the one just held
             if session["kind"] == SessionKind.REVIEW.value:
-                label = f"{session['date']}  {session_title(session)}"
+                label = f"{session_title(session)} · {session['date']}"
                 self.review.addItem(label, session["id"])
         self.problem = QLabel("")
         self.problem.setObjectName("signOffProblem")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -486,3 +487,163 @@ def test_walkthrough_a_long_library_path_is_elided_with_a_tooltip(qtbot, tmp_pat
     assert "…" in label.text() and label.toolTip() == str(folder)
     assert window.unlock_view.minimumSizeHint().width() <= LAPTOP[0]
     window.close()
+
+
+# --- finding 6: sessions are called by their titles -----------------------------------------
+
+
+def _as_pat(folder):
+    user = Library(folder).unlock("pat", PASSPHRASE, sleep=lambda _: None)
+    return open_case(user, list_cases(user)[0]["id"])
+
+
+def _stored_review(folder, words=(), captions=None):
+    """As pat, outside the app: a reel of the demo's film (a record only: nothing plays it),
+    a shared review of it with the parent's words, and a second film, "Bath time"."""
+    from videofeedback.library.annotating import open_annotations
+    from videofeedback.library.cases import SessionKind
+    from videofeedback.library.media_records import add_media
+
+    case = _as_pat(folder)
+    [film] = [s for s in case.sessions() if s["kind"] == "recording"]
+    recording = case.db.execute("SELECT id FROM media WHERE kind = 'recording'").fetchone()[0]
+    moments = open_annotations(case, recording).annotations.in_time_order()
+    refs = [m.id for m in moments]
+    builder = {
+        "recording": recording,
+        "order": refs,
+        "edits": {ref: {"caption": text} for ref, text in (captions or {}).items()},
+    }
+    info = {"draft": False, "duration": "9", "items": refs, "builder": builder}
+    reel = add_media(case, film["id"], "reel", "media/m-none.mp4.age", info)
+    review = case.new_session(SessionKind.REVIEW, date.today(), title="Shared review", reel=reel)
+    for ref, text in words:
+        case.add_parent_words(review, ref, text)
+    bath = case.new_session(SessionKind.RECORDING, date.today(), title="Bath time")
+    case.save()
+    return film, review, bath, moments
+
+
+def tree_texts(view):
+    tree = view.sessions
+    texts = []
+    for index in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(index)
+        texts.append([top.text(c) for c in range(3)])
+        texts += [[top.child(i).text(c) for c in range(3)] for i in range(top.childCount())]
+    return texts
+
+
+def session_item(view, title):
+    tree = view.sessions
+    for index in range(tree.topLevelItemCount()):
+        if tree.topLevelItem(index).text(0) == title:
+            return tree.topLevelItem(index)
+    raise AssertionError(f"no session {title!r} in {tree_texts(view)}")
+
+
+def click_item(qtbot, tree, item):
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), LEFT, pos=tree.visualItemRect(item).center())
+    assert tree.currentItem() is item
+
+
+def test_walkthrough_sessions_are_called_by_their_titles(qtbot, window, library, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
+
+    _stored_review(library)
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    view = window.case_view
+    window.activateWindow()
+    click(qtbot, view.buttons["new"])  # "New recording session" asks for its title
+    dialog = view.title_dialog
+    qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit), timeout=5_000)
+    assert isinstance(dialog, QInputDialog) and dialog.isVisible()
+    assert QApplication.focusWidget().selectedText() == "Play with blocks 2"  # a default
+    qtbot.keyClicks(QApplication.focusWidget(), "Story time")  # typing replaces it
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    record = window.record_view
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is record, timeout=10_000)
+    assert window.case.session_title(record.session_id) == "Story time"
+    click(qtbot, record.back_button)
+    assert window.stack.currentWidget() is view
+
+    texts = tree_texts(view)
+    titles = [row[0] for row in texts if row[1] in ("recording", "review")]
+    assert sorted(titles) == ["Bath time", "Play with blocks", "Shared review", "Story time"]
+    assert not [t for row in texts for t in row if t.startswith(("s-", "m-"))], texts
+
+    asked = []  # exports' default names: the family, the title and the date; safe anywhere
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda _p, _t, name, _f: asked.append(name) or ("", "")
+    )
+    film = session_item(view, "Play with blocks")
+    click_item(qtbot, view.sessions, film)
+    click(qtbot, view.buttons["report"])
+    click_item(qtbot, view.sessions, film.child(0))  # the recording
+    click(qtbot, view.buttons["family"])
+    today = date.today().isoformat()
+    assert [Path(name).name for name in asked] == [
+        f"Family A (demo) – Play with blocks – {today} – report.pdf",
+        f"Family A (demo) – Play with blocks – {today}.mp4",
+    ]
+
+
+def test_export_names_are_safe_on_windows_and_macos():
+    from videofeedback.exports import safe_file_name
+
+    name = safe_file_name(['Family "B"', 'Play: blocks/cars?', " 2026-12-01 "], "mp4")
+    assert name == "Family B – Play blocks cars – 2026-12-01.mp4"
+    assert safe_file_name(["CON"], "pdf") == "CON export.pdf"
+    assert safe_file_name(["..", "<>"], "pdf") == "export.pdf"
+    assert len(safe_file_name(["x" * 400], "mp4")) == 124
+
+
+def test_walkthrough_sign_off_defaults_to_the_reviews_film(qtbot, window, library):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from ui.supervision_panel import SignOffDialog
+    from videofeedback.errors import VideofeedbackError
+
+    film, review, bath, _ = _stored_review(library)
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    panel = window.case_view.supervision
+    window.case_view.tabs.setCurrentWidget(panel)
+    seen = {}
+
+    def in_dialog():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, SignOffDialog):
+            QTimer.singleShot(50, in_dialog)
+            return
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        seen["default"] = (dialog.review.currentText(), dialog.film.currentText(), ok.isEnabled())
+        dialog.film.setFocus()
+        qtbot.keyClicks(dialog.film, "Bath")  # the wrong film, chosen by keyboard
+        seen["wrong"] = (dialog.film.currentText(), ok.isEnabled(), dialog.problem.text())
+        qtbot.wait(QApplication.keyboardInputInterval() + 200)  # a new search, not "BathPlay"
+        qtbot.keyClicks(dialog.film, "Play")
+        seen["right"] = dialog.film.currentText()
+        click(qtbot, ok)
+        if dialog.isVisible():  # a failing test must not leave the dialog waiting
+            dialog.reject()
+
+    QTimer.singleShot(50, in_dialog)
+    click(qtbot, panel.buttons["signoff"])
+    today = date.today().isoformat()
+    assert seen["default"] == (f"Shared review · {today}", f"Play with blocks · {today}", True)
+    assert seen["wrong"][:2] == (f"Bath time · {today}", False)
+    assert "showed a reel of 'Play with blocks', not of 'Bath time'" in seen["wrong"][2]
+    qtbot.waitUntil(lambda: panel.signoffs.count() == 1, timeout=10_000)
+    assert "film Play with blocks + review Shared review" in panel.signoffs.item(0).text()
+    [signed] = window.case.signoffs()
+    assert (signed["recording_session"], signed["review_session"]) == (film["id"], review)
+    with pytest.raises(VideofeedbackError, match="showed a reel of 'Play with blocks'"):
+        window.case.sign_off(bath, review)  # the core refuses a review of another film
+
+    window.case.add_comment(film["id"], "Lovely pacing")  # comments name the session too
+    panel.refresh()
+    assert "sam on Play with blocks: Lovely pacing" in panel.comments.item(0).text()
