@@ -258,3 +258,35 @@ def test_reflective_prompts_are_the_librarys_per_codebook(tmp_path):
     assert codebooks(reopened)["pup"] == codebooks(Library(folder))["pup"]
     actions = [e.action for e in reopened.audit_log().entries(admin.identities)]
     assert "codebook.prompts" in actions
+
+
+def test_a_database_from_before_session_titles_is_upgraded_on_opening(tmp_path):
+    """Schema 1 had no title and kept a review's reel only in its notes."""
+    import sqlite3
+
+    from encryption import X25519Identity
+    from videofeedback.library.case_db import SCHEMA, get_meta, load_database
+
+    old_schema = SCHEMA.replace(
+        "created_by TEXT, created_at TEXT, title TEXT NOT NULL DEFAULT '',\n"
+        "    reel TEXT NOT NULL DEFAULT '');",
+        "created_by TEXT, created_at TEXT);",
+    )
+    assert old_schema != SCHEMA
+    old = sqlite3.connect(":memory:")
+    old.executescript(old_schema)
+    old.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    old.execute("INSERT INTO sessions VALUES ('s-1', 'recording', '2026-01-12', 'first visit', 'bob', '')")
+    old.execute(
+        "INSERT INTO sessions VALUES ('s-2', 'review', '2026-01-19', 'Shared review of m-0a1b2c3d4e', 'bob', '')"
+    )
+    old.commit()
+    identity = X25519Identity.generate()
+    path = tmp_path / "case.db.age"
+    write_encrypted(path, old.serialize(), [identity.recipient])
+    db = load_database(path, [identity])
+    rows = db.execute("SELECT id, title, reel FROM sessions ORDER BY id").fetchall()
+    assert rows == [("s-1", "", ""), ("s-2", "", "m-0a1b2c3d4e")]
+    assert get_meta(db, "schema_version") == "2"
+    db.rollback()  # a failed first operation's rollback keeps the upgrade
+    assert get_meta(db, "schema_version") == "2"
