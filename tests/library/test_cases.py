@@ -276,7 +276,9 @@ def test_a_database_from_before_session_titles_is_upgraded_on_opening(tmp_path):
     old = sqlite3.connect(":memory:")
     old.executescript(old_schema)
     old.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    old.execute("INSERT INTO sessions VALUES ('s-1', 'recording', '2026-01-12', 'first visit', 'bob', '')")
+    old.execute(
+        "INSERT INTO sessions VALUES ('s-1', 'recording', '2026-01-12', 'first visit', 'bob', '')"
+    )
     old.execute(
         "INSERT INTO sessions VALUES ('s-2', 'review', '2026-01-19', 'Shared review of m-0a1b2c3d4e', 'bob', '')"
     )
