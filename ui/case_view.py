@@ -332,8 +332,11 @@ class CaseView(QWidget):
         """ "Family A – Play with blocks – 2026-12-01.mp4" in the Documents folder."""
         assert self.case is not None
         parts = [self.case.label, session_title(session), session["date"], *extra]
-        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        return str(Path(folder or Path.home()) / safe_file_name(parts, extension))
+        documents = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation
+        )
+        folder = Path(documents) if documents and Path(documents).is_dir() else Path.home()
+        return str(folder / safe_file_name(parts, extension))
 
     def _export(
         self,

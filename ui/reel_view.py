@@ -56,7 +56,7 @@ class ReelView(QWidget):
         self.annotations: Annotations | None = None
         self.session_id = ""
         self.draft: ReelDraft | None = None  # the order and edits: an evented, undoable model
-        self._texts: dict[str, str] = {}  # each item's line in the lists
+        self._texts: dict[str, str] = {}  # each item's time ("▶ 00:08.000–00:14.000")
         self._captions: dict[str, str] = {}  # each item's caption as the reel starts it
         self._syncing = False
         self.reel_id = ""
@@ -183,11 +183,9 @@ class ReelView(QWidget):
             if moment.end is None:
                 continue
             caption = moment.caption_in(language)
-            self._add_available(moment.id, f"▶ {moment.label()}  {caption}", caption)
+            self._add_available(moment.id, f"▶ {moment.label()}", caption)
         for still in annotations.stills:
-            self._add_available(
-                still.id, f"▣ {format_clock(still.time)}  {still.caption}", still.caption
-            )
+            self._add_available(still.id, f"▣ {format_clock(still.time)}", still.caption)
         self.draft = ReelDraft(annotations, captions)
         self.draft.events.order.connect(self._on_order_changed)
         self.draft.events.edits.connect(self._on_edits_changed)
@@ -208,12 +206,17 @@ class ReelView(QWidget):
         self.draft.clear_history()  # reopening is not a change to undo
         self._show_reel(stored["id"])
 
-    def _add_available(self, ref: str, text: str, caption: str) -> None:
-        item = QListWidgetItem(text)
+    def _add_available(self, ref: str, mark: str, caption: str) -> None:
+        item = QListWidgetItem(f"{mark}  {caption}")
         item.setData(REF, ref)
         self.available.addItem(item)
-        self._texts[ref] = text
+        self._texts[ref] = mark
         self._captions[ref] = caption
+
+    def _line(self, ref: str) -> str:
+        """An item's line in the reel: its time and its caption as the reel has it now."""
+        caption = self.draft.edits(ref).caption if self.draft is not None else ""
+        return f"{self._texts.get(ref, ref)}  {caption}"
 
     def close_reel(self) -> None:
         self.player.unload()
@@ -259,7 +262,7 @@ class ReelView(QWidget):
         self._syncing = True
         self.reel.clear()
         for ref in order:
-            item = QListWidgetItem(self._texts.get(ref, ref))
+            item = QListWidgetItem(self._line(ref))
             item.setData(REF, ref)
             self.reel.addItem(item)
         self._syncing = False
@@ -268,6 +271,9 @@ class ReelView(QWidget):
         self._on_reel_changed()
 
     def _on_edits_changed(self, ref: str) -> None:
+        for row in range(self.reel.count()):
+            if self.reel.item(row).data(REF) == ref:
+                self.reel.item(row).setText(self._line(ref))
         current = self.reel.currentItem()
         if current is not None and current.data(REF) == ref:
             self._on_current_changed(current)

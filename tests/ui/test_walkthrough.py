@@ -670,6 +670,7 @@ def test_walkthrough_reels_are_kept_and_reachable(qtbot, window, library):
     reel.caption.selectAll()
     qtbot.keyClicks(QApplication.focusWidget(), "You waited for her")
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert reel.reel.item(0).text().endswith("  You waited for her")  # the list shows it
     order = reel.refs()
     click(qtbot, reel.draft_button)
     busy = (reel.draft_button.isEnabled(), reel.final_button.isEnabled())
