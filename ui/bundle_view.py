@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (
 
 from ui.player import Player, VideoView
 from videofeedback.library.bundle import OpenedBundle
+from videofeedback.library.cases import session_title
 
 MEDIA_ROLE = Qt.ItemDataRole.UserRole
+SESSION = ("title", "notes", "kind", "date")
 
 
 class BundleView(QWidget):
@@ -71,11 +73,14 @@ class BundleView(QWidget):
             f"{info['goals']} goals<br>Opened read-only, in memory: nothing is written."
         )
         self.media.clear()
-        rows = bundle.db.execute("SELECT id, kind, info FROM media").fetchall()
-        kinds = {row[0]: (row[1], row[2]) for row in rows}
+        query = "SELECT m.id, m.kind, s.title, s.notes, s.kind, s.date FROM media m JOIN sessions s"
+        rows = bundle.db.execute(query + " ON s.id = m.session_id").fetchall()
+        names = {
+            row[0]: f"{row[1]} of {session_title(dict(zip(SESSION, row[2:], strict=True)))}"
+            for row in rows
+        }
         for media_id in info["media"]:
-            kind = kinds.get(media_id, ("media", "{}"))[0]
-            item = QListWidgetItem(f"{kind}  {media_id}")
+            item = QListWidgetItem(names.get(media_id, media_id))
             item.setData(MEDIA_ROLE, media_id)
             self.media.addItem(item)
 

@@ -136,7 +136,10 @@ class CaseView(QWidget):
         self.title.clear()
         self.details.clear()
         self.consent.setRowCount(0)
+        self.sessions.blockSignals(True)
         self.sessions.clear()
+        self.sessions.blockSignals(False)
+        self._update_buttons()
         self.goals.set_goals([])
         self.supervision.show_case(None)
 
@@ -176,6 +179,16 @@ class CaseView(QWidget):
 
     def _show_sessions(self, case: Case, sessions: list[dict[str, Any]]) -> None:
         chosen = self._selected()
+        self.sessions.blockSignals(True)  # no currentItemChanged for items being deleted
+        try:
+            self._fill_sessions(case, sessions)
+        finally:
+            self.sessions.blockSignals(False)
+        if chosen is not None:  # the selection survives a refresh
+            self._select(chosen[1])
+        self._update_buttons()
+
+    def _fill_sessions(self, case: Case, sessions: list[dict[str, Any]]) -> None:
         self.sessions.clear()
         for session in sessions:
             details = session["date"] + (f" · {session['notes']}" if session["notes"] else "")
@@ -189,9 +202,6 @@ class CaseView(QWidget):
         self.sessions.expandAll()
         for column in range(3):
             self.sessions.resizeColumnToContents(column)
-        if chosen is not None:  # the selection survives a refresh
-            self._select(chosen[1])
-        self._update_buttons()
 
     def _select(self, ident: str) -> None:
         iterator = QTreeWidgetItemIterator(self.sessions)
@@ -226,12 +236,15 @@ class CaseView(QWidget):
         return film["id"] if film else None
 
     def _reel_around(self) -> str | None:
-        """The selected reel, or the newest reel of the session around."""
+        """The selected reel, the reel a selected shared review showed, or the newest reel of
+        the session around."""
         chosen, session = self._selected(), self._session_around()
         if chosen and chosen[0] == "media" and chosen[2] == "reel":
             return chosen[1]
         if session is None or self.case is None:
             return None
+        if session["reel"]:  # a shared review: the reel it showed
+            return str(session["reel"])
         reel = latest_reel(self.case, session["id"])
         return reel["id"] if reel else None
 
