@@ -292,3 +292,29 @@ def test_a_database_from_before_session_titles_is_upgraded_on_opening(tmp_path):
     assert get_meta(db, "schema_version") == "2"
     db.rollback()  # a failed first operation's rollback keeps the upgrade
     assert get_meta(db, "schema_version") == "2"
+
+
+def test_a_member_rewriting_which_film_a_review_showed_changes_no_sign_off(world, family):
+    """The database says which reel a shared review showed; a member may rewrite it there.
+    The sign-off reads the signed trail instead (FORMAT.md 10.4)."""
+    from videofeedback.library.media_records import add_media
+
+    case, mother = family
+    case.set_consent(mother, Purpose.SHARED_REVIEW, True)
+    play = case.new_session(SessionKind.RECORDING, date(2026, 1, 12), title="Play with blocks")
+    bath = case.new_session(SessionKind.RECORDING, date(2026, 1, 13), title="Bath time")
+    reels = {s: add_media(case, s, "reel", f"media/{s}.age", {"items": []}) for s in (play, bath)}
+    review = case.new_session(SessionKind.REVIEW, date(2026, 1, 19), reel=reels[play])
+    case.save()
+    assert case.film_of_review(review) == play
+    with pytest.raises(LibraryError, match="showed a reel of 'Play with blocks'"):
+        open_case(world.sue, case.id).sign_off(bath, review)
+
+    case.db.execute("UPDATE sessions SET reel = ? WHERE id = ?", (reels[bath], review))
+    case.save()  # bob's rewrite, saved and signed like any change of his
+    as_sue = open_case(world.sue, case.id)
+    assert as_sue.session_record(review)["reel"] == reels[bath]  # the database was rewritten
+    assert as_sue.film_of_review(review) == play  # the trail was not
+    with pytest.raises(LibraryError, match="showed a reel of 'Play with blocks'"):
+        as_sue.sign_off(bath, review)
+    as_sue.sign_off(play, review)

@@ -403,7 +403,8 @@ class Case:
                 reel,
             ),
         )
-        self.audit("session.create", session_id, kind=kind)
+        shown = {"reel": reel} if reel else {}  # signed: the sign-off's check reads it
+        self.audit("session.create", session_id, kind=kind, **shown)
         return session_id
 
     def sessions(self) -> list[dict[str, Any]]:
@@ -422,7 +423,15 @@ class Case:
         return session_title(self.session_record(session_id))
 
     def film_of_review(self, review_session: str) -> str | None:
-        """The recording session whose reel a shared review showed (None if not recorded)."""
+        """The recording session whose reel a shared review showed (None if not recorded),
+        from the signed trail (the review's ``session.create`` names the reel, the reel's
+        ``media.reel`` its session); only a review made before the trail named its reel is
+        looked up in the database, which any member can write (docs/FORMAT.md 10.4)."""
+        self.session_record(review_session)
+        history = self.history()
+        reel = history.reviews.get(review_session)
+        if reel is not None:
+            return history.reels.get(reel)
         reel = self.session_record(review_session)["reel"]
         row = self.db.execute("SELECT session_id FROM media WHERE id = ?", (reel,)).fetchone()
         return str(row[0]) if row else None
