@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
-    QTreeWidgetItemIterator,
     QVBoxLayout,
     QWidget,
 )
@@ -204,12 +203,17 @@ class CaseView(QWidget):
             self.sessions.resizeColumnToContents(column)
 
     def _select(self, ident: str) -> None:
-        iterator = QTreeWidgetItemIterator(self.sessions)
-        while (item := iterator.value()) is not None:
-            if item.data(0, ID_ROLE)[1] == ident:
-                self.sessions.setCurrentItem(item)
-                return
-            iterator += 1
+        """Select the row of ``ident`` again. (No QTreeWidgetItemIterator: the model keeps a
+        pointer to every iterator, and PySide's ``+=`` leaves one behind that ``clear()``
+        then follows: a segfault.)"""
+        tree = self.sessions
+        for index in range(tree.topLevelItemCount()):
+            top = tree.topLevelItem(index)
+            rows = [top, *(top.child(c) for c in range(top.childCount()))]
+            for item in rows:
+                if item.data(0, ID_ROLE)[1] == ident:
+                    tree.setCurrentItem(item)
+                    return
 
     # --- what the selection offers -------------------------------------------------------
 
