@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 from .errors import AnnotationError
 from .events import Emitter
@@ -71,6 +72,38 @@ class ReelDraft:
     def available(self) -> list[str]:
         return list(self._edits)
 
+    def state(self) -> dict[str, Any]:
+        """The order, edits and title as JSON (stored with a rendered reel, so the builder
+        reopens on it after a restart)."""
+        return {
+            "recording": self.annotations.media_id,
+            "order": list(self._order),
+            "edits": {
+                ref: {"caption": e.caption, "hold": str(e.hold), "slow": str(e.slow)}
+                for ref, e in self._edits.items()
+                if ref in self._order
+            },
+            "title": {"text": self._title.text, "subtitle": self._title.subtitle},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take up a stored state (one undoable step); items whose moment or still is gone
+        are left out, edits of items still there are kept."""
+        order = tuple(ref for ref in state.get("order", []) if ref in self._edits)
+        edits = dict(self._edits)
+        for ref, edit in state.get("edits", {}).items():
+            if ref in edits:
+                edits[ref] = ItemEdits(
+                    str(edit.get("caption", "")),
+                    Fraction(str(edit.get("hold", "0"))),
+                    Fraction(str(edit.get("slow", "1"))),
+                )
+        title = state.get("title", {})
+        stored = Title(str(title.get("text", "")), str(title.get("subtitle", "")))
+        self._undo.append(("open the stored reel", self._snapshot()))
+        self._redo.clear()
+        self._restore(_Snapshot(order, tuple(edits.items()), stored))
+
     def plan(self, language: str = "") -> ReelPlan:
         """The reel as the core renders it."""
         title = TitleCard(self._title.text, self._title.subtitle) if self._title.text else None
@@ -129,6 +162,11 @@ class ReelDraft:
             self._change("change the title", title=title)
 
     # --- undo ----------------------------------------------------------------------------
+
+    def clear_history(self) -> None:
+        """Nothing to undo or redo (a reel just opened)."""
+        self._undo.clear()
+        self._redo.clear()
 
     def can_undo(self) -> bool:
         return bool(self._undo)

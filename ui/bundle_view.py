@@ -3,6 +3,7 @@ whether its signature and audit trail verify, what it holds, and its recordings 
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 
 from PySide6.QtCore import Qt, Signal
@@ -19,8 +20,16 @@ from PySide6.QtWidgets import (
 from ui.eliding import elide_items
 from ui.player import Player, VideoView
 from videofeedback.library.bundle import OpenedBundle
+from videofeedback.library.records import Session, SessionId, SessionKind
+from videofeedback.library.sessions import session_title
 
 MEDIA_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _session(ident: str, kind: str, when: str, notes: str | None, title: str | None) -> Session:
+    return Session(
+        SessionId(ident), SessionKind(kind), date.fromisoformat(when), notes or "", title or ""
+    )
 
 
 class BundleView(QWidget):
@@ -73,11 +82,11 @@ class BundleView(QWidget):
             f"{info['goals']} goals<br>Opened read-only, in memory: nothing is written."
         )
         self.media.clear()
-        rows = bundle.db.execute("SELECT id, kind, info FROM media").fetchall()
-        kinds = {row[0]: (row[1], row[2]) for row in rows}
+        query = "SELECT m.id, m.kind, s.id, s.kind, s.date, s.notes, s.title FROM media m"
+        rows = bundle.db.execute(query + " JOIN sessions s ON s.id = m.session_id").fetchall()
+        names = {row[0]: f"{row[1]} of {session_title(_session(*row[2:]))}" for row in rows}
         for media_id in info["media"]:
-            kind = kinds.get(media_id, ("media", "{}"))[0]
-            item = QListWidgetItem(f"{kind}  {media_id}")
+            item = QListWidgetItem(names.get(media_id, media_id))
             item.setData(MEDIA_ROLE, media_id)
             self.media.addItem(item)
 

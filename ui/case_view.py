@@ -8,11 +8,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -32,12 +33,15 @@ from ui.goals_chart import GoalsChart
 from ui.jobs import Jobs
 from ui.operations import CaseOp, CaseQuery, operations
 from ui.supervision_panel import SupervisionPanel
+from videofeedback.exports import safe_file_name
 from videofeedback.library.cases import Case, Purpose, SessionKind
 from videofeedback.library.overview import CaseOverview, SessionOverview, case_overview
-from videofeedback.library.records import ConsentRow, Participant
+from videofeedback.library.records import ConsentRow, MediaRecord, Participant, Session
 from videofeedback.library.roles import Action, allowed
+from videofeedback.library.sessions import session_title
 from videofeedback.media import export_for_family
 from videofeedback.operations import Changes, new_session, set_consent
+from videofeedback.reels import RECORDINGS, reel_label
 from videofeedback.report import export_report
 
 CONSENT_LOOK = {
@@ -53,6 +57,8 @@ SHOWN += ("members", "comments", "signoffs")  # the last two: the supervision pa
 class CaseView(QWidget):
     record_requested = Signal(str)  # session id
     review_requested = Signal(str)  # media id
+    reel_requested = Signal(str)  # the recording's media id: open the reel builder on it
+    shared_review_requested = Signal(str)  # the reel's media id
     closed = Signal()
 
     def __init__(self, jobs: Jobs, parent: QWidget | None = None) -> None:
@@ -60,6 +66,7 @@ class CaseView(QWidget):
         self.jobs = jobs
         self.case: Case | None = None
         self.showing: Case | None = None  # the case whose overview the widgets show
+        self.sessions_shown: tuple[SessionOverview, ...] = ()  # as last read, for the buttons
         self._stale = False  # changed while hidden
         self.supervision = SupervisionPanel(jobs)
         operations().changes.connect(self._on_changes)
@@ -73,17 +80,22 @@ class CaseView(QWidget):
         self.sessions = QTreeWidget()
         self.sessions.setHeaderLabels(["Session", "Kind", "Details"])
         self.sessions.itemActivated.connect(self._on_session_activated)
+        self.sessions.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.goals = GoalsChart()
         self.buttons = {
             "new": QPushButton("New recording session"),
             "record": QPushButton("Record / import…"),
             "review": QPushButton("Review and annotate"),
+            "reel": QPushButton("Edit reel…"),
+            "shared": QPushButton("Shared review…"),
             "family": QPushButton("Family copy…"),
             "report": QPushButton("Session report (PDF)…"),
         }
-        self.buttons["new"].clicked.connect(self.new_recording_session)
+        self.buttons["new"].clicked.connect(lambda: self.new_recording_session())
         self.buttons["record"].clicked.connect(self._record_selected)
         self.buttons["review"].clicked.connect(self._review_selected)
+        self.buttons["reel"].clicked.connect(self._reel_of_selected)
+        self.buttons["shared"].clicked.connect(self._shared_review_of_selected)
         self.buttons["family"].clicked.connect(self._family_copy_of_selected)
         self.buttons["report"].clicked.connect(self._report_of_selected)
         self._build()
@@ -126,16 +138,22 @@ class CaseView(QWidget):
         role = case.session.role
         self.buttons["new"].setVisible(allowed(role, Action.CREATE_SESSION))
         self.buttons["record"].setVisible(allowed(role, Action.RECORD))
+        self.buttons["reel"].setVisible(allowed(role, Action.BUILD_REEL))
+        self.buttons["shared"].setVisible(allowed(role, Action.RUN_REVIEW))
         self.buttons["family"].setVisible(allowed(role, Action.EXPORT))
         self.refresh()
         self.supervision.show_case(case)
 
     def clear(self) -> None:
         self.case = self.showing = None
+        self.sessions_shown = ()
         self.title.clear()
         self.details.clear()
         self.consent.setRowCount(0)
+        self.sessions.blockSignals(True)
         self.sessions.clear()
+        self.sessions.blockSignals(False)
+        self._update_buttons()
         self.goals.set_goals([])
         self.supervision.show_case(None)
 
@@ -202,19 +220,27 @@ class CaseView(QWidget):
         table.setMaximumHeight(table.horizontalHeader().height() + max(rows, 30) + frame + 2)
 
     def _show_sessions(self, sessions: Sequence[SessionOverview]) -> None:
+        chosen = self._selected()
+        self.sessions_shown = tuple(sessions)
+        self.sessions.blockSignals(True)  # no currentItemChanged for items being deleted
+        try:
+            self._fill_sessions(sessions)
+        finally:
+            self.sessions.blockSignals(False)
+        if chosen is not None:  # the selection survives a refresh
+            self._select(chosen[1])
+        self._update_buttons()
+
+    def _fill_sessions(self, sessions: Sequence[SessionOverview]) -> None:
         self.sessions.clear()
         for shown in sessions:
             session = shown.session
-            item = QTreeWidgetItem([session.date.isoformat(), session.kind, session.notes])
+            when = session.date.isoformat()
+            details = when + (f" · {session.notes}" if session.notes else "")
+            item = QTreeWidgetItem([session_title(session), session.kind.value, details])
             item.setData(0, ID_ROLE, ("session", session.id, session.kind.value))
             for record in shown.media:
-                details = record.info
-                seconds = float(record.duration or 0)
-                markers = len(details.get("markers", []))
-                text = f"{int(seconds // 60)} min {seconds % 60:.0f} s · {details.get('state')}"
-                child = QTreeWidgetItem(
-                    [record.kind, record.id, f"{text} · {markers} markers"]
-                )
+                child = QTreeWidgetItem([record.kind, "", _media_details(record)])
                 child.setData(0, ID_ROLE, ("media", record.id, record.kind))
                 item.addChild(child)
             self.sessions.addTopLevelItem(item)
@@ -222,75 +248,196 @@ class CaseView(QWidget):
         for column in range(3):
             self.sessions.resizeColumnToContents(column)
 
-    # --- actions -------------------------------------------------------------------------
+    def _select(self, ident: str) -> None:
+        """Select the row of ``ident`` again. (No QTreeWidgetItemIterator: the model keeps a
+        pointer to every iterator, and PySide's ``+=`` leaves one behind that ``clear()``
+        then follows: a segfault.)"""
+        tree = self.sessions
+        for index in range(tree.topLevelItemCount()):
+            top = tree.topLevelItem(index)
+            if top is None:
+                continue
+            rows = [top, *(top.child(c) for c in range(top.childCount()))]
+            for item in rows:
+                if item is not None and item.data(0, ID_ROLE)[1] == ident:
+                    tree.setCurrentItem(item)
+                    return
+
+    # --- what the selection offers -------------------------------------------------------
 
     def _selected(self) -> tuple[str, str, str] | None:
         item = self.sessions.currentItem()
         return item.data(0, ID_ROLE) if item is not None else None
 
-    def new_recording_session(self) -> None:
+    def _shown_around(self) -> SessionOverview | None:
+        """The selected session (as last read), or the session of the selected media."""
+        item = self.sessions.currentItem()
+        if item is None or self.case is None:
+            return None
+        top = item.parent() or item
+        ident = top.data(0, ID_ROLE)[1]
+        return next((s for s in self.sessions_shown if s.session.id == ident), None)
+
+    def _session_around(self) -> Session | None:
+        shown = self._shown_around()
+        return shown.session if shown is not None else None
+
+    def _recording_around(self) -> str | None:
+        """The selected recording, or the (first) recording of the session around."""
+        chosen, shown = self._selected(), self._shown_around()
+        if chosen and chosen[0] == "media" and chosen[2] in RECORDINGS:
+            return chosen[1]
+        if shown is None:
+            return None
+        film = next((r for r in shown.media if r.kind in RECORDINGS), None)
+        return film.id if film else None
+
+    def _reel_around(self) -> str | None:
+        """The selected reel, the reel a selected shared review showed, or the newest reel of
+        the session around."""
+        chosen, shown = self._selected(), self._shown_around()
+        if chosen and chosen[0] == "media" and chosen[2] == "reel":
+            return chosen[1]
+        if shown is None:
+            return None
+        if shown.session.reel:  # a shared review: the reel it showed
+            return shown.session.reel
+        reels = [r for r in shown.media if r.kind == "reel"]
+        return reels[-1].id if reels else None
+
+    def _exported_media(self) -> str | None:
+        """The family copy's film: the selected reel or recording, else the session's reel."""
+        chosen = self._selected()
+        if chosen and chosen[0] == "media" and chosen[2] != "still":
+            return chosen[1]
+        return self._reel_around()
+
+    def _recording_session(self) -> str | None:
+        session = self._session_around()
+        return session.id if session and session.kind == SessionKind.RECORDING else None
+
+    def _update_buttons(self) -> None:
+        """Each button greyed, with what it needs as its tooltip, until the selection has it."""
+        needs = {
+            "record": (self._recording_session(), "Select a recording session (or make one)"),
+            "review": (self._recording_around(), "Select a session with a recording"),
+            "reel": (self._recording_around(), "Select a session with a recording"),
+            "shared": (self._reel_around(), "Select a session with a reel (build one first)"),
+            "family": (self._exported_media(), "Select a reel or a recording"),
+            "report": (self._session_around(), "Select a session"),
+        }
+        for name, (found, need) in needs.items():
+            button = self.buttons[name]
+            button.setEnabled(found is not None)
+            button.setToolTip("" if found is not None else need)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def new_recording_session(self, title: str | None = None) -> None:
+        """Asks for the session's title (unless given), then makes it and opens the record
+        page on it."""
         if self.case is None:
             return
-        op = new_session(SessionKind.RECORDING, date.today())
+        if title is None:
+            self.title_dialog = ask_session_title(self, self._default_title())
+            self.title_dialog.textValueSelected.connect(self.new_recording_session)
+            return
+        if not title.strip():
+            show_error(self, "a session needs a title, e.g. 'Play with blocks'")
+            return
+        op = new_session(SessionKind.RECORDING, date.today(), title=title)
         CaseOp(self, self.case, op).success(self.record_requested.emit).run()
 
+    def _default_title(self) -> str:
+        taken = {s.session.title for s in self.sessions_shown}
+        number = 1
+        while (title := DEFAULT_TITLE + (f" {number}" if number > 1 else "")) in taken:
+            number += 1
+        return title
+
     def _record_selected(self) -> None:
-        chosen = self._selected()
-        if chosen and chosen[0] == "session" and chosen[2] == SessionKind.RECORDING.value:
-            self.record_requested.emit(chosen[1])
-        else:
-            show_error(self, "choose a recording session first (or make a new one)")
+        session = self._recording_session()
+        if session is not None:
+            self.record_requested.emit(session)
 
     def _review_selected(self) -> None:
-        chosen = self._selected()
-        if chosen and chosen[0] == "media":
-            self.review_requested.emit(chosen[1])
-        else:
-            show_error(self, "choose a recording under its session first")
+        recording = self._recording_around()
+        if recording is not None:
+            self.review_requested.emit(recording)
+
+    def _reel_of_selected(self) -> None:
+        recording = self._recording_around()
+        if recording is not None:
+            self.reel_requested.emit(recording)
+
+    def _shared_review_of_selected(self) -> None:
+        reel = self._reel_around()
+        if reel is not None:
+            self.shared_review_requested.emit(reel)
 
     def _family_copy_of_selected(self) -> None:
-        self._export_selected(
-            "media",
-            "choose the reel (or recording) to give the family first",
+        media_id = self._exported_media()
+        if self.case is None or media_id is None:
+            return
+        session = next(
+            (s.session for s in self.sessions_shown if any(r.id == media_id for r in s.media)),
+            None,
+        )
+        if session is None:
+            return
+        self._export(
+            media_id,
             FAMILY_WARNING,
-            ("Family copy", "{}.mp4", "MP4 (*.mp4)"),
+            ("Family copy", self._file_name(session, [], "mp4"), "MP4 (*.mp4)"),
             ("Writing the family copy", export_for_family),
         )
 
     def _report_of_selected(self) -> None:
-        self._export_selected(
-            "session",
-            "choose the session to report on first",
+        session = self._session_around()
+        if session is None:
+            return
+        self._export(
+            session.id,
             REPORT_WARNING,
-            ("Session report", "report.pdf", "PDF (*.pdf)"),
+            ("Session report", self._file_name(session, ["report"], "pdf"), "PDF (*.pdf)"),
             ("Writing the session report", export_report),
         )
 
-    def _export_selected(
+    def _file_name(self, session: Session, extra: list[str], extension: str) -> str:
+        """ "Family A – Play with blocks – 2026-12-01.mp4" in the Documents folder."""
+        assert self.case is not None
+        parts = [self.case.label, session_title(session), session.date.isoformat(), *extra]
+        documents = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation
+        )
+        folder = Path(documents) if documents and Path(documents).is_dir() else Path.home()
+        return str(folder / safe_file_name(parts, extension))
+
+    def _export(
         self,
-        kind: str,
-        choose_first: str,
+        ident: str,
         warning: str,
         dialog: tuple[str, str, str],
         job: tuple[str, Callable[[Case, str, Path], dict[str, Any]]],
     ) -> None:
-        """A plaintext copy out of the library: after a warning, to a chosen file, in a job."""
-        chosen = self._selected()
-        if self.case is None or not chosen or chosen[0] != kind:
-            show_error(self, choose_first)
-            return
-        if not confirm_plaintext(self, warning):
+        """A plaintext copy out of the library: after a warning, to a chosen file, in a job;
+        when it is written, a note that offers to show it in its folder."""
+        if self.case is None or not confirm_plaintext(self, warning):
             return
         title, name, pattern = dialog
-        out, _ = QFileDialog.getSaveFileName(self, title, name.format(chosen[1]), pattern)
+        out, _ = QFileDialog.getSaveFileName(self, title, name, pattern)
         if out:
-            case, ident, (what, export) = self.case, chosen[1], job
+            case, (what, export) = self.case, job
             self.jobs.start(
                 what,
                 lambda _: _saved(case, export(case, ident, Path(out))),
+                lambda _: self._exported(Path(out)),
                 case=case,
                 changes=Changes(audit=True),
             )
+
+    def _exported(self, out: Path) -> None:
+        self.export_done = show_exported(self, out)
 
     def _on_session_activated(self, item: QTreeWidgetItem) -> None:
         kind, ident, _ = item.data(0, ID_ROLE)
@@ -338,6 +485,50 @@ def confirm_plaintext(parent: QWidget, warning: str) -> bool:
         QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
     )
     return answer == QMessageBox.StandardButton.Ok
+
+
+DEFAULT_TITLE = "Play with blocks"
+
+
+def ask_session_title(parent: QWidget, default: str) -> QInputDialog:
+    """ "What is this session called?", the default chosen so typing replaces it (open, not
+    exec: the window goes on; the answer comes by ``textValueSelected``)."""
+    dialog = QInputDialog(parent)
+    dialog.setObjectName("sessionTitleDialog")
+    dialog.setWindowTitle("New recording session")
+    dialog.setLabelText("What is this session called? (e.g. what you will film)")
+    dialog.setTextValue(default)
+    dialog.setOkButtonText("Create and record")
+    dialog.open()
+    return dialog
+
+
+def show_exported(parent: QWidget, out: Path) -> QMessageBox:
+    """ "Written to …" with "Show in folder" (opens the folder in the system's file manager)."""
+    box = QMessageBox(
+        QMessageBox.Icon.Information,
+        "Export written",
+        f"Written to {out.name}, in {out.parent}",
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    box.setObjectName("exportDone")
+    show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+    box.addButton(QMessageBox.StandardButton.Close)
+    show.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(out.parent))))
+    box.open()
+    return box
+
+
+def _media_details(record: MediaRecord) -> str:
+    """A reel: "Final · 4 items · 20 s"; a recording: its length, state and markers."""
+    if record.kind == "reel":
+        return reel_label(record)
+    details = record.info
+    seconds = float(record.duration or 0)
+    markers = len(details.get("markers", []))
+    text = f"{int(seconds // 60)} min {seconds % 60:.0f} s · {details.get('state')}"
+    return f"{text} · {markers} markers"
 
 
 def _saved(case: Case, result: dict[str, Any]) -> dict[str, Any]:

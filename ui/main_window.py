@@ -45,10 +45,12 @@ from ui.sync_indicator import SyncIndicator
 from ui.unlock_view import UnlockView
 from videofeedback.demo import RECORDING_SECONDS, ensure_demo_library
 from videofeedback.errors import VideofeedbackError
+from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import Case
 from videofeedback.library.library import Library
 from videofeedback.library.roles import Action, allowed
 from videofeedback.operations import audited
+from videofeedback.reels import reel_recording, session_recording
 
 ACTIVITY = {
     QEvent.Type.KeyPress,
@@ -215,6 +217,8 @@ class MainWindow(QMainWindow):
         self.case_view.closed.connect(self._leave_case)
         self.case_view.record_requested.connect(self.show_record)
         self.case_view.review_requested.connect(self.show_review)
+        self.case_view.reel_requested.connect(lambda media_id: self.show_review(media_id, True))
+        self.case_view.shared_review_requested.connect(self.shared_review_of)
         self.record_view.closed.connect(self._leave_record_view)
         self.record_view.recorded.connect(self._on_recorded)
         self.record_view.recording_changed.connect(self._on_recording_changed)
@@ -327,15 +331,37 @@ class MainWindow(QMainWindow):
             self.record_view.open_session(self.case, session_id)
             self.stack.setCurrentWidget(self.record_view)
 
-    def show_review(self, media_id: str) -> None:
+    def show_review(self, media_id: str, then_reel: bool = False) -> None:
         if self.case is not None:
             self.stack.setCurrentWidget(self.review_view)
-            self.review_view.open_media(self.case, media_id)
+            self.review_view.open_media(self.case, media_id, then_reel)
 
     def show_reel(self, annotations: object) -> None:
         if self.case is not None:
             self.reel_view.open_reel(self.case, annotations)  # type: ignore[arg-type]
             self.stack.setCurrentWidget(self.reel_view)
+
+    def shared_review_of(self, reel_id: str) -> None:
+        """ "Shared review…" in the case view: the reel's recording's moments are read in a
+        job, then the shared review starts on the reel."""
+        case = self.case
+        if case is None:
+            return
+
+        def load(_: JobContext) -> object:
+            record = case.media.get(reel_id)
+            recording = session_recording(case, record.session)
+            media_id = reel_recording(record) or (recording.id if recording else "")
+            if not media_id:
+                raise VideofeedbackError("this reel's recording is not in the case any more")
+            return open_annotations(case, media_id).annotations
+
+        self.jobs.start(
+            "Opening the shared review",
+            load,
+            lambda notes: self.start_shared_review(reel_id, notes),
+            case=case,
+        )
 
     def start_shared_review(self, reel_id: str, annotations: Annotations) -> None:
         """Full screen and modal; it ends only with the passphrase."""

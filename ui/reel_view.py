@@ -1,6 +1,9 @@
 """The reel builder: drag moments and stills into order, edit each caption and hold time, add
 a title card, render as a draft (smart cut, fast) or final (captions, stills, fades), and
-preview the result. The reel is stored on the recording's session."""
+preview the result. The reel is stored on the recording's session, with the builder's state:
+opening the builder again (after a restart too) shows the session's newest reel as it was
+built, ready for the shared review. One render at a time: the render buttons are greyed while
+one runs."""
 
 from __future__ import annotations
 
@@ -29,15 +32,17 @@ from annotations.reel_draft import ItemEdits, ReelDraft, Title
 from annotations.timebase import format_clock
 from ui.eliding import elide_items
 from ui.errors import show_error
-from ui.jobs import JobContext, Jobs
+from ui.jobs import Job, JobContext, Jobs
 from ui.player import Player, VideoView
 from ui.prompts_dialog import PromptsDialog
 from videofeedback import media
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case, Purpose
 from videofeedback.operations import Changes
+from videofeedback.reels import latest_reel, reel_label, reel_recording
 
 REF = Qt.ItemDataRole.UserRole
+NEEDS_REEL = "Render the reel first (a draft is enough)"
 
 
 class ReelView(QWidget):
@@ -52,10 +57,12 @@ class ReelView(QWidget):
         self.annotations: Annotations | None = None
         self.session_id = ""
         self.draft: ReelDraft | None = None  # the order and edits: an evented, undoable model
-        self._texts: dict[str, str] = {}  # each item's line in the lists
+        self._texts: dict[str, str] = {}  # each item's time ("▶ 00:08.000–00:14.000")
         self._captions: dict[str, str] = {}  # each item's caption as the reel starts it
         self._syncing = False
         self.reel_id = ""
+        self._render_job: Job | None = None
+        self.reel_label = QLabel("")  # the stored reel: "Final · 4 items · 20 s"
         self.available = QListWidget()
         elide_items(self.available)
         self.available.setDragEnabled(True)
@@ -120,6 +127,7 @@ class ReelView(QWidget):
         self.play_button = QPushButton("Play / pause preview")
         self.share_button = QPushButton("Shared review with the parent…")
         self.share_button.setEnabled(False)
+        self.share_button.setToolTip(NEEDS_REEL)
         self.prompts_button = QPushButton("Reflective prompts…")
         self.prompts_button.clicked.connect(self.edit_prompts)
         self.share_button.clicked.connect(
@@ -152,7 +160,11 @@ class ReelView(QWidget):
         grid.addWidget(self.reel, 1, 2)
         grid.addWidget(self.video, 1, 3)
         grid.addLayout(item_form, 2, 0, 1, 3)
-        grid.addWidget(self.length, 2, 3)
+        info = QVBoxLayout()
+        info.addWidget(self.length)
+        info.addWidget(self.reel_label)
+        info.addStretch(1)
+        grid.addLayout(info, 2, 3)
         grid.addLayout(actions, 3, 0, 1, 4)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(2, 2)
@@ -166,6 +178,8 @@ class ReelView(QWidget):
         self._texts = {}
         self.reel_id = ""
         self.share_button.setEnabled(False)
+        self.share_button.setToolTip(NEEDS_REEL)
+        self.reel_label.setText("Not rendered yet")
         self.reel.clear()
         self.available.clear()
         captions: dict[str, str] = {}
@@ -175,24 +189,40 @@ class ReelView(QWidget):
             if moment.end is None:
                 continue
             caption = moment.caption_in(language)
-            self._add_available(moment.id, f"▶ {moment.label()}  {caption}", caption)
+            self._add_available(moment.id, f"▶ {moment.label()}", caption)
         for still in annotations.stills:
-            self._add_available(
-                still.id, f"▣ {format_clock(still.time)}  {still.caption}", still.caption
-            )
+            self._add_available(still.id, f"▣ {format_clock(still.time)}", still.caption)
         self.draft = ReelDraft(annotations, captions)
         self.draft.events.order.connect(self._on_order_changed)
         self.draft.events.edits.connect(self._on_edits_changed)
         self.draft.events.title.connect(self._on_title_changed)
         self._on_title_changed(self.draft.title)
         self._on_order_changed(())
+        self._reopen_stored(case, annotations)
 
-    def _add_available(self, ref: str, text: str, caption: str) -> None:
-        item = QListWidgetItem(text)
+    def _reopen_stored(self, case: Case, annotations: Annotations) -> None:
+        """The session's newest reel of this recording, as it was built: its order, edits and
+        title in the lists, the reel itself in the preview, ready for the shared review."""
+        stored = latest_reel(case, self.session_id)
+        if stored is None or reel_recording(stored) not in ("", annotations.media_id):
+            return
+        assert self.draft is not None
+        state = stored.info.get("builder") or {"order": list(stored.info.get("items", []))}
+        self.draft.restore(state)
+        self.draft.clear_history()  # reopening is not a change to undo
+        self._show_reel(stored.id)
+
+    def _add_available(self, ref: str, mark: str, caption: str) -> None:
+        item = QListWidgetItem(f"{mark}  {caption}")
         item.setData(REF, ref)
         self.available.addItem(item)
-        self._texts[ref] = text
+        self._texts[ref] = mark
         self._captions[ref] = caption
+
+    def _line(self, ref: str) -> str:
+        """An item's line in the reel: its time and its caption as the reel has it now."""
+        caption = self.draft.edits(ref).caption if self.draft is not None else ""
+        return f"{self._texts.get(ref, ref)}  {caption}"
 
     def close_reel(self) -> None:
         self.player.unload()
@@ -238,7 +268,7 @@ class ReelView(QWidget):
         self._syncing = True
         self.reel.clear()
         for ref in order:
-            item = QListWidgetItem(self._texts.get(ref, ref))
+            item = QListWidgetItem(self._line(ref))
             item.setData(REF, ref)
             self.reel.addItem(item)
         self._syncing = False
@@ -247,6 +277,9 @@ class ReelView(QWidget):
         self._on_reel_changed()
 
     def _on_edits_changed(self, ref: str) -> None:
+        for row in range(self.reel.count()):
+            if self.reel.item(row).data(REF) == ref:
+                self.reel.item(row).setText(self._line(ref))
         current = self.reel.currentItem()
         if current is not None and current.data(REF) == ref:
             self._on_current_changed(current)
@@ -273,8 +306,17 @@ class ReelView(QWidget):
 
     def _on_reel_changed(self) -> None:
         refs = self.refs()
-        self.draft_button.setEnabled(bool(refs))
-        self.final_button.setEnabled(bool(refs) or bool(self.title.text()))
+        idle = self._render_job is None  # one render at a time
+        self.draft_button.setEnabled(idle and bool(refs))
+        self.final_button.setEnabled(idle and (bool(refs) or bool(self.title.text())))
+        for button, needs in ((self.draft_button, "a moment"), (self.final_button, "an item")):
+            button.setToolTip(
+                ""
+                if button.isEnabled()
+                else "A reel is being rendered"
+                if not idle
+                else f"Add {needs} to the reel first"
+            )
         try:
             seconds = sum(item.length() for item in self.plan().items) if refs else 0
         except VideofeedbackError:
@@ -323,30 +365,44 @@ class ReelView(QWidget):
         if draft and purpose is not None:
             show_error(self, f"a draft is for your own review; render final for {purpose.value}")
             return
+        state = self.draft.state() if self.draft is not None else None
 
         def work(context: JobContext) -> str:
             if draft:
-                reel_id = media.draft_reel(case, session_id, plan, context.report, context.cancel)
+                reel_id = media.draft_reel(
+                    case, session_id, plan, context.report, context.cancel, state
+                )
             else:
                 reel_id = media.render_reel(
-                    case, session_id, plan, context.report, context.cancel, purpose
+                    case, session_id, plan, context.report, context.cancel, purpose, state
                 )
             case.save()
             return reel_id
 
         title = "Rendering a draft reel" if draft else "Rendering the reel"
-        self.jobs.start(
+        self._render_job = self.jobs.start(
             title, work, self._on_rendered, case=case, changes=Changes(media=True, reels=True)
         )
+        self._render_job.finished.connect(self._on_render_ended)
+        self._on_reel_changed()
+
+    def _on_render_ended(self) -> None:
+        self._render_job = None
+        self._on_reel_changed()
 
     def _on_rendered(self, reel_id: str) -> None:
+        self._show_reel(reel_id)
+        self.rendered.emit(reel_id)
+
+    def _show_reel(self, reel_id: str) -> None:
         assert self.case is not None
         self.reel_id = reel_id
         record = self.case.media.get(reel_id)
         fps = record.frame_rate()
         self.player.load_record(self.case, record, fps)
         self.share_button.setEnabled(True)
-        self.rendered.emit(reel_id)
+        self.share_button.setToolTip("")
+        self.reel_label.setText(f"Stored: {reel_label(record)}")
 
 
 def render_purposes() -> QComboBox:

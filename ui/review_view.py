@@ -64,6 +64,7 @@ class ReviewView(QWidget):
         self.jobs = jobs
         self.case: Case | None = None
         self.notes: AnnotationSession | None = None
+        self._then_reel = False
         self._unsubscribe: Any = None
         self.state = ReviewState()  # selection, marks, playhead, zoom, lanes: Qt-free
         self._reverse_rate = 0.0
@@ -173,9 +174,11 @@ class ReviewView(QWidget):
 
     # --- opening and closing -------------------------------------------------------------
 
-    def open_media(self, case: Case, media_id: str) -> None:
-        """Load the overview and the annotations in a job, then show them."""
+    def open_media(self, case: Case, media_id: str, then_reel: bool = False) -> None:
+        """Load the overview and the annotations in a job, then show them (``then_reel``:
+        and go on to the reel builder, as "Edit reel…" in the case view asks)."""
         self.case = case
+        self._then_reel = then_reel
 
         def load(context: JobContext) -> tuple[Any, Any, AnnotationSession]:
             strip, peaks = media.load_overview(case, media_id)
@@ -215,6 +218,9 @@ class ReviewView(QWidget):
         self.redaction.open(self.case, notes.annotations.media_id)
         self._refresh()
         self.setFocus()
+        if self._then_reel:
+            self._then_reel = False
+            self.build_reel()
 
     def close_media(self) -> None:
         self.editor.commit_note()

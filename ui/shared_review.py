@@ -41,6 +41,7 @@ from videofeedback.library.cases import Case
 from videofeedback.library.records import MediaRecord, SessionId, SessionKind
 from videofeedback.operations import Changes, Operation, Outcome, add_parent_words
 from videofeedback.redacted import shared_review_film
+from videofeedback.reels import reel_captions
 
 STILL_SHOWN = Fraction(3)
 
@@ -55,11 +56,17 @@ class ReviewItem:
 
 
 def review_items(
-    annotations: Annotations, refs: list[str], language: str, book: Codebook | None = None
+    annotations: Annotations,
+    refs: list[str],
+    language: str,
+    book: Codebook | None = None,
+    captions: dict[str, str] | None = None,
 ) -> list[ReviewItem]:
-    """The reel's items in order, with the caption in ``language`` and the principle's prompt
-    (from ``book``, the codebook as the library has it now, else the annotations' own)."""
+    """The reel's items in order, with the caption in ``language`` (or as the reel has it, in
+    ``captions``) and the principle's prompt (from ``book``, the codebook as the library has
+    it now, else the annotations' own)."""
     book = book or annotations.codebook
+    captions = captions or {}
     moments = {m.id: m for m in annotations.moments}
     stills = {s.id: s for s in annotations.stills}
     items = []
@@ -67,10 +74,11 @@ def review_items(
         if ref in moments:
             m = moments[ref]
             prompt = book.category_of(m.codes[0]).prompt if book and m.codes else ""
-            items.append(ReviewItem(ref, m.start, m.end, m.caption_in(language), prompt))
+            caption = captions.get(ref) or m.caption_in(language)
+            items.append(ReviewItem(ref, m.start, m.end, caption, prompt))
         elif ref in stills:
             s = stills[ref]
-            items.append(ReviewItem(ref, s.time, None, s.caption, ""))
+            items.append(ReviewItem(ref, s.time, None, captions.get(ref) or s.caption, ""))
     return items
 
 
@@ -92,14 +100,16 @@ def start_review(annotations: Annotations, reel_id: str) -> Operation:
 
     def op(case: Case) -> Outcome[ReviewStart]:
         language = case.participants.family_language()
-        refs = list(case.media.get(reel_id).info.get("items", []))
-        items = review_items(annotations, refs, language, case_codebook(case))
+        reel = case.media.get(reel_id)
+        refs = list(reel.info.get("items", []))
+        book, captions = case_codebook(case), reel_captions(reel)  # the reel's own captions
+        items = review_items(annotations, refs, language, book, captions)
         if not items:
             raise VideofeedbackError("this reel has no moments or stills to review")
         recording = case.media.get(annotations.media_id)
         film = shared_review_film(case, annotations.media_id)  # refused before any session
-        notes = f"Shared review of {reel_id}"
-        session_id = case.sessions.new(SessionKind.REVIEW, date.today(), notes)
+        title = f"Shared review of {case.sessions.title(reel.session)}"
+        session_id = case.sessions.new(SessionKind.REVIEW, date.today(), title=title, reel=reel_id)
         start = ReviewStart(session_id, items, language, recording, film)
         return Outcome(Changes(sessions=True), start)
 

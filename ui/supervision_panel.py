@@ -34,6 +34,7 @@ from videofeedback.library.bundle import export_bundle
 from videofeedback.library.cases import Case, SessionKind
 from videofeedback.library.records import Comment, Signoff
 from videofeedback.library.roles import Action, Role, allowed
+from videofeedback.library.sessions import session_title
 from videofeedback.operations import Changes, Operation, add_comment, sign_off
 
 VALID_STYLE = "font-size: 15pt; font-weight: bold; color: #2e7d32"
@@ -50,8 +51,16 @@ def audit_text(report: AuditReport) -> str:
     )
 
 
-def _comments_and_signoffs(case: Case) -> tuple[list[Comment], list[Signoff]]:
-    return case.supervision.comments(), case.supervision.signoffs()
+Read = tuple[list[Comment], list[Signoff], dict[str, str]]
+
+
+def _comments_and_signoffs(case: Case) -> Read:
+    """Comments, sign-offs and what their ids are in words (sessions by title, moments by
+    time), read together in the case's queue."""
+    comments, signoffs = case.supervision.comments(), case.supervision.signoffs()
+    ids = {c.target for c in comments}
+    ids |= {s.recording_session for s in signoffs} | {s.review_session for s in signoffs}
+    return comments, signoffs, {ident: case.describe(ident) for ident in ids}
 
 
 def read_trail(case: Case) -> tuple[AuditReport, list[AuditEntry]]:
@@ -135,14 +144,18 @@ class SupervisionPanel(QWidget):
         """Comments and sign-offs, read in the case's queue (not on the GUI thread)."""
         case = self.case
         if case is None:
-            self._show_lists(None, [], [])
+            self._show_lists(None, [], [], {})
             return
         CaseQuery(self, case, _comments_and_signoffs).success(
             lambda found: self._show_lists(case, *found)
         ).run()
 
     def _show_lists(
-        self, case: Case | None, comments: list[Comment], signoffs: list[Signoff]
+        self,
+        case: Case | None,
+        comments: list[Comment],
+        signoffs: list[Signoff],
+        names: dict[str, str],
     ) -> None:
         if case is not self.case:
             return
@@ -150,14 +163,15 @@ class SupervisionPanel(QWidget):
         self.signoffs.clear()
         for comment in comments:
             self.comments.addItem(
-                f"{dated(comment.created_at)} {comment.author} on {comment.target}: "
-                f"{comment.text}"
+                f"{dated(comment.created_at)} {comment.author} on "
+                f"{names.get(comment.target, comment.target)}: {comment.text}"
             )
         for row in signoffs:
             mark = "✔ signature valid" if row.valid else "✖ signature NOT valid"
             self.signoffs.addItem(
-                f"{row.signed_at[:10]} {row.signed_by}: film {row.recording_session} + "
-                f"review {row.review_session} — {mark}"
+                f"{row.signed_at[:10]} {row.signed_by}: film "
+                f"{names.get(row.recording_session, row.recording_session)} + review "
+                f"{names.get(row.review_session, row.review_session)} — {mark}"
             )
         self.lists.setTabText(0, f"Comments ({self.comments.count()})")
         self.lists.setTabText(1, f"Sign-offs ({self.signoffs.count()})")
@@ -267,29 +281,72 @@ class SupervisionPanel(QWidget):
 
 
 class SignOffDialog(QDialog):
-    """Choose the film (a recording session) and its shared review."""
+    """Choose the shared review and its film: the newest review first, and its film chosen
+    with it (the film whose reel it showed); a review of another film is refused here, before
+    the core refuses it too."""
 
     def __init__(self, case: Case, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.case = case
         self.setWindowTitle("Sign off a cycle")
         self.film = QComboBox()
         self.review = QComboBox()
-        for session in case.sessions.all():
-            label = f"{session.date}  {session.notes or session.id}"
+        sessions = case.sessions.all()
+        for session in sessions:
+            label = f"{session_title(session)} · {session.date}"
             if session.kind == SessionKind.RECORDING:
                 self.film.addItem(label, session.id)
-            elif session.kind == SessionKind.REVIEW:
+        for session in reversed(sessions):  # the newest review first: the one just held
+            if session.kind == SessionKind.REVIEW:
+                label = f"{session_title(session)} · {session.date}"
                 self.review.addItem(label, session.id)
-        buttons = QDialogButtonBox(
+        self.problem = QLabel("")
+        self.problem.setObjectName("signOffProblem")
+        self.problem.setStyleSheet("color: #c62828")
+        self.problem.setWordWrap(True)
+        self.review.currentIndexChanged.connect(self._film_of_review)
+        self.film.currentIndexChanged.connect(self._check)
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("Film (recording session)", self.film)
         form.addRow("Shared review session", self.review)
+        form.addRow("Film (recording session)", self.film)
+        form.addRow(self.problem)
         form.addRow(QLabel("Your sign-off is signed with your key and audited."))
-        form.addRow(buttons)
+        form.addRow(self.buttons)
+        self._film_of_review()
+
+    def _film_of_review(self) -> None:
+        review = self.review.currentData()
+        film = self.case.sessions.film_of_review(review) if review else None
+        if film is not None:
+            self.film.setCurrentIndex(self.film.findData(film))
+        self._check()
+
+    def mismatch(self) -> str:
+        """Why this film and review do not go together ('' if they do)."""
+        film, review = self.chosen()
+        if not film or not review:
+            return "A cycle needs a film and its shared review."
+        shown = self.case.sessions.film_of_review(review)
+        if shown is not None and shown != film:
+            return (
+                f"This review showed a reel of {self.case.sessions.title(shown)!r}, not of "
+                f"{self.case.sessions.title(film)!r}."
+            )
+        return ""
+
+    def _check(self) -> None:
+        problem = self.mismatch()
+        self.problem.setText(problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
+
+    def accept(self) -> None:
+        if not self.mismatch():
+            super().accept()
 
     def chosen(self) -> tuple[str, str]:
         return self.film.currentData() or "", self.review.currentData() or ""

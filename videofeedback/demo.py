@@ -92,7 +92,9 @@ def build_demo_library(
         practitioner = library.unlock("pat", USERS["pat"][1], sleep=lambda _: None)
         case = _family_case(practitioner)
         progress(f"recording a {seconds} s synthetic play session")
-        session_id = case.sessions.new(SessionKind.RECORDING, date.today(), "Play with blocks")
+        session_id = case.sessions.new(
+            SessionKind.RECORDING, date.today(), title="Play with blocks"
+        )
         media_id, _ = media.record(
             case,
             session_id,

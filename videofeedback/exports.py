@@ -15,6 +15,7 @@ command (or unlock in the app) calls ``sweep_unfinished_exports``: each noted fi
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -26,6 +27,23 @@ from encryption import atomic_file, read_encrypted, write_encrypted
 from .errors import VideofeedbackError
 from .library.cases import Case, open_case
 from .library.library import UserSession, new_id
+
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$", re.IGNORECASE)
+NAME_LIMIT = 120  # characters before the extension: well under every system's 255 bytes
+
+
+def safe_file_name(parts: list[str], extension: str) -> str:
+    """A default file name people recognise ("Family A – Play with blocks – 2026-12-01.mp4")
+    that Windows, macOS and Linux all accept: no reserved characters (<>:"/\\|?* and control
+    characters), no reserved device name (CON, NUL, COM1…), no leading dot, no trailing dot
+    or space, at most ``NAME_LIMIT`` characters before the extension."""
+    cleaned = [" ".join(_UNSAFE.sub(" ", part).split()) for part in parts]
+    stem = " – ".join(part for part in cleaned if part)
+    stem = stem[:NAME_LIMIT].strip(" .").lstrip(".") or "export"
+    if _RESERVED.match(stem.split(".")[0].strip()):
+        stem = f"{stem} export"
+    return f"{stem}.{extension}"
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,7 @@ def draft_reel(
     plan: ReelPlan,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
+    builder: dict[str, Any] | None = None,
 ) -> MediaId:
     """The fast path: the plan's clips, smart-cut and joined (captions, stills, title and
     fades are left out of a draft). Clips must come from recordings of one size and rate."""
@@ -315,7 +316,7 @@ def draft_reel(
         ]
         with atomic_encrypted_writer(case.folder / file, case.recipients) as writer:
             frames = render_clips(cuts, fps, writer.write, progress, cancel)
-    info = {
+    info: dict[str, Any] = {
         "state": "sealed",
         "draft": True,
         "fps": str(fps),
@@ -326,6 +327,8 @@ def draft_reel(
         "audio_codec": "aac",
         "items": [i.ref or f"{i.media}@{i.start}" for i in clips],
     }
+    if builder is not None:  # the reel builder reopens on it (videofeedback/reels.py)
+        info["builder"] = builder
     case.media.add(session_id, "reel", file, info, media_id=reel_id)
     case.audit("reel.build", reel_id, draft="yes", clips=str(len(clips)))
     return reel_id
@@ -366,6 +369,7 @@ def render_reel(
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
     purpose: Purpose | None = None,
+    builder: dict[str, Any] | None = None,
 ) -> MediaId:
     """The full render: title card, clips with slow motion and holds, stills held on screen,
     captions in any script, fades; one encrypted 720p H.264/AAC MP4. With ``purpose`` (any
@@ -407,7 +411,7 @@ def render_reel(
                     what="rendering the reel",
                 )
                 fragments.finish()
-    info = {
+    info: dict[str, Any] = {
         "state": "sealed",
         "draft": False,
         "fps": "30",
@@ -419,6 +423,8 @@ def render_reel(
         "items": [i.ref or f"{i.media}@{i.start}" for i in plan.items],
         **({"redacted_for": purpose.value} if purpose is not None else {}),
     }
+    if builder is not None:  # the reel builder reopens on it (videofeedback/reels.py)
+        info["builder"] = builder
     case.media.add(session_id, "reel", file, info, media_id=reel_id)
     made_for = {"purpose": purpose.value} if purpose is not None else {}
     case.audit("reel.build", reel_id, draft="no", items=str(len(plan.items)), **made_for)

@@ -240,9 +240,12 @@ def set_consent(participant_id: str, purpose: Purpose, given: bool) -> Operation
     return op
 
 
-def new_session(kind: SessionKind, when: date, notes: str = "") -> Operation:
+def new_session(
+    kind: SessionKind, when: date, notes: str = "", title: str = "", reel: str = ""
+) -> Operation:
     def op(case: Case) -> Outcome[SessionId]:
-        return Outcome(Changes(sessions=True), case.sessions.new(kind, when, notes))
+        made = case.sessions.new(kind, when, notes, title, reel)
+        return Outcome(Changes(sessions=True), made)
 
     return op
 

@@ -113,6 +113,35 @@ def test_the_draft_orders_edits_and_undoes_everything(coded):
     assert draft.order == () and draft.title == Title() and not draft.can_undo()
 
 
+def test_a_stored_draft_comes_back_as_it_was_built(coded):
+    """A reel keeps the builder's state as JSON; a new draft takes it up (a gone item is
+    left out, its neighbours keep their edits), and reopening is one step to undo."""
+    import json
+
+    model, _, first, second = coded
+    captions = {first.id: first.caption, second.id: second.caption}
+    draft = ReelDraft(model, captions)
+    draft.add([second.id, first.id])
+    draft.edit(first.id, ItemEdits("You looked at her", Fraction(1, 2), Fraction(3, 2)))
+    draft.set_title("Lily and her mum", "Spring")
+    stored = json.loads(json.dumps(draft.state()))
+    assert stored["recording"] == "m-1" and set(stored["edits"]) == {first.id, second.id}
+
+    again = ReelDraft(model, captions)
+    orders = []
+    again.events.order.connect(orders.append)
+    stored["order"].append("mo-gone")
+    again.restore(stored)
+    assert again.order == (second.id, first.id) and orders == [again.order]
+    assert again.edits(first.id) == ItemEdits("You looked at her", Fraction(1, 2), Fraction(3, 2))
+    assert again.title == Title("Lily and her mum", "Spring")
+    assert again.plan().items[1].caption == "You looked at her"
+    assert again.undo() == "open the stored reel" and again.order == ()
+    again.redo()
+    again.clear_history()
+    assert not again.can_undo() and not again.can_redo()
+
+
 def test_agreement_is_on_principles(coded):
     model, book, _, _ = coded
     other = Editor(model, "sam")

@@ -49,7 +49,10 @@ def test_media_workflow_through_the_cli(tmp_path):
     case = vf("case", "new", "Family Z", "--json")["id"]
     mother = vf("participant", "add", case, "Zofia", "--role", "mother", "--json")["id"]
     vf("consent", "set", case, mother, "--purpose", "filming", "--given")
-    session = vf("session", "new", case, "--kind", "recording", "--json")["id"]
+    session = vf(
+        "session", "new", case, "--kind", "recording", "--title", "Play with blocks", "--json"
+    )["id"]
+    assert vf("session", "list", case, "--json")["sessions"][0]["title"] == "Play with blocks"
 
     rec = vf(
         "record", session, "--source", "synthetic", "--duration", "4", "--size", "640x360", "--json"

@@ -238,3 +238,62 @@ def test_reflective_prompts_are_the_librarys_per_codebook(tmp_path):
     assert codebooks(reopened)["pup"] == codebooks(Library(folder))["pup"]
     actions = [e.action for e in reopened.audit_log().entries(admin.identities)]
     assert "codebook.prompts" in actions
+
+
+def test_a_database_from_before_session_titles_is_upgraded_on_opening(tmp_path):
+    """Schema 1 had no title and kept a review's reel only in its notes."""
+    import sqlite3
+
+    from encryption import X25519Identity
+    from videofeedback.library.case_db import SCHEMA, get_meta, load_database
+
+    old_schema = SCHEMA.replace(
+        "created_by TEXT, created_at TEXT, title TEXT NOT NULL DEFAULT '',\n"
+        "    reel TEXT NOT NULL DEFAULT '');",
+        "created_by TEXT, created_at TEXT);",
+    )
+    assert old_schema != SCHEMA
+    old = sqlite3.connect(":memory:")
+    old.executescript(old_schema)
+    old.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    old.execute(
+        "INSERT INTO sessions VALUES ('s-1', 'recording', '2026-01-12', 'first visit', 'bob', '')"
+    )
+    old.execute(
+        "INSERT INTO sessions VALUES ('s-2', 'review', '2026-01-19', 'Shared review of m-0a1b2c3d4e', 'bob', '')"
+    )
+    old.commit()
+    identity = X25519Identity.generate()
+    path = tmp_path / "case.db.age"
+    write_encrypted(path, old.serialize(), [identity.recipient])
+    db = load_database(path, [identity])
+    rows = db.execute("SELECT id, title, reel FROM sessions ORDER BY id").fetchall()
+    assert rows == [("s-1", "", ""), ("s-2", "", "m-0a1b2c3d4e")]
+    assert get_meta(db, "schema_version") == "2"
+    db.rollback()  # a failed first operation's rollback keeps the upgrade
+    assert get_meta(db, "schema_version") == "2"
+
+
+def test_a_member_rewriting_which_film_a_review_showed_changes_no_sign_off(world, family):
+    """The database says which reel a shared review showed; a member may rewrite it there.
+    The sign-off reads the signed trail instead (FORMAT.md 10.4)."""
+
+    case, mother = family
+    case.consent.set(mother, Purpose.SHARED_REVIEW, True)
+    play = case.sessions.new(SessionKind.RECORDING, date(2026, 1, 12), title="Play with blocks")
+    bath = case.sessions.new(SessionKind.RECORDING, date(2026, 1, 13), title="Bath time")
+    reels = {s: case.media.add(s, "reel", f"media/{s}.age", {"items": []}) for s in (play, bath)}
+    review = case.sessions.new(SessionKind.REVIEW, date(2026, 1, 19), reel=reels[play])
+    case.save()
+    assert case.sessions.film_of_review(review) == play
+    with pytest.raises(LibraryError, match="showed a reel of 'Play with blocks'"):
+        open_case(world.sue, case.id).supervision.sign_off(bath, review)
+
+    case.db.execute("UPDATE sessions SET reel = ? WHERE id = ?", (reels[bath], review))
+    case.save()  # bob's rewrite, saved and signed like any change of his
+    as_sue = open_case(world.sue, case.id)
+    assert as_sue.sessions.get(review).reel == reels[bath]  # the database was rewritten
+    assert as_sue.sessions.film_of_review(review) == play  # the trail was not
+    with pytest.raises(LibraryError, match="showed a reel of 'Play with blocks'"):
+        as_sue.supervision.sign_off(bath, review)
+    as_sue.supervision.sign_off(play, review)

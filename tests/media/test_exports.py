@@ -30,7 +30,9 @@ def _entries(case):
     return case.audit_log().entries([case.identity])
 
 
-def test_the_report_is_audited_before_its_first_byte_and_after(studio, recorded, tmp_path):
+def test_the_report_is_audited_before_its_first_byte_and_after(
+    studio, recorded, tmp_path, qt_gui
+):
     out = tmp_path / "report.pdf"
     before = len(_entries(studio.case))
     export_report(studio.case, studio.session_id, out)

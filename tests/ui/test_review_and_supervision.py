@@ -219,6 +219,10 @@ def test_family_copy_is_redacted_and_needs_a_warning(qtbot, window, tmp_path, mo
     entries = window.case.audit_log().entries([window.case.identity])
     done = [e for e in entries if e.action == "media.export"][-1]
     assert done.detail["to"] == "family-copy" and done.detail["redacted"] == "yes"
+    qtbot.waitUntil(lambda: view.export_done.isVisible(), timeout=5_000)
+    assert view.export_done.text().startswith("Written to family.mp4")
+    view.export_done.close()
+
     out.unlink()
 
 

@@ -113,7 +113,7 @@ def test_a_camera_is_offered_and_records(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setattr(record_view, "cameras", lambda: [str(film)])
     unlock(qtbot, window)
     open_first_case(qtbot, window)
-    window.case_view.new_recording_session()
+    window.case_view.new_recording_session("Play with blocks 2")
     record = window.record_view
     qtbot.waitUntil(lambda: record.source.count() == 2, timeout=10_000)  # found in a job
     assert record.source.currentData() == str(film)

@@ -7,11 +7,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QPushButton
 
 from tests import fast_scrypt
 from tests.ui.conftest import PASSPHRASE, open_first_case, shared_review_of, unlock
@@ -66,7 +67,7 @@ def stored_recordings(folder):
 
 
 def start_recording(qtbot, window):
-    window.case_view.new_recording_session()
+    window.case_view.new_recording_session("Play with blocks 2")
     record = window.record_view
     # the session is made by an operation on the case's queue; the record page follows it
     qtbot.waitUntil(
@@ -838,3 +839,357 @@ def test_walkthrough_the_shot_is_framed_before_start(qtbot, window):
     click(qtbot, record.back_button)  # leaving closes the camera
     assert window.stack.currentWidget() is window.case_view
     qtbot.waitUntil(lambda: not record.framing.running, timeout=5_000)
+
+
+# --- finding 6: sessions are called by their titles -----------------------------------------
+
+
+def _as_pat(folder):
+    user = Library(folder).unlock("pat", PASSPHRASE, sleep=lambda _: None)
+    return open_case(user, list_cases(user)[0].id)
+
+
+def _stored_review(folder, words=(), captions=None):
+    """As pat, outside the app: a reel of the demo's film (a record only: nothing plays it),
+    a shared review of it with the parent's words, and a second film, "Bath time"."""
+    from videofeedback.library.annotating import open_annotations
+    from videofeedback.library.cases import SessionKind
+
+    case = _as_pat(folder)
+    [film] = [s for s in case.sessions.all() if s.kind == "recording"]
+    recording = case.db.execute("SELECT id FROM media WHERE kind = 'recording'").fetchone()[0]
+    moments = open_annotations(case, recording).annotations.in_time_order()
+    refs = [m.id for m in moments]
+    builder = {
+        "recording": recording,
+        "order": refs,
+        "edits": {ref: {"caption": text} for ref, text in (captions or {}).items()},
+    }
+    info = {"draft": False, "duration": "9", "items": refs, "builder": builder}
+    reel = case.media.add(film.id, "reel", "media/m-none.mp4.age", info)
+    review = case.sessions.new(SessionKind.REVIEW, date.today(), title="Shared review", reel=reel)
+    for ref, text in words:
+        case.sessions.add_parent_words(review, ref, text)
+    bath = case.sessions.new(SessionKind.RECORDING, date.today(), title="Bath time")
+    case.save()
+    return film, review, bath, moments
+
+
+def tree_texts(view):
+    tree = view.sessions
+    texts = []
+    for index in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(index)
+        texts.append([top.text(c) for c in range(3)])
+        texts += [[top.child(i).text(c) for c in range(3)] for i in range(top.childCount())]
+    return texts
+
+
+def session_item(view, title):
+    tree = view.sessions
+    for index in range(tree.topLevelItemCount()):
+        if tree.topLevelItem(index).text(0) == title:
+            return tree.topLevelItem(index)
+    raise AssertionError(f"no session {title!r} in {tree_texts(view)}")
+
+
+def click_item(qtbot, tree, item):
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), LEFT, pos=tree.visualItemRect(item).center())
+    assert tree.currentItem() is item
+
+
+def test_walkthrough_sessions_are_called_by_their_titles(qtbot, window, library, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
+
+    _stored_review(library)
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    view = window.case_view
+    window.activateWindow()
+    click(qtbot, view.buttons["new"])  # "New recording session" asks for its title
+    dialog = view.title_dialog
+    qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit), timeout=5_000)
+    assert isinstance(dialog, QInputDialog) and dialog.isVisible()
+    assert QApplication.focusWidget().selectedText() == "Play with blocks 2"  # a default
+    qtbot.keyClicks(QApplication.focusWidget(), "Story time")  # typing replaces it
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    record = window.record_view
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is record, timeout=10_000)
+    assert window.case.sessions.title(record.session) == "Story time"
+    click(qtbot, record.back_button)
+    assert window.stack.currentWidget() is view
+
+    texts = tree_texts(view)
+    titles = [row[0] for row in texts if row[1] in ("recording", "review")]
+    assert sorted(titles) == ["Bath time", "Play with blocks", "Shared review", "Story time"]
+    assert not [t for row in texts for t in row if t.startswith(("s-", "m-"))], texts
+
+    asked = []  # exports' default names: the family, the title and the date; safe anywhere
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda _p, _t, name, _f: asked.append(name) or ("", "")
+    )
+    film = session_item(view, "Play with blocks")
+    click_item(qtbot, view.sessions, film)
+    click(qtbot, view.buttons["report"])
+    click_item(qtbot, view.sessions, film.child(0))  # the recording
+    click(qtbot, view.buttons["family"])
+    today = date.today().isoformat()
+    assert [Path(name).name for name in asked] == [
+        f"Family A (demo) – Play with blocks – {today} – report.pdf",
+        f"Family A (demo) – Play with blocks – {today}.mp4",
+    ]
+
+
+def test_export_names_are_safe_on_windows_and_macos():
+    from videofeedback.exports import safe_file_name
+
+    name = safe_file_name(['Family "B"', "Play: blocks/cars?", " 2026-12-01 "], "mp4")
+    assert name == "Family B – Play blocks cars – 2026-12-01.mp4"
+    assert safe_file_name(["CON"], "pdf") == "CON export.pdf"
+    assert safe_file_name(["..", "<>"], "pdf") == "export.pdf"
+    assert len(safe_file_name(["x" * 400], "mp4")) == 124
+
+
+def test_walkthrough_sign_off_defaults_to_the_reviews_film(qtbot, window, library):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from ui.supervision_panel import SignOffDialog
+    from videofeedback.errors import VideofeedbackError
+
+    film, review, bath, _ = _stored_review(library)
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    panel = window.case_view.supervision
+    window.case_view.tabs.setCurrentWidget(panel)
+    seen = {}
+
+    def in_dialog():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, SignOffDialog):
+            QTimer.singleShot(50, in_dialog)
+            return
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        seen["default"] = (dialog.review.currentText(), dialog.film.currentText(), ok.isEnabled())
+        dialog.film.setFocus()
+        qtbot.keyClicks(dialog.film, "Bath")  # the wrong film, chosen by keyboard
+        seen["wrong"] = (dialog.film.currentText(), ok.isEnabled(), dialog.problem.text())
+        qtbot.wait(QApplication.keyboardInputInterval() + 200)  # a new search, not "BathPlay"
+        qtbot.keyClicks(dialog.film, "Play")
+        seen["right"] = dialog.film.currentText()
+        click(qtbot, ok)
+        if dialog.isVisible():  # a failing test must not leave the dialog waiting
+            dialog.reject()
+
+    QTimer.singleShot(50, in_dialog)
+    click(qtbot, panel.buttons["signoff"])
+    today = date.today().isoformat()
+    assert seen["default"] == (f"Shared review · {today}", f"Play with blocks · {today}", True)
+    assert seen["wrong"][:2] == (f"Bath time · {today}", False)
+    assert "showed a reel of 'Play with blocks', not of 'Bath time'" in seen["wrong"][2]
+    qtbot.waitUntil(lambda: panel.signoffs.count() == 1, timeout=10_000)
+    assert "film Play with blocks + review Shared review" in panel.signoffs.item(0).text()
+    [signed] = window.case.supervision.signoffs()
+    assert (signed.recording_session, signed.review_session) == (film.id, review)
+    with pytest.raises(VideofeedbackError, match="showed a reel of 'Play with blocks'"):
+        window.case.supervision.sign_off(bath, review)  # the core refuses a review of another film
+
+    window.case.supervision.add_comment(film.id, "Lovely pacing")  # comments name the session too
+    panel.refresh()
+    assert "sam on Play with blocks: Lovely pacing" in panel.comments.item(0).text()
+
+
+# --- finding 7: reels are kept and reachable ------------------------------------------------
+
+
+def test_walkthrough_reels_are_kept_and_reachable(qtbot, window, library):
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    view = window.case_view
+    film = session_item(view, "Play with blocks")
+    click_item(qtbot, view.sessions, film)
+    click(qtbot, view.buttons["reel"])  # "Edit reel…" straight from the case view
+    reel = window.reel_view
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is reel, timeout=30_000)
+    assert reel.reel_label.text() == "Not rendered yet" and not reel.share_button.isEnabled()
+    reel.available.selectAll()
+    click(qtbot, next(b for b in reel.findChildren(QPushButton) if b.text() == "Add →"))
+    first = reel.reel.item(0)
+    qtbot.mouseClick(reel.reel.viewport(), LEFT, pos=reel.reel.visualItemRect(first).center())
+    click(qtbot, reel.caption)
+    reel.caption.selectAll()
+    qtbot.keyClicks(QApplication.focusWidget(), "You waited for her")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert reel.reel.item(0).text().endswith("  You waited for her")  # the list shows it
+    order = reel.refs()
+    click(qtbot, reel.draft_button)
+    busy = (reel.draft_button.isEnabled(), reel.final_button.isEnabled())
+    assert busy == (False, False)  # one render at a time
+    assert reel.draft_button.toolTip() == "A reel is being rendered"
+    qtbot.waitUntil(lambda: bool(reel.reel_id) and not window.jobs.running, timeout=120_000)
+    assert reel.draft_button.isEnabled() and reel.final_button.isEnabled()
+    window.close()  # a restart
+
+    again = MainWindow()
+    again.show()
+    try:
+        again.open_library(library)
+        unlock(qtbot, again)
+        open_first_case(qtbot, again)
+        view = again.case_view
+        film = session_item(view, "Play with blocks")
+        [label] = [
+            film.child(i).text(2)
+            for i in range(film.childCount())
+            if film.child(i).text(0) == "reel"
+        ]
+        assert label.startswith("Draft · 2 items · ") and label.endswith(" s")
+        click_item(qtbot, view.sessions, film)
+        click(qtbot, view.buttons["shared"])  # "Shared review…" straight from the case view
+        qtbot.waitUntil(lambda: again.shared_review is not None, timeout=30_000)
+        shared = again.shared_review
+        assert [item.ref for item in shared.items] == order
+        assert shared.items[0].caption == "You waited for her"  # the reel's caption
+        shared.try_leave(PASSPHRASE)
+        qtbot.waitUntil(lambda: not shared.isVisible(), timeout=15_000)
+
+        click_item(qtbot, view.sessions, session_item(view, "Play with blocks"))
+        click(qtbot, view.buttons["reel"])
+        reel = again.reel_view
+        qtbot.waitUntil(lambda: again.stack.currentWidget() is reel, timeout=30_000)
+        assert reel.refs() == order and reel.share_button.isEnabled()  # as it was built
+        assert reel.reel_label.text().startswith("Stored: Draft · 2 items")
+        reel.reel.setCurrentRow(0)
+        assert reel.caption.text() == "You waited for her"
+    finally:
+        again.close()
+
+
+# --- finding 11: the report, one entry per moment, the parent's words beside it -------------
+
+
+def _pdf_pages(path):
+    from PySide6.QtPdf import QPdfDocument
+
+    document = QPdfDocument()
+    document.load(str(path))
+    pages = [document.getAllText(p).text() for p in range(document.pageCount())]
+    return [" ".join(text.split()) for text in pages]  # lines wrap anywhere
+
+
+def _three_codes_on_the_first_moment(folder):
+    from videofeedback.library.annotating import open_annotations
+
+    case = _as_pat(folder)
+    recording = case.db.execute("SELECT id FROM media WHERE kind = 'recording'").fetchone()[0]
+    work = open_annotations(case, recording)
+    first = work.annotations.in_time_order()[0]
+    for code in ("encouraging.waiting", "receiving.noticed"):
+        if code not in first.codes:
+            work.editor.toggle_code(first.id, code)
+    work.save()
+    case.save()
+    return work.annotations.in_time_order()
+
+
+def test_walkthrough_the_report_has_each_moment_once_with_the_parents_words(
+    qtbot, window, library, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    first, second = _three_codes_on_the_first_moment(library)
+    assert len(first.codes) == 3
+    said = "She looked back at me"
+    _stored_review(
+        library, words=[(first.id, said)], captions={first.id: "The reel's newer caption"}
+    )
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    view = window.case_view
+    click_item(qtbot, view.sessions, session_item(view, "Play with blocks"))
+    pdf = tmp_path / "report.pdf"
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(pdf), ""))
+    click(qtbot, view.buttons["report"])
+    qtbot.waitUntil(lambda: pdf.exists() and not window.jobs.running, timeout=60_000)
+    pages = _pdf_pages(pdf)
+    text = " ".join(pages)
+    assert text.count(first.label()) == 1  # one entry, however many codes
+    assert "Being attentive" in text and "Encouraging" in text
+    assert "The reel's newer caption" in text and first.caption not in text
+    after_first = text.index(first.label())
+    assert after_first < text.index(said) < text.index(second.label())  # beside its moment
+    assert all("CONFIDENTIAL" in page for page in pages), pages
+    assert "private" not in text.lower()
+
+
+def test_every_page_of_a_long_report_is_marked_confidential(qt_gui, tmp_path):
+    from videofeedback.report import ReportMoment, SessionReport, report_pdf
+
+    session = {"id": "s-1", "kind": "recording", "date": "2026-12-01", "notes": "", "title": "Play"}
+    report = SessionReport("Family A", "VIG", session, "pat")
+    codes = [("Being attentive", "Looking"), ("Encouraging", "Waiting")]
+    report.moments = [
+        ReportMoment(f"00:{n:02d}.000", codes, f"caption {n}", [f"words {n}"]) for n in range(90)
+    ]
+    path = tmp_path / "long.pdf"
+    path.write_bytes(report_pdf(report))
+    pages = _pdf_pages(path)
+    assert len(pages) >= 3
+    for number, page in enumerate(pages, 1):
+        assert page.count("CONFIDENTIAL") == 2, page[:200]  # above and below
+        assert f"page {number} of {len(pages)}" in page
+    assert " ".join(pages).count("words 89") == 1
+
+
+# --- finding 8: buttons say what they need before the click ---------------------------------
+
+
+def test_walkthrough_buttons_say_what_they_need(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QFileDialog
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    view = window.case_view
+    needs = {name: view.buttons[name] for name in ("record", "review", "reel", "shared", "report")}
+    assert view.sessions.currentItem() is None
+    assert {n: (b.isEnabled(), b.toolTip()) for n, b in needs.items()} == {
+        "record": (False, "Select a recording session (or make one)"),
+        "review": (False, "Select a session with a recording"),
+        "reel": (False, "Select a session with a recording"),
+        "shared": (False, "Select a session with a reel (build one first)"),
+        "report": (False, "Select a session"),
+    }
+    click(qtbot, view.buttons["review"])  # greyed: nothing happens, no error dialog
+    assert window.stack.currentWidget() is view and not visible_boxes(window)
+
+    click_item(qtbot, view.sessions, session_item(view, "Play with blocks"))
+    enabled = {n for n, b in needs.items() if b.isEnabled()}
+    assert enabled == {"record", "review", "reel", "report"}
+    assert view.buttons["shared"].toolTip() == "Select a session with a reel (build one first)"
+
+    opened = []  # an export ends with "Show in folder"
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: QMessageBox.StandardButton.Ok)
+    pdf = tmp_path / "out" / "report.pdf"
+    pdf.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(pdf), ""))
+    click(qtbot, view.buttons["report"])
+    qtbot.waitUntil(lambda: pdf.exists() and not window.jobs.running, timeout=60_000)
+    qtbot.waitUntil(lambda: view.export_done.isVisible(), timeout=5_000)
+    [show] = [b for b in view.export_done.buttons() if b.text() == "Show in folder"]
+    click(qtbot, show)
+    assert [url.toLocalFile() for url in opened] == [str(pdf.parent)]
+    qtbot.waitUntil(lambda: not view.export_done.isVisible(), timeout=2_000)
+
+    click(qtbot, view.buttons["review"])  # the session's recording: no need to pick it
+    review = window.review_view
+    qtbot.waitUntil(lambda: review.notes is not None, timeout=30_000)
+    review.close_media()
+
+
+def visible_boxes(window):
+    return [w for w in window.findChildren(QMessageBox) if w.isVisible()]

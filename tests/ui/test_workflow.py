@@ -33,7 +33,7 @@ def test_record_then_annotate_by_keyboard_with_undo_and_redo(qtbot, window, libr
     started = time.time()
     unlock(qtbot, window)
     open_first_case(qtbot, window)
-    window.case_view.new_recording_session()  # made in the case's queue, then shown
+    window.case_view.new_recording_session("Play with blocks 2")  # in the case's queue
     record = window.record_view
     qtbot.waitUntil(lambda: window.stack.currentWidget() is record, timeout=10_000)
     assert record.start_stop.isEnabled()

@@ -33,6 +33,7 @@ from videofeedback.library import (
     report_json,
 )
 from videofeedback.library.records import as_json
+from videofeedback.library.sessions import session_title
 from videofeedback.operations import run_operation
 
 from .output import CliExit, emit, new_passphrase, passphrase
@@ -267,6 +268,9 @@ def _register_records(commands: Any) -> None:
     new.add_argument("--kind", required=True, help="recording, review or supervision")
     new.add_argument("--date", help="YYYY-MM-DD (default: today)")
     new.add_argument("--notes", default="")
+    new.add_argument(
+        "--title", default="", help="what the session is called, e.g. 'Play with blocks'"
+    )
     new.set_defaults(handler=cmd_session_new)
     listing = session_actions.add_parser("list", help="sessions of a case")
     listing.add_argument("case")
@@ -332,7 +336,7 @@ def cmd_consent_withdraw(args: argparse.Namespace) -> int:
 def cmd_session_new(args: argparse.Namespace) -> int:
     kind = parse_choice(SessionKind, args.kind, "session kind")
     with opened_case(args) as case:
-        op = operations.new_session(kind, parse_date(args.date), args.notes)
+        op = operations.new_session(kind, parse_date(args.date), args.notes, args.title)
         session_id = run_operation(case, op).value
     emit(args.json, {"id": session_id, "case": args.case, "kind": kind.value}, session_id)
     return 0
@@ -341,7 +345,7 @@ def cmd_session_new(args: argparse.Namespace) -> int:
 def cmd_session_list(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
         sessions = case.sessions.all()
-    text = "\n".join(f"{s.id}  {s.date}  {s.kind}" for s in sessions)
+    text = "\n".join(f"{s.id}  {s.date}  {s.kind}  {session_title(s)}" for s in sessions)
     emit(args.json, {"sessions": [as_json(s) for s in sessions]}, text or "no sessions")
     return 0
 

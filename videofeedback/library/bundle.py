@@ -36,7 +36,7 @@ from encryption.header import Stanza
 from encryption.stream import AgeWriter
 
 from .audit import AuditEntry, AuditLog, now_iso, open_note, report_json, sign_note
-from .case_db import get_meta
+from .case_db import get_meta, upgrade_schema
 from .cases import Case, Purpose
 from .errors import LibraryError, NotFoundError, PermissionDeniedError
 from .library import UserSession, new_id
@@ -249,6 +249,7 @@ def open_bundle(session: UserSession, path: Path) -> OpenedBundle:
     audit = _verify_trail(session, manifest, signer, plain, path)
     db = sqlite3.connect(":memory:", check_same_thread=False)  # opened in an app job
     db.deserialize(plain["case.db"])
+    upgrade_schema(db)  # in memory only: a bundle from an older version shows titles too
     media = {str(m): plain[f"media/{m}"] for m in manifest["media"]}
     session.audit("bundle.open", case_id, exporter=signer)
     return OpenedBundle(manifest, signer, db, audit, media)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
 from encryption import Identity, Recipient, read_encrypted, write_encrypted
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sessions have a title and (a shared review) the reel it showed
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -21,7 +22,8 @@ CREATE TABLE consent(
     recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE TABLE sessions(
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, date TEXT NOT NULL, notes TEXT NOT NULL DEFAULT '',
-    created_by TEXT, created_at TEXT);
+    created_by TEXT, created_at TEXT, title TEXT NOT NULL DEFAULT '',
+    reel TEXT NOT NULL DEFAULT '');
 CREATE TABLE media(
     id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions, kind TEXT NOT NULL,
     file TEXT NOT NULL, info TEXT NOT NULL DEFAULT '{}', created_by TEXT, created_at TEXT);
@@ -56,7 +58,31 @@ def load_database(path: Path, identities: list[Identity]) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:", check_same_thread=False)  # the app works in jobs
     db.deserialize(read_encrypted(path, identities))
     db.execute("PRAGMA foreign_keys = ON")
+    upgrade_schema(db)
     return db
+
+
+_REVIEW_NOTE = re.compile(r"^Shared review of (m-[0-9a-z]+)$")
+
+
+def upgrade_schema(db: sqlite3.Connection) -> None:
+    """A database saved by an older version, brought up to ``SCHEMA_VERSION`` in memory (it
+    is written so at the case's next save). 1 → 2: sessions get a ``title`` (an old session
+    keeps '' and is shown by its notes or its date) and ``reel`` (the reel a shared review
+    showed, read back from the notes older versions wrote: "Shared review of m-…")."""
+    if int(get_meta(db, "schema_version", "1")) >= 2:
+        return
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+    for name in ("title", "reel"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE sessions ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
+    reviews = db.execute("SELECT id, notes FROM sessions WHERE kind = 'review'").fetchall()
+    for session_id, notes in reviews:
+        found = _REVIEW_NOTE.match(notes or "")
+        if found:
+            db.execute("UPDATE sessions SET reel = ? WHERE id = ?", (found[1], session_id))
+    set_meta(db, "schema_version", "2")
+    db.commit()  # a failed first operation's rollback must not undo the upgrade
 
 
 def save_database(db: sqlite3.Connection, path: Path, recipients: list[Recipient]) -> None:

@@ -235,6 +235,12 @@ class Case:
     def closed(self) -> bool:
         return bool(get_meta(self.db, "closed_date"))
 
+    def describe(self, target: str) -> str:
+        """What an id of this case is, in words (videofeedback/library/describe.py)."""
+        from .describe import describe
+
+        return describe(self, target)
+
     def summary(self) -> dict[str, Any]:
         keys = ("label", "programme", "start_date", "closed_date", "retention_until")
         info: dict[str, Any] = {"id": self.id, **{k: get_meta(self.db, k) or None for k in keys}}

@@ -56,6 +56,8 @@ class CaseHistory:
     members: set[str] | None = None  # None: not known (a log begun before format 2)
     consent: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     closures: list[AuditEntry] = field(default_factory=list)
+    reels: dict[str, str] = field(default_factory=dict)  # reel media id -> its session
+    reviews: dict[str, str] = field(default_factory=dict)  # review session -> the reel shown
 
     def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
         refusal = self._check(entry) if authenticated else None
@@ -91,6 +93,10 @@ class CaseHistory:
             self.consent[(entry.object, purpose)] = (status, entry.time)
         elif entry.action == "case.close":
             self.closures.append(entry)
+        elif entry.action == "media.reel" and "session" in entry.detail:
+            self.reels[entry.object] = entry.detail["session"]
+        elif entry.action == "session.create" and entry.detail.get("reel"):
+            self.reviews[entry.object] = entry.detail["reel"]
 
 
 @dataclass

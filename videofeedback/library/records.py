@@ -69,6 +69,7 @@ class Session:
     date: date
     notes: str = ""
     title: str = ""
+    reel: str = ""  # the reel a shared review showed (a MediaId), else ''
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Session:
@@ -78,6 +79,7 @@ class Session:
             date.fromisoformat(row["date"]),
             row["notes"] or "",
             _optional(row, "title", "") or "",
+            _optional(row, "reel", "") or "",
         )
 
 

@@ -51,6 +51,14 @@ class Supervision(CasePart):
             raise LibraryError(f"{recording_session} is not a recording session")
         if case.sessions.get(review_session).kind != SessionKind.REVIEW:
             raise LibraryError(f"{review_session} is not a shared review session")
+        film = case.sessions.film_of_review(review_session)
+        if film is not None and film != recording_session:
+            title = case.sessions.title
+            raise LibraryError(
+                f"the shared review {title(review_session)!r} showed a reel of "
+                f"{title(film)!r}, not of {title(recording_session)!r};"
+                " sign it off with its own film"
+            )
         signoff_id, when = SignoffId(new_id("o")), now_iso()
         message = signoff_message(case.id, recording_session, review_session, when)
         signature = case.session.keys.require_signing_key().sign(message)
