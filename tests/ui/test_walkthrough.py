@@ -916,7 +916,7 @@ def test_walkthrough_sessions_are_called_by_their_titles(qtbot, window, library,
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
     record = window.record_view
     qtbot.waitUntil(lambda: window.stack.currentWidget() is record, timeout=10_000)
-    assert window.case.sessions.title(record.session) == "Story time"
+    assert window.case.sessions.title(record.session_id) == "Story time"
     click(qtbot, record.back_button)
     assert window.stack.currentWidget() is view
 
