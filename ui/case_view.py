@@ -12,6 +12,7 @@ from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -114,10 +115,10 @@ class CaseView(QWidget):
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(back)
-        buttons = QHBoxLayout()
-        for button in self.buttons.values():
+        buttons = QGridLayout()  # two rows: the view fits 1280×720 at 150 % (issue 14.4)
+        for index, button in enumerate(self.buttons.values()):
             button.setMinimumHeight(44)
-            buttons.addWidget(button)
+            buttons.addWidget(button, index // 4, index % 4)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.details)

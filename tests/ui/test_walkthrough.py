@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QPushButton
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QMessageBox, QPushButton
 
 from tests import fast_scrypt
 from tests.ui.conftest import PASSPHRASE, open_first_case, shared_review_of, unlock
@@ -566,6 +566,8 @@ def _family_copy(qtbot, window, out, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     click(qtbot, view.buttons["family"])
     qtbot.waitUntil(lambda: out.exists() and not window.jobs.running, timeout=30_000)
+    qtbot.waitUntil(lambda: view.export_done.isVisible(), timeout=5_000)
+    view.export_done.close()  # "Written to …": a person closes the note
 
 
 def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_path, monkeypatch):
@@ -617,6 +619,8 @@ def test_walkthrough_the_supervisor_sees_who_did_what_when(qtbot, window, tmp_pa
     assert users.currentText() == "pat"
     rows = _audit_rows(panel)
     assert rows and {row[1] for row in rows} == {"pat"}
+    window.activateWindow()  # a click on the window activates it (QTest's does not)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2_000)
     click(qtbot, panel.trail.text)  # by text
     qtbot.keyClicks(QApplication.focusWidget(), "EXPORT")
     rows = _audit_rows(panel)
@@ -821,7 +825,9 @@ def test_walkthrough_the_shot_is_framed_before_start(qtbot, window):
 
     unlock(qtbot, window)
     open_first_case(qtbot, window)
-    click(qtbot, window.case_view.buttons["new"])
+    click(qtbot, window.case_view.buttons["new"])  # asks for a title: the default will do
+    qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit), timeout=5_000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
     record = window.record_view
     qtbot.waitUntil(
         lambda: window.stack.currentWidget() is record and bool(record.session_id), timeout=10_000
@@ -996,7 +1002,8 @@ def test_walkthrough_sign_off_defaults_to_the_reviews_film(qtbot, window, librar
         window.case.supervision.sign_off(bath, review)  # the core refuses a review of another film
 
     window.case.supervision.add_comment(film.id, "Lovely pacing")  # comments name the session too
-    panel.refresh()
+    panel.refresh()  # read in the case's queue
+    qtbot.waitUntil(lambda: panel.comments.count() == 1, timeout=10_000)
     assert "sam on Play with blocks: Lovely pacing" in panel.comments.item(0).text()
 
 
@@ -1126,9 +1133,10 @@ def test_walkthrough_the_report_has_each_moment_once_with_the_parents_words(
 
 
 def test_every_page_of_a_long_report_is_marked_confidential(qt_gui, tmp_path):
+    from videofeedback.library.records import Session, SessionId, SessionKind
     from videofeedback.report import ReportMoment, SessionReport, report_pdf
 
-    session = {"id": "s-1", "kind": "recording", "date": "2026-12-01", "notes": "", "title": "Play"}
+    session = Session(SessionId("s-1"), SessionKind.RECORDING, date(2026, 12, 1), "", "Play")
     report = SessionReport("Family A", "VIG", session, "pat")
     codes = [("Being attentive", "Looking"), ("Encouraging", "Waiting")]
     report.moments = [
