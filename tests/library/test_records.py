@@ -85,7 +85,7 @@ def test_the_case_summary_is_json_as_before(family, world):
     case.goals.score(goal, 1, date(2026, 2, 9))
     summary = json.loads(json.dumps(case.summary()))  # nothing that JSON cannot hold
     assert summary["sessions"] == [{"id": session, "kind": "recording", "date": "2026-01-12",
-                                    "notes": "first visit", "title": ""}]
+                                    "notes": "first visit", "title": "", "reel": ""}]
     assert summary["participants"][0] == {"id": mother, "name": "Kasia", "role": "mother",
                                           "age_band": None, "language": "pl"}
     assert summary["consent"][0]["participant"] == mother
