@@ -27,6 +27,7 @@ from .history import CaseHistory
 from .keyring import CaseKeys, write_key_file
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
+from .merged_trail import chain_logs, peer_folders, replay_merged
 from .roles import Action, Role, require
 
 
@@ -164,14 +165,17 @@ class Case:
     def _run_history(self) -> tuple[AuditReport, CaseHistory]:
         library = self.session.library
         history = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
+        merged = bool(peer_folders(self.folder))  # permissions: over the merged order
         report = self.audit_log().verify(
             [self.identity],
             library.verify_keys(),
             recorded_size=int(get_meta(self.db, "audit_size", "0")),
-            policy=history,
+            policy=None if merged else history,
             legacy=library.legacy_head(self.id),
             known=library.known_head(self.id),
         )
+        if merged:
+            self._merged_problems(report, history)
         retention = library.manifest.retention.get(self.id)
         if retention and not _closure_in_trail(retention, history):
             report.problems.append(
@@ -184,6 +188,30 @@ class Case:
             )
         return report, history
 
+    def _merged_problems(self, report: AuditReport, history: CaseHistory) -> None:
+        """With chains pulled from other devices: check each chain, then replay permissions,
+        membership and consent over the merged order (docs/FORMAT.md §12.3)."""
+        library = self.session.library
+        keys = library.verify_keys()
+        for log in chain_logs(self.folder, self.id)[1:]:
+            peer = log.verify([self.identity], keys)
+            device = log.folder.name[:8]
+            report.problems.extend(
+                Problem(p.position, f"device {device}: {p.message}") for p in peer.problems
+            )
+        legacy = library.legacy_head(self.id)
+        fresh = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
+        report.problems.extend(
+            replay_merged(
+                self.folder, self.id, [self.identity], keys, fresh, legacy[0] if legacy else 0
+            )
+        )
+        history.members, history.consent, history.closures = (
+            fresh.members,
+            fresh.consent,
+            fresh.closures,
+        )
+
     def verify_audit(self) -> AuditReport:
         """Every link, signature and permission of the trail, its checkpoints, and the head
         this computer saw last (docs/FORMAT.md, section 10.1)."""
@@ -193,6 +221,19 @@ class Case:
         """The signed trail replayed (consent, closure): every entry once per opening, then
         only the entries added since."""
         library = self.session.library
+        if peer_folders(self.folder):  # entries from other devices: the merged order
+            roles = {n: u.role for n, u in library.trusted_users().items()}
+            merged = CaseHistory(roles)
+            legacy = library.legacy_head(self.id)
+            replay_merged(
+                self.folder,
+                self.id,
+                [self.identity],
+                library.verify_keys(),
+                merged,
+                legacy[0] if legacy else 0,
+            )
+            return merged
         if self._replay is None:
             legacy = library.legacy_head(self.id)
             report = AuditReport(0, 0, [], legacy=legacy[0] if legacy else 0)

@@ -1,0 +1,94 @@
+"""Two and three laptops syncing one case through the real SeaweedFS store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.team.laptops import CANARY_NAME, CANARY_TITLE, first_laptop
+from videofeedback.library.cases import SessionKind
+from videofeedback.team.conflicts import list_conflicts, resolve_conflict
+from videofeedback.team.sync import open_for_sync, sync_library
+
+
+def _sync(laptop, user=None):
+    with laptop.session(user) as (library, session):
+        report = sync_library(library, session, "office")
+    assert report.ok, report.to_json()
+    return report
+
+
+def _state(laptop, case_id, user=None):
+    with laptop.session(user) as (_, session):
+        case = open_for_sync(session, case_id)
+        summary = case.summary()
+        return {k: summary[k] for k in ("label", "participants", "sessions", "goals", "comments")}
+
+
+@pytest.fixture
+def two(tmp_path, store):
+    a, case_id = first_laptop(tmp_path, store)
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
+    return a, b, case_id
+
+
+def test_two_laptops_exchange_changes_and_converge(two):
+    a, b, case_id = two
+    _sync(a)
+    _sync(b)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.new_session(SessionKind.RECORDING, date(2026, 11, 2), "first visit")
+        case.add_goal("play together daily")
+        case.save()
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        case.add_comment(case_id, "good start")
+        case.save()
+    _sync(a)
+    _sync(b)
+    _sync(a)
+    assert _state(a, case_id) == _state(b, case_id, "sam")
+    state = _state(a, case_id)
+    assert [s["notes"] for s in state["sessions"]] == ["first visit"]
+    assert [c["text"] for c in state["comments"]] == ["good start"]
+    assert state["label"] == CANARY_TITLE
+    # the merged trail verifies on both laptops, and holds both devices' entries
+    for laptop in (a, b):
+        with laptop.session() as (_, session):
+            report = open_for_sync(session, case_id).verify_audit()
+            assert report.valid, report.summary()
+
+
+def test_concurrent_edits_of_one_field_are_kept_and_resolved(two):
+    a, b, case_id = two
+    _sync(a)
+    _sync(b)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.db.execute("UPDATE meta SET value = 'Title by pat' WHERE key = 'label'")
+        case.save()
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        case.db.execute("UPDATE meta SET value = 'Title by sam' WHERE key = 'label'")
+        case.save()
+    _sync(a)
+    report = _sync(b)
+    _sync(a)
+    conflicts = report.cases[0].conflicts
+    assert len(conflicts) == 1 and conflicts[0]["record"] == ["meta", "label"]
+    values = {v["value"] for v in conflicts[0]["versions"]}
+    assert values == {"Title by pat", "Title by sam"}
+    assert _state(a, case_id)["label"] == _state(b, case_id)["label"]
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        (conflict,) = list_conflicts(case)
+        chosen = next(o for o in conflict.ops if o.value == "Title by sam")
+        resolve_conflict(case, "meta", "label", "value", chosen.id)
+        assert not list_conflicts(case)
+    _sync(a)
+    _sync(b)
+    assert _state(a, case_id)["label"] == _state(b, case_id)["label"] == "Title by sam"
+    with b.session() as (_, sam):
+        assert not list_conflicts(open_for_sync(sam, case_id))

@@ -1,0 +1,448 @@
+"""One case's sync: check heads, pull what other devices added, merge, push (FORMAT §12)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from encryption import EncryptionError, private_folder, write_encrypted
+from videofeedback.library.audit import GENESIS, chain_next, create_exclusive
+from videofeedback.library.case_db import get_meta, set_meta
+from videofeedback.library.cases import Case
+from videofeedback.library.errors import LibraryError
+from videofeedback.library.keyring import CaseKeys, load_case_keys
+from videofeedback.library.local_state import LocalState
+from videofeedback.library.merged_trail import PEERS
+
+from . import case_doc
+from .errors import StoreConflictError, StoreNotFoundError, SyncError, SyncRollbackError
+from .heads import BATCH_GENESIS, CaseNames, Head, batch_next, decrypt, encrypt
+from .merge import Merged, Op, diff, merge
+from .store import S3Store
+
+Progress = Callable[[str, int, int], None]
+BATCH_FORMAT = "videofeedback-changes"
+BLOCK = 8 * 1024 * 1024
+
+
+@dataclass
+class CaseReport:
+    case: str
+    pushed: int = 0
+    pulled: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    changes: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    pending_media: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _numbered(folder: Path) -> list[Path]:
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith(".age") and p.name[0] != ".")
+
+
+def _chain(paths: list[Path], start: bytes, step: Callable[[bytes, bytes], bytes]) -> bytes:
+    value = start
+    for path in paths:
+        value = step(value, path.read_bytes())
+    return value
+
+
+class CaseSync:
+    """Sync of one open case with one store. ``run()`` raises SyncError naming the case."""
+
+    def __init__(
+        self, case: Case, store: S3Store | None, progress: Progress | None = None
+    ) -> None:
+        self.case, self._store, self.progress = case, store, progress
+        self.library = case.session.library
+        self.device = self.library.local.device_id()
+        self.names = CaseNames.of(case.identity)
+        self.report = CaseReport(case.id)
+        self._plain: dict[Path, dict[str, Any]] = {}  # decrypted batches, by file
+
+    @property
+    def local(self) -> LocalState:
+        """Read afresh each time: a case's save writes the same state file."""
+        return self.library.local
+
+    @property
+    def store(self) -> S3Store:
+        if self._store is None:
+            raise self._fail("no store given")
+        return self._store
+
+    # --- local folders ---------------------------------------------------------------------
+
+    def _batches_dir(self, device: str) -> Path:
+        return self.case.folder / "sync" / "batches" / device
+
+    def _peer_entries(self, device: str) -> Path:
+        return self.case.folder / PEERS / device / "entries"
+
+    def _own_entries(self) -> list[Path]:
+        return _numbered(self.case.folder / "audit" / "entries")
+
+    def _fail(self, text: str, rollback: bool = False) -> SyncError:
+        kind = SyncRollbackError if rollback else SyncError
+        return kind(f"case {self.case.id}: {text}")
+
+    # --- the whole run ---------------------------------------------------------------------
+
+    def run(self) -> CaseReport:
+        self._adopt_new_keys()
+        heads = self._fetch_heads()
+        self._check_own(heads.pop(self.device, None))
+        members = set(self.case.member_names())
+        for device, (head, _) in sorted(heads.items()):
+            self._pull(device, head, members)
+        self._merge()
+        self._push()
+        return self.report
+
+    # --- heads -----------------------------------------------------------------------------
+
+    def _fetch_heads(self) -> dict[str, tuple[Head, str]]:
+        """Every device's head (by device id), each verified; refused if one rolled back."""
+        accepted = self.local.sync_heads(self.case.id)
+        found: dict[str, tuple[Head, str]] = {}
+        unreadable = 0
+        for info in self.store.list(self.names.heads):
+            data, etag = self.store.get_with_etag(info.name)
+            try:
+                head = Head.open(
+                    data, [self.case.identity], self.library.verify_keys(), self.case.id
+                )
+            except SyncError:
+                if info.name == self.names.head(self.device):
+                    raise
+                unreadable += 1
+                continue
+            if info.name != self.names.head(head.device):
+                raise self._fail("a head is stored under another device's name", rollback=True)
+            found[head.device] = (head, etag)
+        if unreadable:
+            raise self._fail(
+                f"{unreadable} device(s) wrote with a key this laptop does not hold (were you "
+                "removed from the case?); nothing was merged — ask the case's practitioner"
+            )
+        for device, state in accepted.items():
+            if device not in found:
+                raise self._fail(
+                    f"the store no longer shows device {device[:8]}'s history of this case, "
+                    "which this laptop saw: it was rolled back or hidden; nothing was merged",
+                    rollback=True,
+                )
+            self._check_not_older(found[device][0], state)
+        return found
+
+    def _check_not_older(self, head: Head, state: dict[str, Any]) -> None:
+        if head.entries < state["entries"] or head.batches < state["batches"]:
+            raise self._fail(
+                f"rolled back: this laptop has seen {state['entries']} entries and "
+                f"{state['batches']} change batches from device {head.device[:8]}, the store "
+                f"serves {head.entries} and {head.batches}; nothing was merged",
+                rollback=True,
+            )
+        same = (head.entries == state["entries"], head.batches == state["batches"])
+        if (same[0] and head.trail.hex() != state["trail"]) or (
+            same[1] and head.batch_chain.hex() != state["batch_chain"]
+        ):
+            raise self._fail(
+                f"the store serves a different history from device {head.device[:8]} than "
+                "this laptop saw; nothing was merged",
+                rollback=True,
+            )
+
+    def _check_own(self, own: tuple[Head, str] | None) -> None:
+        self._own_etag = own[1] if own else None
+        pushed = self.local.sync_heads(self.case.id).get(self.device)
+        if own is None and pushed:
+            raise self._fail("the store lost or hid this laptop's own head", rollback=True)
+        if own and pushed:
+            self._check_not_older(own[0], pushed)
+
+    # --- pulling ---------------------------------------------------------------------------
+
+    def _pull(self, device: str, head: Head, members: set[str]) -> None:
+        state = self.local.sync_heads(self.case.id).get(device)
+        have_entries = state["entries"] if state else 0
+        have_batches = state["batches"] if state else 0
+        if head.user not in members and head.batches > have_batches:
+            self.report.error = f"{head.user} is not a member: their new changes were not merged"
+            return
+        trail = bytes.fromhex(state["trail"]) if state else GENESIS
+        chain = bytes.fromhex(state["batch_chain"]) if state else BATCH_GENESIS
+        entries = self._fetch_chain(
+            [self.names.entry(device, n) for n in range(have_entries + 1, head.entries + 1)],
+            trail,
+            head.trail,
+            chain_next,
+        )
+        batches = self._fetch_chain(
+            [self.names.batch(device, n) for n in range(have_batches + 1, head.batches + 1)],
+            chain,
+            head.batch_chain,
+            batch_next,
+        )
+        self._write_numbered(self._peer_entries(device), have_entries, entries, 12)
+        self._write_numbered(self._batches_dir(device), have_batches, batches, 8)
+        self.local.accept_sync_head(self.case.id, device, head.state())
+
+    def _fetch_chain(
+        self,
+        names: list[str],
+        start: bytes,
+        end: bytes,
+        step: Callable[[bytes, bytes], bytes],
+    ) -> list[bytes]:
+        found, value = [], start
+        for name in names:
+            try:
+                data = self.store.get(name)
+            except StoreNotFoundError:
+                raise self._fail(
+                    "an object a device's head names is missing from the store (hidden or "
+                    "deleted); nothing was merged",
+                    rollback=True,
+                ) from None
+            value = step(value, data)
+            found.append(data)
+            self.report.pulled += 1
+            self.report.bytes_down += len(data)
+        if value != end:
+            raise self._fail(
+                "a device's objects in the store do not match its signed head (altered or "
+                "rolled back); nothing was merged",
+                rollback=True,
+            )
+        return found
+
+    def _write_numbered(self, folder: Path, start: int, items: list[bytes], width: int) -> None:
+        if items:
+            private_folder(folder, parents=True)
+        for number, data in enumerate(items, start + 1):
+            path = folder / f"{number:0{width}d}.age"
+            if not create_exclusive(path, data) and path.read_bytes() != data:
+                raise self._fail(f"{path} already holds something else; ask your administrator")
+
+    # --- key epochs ------------------------------------------------------------------------
+
+    def _adopt_new_keys(self) -> None:
+        """A member's removal made a new epoch on another laptop: take its key.age."""
+        for info in self.store.list(self.names.heads):
+            tag = info.name.rsplit("/", 1)[1]
+            name = self.names.keys(f"{tag}\n{self.case.identity.epoch + 1}")
+            try:
+                data = self.store.get(name)
+            except StoreNotFoundError:
+                continue
+            self._try_keys(data)
+
+    def _try_keys(self, data: bytes) -> None:
+        folder = self.case.folder / "sync" / "keys" / self.case.id
+        private_folder(folder, parents=True)
+        (folder / "key.age").write_bytes(data)
+        try:
+            keys = load_case_keys(
+                folder, self.case.id, self.library.key_store(), self.case.session.identities
+            )
+        except (EncryptionError, LibraryError):
+            return  # not to us: this user was removed; nothing new will open
+        current = self.case.identity
+        if keys.epoch > current.epoch and keys.parts[: current.epoch] == current.parts:
+            os.replace(folder / "key.age", self.case.folder / "key.age")
+            self.case.identity = CaseKeys(current.case_id, current.kek, keys.parts)
+            self.case._log = None  # noqa: SLF001 (entries from now on: the new epoch)
+
+    # --- merging ---------------------------------------------------------------------------
+
+    def _ops(self, counts: dict[str, int] | None = None) -> list[Op]:
+        ops: list[Op] = []
+        root = self.case.folder / "sync" / "batches"
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+            limit = None if counts is None else counts.get(folder.name, 0)
+            for path in _numbered(folder)[:limit]:
+                data = self._batch(path)
+                ops.extend(Op.from_json(op, data["author"]) for op in data["ops"])
+        return ops
+
+    def _batch(self, path: Path) -> dict[str, Any]:
+        if path not in self._plain:
+            try:
+                data = json.loads(decrypt(path.read_bytes(), [self.case.identity]))
+            except (EncryptionError, ValueError) as exc:
+                raise self._fail(f"change batch {path.name} does not open ({exc})") from None
+            if data.get("format") != BATCH_FORMAT:
+                raise self._fail(f"{path.name} is not a change batch")
+            self._plain[path] = data
+        return self._plain[path]
+
+    def _counts(self) -> dict[str, int]:
+        root = self.case.folder / "sync" / "batches"
+        if not root.exists():
+            return {}
+        return {p.name: len(_numbered(p)) for p in root.iterdir() if p.is_dir()}
+
+    def _merge(self) -> None:
+        base_counts = json.loads(get_meta(self.case.db, "sync_base", "{}"))
+        base = merge(self._ops(base_counts))
+        everything = self._ops()
+        lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
+        current = case_doc.extract(self.case.db)
+        new = diff(base, current, self.device, self.case.session.name, lamport)
+        if new:
+            self.write_batch(new)
+            everything.extend(new)
+        self.report.changes = len(new)
+        merged = merge(everything)
+        self._apply(merged, current)
+
+    def write_batch(self, ops: list[Op]) -> None:
+        folder = self._batches_dir(self.device)
+        private_folder(folder, parents=True)
+        body = {
+            "format": BATCH_FORMAT,
+            "version": 1,
+            "device": self.device,
+            "author": self.case.session.name,
+            "ops": [o.to_json() for o in ops],
+        }
+        data = encrypt(json.dumps(body, sort_keys=True).encode(), self.case.recipients)
+        while not create_exclusive(folder / f"{len(_numbered(folder)) + 1:08d}.age", data):
+            pass  # another writer took the number: the next one
+
+    def _apply(self, merged: Merged, current: case_doc.Doc) -> None:
+        self.report.conflicts = [c.to_json() for c in merged.conflicts]
+        counts = json.dumps(self._counts(), sort_keys=True)
+        changed = merged.doc != current
+        if changed:
+            case_doc.apply(self.case.db, merged.doc)
+        if changed or counts != get_meta(self.case.db, "sync_base", "{}"):
+            set_meta(self.case.db, "sync_base", counts)
+            self.case.save()
+
+    # --- pushing ---------------------------------------------------------------------------
+
+    def _put(self, name: str, data: bytes) -> None:
+        try:
+            self.store.put_new(name, data)
+        except StoreConflictError:  # a retried upload: fine only if the bytes are the same
+            if hashlib.sha256(self.store.get(name)).digest() != hashlib.sha256(data).digest():
+                raise self._fail(
+                    "the store holds a different object where this laptop's goes; nothing "
+                    "was replaced — tell your administrator"
+                ) from None
+            return
+        self.report.pushed += 1
+        self.report.bytes_up += len(data)
+
+    def _push(self) -> None:
+        pushed = self.local.sync_heads(self.case.id).get(self.device) or {}
+        entries = self._own_entries()
+        batches = _numbered(self._batches_dir(self.device))
+        for number, path in enumerate(entries[pushed.get("entries", 0) :], pushed.get("entries", 0) + 1):
+            self._put(self.names.entry(self.device, number), path.read_bytes())
+        for number, path in enumerate(batches[pushed.get("batches", 0) :], pushed.get("batches", 0) + 1):
+            self._put(self.names.batch(self.device, number), path.read_bytes())
+        self._push_keys(pushed)
+        self._push_media()
+        self._push_head(entries, batches)
+
+    def _push_keys(self, pushed: dict[str, Any]) -> None:
+        epoch = self.case.identity.epoch
+        if epoch > 1 and pushed.get("epoch", 1) < epoch:
+            tag = self.names.head(self.device).rsplit("/", 1)[1]
+            self._put(self.names.keys(f"{tag}\n{epoch}"), (self.case.folder / "key.age").read_bytes())
+
+    def _media_rows(self) -> list[tuple[str, str]]:
+        rows = self.case.db.execute("SELECT id, file FROM media ORDER BY id").fetchall()
+        return [(str(i), str(f)) for i, f in rows]
+
+    def _push_media(self) -> None:
+        sent = set(self.local.sync_value(f"media:{self.case.id}", []))
+        todo = [(i, f) for i, f in self._media_rows() if i not in sent]
+        total = sum((self.case.folder / f).stat().st_size for i, f in todo if (self.case.folder / f).exists())
+        done = 0
+        for media_id, file in todo:
+            path = self.case.folder / file
+            if not path.exists():
+                continue
+            state = self.case.folder / "sync" / "uploads" / media_id
+            private_folder(state.parent, parents=True)
+            base = done
+
+            def report(sent_now: int, _size: int, base: int = base) -> None:
+                if self.progress:
+                    self.progress("upload", base + sent_now, total)
+
+            self.store.upload_file(self.names.media(media_id), path, state, report)
+            done += path.stat().st_size
+            self.report.bytes_up += path.stat().st_size
+            self.report.pushed += 1
+            sent.add(media_id)
+            self.local.set_sync_value(f"media:{self.case.id}", sorted(sent))
+        self._pull_media()
+
+    def _pull_media(self) -> None:
+        missing = [(i, f) for i, f in self._media_rows() if not (self.case.folder / f).exists()]
+        for number, (media_id, file) in enumerate(missing):
+            name = self.names.media(media_id)
+            info = self.store.head(name)
+            if info is None:
+                self.report.pending_media += 1
+                continue
+            self._download(name, info.size, self.case.folder / file)
+            if self.progress:
+                self.progress("download", number + 1, len(missing))
+
+    def _download(self, name: str, size: int, target: Path) -> None:
+        private_folder(target.parent, parents=True)
+        temp = target.with_name(f".{target.name}.sync.tmp")
+        with open(temp, "wb") as out:
+            for start in range(0, size, BLOCK):
+                out.write(self.store.get(name, start, min(size, start + BLOCK)))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+        self.report.bytes_down += size
+        self.report.pulled += 1
+
+    def _push_head(self, entries: list[Path], batches: list[Path]) -> None:
+        all_ops = self._ops()
+        head = Head(
+            self.case.id,
+            self.device,
+            len(entries),
+            _chain(entries, GENESIS, chain_next),
+            len(batches),
+            _chain(batches, BATCH_GENESIS, batch_next),
+            hashlib.sha256((self.case.folder / "key.age").read_bytes()).hexdigest(),
+            max((o.lamport for o in all_ops), default=0),
+            self.case.session.name,
+        )
+        previous = self.local.sync_heads(self.case.id).get(self.device)
+        if previous and previous == {**head.state(), "epoch": previous.get("epoch")}:
+            return
+        key = self.case.session.keys.require_signing_key()
+        data = head.seal(key, self.case.recipients)
+        try:
+            self.store.put_if(self.names.head(self.device), data, self._own_etag)
+        except StoreConflictError:
+            raise self._fail(
+                "another sync of this laptop moved its head at the same time; sync again"
+            ) from None
+        self.local.accept_sync_head(
+            self.case.id, self.device, {**head.state(), "epoch": self.case.identity.epoch}
+        )

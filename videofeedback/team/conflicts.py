@@ -1,0 +1,42 @@
+"""A case's conflicts (concurrent edits of one field) and how a member settles one.
+
+Settling writes an op that replaces every version (it syncs like any change, with the next
+``videofeedback sync``); the losing versions stay in the change batches and the trail.
+"""
+
+from __future__ import annotations
+
+import json
+
+from videofeedback.library.case_db import set_meta
+from videofeedback.library.cases import Case
+
+from . import case_doc
+from .case_sync import CaseSync
+from .errors import SyncError
+from .merge import Conflict, merge, resolve
+
+
+def list_conflicts(case: Case) -> list[Conflict]:
+    return merge(CaseSync(case, None)._ops()).conflicts  # noqa: SLF001 (same package)
+
+
+def resolve_conflict(case: Case, kind: str, key: str, field: str, choice: str) -> None:
+    """Keep the version written by op ``choice`` for ``field`` of record (kind, key)."""
+    engine = CaseSync(case, None)
+    base = merge(engine._ops())  # noqa: SLF001
+    found = next(
+        (c for c in base.conflicts if c.record == (kind, key) and c.field == field), None
+    )
+    if found is None:
+        raise SyncError(
+            f"case {case.id}: {kind} {key} has no conflict on {field!r}; "
+            "'videofeedback sync --json' lists the conflicts"
+        )
+    op = resolve(base, found, choice, engine.device, case.session.name)
+    engine.write_batch([op])
+    merged = merge(engine._ops())  # noqa: SLF001
+    case_doc.apply(case.db, merged.doc)
+    set_meta(case.db, "sync_base", json.dumps(engine._counts(), sort_keys=True))  # noqa: SLF001
+    case.audit("conflict.resolve", key, kind=kind, field=field, op=op.id, chosen=choice)
+    case.save()

@@ -1,0 +1,90 @@
+"""Sync a library's cases with the team store: pull, merge, push (docs/FORMAT.md §12).
+
+``sync_library(library, session, remote_name, progress)`` syncs every case the user can
+open and returns a ``SyncReport``: per case what went up and down, its conflicts, and its
+error if it could not be synced (a rollback, a key this laptop lacks). An unreachable store
+stops the whole sync (``StoreUnreachableError``): the work stays on this laptop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from videofeedback.library import Library, UserSession
+from videofeedback.library.audit import now_iso
+from videofeedback.library.case_db import load_database
+from videofeedback.library.cases import Case, check_head
+from videofeedback.library.errors import LibraryError, PermissionDeniedError
+
+from .case_sync import CaseReport, CaseSync, Progress
+from .errors import StoreError, StoreUnreachableError
+from .remotes import find_remote
+
+
+@dataclass
+class SyncReport:
+    remote: str
+    cases: list[CaseReport] = field(default_factory=list)
+    finished: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(c.error is None for c in self.cases)
+
+    @property
+    def conflicts(self) -> int:
+        return sum(len(c.conflicts) for c in self.cases)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "remote": self.remote,
+            "ok": self.ok,
+            "finished": self.finished,
+            "conflicts": self.conflicts,
+            "cases": [c.to_json() for c in self.cases],
+        }
+
+
+def open_for_sync(session: UserSession, case_id: str) -> Case:
+    """Open a case without an audit entry of the opening (a sync that changes nothing
+    leaves the trail as it was), with the same rollback and membership checks."""
+    identity = session.case_identity(case_id)
+    folder = session.library.case_folder(case_id)
+    case = Case(session, case_id, identity, load_database(folder / "case.db.age", [identity]))
+    check_head(case)
+    if session.name not in case.member_names():
+        raise PermissionDeniedError(f"you ({session.name}) are no longer a member of {case_id}")
+    return case
+
+
+def sync_case(case: Case, store: Any, progress: Progress | None = None) -> CaseReport:
+    return CaseSync(case, store, progress).run()
+
+
+def sync_library(
+    library: Library,
+    session: UserSession,
+    remote_name: str | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    remote = find_remote(session, remote_name)
+    store = remote.store()
+    store.check()
+    report = SyncReport(remote.name)
+    for case_id in library.case_ids():
+        if session.try_case_identity(case_id) is None:
+            continue
+        try:
+            case = open_for_sync(session, case_id)
+        except PermissionDeniedError:
+            continue
+        try:
+            report.cases.append(sync_case(case, store, progress))
+        except StoreUnreachableError:
+            raise
+        except (StoreError, LibraryError) as exc:
+            report.cases.append(CaseReport(case_id, error=str(exc)))
+    report.finished = now_iso()
+    library.local.set_sync_value(f"last:{remote.name}", report.finished)
+    return report
