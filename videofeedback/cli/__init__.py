@@ -47,6 +47,7 @@ MODULES = (
     "media_commands",
     "redact_commands",
     "team_commands",
+    "sync_commands",
     "demo",
 )
 #: Each command's module and its one-line help, so that ``--help`` and a command import only
@@ -82,6 +83,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "people": ("redact_commands", "find and name the people in a recording"),
     "redact": ("redact_commands", "review what a redacted export hides"),
     "remote": ("team_commands", "team stores (S3) this library syncs with"),
+    "sync": ("sync_commands", "push and pull every case with the team store"),
+    "conflicts": ("sync_commands", "concurrent edits a member must settle"),
     "demo": ("demo", "open the app on the demo library (made on first run, under a minute)"),
 }
 _OPTIONS_WITH_VALUE = ("--user", "--library")

@@ -40,6 +40,7 @@ class CaseReport:
     changes: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     pending_media: int = 0
+    notes: list[str] = field(default_factory=list)
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -180,7 +181,9 @@ class CaseSync:
         have_entries = state["entries"] if state else 0
         have_batches = state["batches"] if state else 0
         if head.user not in members and head.batches > have_batches:
-            self.report.error = f"{head.user} is not a member: their new changes were not merged"
+            self.report.notes.append(
+                f"{head.user} is not a member: their new changes were not merged"
+            )
             return
         trail = bytes.fromhex(state["trail"]) if state else GENESIS
         chain = bytes.fromhex(state["batch_chain"]) if state else BATCH_GENESIS

@@ -88,3 +88,17 @@ def sync_library(
     report.finished = now_iso()
     library.local.set_sync_value(f"last:{remote.name}", report.finished)
     return report
+
+
+def sync_status(library: Library, remote_name: str) -> dict[str, Any]:
+    """Cheap (no decryption, no store): the audit entries of this laptop not yet in the
+    store (every change records one), and when this laptop last finished a sync."""
+    local = library.local
+    device = local.device_id()
+    pending = 0
+    for case_id in library.case_ids():
+        entries = library.case_folder(case_id) / "audit" / "entries"
+        count = sum(1 for p in entries.glob("*.age")) if entries.exists() else 0
+        pushed = local.sync_heads(case_id).get(device, {}).get("entries", 0)
+        pending += max(0, count - int(pushed))
+    return {"pending_uploads": pending, "last_sync": local.sync_value(f"last:{remote_name}")}
