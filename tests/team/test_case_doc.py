@@ -10,11 +10,26 @@ from videofeedback.team import case_doc
 
 def _annotations(media_id, moments):
     return {
-        "format": "videofeedback-annotations", "version": 1, "media_id": media_id,
-        "fps": "25", "duration": "60", "codebook": "vig",
-        "moments": [{"id": m, "start": s, "end": None, "codes": [], "caption": "",
-                     "note": "", "coder": "pat", "created": "", "changed": ""}
-                    for m, s in moments],
+        "format": "videofeedback-annotations",
+        "version": 1,
+        "media_id": media_id,
+        "fps": "25",
+        "duration": "60",
+        "codebook": "vig",
+        "moments": [
+            {
+                "id": m,
+                "start": s,
+                "end": None,
+                "codes": [],
+                "caption": "",
+                "note": "",
+                "coder": "pat",
+                "created": "",
+                "changed": "",
+            }
+            for m, s in moments
+        ],
         "stills": [],
     }
 
@@ -24,10 +39,14 @@ def _db():
     set_meta(db, "label", "family")
     set_meta(db, "audit_size", "7")
     db.execute("INSERT INTO participants VALUES ('p1', 'Ann', 'parent', NULL, NULL, 'pat', 't')")
-    db.execute("INSERT INTO consent(participant_id, purpose, status, recorded_by, recorded_at) "
-               "VALUES ('p1', 'filming', 'given', 'pat', '2026-11-01')")
+    db.execute(
+        "INSERT INTO consent(participant_id, purpose, status, recorded_by, recorded_at) "
+        "VALUES ('p1', 'filming', 'given', 'pat', '2026-11-01')"
+    )
     db.execute("INSERT INTO sessions VALUES ('s1', 'recording', '2026-11-02', '', 'pat', 't')")
-    db.execute("INSERT INTO media VALUES ('m1', 's1', 'recording', 'media/m1.age', '{}', 'pat', 't')")
+    db.execute(
+        "INSERT INTO media VALUES ('m1', 's1', 'recording', 'media/m1.age', '{}', 'pat', 't')"
+    )
     data = _annotations("m1", [("mo2", "10"), ("mo1", "5")])
     db.execute("INSERT INTO annotations VALUES ('m1', ?)", (json.dumps(data),))
     db.execute("INSERT INTO goal_scores VALUES ('g1', '2026-11-03', 1, 'pat', 't')")

@@ -66,9 +66,15 @@ def test_a_deleted_record_is_gone_and_can_come_back():
 
 
 edits = st.lists(
-    st.tuples(st.sampled_from("abc"), st.sampled_from(["g1", "g2"]),
-              st.sampled_from(["text", "score"]), st.integers(0, 3), st.booleans()),
-    min_size=1, max_size=40,
+    st.tuples(
+        st.sampled_from("abc"),
+        st.sampled_from(["g1", "g2"]),
+        st.sampled_from(["text", "score"]),
+        st.integers(0, 3),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=40,
 )
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.team.laptops import CANARY_NAME, CANARY_TITLE, first_laptop
+from tests.team.laptops import CANARY_TITLE, first_laptop
 from videofeedback.library.cases import SessionKind
 from videofeedback.team.conflicts import list_conflicts, resolve_conflict
 from videofeedback.team.sync import open_for_sync, sync_library

@@ -122,6 +122,6 @@ def test_a_removed_member_reads_nothing_written_after(tmp_path, store):
     assert report.cases[0].error and "removed" in report.cases[0].error
     new = {n: d for n, d in _objects(store).items() if before.get(n) != d}
     assert new
-    for name, data in new.items():
+    for data in new.values():
         with pytest.raises(EncryptionError):
             b"".join(iter_decrypt(io.BytesIO(data), cat_keys.identities))

@@ -102,10 +102,9 @@ def cmd_remote_remove(args: argparse.Namespace) -> int:
 def cmd_remote_status(args: argparse.Namespace) -> int:
     from videofeedback.team.errors import StoreError
     from videofeedback.team.remotes import find_remote
+    from videofeedback.team.sync import sync_status
 
     from .library_commands import acting_user
-
-    from videofeedback.team.sync import sync_status
 
     with acting_user(args) as session:
         remote = find_remote(session, args.name)

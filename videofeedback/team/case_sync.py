@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from encryption import EncryptionError, private_folder, write_encrypted
+from encryption import EncryptionError, private_folder
 from videofeedback.library.audit import GENESIS, chain_next, create_exclusive
 from videofeedback.library.case_db import get_meta, set_meta
 from videofeedback.library.cases import Case
@@ -22,7 +22,7 @@ from videofeedback.library.merged_trail import PEERS
 from . import case_doc
 from .errors import StoreConflictError, StoreNotFoundError, SyncError, SyncRollbackError
 from .heads import BATCH_GENESIS, CaseNames, Head, batch_next, decrypt, encrypt
-from .merge import Merged, Op, diff, merge
+from .merge import Doc, Merged, Op, diff, merge
 from .store import S3Store
 
 Progress = Callable[[str, int, int], None]
@@ -63,9 +63,7 @@ def _chain(paths: list[Path], start: bytes, step: Callable[[bytes, bytes], bytes
 class CaseSync:
     """Sync of one open case with one store. ``run()`` raises SyncError naming the case."""
 
-    def __init__(
-        self, case: Case, store: S3Store | None, progress: Progress | None = None
-    ) -> None:
+    def __init__(self, case: Case, store: S3Store | None, progress: Progress | None = None) -> None:
         self.case, self._store, self.progress = case, store, progress
         self.library = case.session.library
         self.device = self.library.local.device_id()
@@ -326,7 +324,7 @@ class CaseSync:
         while not create_exclusive(folder / f"{len(_numbered(folder)) + 1:08d}.age", data):
             pass  # another writer took the number: the next one
 
-    def _apply(self, merged: Merged, current: case_doc.Doc) -> None:
+    def _apply(self, merged: Merged, current: Doc) -> None:
         self.report.conflicts = [c.to_json() for c in merged.conflicts]
         counts = json.dumps(self._counts(), sort_keys=True)
         changed = merged.doc != current
@@ -355,9 +353,13 @@ class CaseSync:
         pushed = self.local.sync_heads(self.case.id).get(self.device) or {}
         entries = self._own_entries()
         batches = _numbered(self._batches_dir(self.device))
-        for number, path in enumerate(entries[pushed.get("entries", 0) :], pushed.get("entries", 0) + 1):
+        for number, path in enumerate(
+            entries[pushed.get("entries", 0) :], pushed.get("entries", 0) + 1
+        ):
             self._put(self.names.entry(self.device, number), path.read_bytes())
-        for number, path in enumerate(batches[pushed.get("batches", 0) :], pushed.get("batches", 0) + 1):
+        for number, path in enumerate(
+            batches[pushed.get("batches", 0) :], pushed.get("batches", 0) + 1
+        ):
             self._put(self.names.batch(self.device, number), path.read_bytes())
         self._push_keys(pushed)
         self._push_media()
@@ -367,7 +369,9 @@ class CaseSync:
         epoch = self.case.identity.epoch
         if epoch > 1 and pushed.get("epoch", 1) < epoch:
             tag = self.names.head(self.device).rsplit("/", 1)[1]
-            self._put(self.names.keys(f"{tag}\n{epoch}"), (self.case.folder / "key.age").read_bytes())
+            self._put(
+                self.names.keys(f"{tag}\n{epoch}"), (self.case.folder / "key.age").read_bytes()
+            )
 
     def _media_rows(self) -> list[tuple[str, str]]:
         rows = self.case.db.execute("SELECT id, file FROM media ORDER BY id").fetchall()
@@ -376,7 +380,11 @@ class CaseSync:
     def _push_media(self) -> None:
         sent = set(self.local.sync_value(f"media:{self.case.id}", []))
         todo = [(i, f) for i, f in self._media_rows() if i not in sent]
-        total = sum((self.case.folder / f).stat().st_size for i, f in todo if (self.case.folder / f).exists())
+        total = sum(
+            (self.case.folder / f).stat().st_size
+            for i, f in todo
+            if (self.case.folder / f).exists()
+        )
         done = 0
         for media_id, file in todo:
             path = self.case.folder / file

@@ -25,9 +25,7 @@ def resolve_conflict(case: Case, kind: str, key: str, field: str, choice: str) -
     """Keep the version written by op ``choice`` for ``field`` of record (kind, key)."""
     engine = CaseSync(case, None)
     base = merge(engine._ops())  # noqa: SLF001
-    found = next(
-        (c for c in base.conflicts if c.record == (kind, key) and c.field == field), None
-    )
+    found = next((c for c in base.conflicts if c.record == (kind, key) and c.field == field), None)
     if found is None:
         raise SyncError(
             f"case {case.id}: {kind} {key} has no conflict on {field!r}; "

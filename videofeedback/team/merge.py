@@ -64,8 +64,9 @@ class Op:
     def from_json(cls, data: dict[str, Any], author: str) -> Op:
         kind, key = data["rec"]
         prev = tuple(str(p) for p in data.get("prev", ()))
-        return cls(str(data["id"]), (str(kind), str(key)), str(data["field"]), data["value"],
-                   prev, author)
+        return cls(
+            str(data["id"]), (str(kind), str(key)), str(data["field"]), data["value"], prev, author
+        )
 
 
 @dataclass(frozen=True)
