@@ -107,6 +107,8 @@ SLOW = (
     "tests/cli/test_crypto_commands.py::test_passphrase_encryption_interoperates_with_age",
     # three laptops, dozens of syncs against the real store (~17 s a seed)
     "tests/team/test_sync_random.py",
+    # a 40 MiB recording uploaded, killed six times, resumed and pulled (~16 s)
+    "tests/team/test_sync_media.py",
 )
 
 
