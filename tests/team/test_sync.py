@@ -92,3 +92,28 @@ def test_concurrent_edits_of_one_field_are_kept_and_resolved(two):
     assert _state(a, case_id)["label"] == _state(b, case_id)["label"] == "Title by sam"
     with b.session() as (_, sam):
         assert not list_conflicts(open_for_sync(sam, case_id))
+
+
+def test_a_consent_withdrawal_on_one_laptop_stops_filming_on_the_other(two):
+    """Consent is read from the signed trail: after a sync, the merged trail's."""
+    from videofeedback.library.cases import Purpose
+    from videofeedback.library.errors import ConsentError
+
+    a, b, case_id = two
+    _sync(a)
+    _sync(b)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        participant = case.participants()[0]["id"]
+        case.set_consent(participant, Purpose.FILMING, False)
+        case.save()
+    with b.session() as (_, sam):
+        open_for_sync(sam, case_id).require_consent(Purpose.FILMING)  # not yet seen here
+    _sync(a)
+    _sync(b)
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        assert case.consent_status(participant, Purpose.FILMING)[0] == "withdrawn"
+        with pytest.raises(ConsentError):
+            case.require_consent(Purpose.FILMING)
+        assert case.verify_audit().valid

@@ -46,3 +46,19 @@ def test_sync_status_and_conflicts_from_the_command_line(tmp_path, store):
     assert kept.code == 0 and json.loads(kept.out)["conflicts"] == []
     wrong = run_cli("--user", "sam", "conflicts", case_id, "--keep", "nope", env=sam)
     assert_one_line_error(wrong, "no conflict")
+
+
+def test_a_store_that_cannot_be_reached_is_one_line_and_keeps_the_work(tmp_path, store):
+    from tests.team.laptops import Laptop
+    from videofeedback.team.remotes import Remote, save_remote
+    from videofeedback.team.store import StoreLocation
+
+    a, case_id = first_laptop(tmp_path, store)
+    with a.session() as (_, pat):
+        away = StoreLocation("http://127.0.0.1:9", "team", "x")
+        save_remote(pat, Remote("away", away, store._credentials))
+    assert isinstance(a, Laptop)
+    before = sorted(p.name for p in (a.folder / "cases" / case_id).rglob("*"))
+    failed = run_cli("--user", "pat", "sync", "--remote", "away", env=_env(a, "pat"))
+    assert_one_line_error(failed, "cannot be reached")
+    assert sorted(p.name for p in (a.folder / "cases" / case_id).rglob("*")) == before

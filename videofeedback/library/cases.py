@@ -27,7 +27,7 @@ from .history import CaseHistory
 from .keyring import CaseKeys, write_key_file
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
-from .merged_trail import chain_logs, peer_folders, replay_merged
+from .merged_trail import chain_logs, chain_sizes, peer_folders, replay_merged
 from .roles import Action, Role, require
 
 
@@ -122,6 +122,9 @@ class Case:
     db: sqlite3.Connection
     _log: AuditLog | None = field(default=None, init=False, repr=False, compare=False)
     _replay: tuple[Replay, CaseHistory] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _merged: tuple[tuple[int, ...], CaseHistory] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -222,18 +225,7 @@ class Case:
         only the entries added since."""
         library = self.session.library
         if peer_folders(self.folder):  # entries from other devices: the merged order
-            roles = {n: u.role for n, u in library.trusted_users().items()}
-            merged = CaseHistory(roles)
-            legacy = library.legacy_head(self.id)
-            replay_merged(
-                self.folder,
-                self.id,
-                [self.identity],
-                library.verify_keys(),
-                merged,
-                legacy[0] if legacy else 0,
-            )
-            return merged
+            return self._merged_history()
         if self._replay is None:
             legacy = library.legacy_head(self.id)
             report = AuditReport(0, 0, [], legacy=legacy[0] if legacy else 0)
@@ -242,6 +234,25 @@ class Case:
         state, history = self._replay
         self.audit_log().replay([self.identity], library.verify_keys(), history, state)
         return history
+
+    def _merged_history(self) -> CaseHistory:
+        """The merged trail replayed, again only when a chain grew (listing, no decryption)."""
+        library = self.session.library
+        sizes = (*chain_sizes(self.folder, self.id), self.identity.epoch)  # new keys: anew
+        if self._merged is not None and self._merged[0] == sizes:
+            return self._merged[1]
+        merged = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
+        legacy = library.legacy_head(self.id)
+        replay_merged(
+            self.folder,
+            self.id,
+            [self.identity],
+            library.verify_keys(),
+            merged,
+            legacy[0] if legacy else 0,
+        )
+        self._merged = (sizes, merged)
+        return merged
 
     def require(self, action: Action) -> None:
         require(self.session.role, action)

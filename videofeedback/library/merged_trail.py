@@ -41,6 +41,11 @@ def chain_logs(case_folder: Path, case_id: str) -> list[AuditLog]:
     return [AuditLog(folder, case_id, []) for folder in folders]
 
 
+def chain_sizes(case_folder: Path, case_id: str) -> tuple[int, ...]:
+    """How many entries each chain holds (a listing: to notice that one grew)."""
+    return tuple(len(log._entry_files()) for log in chain_logs(case_folder, case_id))  # noqa: SLF001
+
+
 def _nodes(logs: Sequence[AuditLog]) -> dict[str, Node]:
     nodes: dict[str, Node] = {}
     for log in logs:
