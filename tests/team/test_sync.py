@@ -117,3 +117,35 @@ def test_a_consent_withdrawal_on_one_laptop_stops_filming_on_the_other(two):
         with pytest.raises(ConsentError):
             case.require_consent(Purpose.FILMING)
         assert case.verify_audit().valid
+
+
+def test_two_peoples_moments_on_one_recording_are_both_kept(two):
+    from fractions import Fraction
+
+    from encryption import write_encrypted
+    from videofeedback.library.annotating import open_annotations
+    from videofeedback.library.media_records import add_media
+
+    a, b, case_id = two
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        session_id = case.new_session(SessionKind.RECORDING, date(2026, 11, 2))
+        (case.folder / "media").mkdir(mode=0o700)
+        write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
+        media_id = add_media(case, session_id, "recording", "media/r.age", {"fps": "25"})
+        case.save()
+    _sync(a)
+    _sync(b)
+    assert (b.folder / "cases" / case_id / "media" / "r.age").exists()
+    for laptop, start in ((a, 5), (b, 2)):
+        with laptop.session() as (_, session):
+            work = open_annotations(open_for_sync(session, case_id), media_id)
+            work.editor.add_moment(Fraction(start), Fraction(start + 1), caption=session.name)
+            work.save()
+    _sync(a)
+    _sync(b)
+    _sync(a)
+    for laptop in (a, b):
+        with laptop.session() as (_, session):
+            work = open_annotations(open_for_sync(session, case_id), media_id)
+            assert [m.caption for m in work.annotations.moments] == ["sam", "pat"]
