@@ -149,3 +149,23 @@ def test_two_peoples_moments_on_one_recording_are_both_kept(two):
         with laptop.session() as (_, session):
             work = open_annotations(open_for_sync(session, case_id), media_id)
             assert [m.caption for m in work.annotations.moments] == ["sam", "pat"]
+
+
+def test_a_push_killed_after_its_pack_of_entries_resumes_with_the_rest(two, store):
+    from videofeedback.team.case_sync import CaseSync
+
+    a, b, case_id = two
+    _sync(a)
+    _sync(b)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.add_goal("one")
+        case.save()
+        engine = CaseSync(case, store)
+        pushed = pat.library.local.sync_heads(case_id)[engine.device]["entries"]
+        engine._push_entries(engine._own_entries(), pushed)  # killed right after this
+        case.add_goal("two")
+        case.save()
+    _sync(a)
+    _sync(b)
+    assert {g["text"] for g in _state(b, case_id, "sam")["goals"]} == {"one", "two"}

@@ -10,6 +10,7 @@ import pytest
 
 from encryption import EncryptionError, X25519Identity, iter_decrypt
 from tests.team.laptops import CANARY_NAME, CANARY_TITLE, first_laptop
+from videofeedback.team.heads import PACK_MAGIC, unpack
 from videofeedback.team.sync import open_for_sync, sync_library
 
 
@@ -57,9 +58,10 @@ def test_the_store_holds_no_name_title_or_readable_byte(two, store, seaweed):
         for secret in (CANARY_NAME, CANARY_TITLE, case_id, "pat", "sam", "a goal"):
             assert secret not in name
             assert secret.encode() not in data
-        assert data.startswith(b"age-encryption.org/v1\n"), name
-        with pytest.raises(EncryptionError):
-            b"".join(iter_decrypt(io.BytesIO(data), [eve]))
+        for item in unpack(data) if data.startswith(PACK_MAGIC) else [data]:
+            assert item.startswith(b"age-encryption.org/v1\n"), name
+            with pytest.raises(EncryptionError):
+                b"".join(iter_decrypt(io.BytesIO(item), [eve]))
     # and not in any file of the server's own data folder
     for root, _, files in os.walk(seaweed.folder):
         for file in files:
@@ -123,5 +125,6 @@ def test_a_removed_member_reads_nothing_written_after(tmp_path, store):
     new = {n: d for n, d in _objects(store).items() if before.get(n) != d}
     assert new
     for data in new.values():
-        with pytest.raises(EncryptionError):
-            b"".join(iter_decrypt(io.BytesIO(data), cat_keys.identities))
+        for item in unpack(data) if data.startswith(PACK_MAGIC) else [data]:
+            with pytest.raises(EncryptionError):
+                b"".join(iter_decrypt(io.BytesIO(item), cat_keys.identities))

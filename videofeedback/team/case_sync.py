@@ -21,7 +21,7 @@ from videofeedback.library.merged_trail import PEERS
 
 from . import case_doc
 from .errors import StoreConflictError, StoreNotFoundError, SyncError, SyncRollbackError
-from .heads import BATCH_GENESIS, CaseNames, Head, batch_next, decrypt, encrypt
+from .heads import BATCH_GENESIS, CaseNames, Head, batch_next, decrypt, encrypt, pack, unpack
 from .merge import Doc, Merged, Op, diff, merge
 from .store import S3Store
 
@@ -185,12 +185,7 @@ class CaseSync:
             return
         trail = bytes.fromhex(state["trail"]) if state else GENESIS
         chain = bytes.fromhex(state["batch_chain"]) if state else BATCH_GENESIS
-        entries = self._fetch_chain(
-            [self.names.entry(device, n) for n in range(have_entries + 1, head.entries + 1)],
-            trail,
-            head.trail,
-            chain_next,
-        )
+        entries = self._fetch_entries(device, have_entries, trail, head)
         batches = self._fetch_chain(
             [self.names.batch(device, n) for n in range(have_batches + 1, head.batches + 1)],
             chain,
@@ -201,6 +196,40 @@ class CaseSync:
         self._write_numbered(self._batches_dir(device), have_batches, batches, 8)
         self.local.accept_sync_head(self.case.id, device, head.state())
 
+    def _get_named(self, name: str) -> bytes:
+        try:
+            data = self.store.get(name)
+        except StoreNotFoundError:
+            raise self._fail(
+                "an object a device's head names is missing from the store (hidden or "
+                "deleted); nothing was merged",
+                rollback=True,
+            ) from None
+        self.report.pulled += 1
+        self.report.bytes_down += len(data)
+        return data
+
+    def _fetch_entries(self, device: str, have: int, value: bytes, head: Head) -> list[bytes]:
+        """The device's entries after ``have``, in packs, checked against its signed head."""
+        found: list[bytes] = []
+        while have + len(found) < head.entries:
+            try:
+                items = unpack(self._get_named(self.names.entries(device, have + len(found) + 1)))
+            except ValueError:
+                items = []
+            if not items:
+                raise self._fail("a pack of entries in the store is damaged", rollback=True)
+            found.extend(items)
+        for item in found:
+            value = chain_next(value, item)
+        if have + len(found) != head.entries or value != head.trail:
+            raise self._fail(
+                "a device's entries in the store do not match its signed head (altered or "
+                "rolled back); nothing was merged",
+                rollback=True,
+            )
+        return found
+
     def _fetch_chain(
         self,
         names: list[str],
@@ -210,18 +239,9 @@ class CaseSync:
     ) -> list[bytes]:
         found, value = [], start
         for name in names:
-            try:
-                data = self.store.get(name)
-            except StoreNotFoundError:
-                raise self._fail(
-                    "an object a device's head names is missing from the store (hidden or "
-                    "deleted); nothing was merged",
-                    rollback=True,
-                ) from None
+            data = self._get_named(name)
             value = step(value, data)
             found.append(data)
-            self.report.pulled += 1
-            self.report.bytes_down += len(data)
         if value != end:
             raise self._fail(
                 "a device's objects in the store do not match its signed head (altered or "
@@ -353,10 +373,7 @@ class CaseSync:
         pushed = self.local.sync_heads(self.case.id).get(self.device) or {}
         entries = self._own_entries()
         batches = _numbered(self._batches_dir(self.device))
-        for number, path in enumerate(
-            entries[pushed.get("entries", 0) :], pushed.get("entries", 0) + 1
-        ):
-            self._put(self.names.entry(self.device, number), path.read_bytes())
+        self._push_entries(entries, pushed.get("entries", 0))
         for number, path in enumerate(
             batches[pushed.get("batches", 0) :], pushed.get("batches", 0) + 1
         ):
@@ -364,6 +381,31 @@ class CaseSync:
         self._push_keys(pushed)
         self._push_media()
         self._push_head(entries, batches)
+
+    def _push_entries(self, entries: list[Path], have: int) -> None:
+        """The entries the store lacks, as one pack; a pack a killed sync already wrote is
+        kept (it must hold this laptop's very entries) and the rest follows it."""
+        while have < len(entries):
+            name = self.names.entries(self.device, have + 1)
+            items = [p.read_bytes() for p in entries[have:]]
+            data = pack(items)
+            try:
+                self.store.put_new(name, data)
+            except StoreConflictError:
+                try:
+                    there = unpack(self.store.get(name))
+                except ValueError:
+                    there = []
+                if not there or there != items[: len(there)]:
+                    raise self._fail(
+                        "the store holds other entries where this laptop's go; nothing was "
+                        "replaced — tell your administrator"
+                    ) from None
+                have += len(there)
+                continue
+            self.report.pushed += 1
+            self.report.bytes_up += len(data)
+            have = len(entries)
 
     def _push_keys(self, pushed: dict[str, Any]) -> None:
         epoch = self.case.identity.epoch

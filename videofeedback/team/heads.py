@@ -17,6 +17,25 @@ from videofeedback.library.keyring import CaseKeys
 from .errors import SyncError
 
 BATCH_GENESIS = hashlib.sha256(b"videofeedback batches v1").digest()
+PACK_MAGIC = b"videofeedback entries v1\n"
+
+
+def pack(items: Sequence[bytes]) -> bytes:
+    """Entries (ciphertexts) in one object: each as 8 bytes of length, then the bytes."""
+    return PACK_MAGIC + b"".join(len(i).to_bytes(8, "big") + i for i in items)
+
+
+def unpack(data: bytes) -> list[bytes]:
+    if not data.startswith(PACK_MAGIC):
+        raise ValueError("not a pack of entries")
+    items, at = [], len(PACK_MAGIC)
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 8], "big")
+        if at + 8 + size > len(data):
+            raise ValueError("a pack of entries is cut short")
+        items.append(data[at + 8 : at + 8 + size])
+        at += 8 + size
+    return items
 
 
 def batch_next(previous: bytes, ciphertext: bytes) -> bytes:
@@ -52,8 +71,9 @@ class CaseNames:
     def head(self, device: str) -> str:
         return self.heads + self._mac(f"device\n{device}")
 
-    def entry(self, device: str, seq: int) -> str:
-        return "o/" + self._mac(f"entry\n{device}\n{seq}")
+    def entries(self, device: str, first: int) -> str:
+        """The pack of the device's trail entries from number ``first`` on."""
+        return "o/" + self._mac(f"entries\n{device}\n{first}")
 
     def batch(self, device: str, number: int) -> str:
         return "o/" + self._mac(f"batch\n{device}\n{number}")
