@@ -47,6 +47,16 @@ class CaseReport:
         return dict(self.__dict__)
 
 
+def flush_to_disk(folder: Path) -> None:
+    """One system-wide flush (``sync``) where there is one, else an fsync per file."""
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for path in folder.iterdir():
+        with open(path, "rb") as file:
+            os.fsync(file.fileno())
+
+
 def _numbered(folder: Path) -> list[Path]:
     if not folder.exists():
         return []
@@ -251,12 +261,22 @@ class CaseSync:
         return found
 
     def _write_numbered(self, folder: Path, start: int, items: list[bytes], width: int) -> None:
-        if items:
-            private_folder(folder, parents=True)
+        """Pulled files, each whole or absent (temporary file, rename), made durable by one
+        flush at the end (not an fsync per entry), before the head is accepted."""
+        if not items:
+            return
+        private_folder(folder, parents=True)
         for number, data in enumerate(items, start + 1):
             path = folder / f"{number:0{width}d}.age"
-            if not create_exclusive(path, data) and path.read_bytes() != data:
-                raise self._fail(f"{path} already holds something else; ask your administrator")
+            if path.exists():  # pulled before, by a sync killed before it accepted the head
+                if path.read_bytes() != data:
+                    raise self._fail(f"{path} holds something else; ask your administrator")
+                continue
+            temp = folder / f".{path.name}.pull.tmp"
+            temp.write_bytes(data)
+            os.chmod(temp, 0o600)
+            os.replace(temp, path)
+        flush_to_disk(folder)
 
     # --- key epochs ------------------------------------------------------------------------
 
