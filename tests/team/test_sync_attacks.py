@@ -128,3 +128,21 @@ def test_a_removed_member_reads_nothing_written_after(tmp_path, store):
         for item in unpack(data) if data.startswith(PACK_MAGIC) else [data]:
             with pytest.raises(EncryptionError):
                 b"".join(iter_decrypt(io.BytesIO(item), cat_keys.identities))
+
+
+def test_a_laptop_two_key_epochs_behind_catches_up(two):
+    a, b, case_id = two
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.add_member("cat")
+        case.remove_member("cat")  # epoch 2
+        case.add_member("cat")
+        case.remove_member("cat")  # epoch 3
+        case.add_goal("at epoch three")
+        case.save()
+    _ok(a)
+    _ok(b)
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        assert case.identity.epoch == 3
+        assert "at epoch three" in [g["text"] for g in case.goals()]

@@ -110,7 +110,6 @@ class CaseSync:
     # --- the whole run ---------------------------------------------------------------------
 
     def run(self) -> CaseReport:
-        self._adopt_new_keys()
         heads = self._fetch_heads()
         self._check_own(heads.pop(self.device, None))
         members = set(self.case.member_names())
@@ -130,9 +129,7 @@ class CaseSync:
         for info in self.store.list(self.names.heads):
             data, etag = self.store.get_with_etag(info.name)
             try:
-                head = Head.open(
-                    data, [self.case.identity], self.library.verify_keys(), self.case.id
-                )
+                head = self._open_head(info.name, data)
             except SyncError:
                 if info.name == self.names.head(self.device):
                     raise
@@ -280,16 +277,31 @@ class CaseSync:
 
     # --- key epochs ------------------------------------------------------------------------
 
-    def _adopt_new_keys(self) -> None:
-        """A member's removal made a new epoch on another laptop: take its key.age."""
-        for info in self.store.list(self.names.heads):
-            tag = info.name.rsplit("/", 1)[1]
-            name = self.names.keys(f"{tag}\n{self.case.identity.epoch + 1}")
-            try:
-                data = self.store.get(name)
-            except StoreNotFoundError:
-                continue
-            self._try_keys(data)
+    def _open_head(self, name: str, data: bytes) -> Head:
+        """A head; one that does not open may be to a newer key epoch (a member was removed
+        on another laptop): then that device's key file for the next epoch is taken."""
+        keys = self.library.verify_keys()
+        try:
+            return Head.open(data, [self.case.identity], keys, self.case.id)
+        except SyncError:
+            tag = name.rsplit("/", 1)[1]
+            while self._adopt_keys(tag):
+                try:
+                    return Head.open(data, [self.case.identity], keys, self.case.id)
+                except SyncError:
+                    continue
+            raise
+
+    def _adopt_keys(self, tag: str) -> bool:
+        """Take the device's key.age of the next epoch if there is one that opens here."""
+        name = self.names.keys(f"{tag}\n{self.case.identity.epoch + 1}")
+        try:
+            data = self.store.get(name)
+        except StoreNotFoundError:
+            return False
+        before = self.case.identity.epoch
+        self._try_keys(data)
+        return self.case.identity.epoch > before
 
     def _try_keys(self, data: bytes) -> None:
         folder = self.case.folder / "sync" / "keys" / self.case.id
@@ -428,12 +440,12 @@ class CaseSync:
             have = len(entries)
 
     def _push_keys(self, pushed: dict[str, Any]) -> None:
-        epoch = self.case.identity.epoch
-        if epoch > 1 and pushed.get("epoch", 1) < epoch:
-            tag = self.names.head(self.device).rsplit("/", 1)[1]
-            self._put(
-                self.names.keys(f"{tag}\n{epoch}"), (self.case.folder / "key.age").read_bytes()
-            )
+        """The key file under each epoch it reaches that was not pushed yet (a laptop that
+        looks for epoch e + 1 finds it, and with it every later epoch)."""
+        tag = self.names.head(self.device).rsplit("/", 1)[1]
+        data = (self.case.folder / "key.age").read_bytes()
+        for epoch in range(max(2, pushed.get("epoch", 1) + 1), self.case.identity.epoch + 1):
+            self._put(self.names.keys(f"{tag}\n{epoch}"), data)
 
     def _media_rows(self) -> list[tuple[str, str]]:
         rows = self.case.db.execute("SELECT id, file FROM media ORDER BY id").fetchall()
