@@ -77,4 +77,6 @@ def test_a_sync_killed_mid_upload_resumes_and_converges(tmp_path, store):
         assert report.ok, report.to_json()
     pulled = b.folder / "cases" / case_id / "media" / "r1.age"
     assert pulled.read_bytes() == local
-    assert any(phase == "download" for phase, _, _ in seen)
+    downloads = [(done, total) for phase, done, total in seen if phase == "download"]
+    assert downloads[-1] == (len(local), len(local))  # media bytes, to the last one
+    assert [d for d, _ in downloads] == sorted(d for d, _ in downloads)

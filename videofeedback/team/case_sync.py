@@ -481,28 +481,35 @@ class CaseSync:
         self._pull_media()
 
     def _pull_media(self) -> None:
-        missing = [(i, f) for i, f in self._media_rows() if not (self.case.folder / f).exists()]
-        for number, (media_id, file) in enumerate(missing):
-            name = self.names.media(media_id)
-            info = self.store.head(name)
-            if info is None:
-                self.report.pending_media += 1
-                continue
-            self._download(name, info.size, self.case.folder / file)
-            if self.progress:
-                self.progress("download", number + 1, len(missing))
+        """Recordings, stills and reels the merged database names and this laptop lacks
+        (ciphertext, as stored); progress in bytes."""
+        found = []
+        for media_id, file in self._media_rows():
+            if not (self.case.folder / file).exists():
+                info = self.store.head(self.names.media(media_id))
+                if info is None:
+                    self.report.pending_media += 1
+                else:
+                    found.append((info.name, info.size, self.case.folder / file))
+        total, done = sum(size for _, size, _ in found), 0
+        for name, size, target in found:
+            done = self._download(name, size, target, done, total)
 
-    def _download(self, name: str, size: int, target: Path) -> None:
+    def _download(self, name: str, size: int, target: Path, done: int, total: int) -> int:
         private_folder(target.parent, parents=True)
         temp = target.with_name(f".{target.name}.sync.tmp")
         with open(temp, "wb") as out:
             for start in range(0, size, BLOCK):
                 out.write(self.store.get(name, start, min(size, start + BLOCK)))
+                done += min(BLOCK, size - start)
+                if self.progress:
+                    self.progress("download", done, total)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, target)
         self.report.bytes_down += size
         self.report.pulled += 1
+        return done
 
     def _push_head(self, entries: list[Path], batches: list[Path]) -> None:
         all_ops = self._ops()
