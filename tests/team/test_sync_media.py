@@ -80,3 +80,42 @@ def test_a_sync_killed_mid_upload_resumes_and_converges(tmp_path, store):
     downloads = [(done, total) for phase, done, total in seen if phase == "download"]
     assert downloads[-1] == (len(local), len(local))  # media bytes, to the last one
     assert [d for d, _ in downloads] == sorted(d for d, _ in downloads)
+
+
+def test_the_store_stopped_mid_upload_and_restarted_converges(tmp_path):
+    from tests.team.conftest import store_for, wait_writable
+    from videofeedback.team.devserver import DevServer
+
+    server = DevServer(tmp_path / "own-store").start()
+    try:
+        store = store_for(server, prefix="restart")
+        wait_writable(store)
+        a, case_id = first_laptop(tmp_path, store)
+        b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
+        media_id, name = _recording(a, case_id)
+        uploads = a.folder / "cases" / case_id / "sync" / "uploads" / media_id
+        child = subprocess.Popen(
+            [str(SCRIPT), "--user", "pat", "sync"],
+            env=_cli_env(a, "pat"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        while not uploads.exists() and child.poll() is None:
+            time.sleep(0.01)
+        server.stop()  # mid-upload, when the machine is not too slow to catch it
+        err = child.communicate(timeout=300)[1].decode()
+        if child.returncode != 0:
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and "Traceback" not in err, err
+        server.start()  # same folder, same ports
+        wait_writable(store)
+        local = (a.folder / "cases" / case_id / "media" / "r1.age").read_bytes()
+        info = store.head(name)
+        assert info is None or info.size == len(local)
+        for laptop in (a, b):
+            with laptop.session() as (library, session):
+                report = sync_library(library, session, "office")
+                assert report.ok, report.to_json()
+        assert (b.folder / "cases" / case_id / "media" / "r1.age").read_bytes() == local
+    finally:
+        server.stop()
