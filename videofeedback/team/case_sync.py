@@ -6,80 +6,34 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from encryption import EncryptionError, private_folder
-from videofeedback.library.audit import GENESIS, chain_next, create_exclusive
+from videofeedback.library.audit import GENESIS, chain_next
 from videofeedback.library.case_db import get_meta, set_meta
 from videofeedback.library.cases import Case
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.keyring import CaseKeys, load_case_keys
 from videofeedback.library.local_state import LocalState
-from videofeedback.library.merged_trail import PEERS
 
 from . import case_doc
-from .errors import StoreConflictError, StoreNotFoundError, SyncError, SyncRollbackError
-from .heads import BATCH_GENESIS, CaseNames, Head, batch_next, decrypt, encrypt, pack, unpack
-from .merge import Doc, Merged, Op, diff, merge
+from .case_files import CaseFiles, CaseReport, chain_of, numbered
+from .errors import StoreConflictError, StoreNotFoundError, SyncError
+from .heads import BATCH_GENESIS, CaseNames, Head, batch_next, pack, unpack
+from .media_sync import MediaTransfer, Progress
+from .merge import Doc, Merged, diff, merge
 from .store import S3Store
 
-Progress = Callable[[str, int, int], None]
-BATCH_FORMAT = "videofeedback-changes"
-BLOCK = 8 * 1024 * 1024
 
-
-@dataclass
-class CaseReport:
-    case: str
-    pushed: int = 0
-    pulled: int = 0
-    bytes_up: int = 0
-    bytes_down: int = 0
-    changes: int = 0
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    pending_media: int = 0
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def flush_to_disk(folder: Path) -> None:
-    """One system-wide flush (``sync``) where there is one, else an fsync per file."""
-    if hasattr(os, "sync"):
-        os.sync()
-        return
-    for path in folder.iterdir():
-        with open(path, "rb") as file:
-            os.fsync(file.fileno())
-
-
-def _numbered(folder: Path) -> list[Path]:
-    if not folder.exists():
-        return []
-    return sorted(p for p in folder.iterdir() if p.name.endswith(".age") and p.name[0] != ".")
-
-
-def _chain(paths: list[Path], start: bytes, step: Callable[[bytes, bytes], bytes]) -> bytes:
-    value = start
-    for path in paths:
-        value = step(value, path.read_bytes())
-    return value
-
-
-class CaseSync:
+class CaseSync(CaseFiles, MediaTransfer):
     """Sync of one open case with one store. ``run()`` raises SyncError naming the case."""
 
-    def __init__(self, case: Case, store: S3Store | None, progress: Progress | None = None) -> None:
-        self.case, self._store, self.progress = case, store, progress
-        self.library = case.session.library
-        self.device = self.library.local.device_id()
+    def __init__(self, case: Case, store: S3Store, progress: Progress | None = None) -> None:
+        super().__init__(case)
+        self._store, self.progress = store, progress
         self.names = CaseNames.of(case.identity)
         self.report = CaseReport(case.id)
-        self._plain: dict[Path, dict[str, Any]] = {}  # decrypted batches, by file
 
     @property
     def local(self) -> LocalState:
@@ -88,26 +42,7 @@ class CaseSync:
 
     @property
     def store(self) -> S3Store:
-        if self._store is None:
-            raise self._fail("no store given")
         return self._store
-
-    # --- local folders ---------------------------------------------------------------------
-
-    def _batches_dir(self, device: str) -> Path:
-        return self.case.folder / "sync" / "batches" / device
-
-    def _peer_entries(self, device: str) -> Path:
-        return self.case.folder / PEERS / device / "entries"
-
-    def _own_entries(self) -> list[Path]:
-        return _numbered(self.case.folder / "audit" / "entries")
-
-    def _fail(self, text: str, rollback: bool = False) -> SyncError:
-        kind = SyncRollbackError if rollback else SyncError
-        return kind(f"case {self.case.id}: {text}")
-
-    # --- the whole run ---------------------------------------------------------------------
 
     def run(self) -> CaseReport:
         heads = self._fetch_heads()
@@ -193,14 +128,14 @@ class CaseSync:
         trail = bytes.fromhex(state["trail"]) if state else GENESIS
         chain = bytes.fromhex(state["batch_chain"]) if state else BATCH_GENESIS
         entries = self._fetch_entries(device, have_entries, trail, head)
-        batches = self._fetch_chain(
+        batches = self._fetchchain_of(
             [self.names.batch(device, n) for n in range(have_batches + 1, head.batches + 1)],
             chain,
             head.batch_chain,
             batch_next,
         )
-        self._write_numbered(self._peer_entries(device), have_entries, entries, 12)
-        self._write_numbered(self._batches_dir(device), have_batches, batches, 8)
+        self._writenumbered(self._peer_entries(device), have_entries, entries, 12)
+        self._writenumbered(self._batches_dir(device), have_batches, batches, 8)
         self.local.accept_sync_head(self.case.id, device, head.state())
 
     def _get_named(self, name: str) -> bytes:
@@ -237,7 +172,7 @@ class CaseSync:
             )
         return found
 
-    def _fetch_chain(
+    def _fetchchain_of(
         self,
         names: list[str],
         start: bytes,
@@ -256,24 +191,6 @@ class CaseSync:
                 rollback=True,
             )
         return found
-
-    def _write_numbered(self, folder: Path, start: int, items: list[bytes], width: int) -> None:
-        """Pulled files, each whole or absent (temporary file, rename), made durable by one
-        flush at the end (not an fsync per entry), before the head is accepted."""
-        if not items:
-            return
-        private_folder(folder, parents=True)
-        for number, data in enumerate(items, start + 1):
-            path = folder / f"{number:0{width}d}.age"
-            if path.exists():  # pulled before, by a sync killed before it accepted the head
-                if path.read_bytes() != data:
-                    raise self._fail(f"{path} holds something else; ask your administrator")
-                continue
-            temp = folder / f".{path.name}.pull.tmp"
-            temp.write_bytes(data)
-            os.chmod(temp, 0o600)
-            os.replace(temp, path)
-        flush_to_disk(folder)
 
     # --- key epochs ------------------------------------------------------------------------
 
@@ -321,37 +238,10 @@ class CaseSync:
 
     # --- merging ---------------------------------------------------------------------------
 
-    def _ops(self, counts: dict[str, int] | None = None) -> list[Op]:
-        ops: list[Op] = []
-        root = self.case.folder / "sync" / "batches"
-        for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
-            limit = None if counts is None else counts.get(folder.name, 0)
-            for path in _numbered(folder)[:limit]:
-                data = self._batch(path)
-                ops.extend(Op.from_json(op, data["author"]) for op in data["ops"])
-        return ops
-
-    def _batch(self, path: Path) -> dict[str, Any]:
-        if path not in self._plain:
-            try:
-                data = json.loads(decrypt(path.read_bytes(), [self.case.identity]))
-            except (EncryptionError, ValueError) as exc:
-                raise self._fail(f"change batch {path.name} does not open ({exc})") from None
-            if data.get("format") != BATCH_FORMAT:
-                raise self._fail(f"{path.name} is not a change batch")
-            self._plain[path] = data
-        return self._plain[path]
-
-    def _counts(self) -> dict[str, int]:
-        root = self.case.folder / "sync" / "batches"
-        if not root.exists():
-            return {}
-        return {p.name: len(_numbered(p)) for p in root.iterdir() if p.is_dir()}
-
     def _merge(self) -> None:
         base_counts = json.loads(get_meta(self.case.db, "sync_base", "{}"))
-        base = merge(self._ops(base_counts))
-        everything = self._ops()
+        base = merge(self.ops(base_counts))
+        everything = self.ops()
         lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
         current = case_doc.extract(self.case.db)
         new = diff(base, current, self.device, self.case.session.name, lamport)
@@ -362,23 +252,9 @@ class CaseSync:
         merged = merge(everything)
         self._apply(merged, current)
 
-    def write_batch(self, ops: list[Op]) -> None:
-        folder = self._batches_dir(self.device)
-        private_folder(folder, parents=True)
-        body = {
-            "format": BATCH_FORMAT,
-            "version": 1,
-            "device": self.device,
-            "author": self.case.session.name,
-            "ops": [o.to_json() for o in ops],
-        }
-        data = encrypt(json.dumps(body, sort_keys=True).encode(), self.case.recipients)
-        while not create_exclusive(folder / f"{len(_numbered(folder)) + 1:08d}.age", data):
-            pass  # another writer took the number: the next one
-
     def _apply(self, merged: Merged, current: Doc) -> None:
         self.report.conflicts = [c.to_json() for c in merged.conflicts]
-        counts = json.dumps(self._counts(), sort_keys=True)
+        counts = json.dumps(self.counts(), sort_keys=True)
         changed = merged.doc != current
         if changed:
             case_doc.apply(self.case.db, merged.doc)
@@ -404,7 +280,7 @@ class CaseSync:
     def _push(self) -> None:
         pushed = self.local.sync_heads(self.case.id).get(self.device) or {}
         entries = self._own_entries()
-        batches = _numbered(self._batches_dir(self.device))
+        batches = numbered(self._batches_dir(self.device))
         self._push_entries(entries, pushed.get("entries", 0))
         for number, path in enumerate(
             batches[pushed.get("batches", 0) :], pushed.get("batches", 0) + 1
@@ -447,79 +323,15 @@ class CaseSync:
         for epoch in range(max(2, pushed.get("epoch", 1) + 1), self.case.identity.epoch + 1):
             self._put(self.names.keys(f"{tag}\n{epoch}"), data)
 
-    def _media_rows(self) -> list[tuple[str, str]]:
-        rows = self.case.db.execute("SELECT id, file FROM media ORDER BY id").fetchall()
-        return [(str(i), str(f)) for i, f in rows]
-
-    def _push_media(self) -> None:
-        sent = set(self.local.sync_value(f"media:{self.case.id}", []))
-        todo = [(i, f) for i, f in self._media_rows() if i not in sent]
-        total = sum(
-            (self.case.folder / f).stat().st_size
-            for i, f in todo
-            if (self.case.folder / f).exists()
-        )
-        done = 0
-        for media_id, file in todo:
-            path = self.case.folder / file
-            if not path.exists():
-                continue
-            state = self.case.folder / "sync" / "uploads" / media_id
-            private_folder(state.parent, parents=True)
-            base = done
-
-            def report(sent_now: int, _size: int, base: int = base) -> None:
-                if self.progress:
-                    self.progress("upload", base + sent_now, total)
-
-            self.store.upload_file(self.names.media(media_id), path, state, report)
-            done += path.stat().st_size
-            self.report.bytes_up += path.stat().st_size
-            self.report.pushed += 1
-            sent.add(media_id)
-            self.local.set_sync_value(f"media:{self.case.id}", sorted(sent))
-        self._pull_media()
-
-    def _pull_media(self) -> None:
-        """Recordings, stills and reels the merged database names and this laptop lacks
-        (ciphertext, as stored); progress in bytes."""
-        found = []
-        for media_id, file in self._media_rows():
-            if not (self.case.folder / file).exists():
-                info = self.store.head(self.names.media(media_id))
-                if info is None:
-                    self.report.pending_media += 1
-                else:
-                    found.append((info.name, info.size, self.case.folder / file))
-        total, done = sum(size for _, size, _ in found), 0
-        for name, size, target in found:
-            done = self._download(name, size, target, done, total)
-
-    def _download(self, name: str, size: int, target: Path, done: int, total: int) -> int:
-        private_folder(target.parent, parents=True)
-        temp = target.with_name(f".{target.name}.sync.tmp")
-        with open(temp, "wb") as out:
-            for start in range(0, size, BLOCK):
-                out.write(self.store.get(name, start, min(size, start + BLOCK)))
-                done += min(BLOCK, size - start)
-                if self.progress:
-                    self.progress("download", done, total)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-        self.report.bytes_down += size
-        self.report.pulled += 1
-        return done
-
     def _push_head(self, entries: list[Path], batches: list[Path]) -> None:
-        all_ops = self._ops()
+        all_ops = self.ops()
         head = Head(
             self.case.id,
             self.device,
             len(entries),
-            _chain(entries, GENESIS, chain_next),
+            chain_of(entries, GENESIS, chain_next),
             len(batches),
-            _chain(batches, BATCH_GENESIS, batch_next),
+            chain_of(batches, BATCH_GENESIS, batch_next),
             hashlib.sha256((self.case.folder / "key.age").read_bytes()).hexdigest(),
             max((o.lamport for o in all_ops), default=0),
             self.case.session.name,

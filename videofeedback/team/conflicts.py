@@ -12,19 +12,19 @@ from videofeedback.library.case_db import set_meta
 from videofeedback.library.cases import Case
 
 from . import case_doc
-from .case_sync import CaseSync
+from .case_files import CaseFiles
 from .errors import SyncError
 from .merge import Conflict, merge, resolve
 
 
 def list_conflicts(case: Case) -> list[Conflict]:
-    return merge(CaseSync(case, None)._ops()).conflicts  # noqa: SLF001 (same package)
+    return merge(CaseFiles(case).ops()).conflicts
 
 
 def resolve_conflict(case: Case, kind: str, key: str, field: str, choice: str) -> None:
     """Keep the version written by op ``choice`` for ``field`` of record (kind, key)."""
-    engine = CaseSync(case, None)
-    base = merge(engine._ops())  # noqa: SLF001
+    engine = CaseFiles(case)
+    base = merge(engine.ops())
     found = next((c for c in base.conflicts if c.record == (kind, key) and c.field == field), None)
     if found is None:
         raise SyncError(
@@ -33,8 +33,8 @@ def resolve_conflict(case: Case, kind: str, key: str, field: str, choice: str) -
         )
     op = resolve(base, found, choice, engine.device, case.session.name)
     engine.write_batch([op])
-    merged = merge(engine._ops())  # noqa: SLF001
+    merged = merge(engine.ops())
     case_doc.apply(case.db, merged.doc)
-    set_meta(case.db, "sync_base", json.dumps(engine._counts(), sort_keys=True))  # noqa: SLF001
+    set_meta(case.db, "sync_base", json.dumps(engine.counts(), sort_keys=True))
     case.audit("conflict.resolve", key, kind=kind, field=field, op=op.id, chosen=choice)
     case.save()

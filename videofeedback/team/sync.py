@@ -17,8 +17,10 @@ from videofeedback.library.case_db import load_database
 from videofeedback.library.cases import Case, check_head
 from videofeedback.library.errors import LibraryError, PermissionDeniedError
 
-from .case_sync import CaseReport, CaseSync, Progress
+from .case_files import CaseReport
+from .case_sync import CaseSync
 from .errors import StoreError, StoreUnreachableError
+from .media_sync import Progress
 from .remotes import find_remote
 
 
