@@ -79,13 +79,12 @@ def sync_library(
             continue
         try:
             case = open_for_sync(session, case_id)
-        except PermissionDeniedError:
-            continue
-        try:
             report.cases.append(sync_case(case, store, progress))
+        except PermissionDeniedError:
+            continue  # no longer a member here: nothing of it is read or sent
         except StoreUnreachableError:
             raise
-        except (StoreError, LibraryError) as exc:
+        except (StoreError, LibraryError) as exc:  # this case only; the others go on
             report.cases.append(CaseReport(case_id, error=str(exc)))
     report.finished = now_iso()
     library.local.set_sync_value(f"last:{remote.name}", report.finished)
