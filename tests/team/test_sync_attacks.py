@@ -146,3 +146,17 @@ def test_a_laptop_two_key_epochs_behind_catches_up(two):
         case = open_for_sync(sam, case_id)
         assert case.identity.epoch == 3
         assert "at epoch three" in [g["text"] for g in case.goals()]
+
+
+def test_a_head_forged_in_another_members_name_is_refused(two, store):
+    from videofeedback.team.heads import BATCH_GENESIS, CaseNames, Head
+
+    a, b, case_id = two
+    with b.session() as (_, sam):  # a member who holds the case key, signing as pat
+        case = open_for_sync(sam, case_id)
+        forged = Head(case_id, "f" * 32, 0, b"\0" * 32, 0, BATCH_GENESIS, "", 9, "pat")
+        data = forged.seal(sam.keys.require_signing_key(), case.recipients)
+        store.put_new(CaseNames.of(case.identity).head("f" * 32), data)
+    report = _sync(a)
+    error = report.cases[0].error
+    assert error and case_id in error and "does not verify" in error

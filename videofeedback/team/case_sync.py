@@ -19,8 +19,8 @@ from videofeedback.library.local_state import LocalState
 
 from . import case_doc
 from .case_files import CaseFiles, CaseReport, chain_of, numbered
-from .errors import StoreConflictError, StoreNotFoundError, SyncError
-from .heads import BATCH_GENESIS, CaseNames, Head, batch_next, pack, unpack
+from .errors import StoreConflictError, StoreNotFoundError
+from .heads import BATCH_GENESIS, CaseNames, Head, HeadKeyError, batch_next, pack, unpack
 from .media_sync import MediaTransfer, Progress
 from .merge import Doc, Merged, diff, merge
 from .store import S3Store
@@ -65,7 +65,7 @@ class CaseSync(CaseFiles, MediaTransfer):
             data, etag = self.store.get_with_etag(info.name)
             try:
                 head = self._open_head(info.name, data)
-            except SyncError:
+            except HeadKeyError:
                 if info.name == self.names.head(self.device):
                     raise
                 unreadable += 1
@@ -200,12 +200,12 @@ class CaseSync(CaseFiles, MediaTransfer):
         keys = self.library.verify_keys()
         try:
             return Head.open(data, [self.case.identity], keys, self.case.id)
-        except SyncError:
+        except HeadKeyError:
             tag = name.rsplit("/", 1)[1]
             while self._adopt_keys(tag):
                 try:
                     return Head.open(data, [self.case.identity], keys, self.case.id)
-                except SyncError:
+                except HeadKeyError:
                     continue
             raise
 

@@ -9,7 +9,15 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from encryption import EncryptionError, Identity, Recipient, SigningKey, VerifyKey, iter_decrypt
+from encryption import (
+    EncryptionError,
+    Identity,
+    Recipient,
+    SignatureError,
+    SigningKey,
+    VerifyKey,
+    iter_decrypt,
+)
 from videofeedback.library.audit import encrypt_bytes, open_note, sign_note
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.keyring import CaseKeys
@@ -48,6 +56,10 @@ def encrypt(data: bytes, recipients: Sequence[Recipient]) -> bytes:
 
 def decrypt(data: bytes, identities: Sequence[Identity]) -> bytes:
     return b"".join(iter_decrypt(io.BytesIO(data), identities))
+
+
+class HeadKeyError(SyncError):
+    """A head this laptop's case keys do not open (a newer epoch, or no longer a member)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,14 @@ class Head:
         cls, data: bytes, identities: Sequence[Identity], keys: Mapping[str, VerifyKey], case: str
     ) -> Head:
         try:
-            text, user = open_note(decrypt(data, identities), keys)
+            note = decrypt(data, identities)
+        except EncryptionError:
+            raise HeadKeyError(
+                f"case {case}: a device's head is written to a key epoch this laptop does not "
+                "hold (were you removed from the case?); nothing was merged"
+            ) from None
+        try:
+            text, user = open_note(note, keys)
             lines = text.decode().splitlines()
             audit, batches = lines[2].split(" "), lines[3].split(" ")
             head = cls(
@@ -130,10 +149,10 @@ class Head:
                 int(lines[5].removeprefix("lamport ")),
                 user,
             )
-        except (EncryptionError, LibraryError, ValueError, IndexError) as exc:
+        except (SignatureError, LibraryError, ValueError, IndexError) as exc:
             raise SyncError(
-                f"case {case}: a device's head in the store does not open or verify ({exc}); "
-                "it was not merged — tell your administrator"
+                f"case {case}: a device's head in the store does not verify ({exc}): forged "
+                "or damaged; nothing was merged — tell your administrator"
             ) from None
         if head.case != case:
             raise SyncError(f"case {case}: the store serves another case's head under its name")
