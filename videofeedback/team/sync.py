@@ -21,6 +21,7 @@ from .case_files import CaseReport
 from .case_sync import CaseSync
 from .errors import StoreError, StoreUnreachableError
 from .media_sync import Progress
+from .quiet import is_quiet, remember
 from .remotes import find_remote
 
 
@@ -75,11 +76,17 @@ def sync_library(
     store.check()
     report = SyncReport(remote.name)
     for case_id in library.case_ids():
-        if session.try_case_identity(case_id) is None:
+        keys = session.try_case_identity(case_id)
+        if keys is None:
             continue
         try:
+            if is_quiet(library, case_id, keys, store):
+                report.cases.append(CaseReport(case_id))
+                continue
             case = open_for_sync(session, case_id)
-            report.cases.append(sync_case(case, store, progress))
+            done = sync_case(case, store, progress)
+            report.cases.append(done)
+            remember(library, case_id, not done.pending_media)
         except PermissionDeniedError:
             continue  # no longer a member here: nothing of it is read or sent
         except StoreUnreachableError:
