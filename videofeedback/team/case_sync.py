@@ -23,6 +23,7 @@ from .errors import StoreConflictError, StoreNotFoundError
 from .heads import BATCH_GENESIS, CaseNames, Head, HeadKeyError, batch_next, pack, unpack
 from .media_sync import MediaTransfer, Progress
 from .merge import Doc, Merged, diff, merge
+from .quiet import fetch_raw_heads
 from .store import S3Store
 
 
@@ -34,6 +35,7 @@ class CaseSync(CaseFiles, MediaTransfer):
         self._store, self.progress = store, progress
         self.names = CaseNames.of(case.identity)
         self.report = CaseReport(case.id)
+        self.raw_heads: list[tuple[str, bytes, str]] | None = None  # fetched just before
 
     @property
     def local(self) -> LocalState:
@@ -61,16 +63,15 @@ class CaseSync(CaseFiles, MediaTransfer):
         accepted = self.local.sync_heads(self.case.id)
         found: dict[str, tuple[Head, str]] = {}
         unreadable = 0
-        for info in self.store.list(self.names.heads):
-            data, etag = self.store.get_with_etag(info.name)
+        for name, data, etag in self.raw_heads or fetch_raw_heads(self.store, self.names):
             try:
-                head = self._open_head(info.name, data)
+                head = self._open_head(name, data)
             except HeadKeyError:
-                if info.name == self.names.head(self.device):
+                if name == self.names.head(self.device):
                     raise
                 unreadable += 1
                 continue
-            if info.name != self.names.head(head.device):
+            if name != self.names.head(head.device):
                 raise self._fail("a head is stored under another device's name", rollback=True)
             found[head.device] = (head, etag)
         if unreadable:

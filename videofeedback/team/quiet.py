@@ -38,22 +38,38 @@ def remember(library: Library, case_id: str, quiet: bool) -> None:
     library.local.set_sync_value(f"quiet:{case_id}", value)
 
 
-def is_quiet(library: Library, case_id: str, keys: CaseKeys, store: S3Store) -> bool:
+RawHead = tuple[str, bytes, str]  # name, bytes, ETag
+
+
+def fetch_raw_heads(store: S3Store, names: CaseNames) -> list[RawHead]:
+    found = []
+    for info in store.list(names.heads):
+        data, etag = store.get_with_etag(info.name)
+        found.append((info.name, data, etag))
+    return found
+
+
+def is_quiet(
+    library: Library, case_id: str, keys: CaseKeys, store: S3Store
+) -> tuple[bool, list[RawHead] | None]:
+    """(quiet?, the heads fetched to tell, for the full sync to reuse)."""
     local = library.local
     accepted = local.sync_heads(case_id)
     if local.device_id() not in accepted:
-        return False
+        return False, None
     if local.sync_value(f"quiet:{case_id}") != fingerprint(library, case_id):
-        return False
+        return False, None
     names, seen = CaseNames.of(keys), {}
-    for info in store.list(names.heads):
+    raw = fetch_raw_heads(store, names)
+    for name, data, _ in raw:
         try:
-            head = Head.open(store.get(info.name), [keys], library.verify_keys(), case_id)
+            head = Head.open(data, [keys], library.verify_keys(), case_id)
         except SyncError:
-            return False
-        if info.name != names.head(head.device):
-            return False
+            return False, raw
+        if name != names.head(head.device):
+            return False, raw
         seen[head.device] = head.state()
-    return set(seen) == set(accepted) and all(
+    same = set(seen) == set(accepted) and all(
         all(seen[d][k] == accepted[d][k] for k in COMPARED) for d in seen
     )
+    return same, raw

@@ -80,11 +80,13 @@ def sync_library(
         if keys is None:
             continue
         try:
-            if is_quiet(library, case_id, keys, store):
+            quiet, heads = is_quiet(library, case_id, keys, store)
+            if quiet:
                 report.cases.append(CaseReport(case_id))
                 continue
-            case = open_for_sync(session, case_id)
-            done = sync_case(case, store, progress)
+            engine = CaseSync(open_for_sync(session, case_id), store, progress)
+            engine.raw_heads = heads
+            done = engine.run()
             report.cases.append(done)
             remember(library, case_id, not done.pending_media)
         except PermissionDeniedError:
