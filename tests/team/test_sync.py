@@ -169,3 +169,22 @@ def test_a_push_killed_after_its_pack_of_entries_resumes_with_the_rest(two, stor
     _sync(a)
     _sync(b)
     assert {g["text"] for g in _state(b, case_id, "sam")["goals"]} == {"one", "two"}
+
+
+def test_a_sync_with_nothing_new_writes_nothing(two):
+    a, b, case_id = two
+    for laptop in (a, b, a, b):
+        _sync(laptop)
+    folder = a.folder / "cases" / case_id
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    report = _sync(a)
+    (case,) = report.cases
+    assert (case.pushed, case.pulled, case.changes) == (0, 0, 0)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    with b.session() as (_, sam):  # and a change after a quiet sync still travels
+        opened = open_for_sync(sam, case_id)
+        opened.add_comment(case_id, "after the quiet one")
+        opened.save()
+    _sync(b)
+    _sync(a)
+    assert "after the quiet one" in [c["text"] for c in _state(a, case_id)["comments"]]
