@@ -81,7 +81,8 @@ class LocalState:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with atomic_file(self.path) as out:
             os.fchmod(out.fileno(), 0o600)
-            out.write(json.dumps(self._data, indent=1, sort_keys=True).encode())
+            # compact: the C encoder (an indented dump is pure Python, ~10x slower here)
+            out.write(json.dumps(self._data, sort_keys=True, separators=(",", ":")).encode())
 
     # --- pinned administrators and roster serial -----------------------------------------
 
