@@ -121,6 +121,10 @@ SLOW = (
     "tests/team/test_remote_media.py::test_exact_frame_from_the_store_reads_a_small_part",
     "tests/ui/test_player_store.py",
     "tests/ui/test_sync_indicator.py",
+    # three laptops, dozens of syncs against the real store (~17 s a seed)
+    "tests/team/test_sync_random.py",
+    # a 40 MiB recording uploaded, killed six times, resumed and pulled (~16 s)
+    "tests/team/test_sync_media.py",
 )
 
 

@@ -47,6 +47,7 @@ MODULES = (
     "media_commands",
     "redact_commands",
     "team_commands",
+    "sync_commands",
     "demo",
 )
 #: Each command's module and its one-line help, so that ``--help`` and a command import only
@@ -83,6 +84,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "redact": ("redact_commands", "review what a redacted export hides"),
     "remote": ("team_commands", "team stores (S3) this library syncs with"),
     "team": ("team_commands", "set up a team store, or join one from a laptop"),
+    "sync": ("sync_commands", "push and pull every case with the team store"),
+    "conflicts": ("sync_commands", "concurrent edits a member must settle"),
     "demo": ("demo", "open the app on the demo library (made on first run, under a minute)"),
 }
 _OPTIONS_WITH_VALUE = ("--user", "--library")

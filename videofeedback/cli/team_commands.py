@@ -119,18 +119,25 @@ def cmd_remote_remove(args: argparse.Namespace) -> int:
 def cmd_remote_status(args: argparse.Namespace) -> int:
     from videofeedback.team.errors import StoreError
     from videofeedback.team.remotes import find_remote
+    from videofeedback.team.sync import sync_status
 
     from .library_commands import acting_user
 
     with acting_user(args) as session:
         remote = find_remote(session, args.name)
+        pending = sync_status(session.library, remote.name)
     try:
         remote.store().check()
         reachable, problem = True, ""
     except StoreError as exc:
         reachable, problem = False, str(exc)
-    data: dict[str, Any] = {**remote.public(), "reachable": reachable, "problem": problem}
-    emit(args.json, data, f"{remote.name}: " + ("reachable" if reachable else problem))
+    data: dict[str, Any] = {
+        **remote.public(), "reachable": reachable, "problem": problem, **pending
+    }
+    last = pending["last_sync"] or "never"
+    text = f"{remote.name}: " + ("reachable" if reachable else problem)
+    only_here = f"{pending['pending_uploads']} change(s) only on this laptop; last sync {last}"
+    emit(args.json, data, f"{text}\n{only_here}")
     return 0 if reachable else 1
 
 

@@ -31,6 +31,7 @@ from .keyring import CaseKeys
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
 from .members import Members
+from .merged_trail import chain_logs, chain_sizes, peer_folders, replay_merged
 from .participants import Participants
 from .records import CaseId, CaseListing, Programme, Purpose, SessionKind, as_json
 from .roles import Action, Role, require
@@ -95,6 +96,9 @@ class Case:
     db: sqlite3.Connection
     _log: AuditLog | None = field(default=None, init=False, repr=False, compare=False)
     _replay: tuple[Replay, CaseHistory] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _merged: tuple[tuple[int, ...], CaseHistory] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -173,14 +177,17 @@ class Case:
     def _run_history(self) -> tuple[AuditReport, CaseHistory]:
         library = self.session.library
         history = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
+        merged = bool(peer_folders(self.folder))  # permissions: over the merged order
         report = self.audit_log().verify(
             [self.identity],
             library.verify_keys(),
             recorded_size=int(get_meta(self.db, "audit_size", "0")),
-            policy=history,
+            policy=None if merged else history,
             legacy=library.legacy_head(self.id),
             known=library.known_head(self.id),
         )
+        if merged:
+            self._merged_problems(report, history)
         retention = library.manifest.retention.get(self.id)
         if retention and not _closure_in_trail(retention, history):
             report.problems.append(
@@ -193,6 +200,30 @@ class Case:
             )
         return report, history
 
+    def _merged_problems(self, report: AuditReport, history: CaseHistory) -> None:
+        """With chains pulled from other devices: check each chain, then replay permissions,
+        membership and consent over the merged order (docs/FORMAT.md §12.3)."""
+        library = self.session.library
+        keys = library.verify_keys()
+        for log in chain_logs(self.folder, self.id)[1:]:
+            peer = log.verify([self.identity], keys)
+            device = log.folder.name[:8]
+            report.problems.extend(
+                Problem(p.position, f"device {device}: {p.message}") for p in peer.problems
+            )
+        legacy = library.legacy_head(self.id)
+        fresh = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
+        report.problems.extend(
+            replay_merged(
+                self.folder, self.id, [self.identity], keys, fresh, legacy[0] if legacy else 0
+            )
+        )
+        history.members, history.consent, history.closures = (
+            fresh.members,
+            fresh.consent,
+            fresh.closures,
+        )
+
     def verify_audit(self) -> AuditReport:
         """Every link, signature and permission of the trail, its checkpoints, and the head
         this computer saw last (docs/FORMAT.md, section 10.1)."""
@@ -202,6 +233,8 @@ class Case:
         """The signed trail replayed (consent, closure): every entry once per opening, then
         only the entries added since."""
         library = self.session.library
+        if peer_folders(self.folder):  # entries from other devices: the merged order
+            return self._merged_history()
         if self._replay is None:
             legacy = library.legacy_head(self.id)
             report = AuditReport(0, 0, [], legacy=legacy[0] if legacy else 0)
@@ -210,6 +243,25 @@ class Case:
         state, history = self._replay
         self.audit_log().replay([self.identity], library.verify_keys(), history, state)
         return history
+
+    def _merged_history(self) -> CaseHistory:
+        """The merged trail replayed, again only when a chain grew (listing, no decryption)."""
+        library = self.session.library
+        sizes = (*chain_sizes(self.folder, self.id), self.identity.epoch)  # new keys: anew
+        if self._merged is not None and self._merged[0] == sizes:
+            return self._merged[1]
+        merged = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
+        legacy = library.legacy_head(self.id)
+        replay_merged(
+            self.folder,
+            self.id,
+            [self.identity],
+            library.verify_keys(),
+            merged,
+            legacy[0] if legacy else 0,
+        )
+        self._merged = (sizes, merged)
+        return merged
 
     def require(self, action: Action) -> None:
         require(self.session.role, action)

@@ -25,3 +25,11 @@ class StoreNotFoundError(StoreError):
 
 class StoreFullError(StoreError):
     """The store refused a write for lack of space or quota."""
+
+
+class SyncError(StoreError):
+    """A case could not be synced (named in the message); nothing of it was merged."""
+
+
+class SyncRollbackError(SyncError):
+    """The store served an older or different history of a case than this laptop saw."""

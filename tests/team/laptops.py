@@ -1,0 +1,90 @@
+"""Simulated laptops for the sync tests: each its own library folder and its own state
+folder (VIDEOFEEDBACK_STATE_DIR, so its own device id and accepted heads), one store.
+
+Before ``team join`` exists, the second laptop's library is a copy of the first's folder
+taken after the case was created (the KEK and the members' key.age come with it); from the
+copy on, the two laptops share nothing but the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from videofeedback.library import Library
+from videofeedback.library.cases import Programme, Purpose, create_case
+from videofeedback.library.local_state import STATE_ENV
+from videofeedback.team.remotes import Remote, save_remote
+from videofeedback.team.store import S3Store
+
+PASSPHRASES = {
+    "alice": "alice-quiet-harbour-lantern",
+    "pat": "pat-quiet-harbour-lantern",
+    "sam": "sam-quiet-harbour-lantern",
+    "cat": "cat-quiet-harbour-lantern",
+}
+CANARY_TITLE = "Canary-Family-Zzyzx"
+CANARY_NAME = "Qwertyuiop Canaryname"
+
+
+@dataclass
+class Laptop:
+    folder: Path
+    state: Path
+    user: str
+
+    @contextlib.contextmanager
+    def session(self, user: str | None = None):
+        """(library, session) with this laptop's state folder in force."""
+        before = os.environ.get(STATE_ENV)
+        os.environ[STATE_ENV] = str(self.state)
+        library = Library.open(self.folder)
+        try:
+            name = user or self.user
+            yield library, library.unlock(name, PASSPHRASES[name], sleep=lambda _: None)
+        finally:
+            library.close()
+            if before is None:
+                os.environ.pop(STATE_ENV, None)
+            else:
+                os.environ[STATE_ENV] = before
+
+    def copy(self, folder: Path, state: Path, user: str) -> Laptop:
+        shutil.copytree(self.folder, folder, symlinks=True)
+        return Laptop(folder, state, user)
+
+
+def first_laptop(tmp_path: Path, store: S3Store, members=("pat", "sam")) -> tuple[Laptop, str]:
+    """alice's library with pat (practitioner), sam (supervisor), cat (practitioner); a case
+    with ``members``, a participant named CANARY_NAME, titled CANARY_TITLE."""
+    from videofeedback.library.roles import Role
+
+    state = tmp_path / "state-a"
+    os.environ[STATE_ENV] = str(state)
+    library, alice = Library.create(
+        tmp_path / "lib-a", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
+    )
+    library.add_user(alice, "pat", Role.PRACTITIONER, PASSPHRASES["pat"])
+    library.add_user(alice, "sam", Role.SUPERVISOR, PASSPHRASES["sam"])
+    library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
+    library.close()
+    laptop = Laptop(tmp_path / "lib-a", state, members[0])
+    with laptop.session() as (library, pat):
+        case = create_case(pat, CANARY_TITLE, Programme.VIG, date(2026, 11, 1), members[1:])
+        participant = case.participants.add(CANARY_NAME, "parent")
+        for purpose in (Purpose.FILMING, Purpose.SHARED_REVIEW):
+            case.consent.set(participant, purpose, True)
+        case.save()
+        case_id = case.id
+    for user in sorted({*members, "alice"}):
+        with laptop.session(user) as (_, session):
+            save_remote(session, remote_of(store))
+    return laptop, case_id
+
+
+def remote_of(store: S3Store) -> Remote:
+    return Remote("office", store.location, store._credentials)

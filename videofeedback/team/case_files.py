@@ -1,0 +1,148 @@
+"""A synced case's files on this laptop: its change batches per device, the trails pulled
+from other devices, and the ops they hold (docs/FORMAT.md §12.3). No store here."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from encryption import EncryptionError, private_folder
+from videofeedback.library.audit import create_exclusive
+from videofeedback.library.cases import Case
+from videofeedback.library.merged_trail import PEERS
+
+from .errors import SyncError, SyncRollbackError
+from .heads import decrypt, encrypt
+from .merge import Op
+
+BATCH_FORMAT = "videofeedback-changes"
+
+
+@dataclass
+class CaseReport:
+    """What one case's sync did: objects and bytes each way, its conflicts, its error."""
+
+    case: str
+    pushed: int = 0
+    pulled: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    changes: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    pending_media: int = 0
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def flush_to_disk(folder: Path) -> None:
+    """One system-wide flush (``sync``) where there is one, else an fsync per file."""
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for path in folder.iterdir():
+        with open(path, "rb") as file:
+            os.fsync(file.fileno())
+
+
+def numbered(folder: Path) -> list[Path]:
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith(".age") and p.name[0] != ".")
+
+
+def chain_of(paths: list[Path], start: bytes, step: Callable[[bytes, bytes], bytes]) -> bytes:
+    value = start
+    for path in paths:
+        value = step(value, path.read_bytes())
+    return value
+
+
+class CaseFiles:
+    """The sync folders of one open case, and the ops of its batches (decrypted once)."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        self.library = case.session.library
+        self.device = self.library.local.device_id()
+        self._plain: dict[Path, dict[str, Any]] = {}  # decrypted batches, by file
+
+    def _fail(self, text: str, rollback: bool = False) -> SyncError:
+        kind = SyncRollbackError if rollback else SyncError
+        return kind(f"case {self.case.id}: {text}")
+
+    # --- local folders ---------------------------------------------------------------------
+
+    def _batches_dir(self, device: str) -> Path:
+        return self.case.folder / "sync" / "batches" / device
+
+    def _peer_entries(self, device: str) -> Path:
+        return self.case.folder / PEERS / device / "entries"
+
+    def _own_entries(self) -> list[Path]:
+        return numbered(self.case.folder / "audit" / "entries")
+
+    def _writenumbered(self, folder: Path, start: int, items: list[bytes], width: int) -> None:
+        """Pulled files, each whole or absent (temporary file, rename), made durable by one
+        flush at the end (not an fsync per entry), before the head is accepted."""
+        if not items:
+            return
+        private_folder(folder, parents=True)
+        for number, data in enumerate(items, start + 1):
+            path = folder / f"{number:0{width}d}.age"
+            if path.exists():  # pulled before, by a sync killed before it accepted the head
+                if path.read_bytes() != data:
+                    raise self._fail(f"{path} holds something else; ask your administrator")
+                continue
+            temp = folder / f".{path.name}.pull.tmp"
+            temp.write_bytes(data)
+            os.chmod(temp, 0o600)
+            os.replace(temp, path)
+        flush_to_disk(folder)
+
+    def ops(self, counts: dict[str, int] | None = None) -> list[Op]:
+        ops: list[Op] = []
+        root = self.case.folder / "sync" / "batches"
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+            limit = None if counts is None else counts.get(folder.name, 0)
+            for path in numbered(folder)[:limit]:
+                data = self._batch(path)
+                ops.extend(Op.from_json(op, data["author"]) for op in data["ops"])
+        return ops
+
+    def _batch(self, path: Path) -> dict[str, Any]:
+        if path not in self._plain:
+            try:
+                data = json.loads(decrypt(path.read_bytes(), [self.case.identity]))
+            except (EncryptionError, ValueError) as exc:
+                raise self._fail(f"change batch {path.name} does not open ({exc})") from None
+            if data.get("format") != BATCH_FORMAT:
+                raise self._fail(f"{path.name} is not a change batch")
+            self._plain[path] = data
+        return self._plain[path]
+
+    def counts(self) -> dict[str, int]:
+        root = self.case.folder / "sync" / "batches"
+        if not root.exists():
+            return {}
+        return {p.name: len(numbered(p)) for p in root.iterdir() if p.is_dir()}
+
+    def write_batch(self, ops: list[Op]) -> None:
+        folder = self._batches_dir(self.device)
+        private_folder(folder, parents=True)
+        body = {
+            "format": BATCH_FORMAT,
+            "version": 1,
+            "device": self.device,
+            "author": self.case.session.name,
+            "ops": [o.to_json() for o in ops],
+        }
+        data = encrypt(json.dumps(body, sort_keys=True).encode(), self.case.recipients)
+        while not create_exclusive(folder / f"{len(numbered(folder)) + 1:08d}.age", data):
+            pass  # another writer took the number: the next one

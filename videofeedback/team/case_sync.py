@@ -1,0 +1,353 @@
+"""One case's sync: check heads, pull what other devices added, merge, push (FORMAT §12)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from encryption import EncryptionError, private_folder
+from videofeedback.library.audit import GENESIS, chain_next
+from videofeedback.library.case_db import get_meta, set_meta
+from videofeedback.library.cases import Case
+from videofeedback.library.errors import LibraryError
+from videofeedback.library.keyring import CaseKeys, load_case_keys
+from videofeedback.library.local_state import LocalState
+
+from . import case_doc
+from .case_files import CaseFiles, CaseReport, chain_of, numbered
+from .errors import StoreConflictError, StoreNotFoundError
+from .heads import BATCH_GENESIS, CaseNames, Head, HeadKeyError, batch_next, pack, unpack
+from .media_sync import MediaTransfer, Progress
+from .merge import Doc, Merged, diff, merge
+from .quiet import fetch_raw_heads
+from .store import S3Store
+
+
+class CaseSync(CaseFiles, MediaTransfer):
+    """Sync of one open case with one store. ``run()`` raises SyncError naming the case."""
+
+    def __init__(self, case: Case, store: S3Store, progress: Progress | None = None) -> None:
+        super().__init__(case)
+        self._store, self.progress = store, progress
+        self.names = CaseNames.of(case.identity)
+        self.report = CaseReport(case.id)
+        self.raw_heads: list[tuple[str, bytes, str]] | None = None  # fetched just before
+
+    @property
+    def local(self) -> LocalState:
+        """Read afresh each time: a case's save writes the same state file."""
+        return self.library.local
+
+    @property
+    def store(self) -> S3Store:
+        return self._store
+
+    def run(self) -> CaseReport:
+        heads = self._fetch_heads()
+        self._check_own(heads.pop(self.device, None))
+        members = set(self.case.members.names())
+        for device, (head, _) in sorted(heads.items()):
+            self._pull(device, head, members)
+        self._merge()
+        self._push()
+        return self.report
+
+    # --- heads -----------------------------------------------------------------------------
+
+    def _fetch_heads(self) -> dict[str, tuple[Head, str]]:
+        """Every device's head (by device id), each verified; refused if one rolled back."""
+        accepted = self.local.sync_heads(self.case.id)
+        found: dict[str, tuple[Head, str]] = {}
+        unreadable = 0
+        for name, data, etag in self.raw_heads or fetch_raw_heads(self.store, self.names):
+            try:
+                head = self._open_head(name, data)
+            except HeadKeyError:
+                if name == self.names.head(self.device):
+                    raise
+                unreadable += 1
+                continue
+            if name != self.names.head(head.device):
+                raise self._fail("a head is stored under another device's name", rollback=True)
+            found[head.device] = (head, etag)
+        if unreadable:
+            raise self._fail(
+                f"{unreadable} device(s) wrote with a key this laptop does not hold (were you "
+                "removed from the case?); nothing was merged — ask the case's practitioner"
+            )
+        for device, state in accepted.items():
+            if device not in found:
+                raise self._fail(
+                    f"the store no longer shows device {device[:8]}'s history of this case, "
+                    "which this laptop saw: it was rolled back or hidden; nothing was merged",
+                    rollback=True,
+                )
+            self._check_not_older(found[device][0], state)
+        return found
+
+    def _check_not_older(self, head: Head, state: dict[str, Any]) -> None:
+        if head.entries < state["entries"] or head.batches < state["batches"]:
+            raise self._fail(
+                f"rolled back: this laptop has seen {state['entries']} entries and "
+                f"{state['batches']} change batches from device {head.device[:8]}, the store "
+                f"serves {head.entries} and {head.batches}; nothing was merged",
+                rollback=True,
+            )
+        same = (head.entries == state["entries"], head.batches == state["batches"])
+        if (same[0] and head.trail.hex() != state["trail"]) or (
+            same[1] and head.batch_chain.hex() != state["batch_chain"]
+        ):
+            raise self._fail(
+                f"the store serves a different history from device {head.device[:8]} than "
+                "this laptop saw; nothing was merged",
+                rollback=True,
+            )
+
+    def _check_own(self, own: tuple[Head, str] | None) -> None:
+        self._own_etag = own[1] if own else None
+        pushed = self.local.sync_heads(self.case.id).get(self.device)
+        if own is None and pushed:
+            raise self._fail("the store lost or hid this laptop's own head", rollback=True)
+        if own and pushed:
+            self._check_not_older(own[0], pushed)
+
+    # --- pulling ---------------------------------------------------------------------------
+
+    def _pull(self, device: str, head: Head, members: set[str]) -> None:
+        state = self.local.sync_heads(self.case.id).get(device)
+        have_entries = state["entries"] if state else 0
+        have_batches = state["batches"] if state else 0
+        if head.user not in members and head.batches > have_batches:
+            self.report.notes.append(
+                f"{head.user} is not a member: their new changes were not merged"
+            )
+            return
+        trail = bytes.fromhex(state["trail"]) if state else GENESIS
+        chain = bytes.fromhex(state["batch_chain"]) if state else BATCH_GENESIS
+        entries = self._fetch_entries(device, have_entries, trail, head)
+        batches = self._fetchchain_of(
+            [self.names.batch(device, n) for n in range(have_batches + 1, head.batches + 1)],
+            chain,
+            head.batch_chain,
+            batch_next,
+        )
+        self._writenumbered(self._peer_entries(device), have_entries, entries, 12)
+        self._writenumbered(self._batches_dir(device), have_batches, batches, 8)
+        self.local.accept_sync_head(self.case.id, device, head.state())
+
+    def _get_named(self, name: str) -> bytes:
+        try:
+            data = self.store.get(name)
+        except StoreNotFoundError:
+            raise self._fail(
+                "an object a device's head names is missing from the store (hidden or "
+                "deleted); nothing was merged",
+                rollback=True,
+            ) from None
+        self.report.pulled += 1
+        self.report.bytes_down += len(data)
+        return data
+
+    def _fetch_entries(self, device: str, have: int, value: bytes, head: Head) -> list[bytes]:
+        """The device's entries after ``have``, in packs, checked against its signed head."""
+        found: list[bytes] = []
+        while have + len(found) < head.entries:
+            try:
+                items = unpack(self._get_named(self.names.entries(device, have + len(found) + 1)))
+            except ValueError:
+                items = []
+            if not items:
+                raise self._fail("a pack of entries in the store is damaged", rollback=True)
+            found.extend(items)
+        for item in found:
+            value = chain_next(value, item)
+        if have + len(found) != head.entries or value != head.trail:
+            raise self._fail(
+                "a device's entries in the store do not match its signed head (altered or "
+                "rolled back); nothing was merged",
+                rollback=True,
+            )
+        return found
+
+    def _fetchchain_of(
+        self,
+        names: list[str],
+        start: bytes,
+        end: bytes,
+        step: Callable[[bytes, bytes], bytes],
+    ) -> list[bytes]:
+        found, value = [], start
+        for name in names:
+            data = self._get_named(name)
+            value = step(value, data)
+            found.append(data)
+        if value != end:
+            raise self._fail(
+                "a device's objects in the store do not match its signed head (altered or "
+                "rolled back); nothing was merged",
+                rollback=True,
+            )
+        return found
+
+    # --- key epochs ------------------------------------------------------------------------
+
+    def _open_head(self, name: str, data: bytes) -> Head:
+        """A head; one that does not open may be to a newer key epoch (a member was removed
+        on another laptop): then that device's key file for the next epoch is taken."""
+        keys = self.library.verify_keys()
+        try:
+            return Head.open(data, [self.case.identity], keys, self.case.id)
+        except HeadKeyError:
+            tag = name.rsplit("/", 1)[1]
+            while self._adopt_keys(tag):
+                try:
+                    return Head.open(data, [self.case.identity], keys, self.case.id)
+                except HeadKeyError:
+                    continue
+            raise
+
+    def _adopt_keys(self, tag: str) -> bool:
+        """Take the device's key.age of the next epoch if there is one that opens here."""
+        name = self.names.keys(f"{tag}\n{self.case.identity.epoch + 1}")
+        try:
+            data = self.store.get(name)
+        except StoreNotFoundError:
+            return False
+        before = self.case.identity.epoch
+        self._try_keys(data)
+        return self.case.identity.epoch > before
+
+    def _try_keys(self, data: bytes) -> None:
+        folder = self.case.folder / "sync" / "keys" / self.case.id
+        private_folder(folder, parents=True)
+        (folder / "key.age").write_bytes(data)
+        try:
+            keys = load_case_keys(
+                folder, self.case.id, self.library.key_store(), self.case.session.identities
+            )
+        except (EncryptionError, LibraryError):
+            return  # not to us: this user was removed; nothing new will open
+        current = self.case.identity
+        if keys.epoch > current.epoch and keys.parts[: current.epoch] == current.parts:
+            os.replace(folder / "key.age", self.case.folder / "key.age")
+            self.case.identity = CaseKeys(current.case_id, current.kek, keys.parts)
+            self.case._log = None  # noqa: SLF001 (entries from now on: the new epoch)
+
+    # --- merging ---------------------------------------------------------------------------
+
+    def _merge(self) -> None:
+        base_counts = json.loads(get_meta(self.case.db, "sync_base", "{}"))
+        base = merge(self.ops(base_counts))
+        everything = self.ops()
+        lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
+        current = case_doc.extract(self.case.db)
+        new = diff(base, current, self.device, self.case.session.name, lamport)
+        if new:
+            self.write_batch(new)
+            everything.extend(new)
+        self.report.changes = len(new)
+        merged = merge(everything)
+        self._apply(merged, current)
+
+    def _apply(self, merged: Merged, current: Doc) -> None:
+        self.report.conflicts = [c.to_json() for c in merged.conflicts]
+        counts = json.dumps(self.counts(), sort_keys=True)
+        changed = merged.doc != current
+        if changed:
+            case_doc.apply(self.case.db, merged.doc)
+        if changed or counts != get_meta(self.case.db, "sync_base", "{}"):
+            set_meta(self.case.db, "sync_base", counts)
+            self.case.save()
+
+    # --- pushing ---------------------------------------------------------------------------
+
+    def _put(self, name: str, data: bytes) -> None:
+        try:
+            self.store.put_new(name, data)
+        except StoreConflictError:  # a retried upload: fine only if the bytes are the same
+            if hashlib.sha256(self.store.get(name)).digest() != hashlib.sha256(data).digest():
+                raise self._fail(
+                    "the store holds a different object where this laptop's goes; nothing "
+                    "was replaced — tell your administrator"
+                ) from None
+            return
+        self.report.pushed += 1
+        self.report.bytes_up += len(data)
+
+    def _push(self) -> None:
+        pushed = self.local.sync_heads(self.case.id).get(self.device) or {}
+        entries = self._own_entries()
+        batches = numbered(self._batches_dir(self.device))
+        self._push_entries(entries, pushed.get("entries", 0))
+        for number, path in enumerate(
+            batches[pushed.get("batches", 0) :], pushed.get("batches", 0) + 1
+        ):
+            self._put(self.names.batch(self.device, number), path.read_bytes())
+        self._push_keys(pushed)
+        self._push_media()
+        self._push_head(entries, batches)
+
+    def _push_entries(self, entries: list[Path], have: int) -> None:
+        """The entries the store lacks, as one pack; a pack a killed sync already wrote is
+        kept (it must hold this laptop's very entries) and the rest follows it."""
+        while have < len(entries):
+            name = self.names.entries(self.device, have + 1)
+            items = [p.read_bytes() for p in entries[have:]]
+            data = pack(items)
+            try:
+                self.store.put_new(name, data)
+            except StoreConflictError:
+                try:
+                    there = unpack(self.store.get(name))
+                except ValueError:
+                    there = []
+                if not there or there != items[: len(there)]:
+                    raise self._fail(
+                        "the store holds other entries where this laptop's go; nothing was "
+                        "replaced — tell your administrator"
+                    ) from None
+                have += len(there)
+                continue
+            self.report.pushed += 1
+            self.report.bytes_up += len(data)
+            have = len(entries)
+
+    def _push_keys(self, pushed: dict[str, Any]) -> None:
+        """The key file under each epoch it reaches that was not pushed yet (a laptop that
+        looks for epoch e + 1 finds it, and with it every later epoch)."""
+        tag = self.names.head(self.device).rsplit("/", 1)[1]
+        data = (self.case.folder / "key.age").read_bytes()
+        for epoch in range(max(2, pushed.get("epoch", 1) + 1), self.case.identity.epoch + 1):
+            self._put(self.names.keys(f"{tag}\n{epoch}"), data)
+
+    def _push_head(self, entries: list[Path], batches: list[Path]) -> None:
+        all_ops = self.ops()
+        head = Head(
+            self.case.id,
+            self.device,
+            len(entries),
+            chain_of(entries, GENESIS, chain_next),
+            len(batches),
+            chain_of(batches, BATCH_GENESIS, batch_next),
+            hashlib.sha256((self.case.folder / "key.age").read_bytes()).hexdigest(),
+            max((o.lamport for o in all_ops), default=0),
+            self.case.session.name,
+        )
+        previous = self.local.sync_heads(self.case.id).get(self.device)
+        if previous and previous == {**head.state(), "epoch": previous.get("epoch")}:
+            return
+        key = self.case.session.keys.require_signing_key()
+        data = head.seal(key, self.case.recipients)
+        try:
+            self.store.put_if(self.names.head(self.device), data, self._own_etag)
+        except StoreConflictError:
+            raise self._fail(
+                "another sync of this laptop moved its head at the same time; sync again"
+            ) from None
+        self.local.accept_sync_head(
+            self.case.id, self.device, {**head.state(), "epoch": self.case.identity.epoch}
+        )

@@ -1,0 +1,40 @@
+"""A case's conflicts (concurrent edits of one field) and how a member settles one.
+
+Settling writes an op that replaces every version (it syncs like any change, with the next
+``videofeedback sync``); the losing versions stay in the change batches and the trail.
+"""
+
+from __future__ import annotations
+
+import json
+
+from videofeedback.library.case_db import set_meta
+from videofeedback.library.cases import Case
+
+from . import case_doc
+from .case_files import CaseFiles
+from .errors import SyncError
+from .merge import Conflict, merge, resolve
+
+
+def list_conflicts(case: Case) -> list[Conflict]:
+    return merge(CaseFiles(case).ops()).conflicts
+
+
+def resolve_conflict(case: Case, kind: str, key: str, field: str, choice: str) -> None:
+    """Keep the version written by op ``choice`` for ``field`` of record (kind, key)."""
+    engine = CaseFiles(case)
+    base = merge(engine.ops())
+    found = next((c for c in base.conflicts if c.record == (kind, key) and c.field == field), None)
+    if found is None:
+        raise SyncError(
+            f"case {case.id}: {kind} {key} has no conflict on {field!r}; "
+            "'videofeedback sync --json' lists the conflicts"
+        )
+    op = resolve(base, found, choice, engine.device, case.session.name)
+    engine.write_batch([op])
+    merged = merge(engine.ops())
+    case_doc.apply(case.db, merged.doc)
+    set_meta(case.db, "sync_base", json.dumps(engine.counts(), sort_keys=True))
+    case.audit("conflict.resolve", key, kind=kind, field=field, op=op.id, chosen=choice)
+    case.save()

@@ -1,0 +1,117 @@
+"""Sync a library's cases with the team store: pull, merge, push (docs/FORMAT.md §12).
+
+``sync_library(library, session, remote_name, progress)`` syncs every case the user can
+open and returns a ``SyncReport``: per case what went up and down, its conflicts, and its
+error if it could not be synced (a rollback, a key this laptop lacks). An unreachable store
+stops the whole sync (``StoreUnreachableError``): the work stays on this laptop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from videofeedback.library import Library, UserSession
+from videofeedback.library.audit import now_iso
+from videofeedback.library.case_db import load_database
+from videofeedback.library.cases import Case, check_head, writing
+from videofeedback.library.errors import LibraryError, PermissionDeniedError
+from videofeedback.library.records import CaseId
+
+from .case_files import CaseReport
+from .case_sync import CaseSync
+from .errors import StoreError, StoreUnreachableError
+from .media_sync import Progress
+from .quiet import is_quiet, remember
+from .remotes import find_remote
+
+
+@dataclass
+class SyncReport:
+    remote: str
+    cases: list[CaseReport] = field(default_factory=list)
+    finished: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(c.error is None for c in self.cases)
+
+    @property
+    def conflicts(self) -> int:
+        return sum(len(c.conflicts) for c in self.cases)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "remote": self.remote,
+            "ok": self.ok,
+            "finished": self.finished,
+            "conflicts": self.conflicts,
+            "cases": [c.to_json() for c in self.cases],
+        }
+
+
+def open_for_sync(session: UserSession, case_id: str) -> Case:
+    """Open a case without an audit entry of the opening (a sync that changes nothing
+    leaves the trail as it was), with the same rollback and membership checks."""
+    identity = session.case_identity(case_id)
+    folder = session.library.case_folder(case_id)
+    with writing(case_id):  # never between another object's database and its head
+        db = load_database(folder / "case.db.age", [identity])
+        case = Case(session, CaseId(case_id), identity, db)
+        check_head(case)
+    if session.name not in case.members.names():
+        raise PermissionDeniedError(f"you ({session.name}) are no longer a member of {case_id}")
+    return case
+
+
+def sync_case(case: Case, store: Any, progress: Progress | None = None) -> CaseReport:
+    return CaseSync(case, store, progress).run()
+
+
+def sync_library(
+    library: Library,
+    session: UserSession,
+    remote_name: str | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    remote = find_remote(session, remote_name)
+    store = remote.store()
+    store.check()
+    report = SyncReport(remote.name)
+    for case_id in library.case_ids():
+        keys = session.try_case_identity(case_id)
+        if keys is None:
+            continue
+        try:
+            quiet, heads = is_quiet(library, case_id, keys, store)
+            if quiet:
+                report.cases.append(CaseReport(case_id))
+                continue
+            engine = CaseSync(open_for_sync(session, case_id), store, progress)
+            engine.raw_heads = heads
+            done = engine.run()
+            report.cases.append(done)
+            remember(library, case_id, not done.pending_media)
+        except PermissionDeniedError:
+            continue  # no longer a member here: nothing of it is read or sent
+        except StoreUnreachableError:
+            raise
+        except (StoreError, LibraryError) as exc:  # this case only; the others go on
+            report.cases.append(CaseReport(case_id, error=str(exc)))
+    report.finished = now_iso()
+    library.local.set_sync_value(f"last:{remote.name}", report.finished)
+    return report
+
+
+def sync_status(library: Library, remote_name: str) -> dict[str, Any]:
+    """Cheap (no decryption, no store): the audit entries of this laptop not yet in the
+    store (every change records one), and when this laptop last finished a sync."""
+    local = library.local
+    device = local.device_id()
+    pending = 0
+    for case_id in library.case_ids():
+        entries = library.case_folder(case_id) / "audit" / "entries"
+        count = sum(1 for p in entries.glob("*.age")) if entries.exists() else 0
+        pushed = local.sync_heads(case_id).get(device, {}).get("entries", 0)
+        pending += max(0, count - int(pushed))
+    return {"pending_uploads": pending, "last_sync": local.sync_value(f"last:{remote_name}")}
