@@ -35,7 +35,7 @@ def _edit(laptop, case_id, rng, made):
             text = f"goal {len(made)}"
             case.goals.add(text)
         elif choice < 0.7:
-            goal = rng.choice(case.goals.all())["id"]
+            goal = rng.choice(case.goals.all()).id
             case.goals.score(goal, rng.randint(-2, 2), date(2026, 11, rng.randint(1, 5)))
             text = ""
         else:
