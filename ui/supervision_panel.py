@@ -31,10 +31,10 @@ from ui.jobs import Jobs
 from ui.operations import CaseOp, CaseQuery, operations
 from videofeedback.library.audit import AuditEntry, AuditReport
 from videofeedback.library.bundle import export_bundle
-from videofeedback.library.cases import Case, SessionKind
+from videofeedback.library.cases import Case
 from videofeedback.library.records import Comment, Signoff
 from videofeedback.library.roles import Action, Role, allowed
-from videofeedback.library.sessions import session_title
+from videofeedback.library.supervision import SignOffChoices, sign_off_choices
 from videofeedback.operations import Changes, Operation, add_comment, sign_off
 
 VALID_STYLE = "font-size: 15pt; font-weight: bold; color: #2e7d32"
@@ -52,6 +52,18 @@ def audit_text(report: AuditReport) -> str:
 
 
 Read = tuple[list[Comment], list[Signoff], dict[str, str]]
+
+
+def _bundle_choices(case: Case) -> tuple[list[str], list[str]]:
+    """The supervisors who are members (from the signed trail), and the films to hand over."""
+    members = case.members.names()
+    supervisors = [
+        name
+        for name, user in case.session.library.manifest.users.items()
+        if user.role == Role.SUPERVISOR.value and name in members
+    ]
+    media = [r[0] for r in case.db.execute("SELECT id FROM media WHERE kind != 'still'")]
+    return supervisors, media
 
 
 def _comments_and_signoffs(case: Case) -> Read:
@@ -243,20 +255,26 @@ class SupervisionPanel(QWidget):
     def sign_off(self) -> None:
         if self.case is None:
             return
-        dialog = SignOffDialog(self.case, self)
+        # what it offers is read in the case's queue (the film of each review replays the
+        # signed trail): never on the GUI thread
+        CaseQuery(self, self.case, sign_off_choices).success(self._ask_sign_off).run()
+
+    def _ask_sign_off(self, choices: SignOffChoices) -> None:
+        dialog = SignOffDialog(choices, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             film, review = dialog.chosen()
             self.case_op(sign_off(film, review))
 
     def export_bundle(self) -> None:
         case = self.case
-        if case is None:
+        if case is not None:  # who may receive it is read in the case's queue (the trail)
+            CaseQuery(self, case, _bundle_choices).success(
+                lambda found: self._ask_bundle(case, *found)
+            ).run()
+
+    def _ask_bundle(self, case: Case, supervisors: list[str], media: list[str]) -> None:
+        if case is not self.case:
             return
-        supervisors = [
-            name
-            for name, user in case.session.library.manifest.users.items()
-            if user.role == Role.SUPERVISOR.value and name in case.members.names()
-        ]
         if not supervisors:
             show_error(self, "no supervisor is a member of this case; add one first")
             return
@@ -265,7 +283,6 @@ class SupervisionPanel(QWidget):
             return
         out, _ = QFileDialog.getSaveFileName(self, "Save the bundle", f"{case.id}-for-{to}.vfb")
         if out:
-            media = [r[0] for r in case.db.execute("SELECT id FROM media WHERE kind != 'still'")]
             self.jobs.start(
                 "Writing the hand-over bundle",
                 lambda _: export_bundle(case, to, Path(out), media),
@@ -285,21 +302,16 @@ class SignOffDialog(QDialog):
     with it (the film whose reel it showed); a review of another film is refused here, before
     the core refuses it too."""
 
-    def __init__(self, case: Case, parent: QWidget | None = None) -> None:
+    def __init__(self, choices: SignOffChoices, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.case = case
+        self.choices = choices
         self.setWindowTitle("Sign off a cycle")
         self.film = QComboBox()
         self.review = QComboBox()
-        sessions = case.sessions.all()
-        for session in sessions:
-            label = f"{session_title(session)} · {session.date}"
-            if session.kind == SessionKind.RECORDING:
-                self.film.addItem(label, session.id)
-        for session in reversed(sessions):  # the newest review first: the one just held
-            if session.kind == SessionKind.REVIEW:
-                label = f"{session_title(session)} · {session.date}"
-                self.review.addItem(label, session.id)
+        for film in choices.films:
+            self.film.addItem(choices.labels[film], film)
+        for review in choices.reviews:  # the newest review first: the one just held
+            self.review.addItem(choices.labels[review], review)
         self.problem = QLabel("")
         self.problem.setObjectName("signOffProblem")
         self.problem.setStyleSheet("color: #c62828")
@@ -321,7 +333,7 @@ class SignOffDialog(QDialog):
 
     def _film_of_review(self) -> None:
         review = self.review.currentData()
-        film = self.case.sessions.film_of_review(review) if review else None
+        film = self.choices.film_of.get(review) if review else None
         if film is not None:
             self.film.setCurrentIndex(self.film.findData(film))
         self._check()
@@ -331,11 +343,12 @@ class SignOffDialog(QDialog):
         film, review = self.chosen()
         if not film or not review:
             return "A cycle needs a film and its shared review."
-        shown = self.case.sessions.film_of_review(review)
+        shown = self.choices.film_of.get(review)
         if shown is not None and shown != film:
+            title = self.choices.titles
             return (
-                f"This review showed a reel of {self.case.sessions.title(shown)!r}, not of "
-                f"{self.case.sessions.title(film)!r}."
+                f"This review showed a reel of {title[shown]!r}, not of "
+                f"{title[film]!r}."
             )
         return ""
 

@@ -116,3 +116,28 @@ def test_a_hidden_case_view_reads_when_it_is_shown_again(qtbot, window, monkeypa
     column = 2 + list(Purpose).index(Purpose.TRAINING)
     qtbot.waitUntil(lambda: view.consent.item(0, column).text() == "✖ withdrawn", timeout=10_000)
     assert held.threads and threading.main_thread() not in held.threads
+
+
+def test_the_sign_off_dialog_reads_its_choices_off_the_gui_thread(qtbot, window, monkeypatch):
+    """Which film each review showed replays the signed trail: the dialog's choices are read
+    in the case's queue and the dialog opens with them."""
+    from PySide6.QtWidgets import QDialog
+
+    from ui.supervision_panel import SignOffDialog
+
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    panel = window.case_view.supervision
+    opened: list[SignOffDialog] = []
+
+    def look(dialog):
+        opened.append(dialog)
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(SignOffDialog, "exec", look)
+    held = _held(monkeypatch, "all")
+    panel.sign_off()
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    assert held.threads and threading.main_thread() not in held.threads
+    assert held.loop_ran == [True] * len(held.threads)
+    assert opened[0].film.count() >= 1  # the demo's recording session

@@ -968,7 +968,7 @@ def test_walkthrough_sign_off_defaults_to_the_reviews_film(qtbot, window, librar
     unlock(qtbot, window, "sam", "sam-demo-passphrase")
     open_first_case(qtbot, window)
     panel = window.case_view.supervision
-    window.case_view.tabs.setCurrentWidget(panel)
+    window.case_view.show_page(panel)
     seen = {}
 
     def in_dialog():
@@ -989,7 +989,8 @@ def test_walkthrough_sign_off_defaults_to_the_reviews_film(qtbot, window, librar
             dialog.reject()
 
     QTimer.singleShot(50, in_dialog)
-    click(qtbot, panel.buttons["signoff"])
+    click(qtbot, panel.buttons["signoff"])  # the dialog opens once its choices are read
+    qtbot.waitUntil(lambda: "right" in seen, timeout=10_000)
     today = date.today().isoformat()
     assert seen["default"] == (f"Shared review · {today}", f"Play with blocks · {today}", True)
     assert seen["wrong"][:2] == (f"Bath time · {today}", False)

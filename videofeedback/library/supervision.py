@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from encryption import SignatureError
 
@@ -12,6 +15,9 @@ from .errors import LibraryError
 from .library import new_id
 from .records import Comment, CommentId, SessionId, SessionKind, Signoff, SignoffId, fetch
 from .roles import Action
+
+if TYPE_CHECKING:
+    from .cases import Case as CaseLike
 
 
 def signoff_message(case_id: str, recording: str, review: str, when: str) -> bytes:
@@ -87,3 +93,30 @@ class Supervision(CasePart):
                                  SessionId(row["review_session"]), row["signed_by"],
                                  row["signed_at"], valid))
         return found
+
+
+@dataclass(frozen=True)
+class SignOffChoices:
+    """What the sign-off dialog offers, read in one go in the case's queue: the films, the
+    shared reviews (newest first), the film each review's reel came from (signed trail), and
+    every session's title."""
+
+    films: tuple[SessionId, ...]
+    reviews: tuple[SessionId, ...]
+    film_of: Mapping[str, SessionId | None]
+    titles: Mapping[str, str]  # "Play with blocks"
+    labels: Mapping[str, str]  # "Play with blocks · 2026-12-01"
+
+
+def sign_off_choices(case: CaseLike) -> SignOffChoices:
+    from .sessions import session_title
+
+    sessions = case.sessions.all()
+    reviews = [s.id for s in reversed(sessions) if s.kind == SessionKind.REVIEW]
+    return SignOffChoices(
+        tuple(s.id for s in sessions if s.kind == SessionKind.RECORDING),
+        tuple(reviews),
+        {review: case.sessions.film_of_review(review) for review in reviews},
+        {s.id: session_title(s) for s in sessions},
+        {s.id: f"{session_title(s)} · {s.date}" for s in sessions},
+    )
