@@ -1,0 +1,407 @@
+"""Adversarial review of the team store (issue 17): a store operator, a removed member, a
+non-member of the team, a member with a lower role. Each test asserts the SAFE behaviour;
+an attack that works is marked xfail(strict=True) with how it works (the report in the
+commit message). Real SeaweedFS, real crypto (fixtures in tests/team/conftest.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+
+import pytest
+
+from encryption import EncryptionError, iter_decrypt, read_encrypted, write_encrypted
+from tests.team.laptops import PASSPHRASES, first_laptop
+from videofeedback.library import audit as audit_module
+from videofeedback.library.case_db import get_meta, set_meta
+from videofeedback.library.cases import Purpose, SessionKind
+from videofeedback.library.roles import Role
+from videofeedback.team import case_doc
+from videofeedback.team.case_sync import CaseSync
+from videofeedback.team.heads import PACK_MAGIC, CaseNames, encrypt, unpack
+from videofeedback.team.merge import diff, merge
+from videofeedback.team.quiet import fetch_raw_heads
+from videofeedback.team.sync import open_for_sync, sync_library
+
+EVE = "eve-quiet-harbour-lantern"
+EARLY = "2026-01-01T00:00:00.000000Z"  # before anything the tests write
+FUTURE = "2099-01-01T00:00:00.000000Z"
+
+
+def _sync(laptop, user=None):
+    with laptop.session(user) as (library, session):
+        return sync_library(library, session, "office")
+
+
+def _ok(laptop, user=None):
+    report = _sync(laptop, user)
+    assert report.ok, report.to_json()
+    return report
+
+
+def _objects(store):
+    return {i.name: store.get(i.name) for i in store.list("") if not i.name.startswith("probe/")}
+
+
+def _raw_put(store, name, data):
+    """The operator writes the bucket directly: no condition, no client of ours."""
+    store.s3.put_object(Bucket=store.location.bucket, Key=store.location.key(name), Body=data)
+
+
+def _goals(laptop, case_id, user=None):
+    with laptop.session(user) as (_, session):
+        return sorted(g.text for g in open_for_sync(session, case_id).goals.all())
+
+
+def _participant(laptop, case_id):
+    with laptop.session() as (_, session):
+        return open_for_sync(session, case_id).participants.all()[0].id
+
+
+def _shared_review(laptop, case_id, pid, user=None):
+    with laptop.session(user) as (_, session):
+        found = open_for_sync(session, case_id).consent.status(pid, Purpose.SHARED_REVIEW)
+        return found.status if found else None
+
+
+def _patched_push(laptop, case_id, store, act, batch=False):
+    """A member's (or ex-member's) patched program: act on the own copy of the case, then
+    push the own chain (and, with ``batch``, a change batch) without pulling first — the
+    heads written to a newer key epoch do not open here, so the normal sync stops."""
+    with laptop.session() as (_, session):
+        case = open_for_sync(session, case_id)
+        act(case)
+        case.save()
+        engine = CaseSync(case, store)
+        own = engine.names.head(engine.device)
+        raws = fetch_raw_heads(store, engine.names)
+        engine._own_etag = next((etag for name, _, etag in raws if name == own), None)
+        if batch:
+            engine._merge()
+        engine._push()
+
+
+# --- 2. a removed member -------------------------------------------------------------------
+
+
+@pytest.fixture
+def removed(tmp_path, store):
+    """pat (a) removed cat; cat's laptop (c) still has her library, epoch 1 and the store's
+    keys. eve is a practitioner of the library who was never a member."""
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    PASSPHRASES.setdefault("eve", EVE)
+    with a.session("alice") as (library, alice):
+        library.add_user(alice, "eve", Role.PRACTITIONER, EVE)
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
+    c = a.copy(tmp_path / "lib-c", tmp_path / "state-c", "cat")
+    for laptop in (a, b, c, a, b):
+        _ok(laptop)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.members.remove("cat")
+        case.save()
+    _ok(a)
+    return a, b, c, case_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: the merged trail orders siblings by the author's own `time`; cat "
+    "back-dates a member.add of eve before her removal, so every laptop replays eve as a member "
+    "and pat's next change of members wraps the case key to eve",
+)
+def test_a_removed_member_cannot_add_a_non_member_by_back_dating(removed, store, monkeypatch):
+    a, _, c, case_id = removed
+    monkeypatch.setattr(audit_module, "now_iso", lambda: EARLY)
+    _patched_push(c, case_id, store, lambda case: case.members.add("eve"))
+    monkeypatch.undo()
+    report = _sync(a)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        names = case.members.names()
+        case.members.remove("sam")  # pat's next, ordinary change of members: a new key.age
+    with a.session("eve") as (_, eve):
+        opened = eve.try_case_identity(case_id)
+    # safe: the sync refuses cat's new entries, or the signed members stay the same, and
+    # eve (never a member) never gets the case key
+    assert opened is None, names
+    assert report.cases[0].error or "eve" not in names, names
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: a back-dated consent.withdraw by the removed member sorts before "
+    "her removal in the merged trail; it is authoritative on every laptop and verifies clean",
+)
+def test_a_removed_member_cannot_withdraw_consent_by_back_dating(removed, store, monkeypatch):
+    a, _, c, case_id = removed
+    pid = _participant(a, case_id)
+    monkeypatch.setattr(audit_module, "now_iso", lambda: EARLY)
+    _patched_push(
+        c, case_id, store, lambda case: case.consent.set(pid, Purpose.SHARED_REVIEW, False)
+    )
+    monkeypatch.undo()
+    report = _sync(a)
+    status = _shared_review(a, case_id, pid)
+    with a.session() as (_, pat):
+        problems = open_for_sync(pat, case_id).verify_audit().problems
+    assert report.cases[0].error or status == "given" or problems, (status, problems)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: _pull judges membership by the pulling laptop's view at the start "
+    "of the sync; sam's laptop pulls cat's post-removal batch in the same sync that brings the "
+    "removal, merges it, and pat's laptop never does: the laptops diverge for good",
+)
+def test_a_removed_members_later_change_is_merged_nowhere(removed, store):
+    a, b, c, case_id = removed
+    _patched_push(c, case_id, store, lambda case: case.goals.add("cat after removal"), True)
+    _sync(b)
+    _sync(a)
+    _sync(b)
+    assert "cat after removal" not in _goals(b, case_id)
+    assert _goals(a, case_id) == _goals(b, case_id)
+
+
+# --- 4. members within their role ---------------------------------------------------------
+
+
+@pytest.fixture
+def pair(tmp_path, store):
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("pat's goal")
+        case.save()
+    for laptop in (a, b, a):
+        _ok(laptop)
+    return a, b, case_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: change batches are merged without any role check; a supervisor "
+    "(VIEW, COMMENT, SIGN_OFF) edits the database, syncs, and the practitioner's laptop takes "
+    "the rewritten goal, participant name and closing date",
+)
+def test_a_supervisors_edits_outside_her_role_are_not_merged(pair):
+    a, b, case_id = pair
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        case.db.execute("UPDATE goals SET text = 'rewritten by the supervisor'")
+        case.db.execute("UPDATE participants SET name = 'Somebody Else'")
+        case.db.execute("INSERT OR REPLACE INTO meta VALUES ('closed_date', '2026-11-30')")
+        case.save()
+    _sync(b)
+    report = _sync(a)
+    assert _goals(a, case_id) == ["pat's goal"], report.to_json()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: the merged trail orders entries of different devices by their own "
+    "`time`, not by what their author had seen; a consent.give dated 2099 (or from a laptop "
+    "whose clock is ahead) outlives every later withdrawal",
+)
+def test_a_future_dated_consent_does_not_outlive_a_later_withdrawal(tmp_path, store, monkeypatch):
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    for laptop in (a, b, a):
+        _ok(laptop)
+    pid = _participant(a, case_id)
+    monkeypatch.setattr(audit_module, "now_iso", lambda: FUTURE)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.consent.set(pid, Purpose.SHARED_REVIEW, True)  # pat's clock says 2099
+        case.save()
+    monkeypatch.undo()
+    _ok(a)
+    _ok(b)
+    with b.session() as (_, cat):  # cat saw pat's consent; the mother withdraws afterwards
+        case = open_for_sync(cat, case_id)
+        case.consent.set(pid, Purpose.SHARED_REVIEW, False)
+        case.save()
+    _ok(b)
+    _ok(a)
+    assert _shared_review(b, case_id, pid) == "withdrawn"
+    assert _shared_review(a, case_id, pid) == "withdrawn"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: a change batch names its own `author` and nothing checks it against "
+    "the head's signer; sam's conflicting version is listed as pat's",
+)
+def test_a_change_batch_cannot_name_another_author(pair):
+    a, b, case_id = pair
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.db.execute("UPDATE goals SET text = 'pat, offline'")
+        case.save()
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        case.db.execute("UPDATE goals SET text = 'sam, in pat''s name'")
+        _write_batch_as(case, "pat")  # the patched program: its batch says "pat"
+    _sync(b)
+    report = _sync(a)
+    versions = [v for c in report.cases[0].conflicts for v in c["versions"]]
+    forged = [v for v in versions if "in pat" in str(v["value"])]
+    assert forged, report.to_json()
+    assert all(v["author"] == "sam" for v in forged), forged
+
+
+def _write_batch_as(case, author):
+    """What CaseSync._merge writes, but with another ``author`` in the batch."""
+    engine = CaseSync(case, None)
+    base = merge(engine.ops(json.loads(get_meta(case.db, "sync_base", "{}"))))
+    everything = engine.ops()
+    lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
+    new = diff(base, case_doc.extract(case.db), engine.device, author, lamport)
+    assert new
+    body = {
+        "format": "videofeedback-changes",
+        "version": 1,
+        "device": engine.device,
+        "author": author,
+        "ops": [o.to_json() for o in new],
+    }
+    folder = engine._batches_dir(engine.device)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    number = len(list(folder.glob("*.age"))) + 1
+    data = encrypt(json.dumps(body, sort_keys=True).encode(), case.recipients)
+    (folder / f"{number:08d}.age").write_bytes(data)
+    set_meta(case.db, "sync_base", json.dumps(engine.counts(), sort_keys=True))
+    case.save()
+
+
+# --- 3. a non-member of the team ----------------------------------------------------------
+
+
+def test_a_non_member_user_reads_nothing_in_the_store(removed, store):
+    """eve: a library user, the key store's KEKs, the store's keys — never a member."""
+    a, _, _, case_id = removed
+    with a.session("eve") as (_, eve):
+        identities = list(eve.identities)
+        assert eve.try_case_identity(case_id) is None
+    for data in _objects(store).values():
+        for item in unpack(data) if data.startswith(PACK_MAGIC) else [data]:
+            with pytest.raises(EncryptionError):
+                b"".join(iter_decrypt(io.BytesIO(item), identities))
+
+
+# --- 1. the store operator ----------------------------------------------------------------
+
+
+def _two_recordings(laptop, case_id):
+    with laptop.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
+        (case.folder / "media").mkdir(exist_ok=True, mode=0o700)
+        ids = []
+        for n, content in ((1, b"FIRST-FILM" * 3000), (2, b"OTHER-FILM" * 3000)):
+            write_encrypted(case.folder / "media" / f"r{n}.age", content, case.recipients)
+            ids.append(case.media.add(session_id, "recording", f"media/r{n}.age", {}))
+        case.save()
+        names = CaseNames.of(case.identity)
+        return ids, [names.media(i) for i in ids]
+
+
+@pytest.fixture
+def media(pair, store):
+    a, b, case_id = pair
+    ids, names = _two_recordings(a, case_id)
+    _ok(a)
+    return a, b, case_id, names
+
+
+def _read_r2(laptop, case_id, user=None):
+    with laptop.session(user) as (_, session):
+        case = open_for_sync(session, case_id)
+        return read_encrypted(case.folder / "media" / "r2.age", [case.identity])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: a pulled media object is checked against nothing (no hash in the "
+    "record or the head); the store serves recording 1's ciphertext (same case key) as "
+    "recording 2 and the supervisor's laptop keeps it as recording 2",
+)
+def test_the_store_cannot_swap_two_recordings_of_a_case(media, store):
+    _, b, case_id, names = media
+    _raw_put(store, names[1], store.get(names[0]))
+    report = _sync(b)
+    if report.cases[0].error:
+        assert case_id in report.cases[0].error
+        return
+    assert _read_r2(b, case_id) == b"OTHER-FILM" * 3000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: a truncated media object is downloaded and renamed into place as "
+    "the recording; the sync reports ok; the damage shows only when it is played",
+)
+def test_a_truncated_media_object_is_refused_at_sync(media, store):
+    _, b, case_id, names = media
+    whole = store.get(names[1])
+    _raw_put(store, names[1], whole[: len(whole) // 2])
+    report = _sync(b)
+    assert report.cases[0].error and case_id in report.cases[0].error
+    assert not (b.folder / "cases" / case_id / "media" / "r2.age").exists()
+
+
+def test_the_store_swapping_two_devices_heads_is_refused(pair, store):
+    a, b, case_id = pair
+    heads = {n: d for n, d in _objects(store).items() if n.startswith("h/")}
+    assert len(heads) == 2
+    (n1, d1), (n2, d2) = heads.items()
+    _raw_put(store, n1, d2)
+    _raw_put(store, n2, d1)
+    before = _goals(a, case_id)
+    report = _sync(a)
+    assert report.cases[0].error and case_id in report.cases[0].error
+    assert _goals(a, case_id) == before
+
+
+def test_the_store_cannot_serve_another_cases_head_under_this_case(tmp_path, store):
+    """Two cases of one team: case 2's head copied under case 1's tag is refused."""
+    a, case_one = first_laptop(tmp_path, store)
+    with a.session() as (_, pat):
+        from videofeedback.library.cases import Programme, create_case
+
+        case_two = create_case(pat, "Second", Programme.VIG, date(2026, 11, 1), ["sam"]).id
+    _ok(a)
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
+    _ok(b)
+    with a.session() as (_, pat):
+        one = CaseNames.of(open_for_sync(pat, case_one).identity)
+        two = CaseNames.of(open_for_sync(pat, case_two).identity)
+    ones = sorted(n for n in _objects(store) if n.startswith(one.heads))
+    twos = sorted(n for n in _objects(store) if n.startswith(two.heads))
+    assert len(ones) == len(twos) == 2
+    for name, other in zip(ones, twos, strict=True):
+        _raw_put(store, name, store.get(other))
+    report = _sync(a)
+    by_case = {c.case: c for c in report.cases}
+    assert by_case[case_one].error and case_one in by_case[case_one].error
+    assert not by_case[case_two].error
+
+
+def test_a_truncated_pack_of_entries_is_refused(pair, store):
+    a, b, case_id = pair
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("one more")
+        case.save()
+    before = set(_objects(store))
+    _ok(a)
+    packs = [n for n, d in _objects(store).items() if n not in before and d.startswith(PACK_MAGIC)]
+    assert packs
+    data = store.get(packs[0])
+    _raw_put(store, packs[0], data[: len(data) - 10])
+    report = _sync(b)
+    assert report.cases[0].error and case_id in report.cases[0].error
+    assert "one more" not in _goals(b, case_id)
