@@ -405,3 +405,82 @@ def test_a_truncated_pack_of_entries_is_refused(pair, store):
     report = _sync(b)
     assert report.cases[0].error and case_id in report.cases[0].error
     assert "one more" not in _goals(b, case_id)
+
+
+# --- redacted exports over the store (docs/FORMAT.md §11.1) ----------------------------------
+
+ORIGINAL = b"UNREDACTED-ORIGINAL-FILM" * 2000
+REDACTED = b"REDACTED-FOR-THE-FAMILY" * 2000
+
+
+def _film_and_reel(laptop, case_id, redacted_for):
+    """A recording, and a reel of it (its bytes stand for a render; ``info`` as the reel
+    builder writes it: ``redacted_for`` only when rendered for a purpose)."""
+    with laptop.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
+        (case.folder / "media").mkdir(exist_ok=True, mode=0o700)
+        write_encrypted(case.folder / "media" / "film.age", ORIGINAL, case.recipients)
+        film = case.media.add(session_id, "recording", "media/film.age", {})
+        write_encrypted(case.folder / "media" / "reel.age", REDACTED, case.recipients)
+        info = {"redacted_for": redacted_for} if redacted_for else {}
+        reel = case.media.add(session_id, "reel", "media/reel.age", info)
+        case.save()
+        names = CaseNames.of(case.identity)
+        return film, reel, names.media(film), names.media(reel)
+
+
+def _export(laptop, case_id, media_id, out, user=None):
+    from videofeedback.redacted import export_copy
+
+    with laptop.session(user) as (_, session):
+        case = open_for_sync(session, case_id)
+        export_copy(case, media_id, out, Purpose.FAMILY_COPY)
+    return out.read_bytes()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: _export_reel trusts media.info.redacted_for from the database, a "
+    "synced record any member's batch can set; the supervisor marks an own-review (unredacted) "
+    "reel as rendered for family-copy and the practitioner's laptop exports it as redacted",
+)
+def test_a_supervisor_cannot_make_an_own_review_reel_exportable_for_the_family(pair, tmp_path):
+    from videofeedback.library.errors import LibraryError
+
+    a, b, case_id = pair
+    _, reel, _, _ = _film_and_reel(a, case_id, None)
+    _ok(a)
+    _ok(b)
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        case.db.execute(
+            "UPDATE media SET info = json_set(info, '$.redacted_for', 'family-copy') WHERE id = ?",
+            (reel,),
+        )
+        case.save()
+    _ok(b)
+    _ok(a)
+    with pytest.raises(LibraryError):
+        _export(a, case_id, reel, tmp_path / "family.mp4")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: the store serves the original recording's ciphertext (same case key) "
+    "under the family-copy reel's name; nothing binds a media object to its record, so the "
+    "family copy is the unredacted film, audited as redacted",
+)
+def test_the_store_cannot_turn_a_family_copy_into_the_original(tmp_path, store):
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    _ok(a)
+    _ok(b)
+    _, reel, film_name, reel_name = _film_and_reel(a, case_id, "family-copy")
+    _ok(a)
+    _raw_put(store, reel_name, store.get(film_name))
+    report = _sync(b)
+    if report.cases[0].error:
+        assert case_id in report.cases[0].error
+        return
+    assert _export(b, case_id, reel, tmp_path / "family.mp4") != ORIGINAL
