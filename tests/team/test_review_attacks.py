@@ -12,7 +12,9 @@ from datetime import date
 import pytest
 
 from encryption import EncryptionError, iter_decrypt, read_encrypted, write_encrypted
+from tests.team import test_join
 from tests.team.laptops import PASSPHRASES, first_laptop
+from tests.team.test_join import _forge, _join, _join_env
 from videofeedback.library import audit as audit_module
 from videofeedback.library.case_db import get_meta, set_meta
 from videofeedback.library.cases import Purpose, SessionKind
@@ -20,10 +22,12 @@ from videofeedback.library.roles import Role
 from videofeedback.team import case_doc
 from videofeedback.team.case_sync import CaseSync
 from videofeedback.team.heads import PACK_MAGIC, CaseNames, encrypt, unpack
+from videofeedback.team.joining import PACKAGE
 from videofeedback.team.merge import diff, merge
 from videofeedback.team.quiet import fetch_raw_heads
 from videofeedback.team.sync import open_for_sync, sync_library
 
+team = test_join.team  # the fixture: alice's library with bob, `team init` run
 EVE = "eve-quiet-harbour-lantern"
 EARLY = "2026-01-01T00:00:00.000000Z"  # before anything the tests write
 FUTURE = "2099-01-01T00:00:00.000000Z"
@@ -549,3 +553,55 @@ def test_a_member_cannot_make_another_laptop_write_a_file_outside_the_case(
     _sync(b)
     _sync(a)
     assert not target.exists()
+
+
+# --- 5. team join --------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="attack works (documented trust on first use): a holder of the team code re-signs "
+    "the roster with a fresh key under alice's name and puts their own recovery recipient in "
+    "it; `team join` without --admin-key pins the forger, and every key.age the joined laptop "
+    "writes is wrapped to the forger's recovery recipient",
+)
+def test_a_roster_re_signed_by_a_code_holder_is_refused_on_join(team, tmp_path):
+    from encryption import UserKeys
+    from videofeedback.library.roster import sign_roster
+
+    mallory = UserKeys.generate()
+
+    def take_over(manifest):
+        manifest.users["alice"].verify_key = str(mallory.require_signing_key().verify_key)
+        manifest.recovery_recipient = str(mallory.recipient)
+        sign_roster(manifest, "alice", mallory.require_signing_key())
+
+    _forge(team, tmp_path, take_over)
+    joined, _ = _join(team, tmp_path)
+    manifest = tmp_path / "laptop" / "manifest.json"
+    trusted = json.loads(manifest.read_text())["recovery_recipient"] if manifest.exists() else ""
+    assert trusted != str(mallory.recipient), joined.text
+
+
+def test_an_older_team_package_put_back_by_the_store_is_refused_where_pinned(team, tmp_path):
+    """The store keeps the first package and puts it back after alice published a newer
+    roster (carol added): a laptop that joined from the newer one refuses the older."""
+    from tests.cli.conftest import run_cli
+
+    store = team["store"]
+    old = store.get(PACKAGE)
+    new = {**team["env"], "VIDEOFEEDBACK_NEW_PASSPHRASE": "carol-quiet-harbour-lantern"}
+    added = run_cli("--user", "alice", "user", "add", "carol", "--role", "supervisor", env=new)
+    assert added.code == 0, added.err
+    again = run_cli("--user", "alice", "team", "init", "--json", env=team["env"])
+    assert again.code == 0, again.err
+    first, _ = _join(team, tmp_path, laptop="pinned")
+    assert first.code == 0, first.err
+    _raw_put(store, PACKAGE, old)
+    state = tmp_path / "pinned-state"
+    env = {**_join_env(team, tmp_path / "second"), "VIDEOFEEDBACK_STATE_DIR": str(state)}
+    refused = run_cli(
+        "--user", "bob", "team", "join", "--remote", "office", *team["where"], env=env
+    )
+    assert refused.code != 0
+    assert not (tmp_path / "second" / "manifest.json").exists()
