@@ -206,6 +206,28 @@ def test_a_supervisors_edits_outside_her_role_are_not_merged(pair):
 
 @pytest.mark.xfail(
     strict=True,
+    reason="attack works: comments are synced rows whose `author` is a plain field; a "
+    "practitioner (no COMMENT right) puts a comment in the supervisor's name, and the "
+    "supervisor's own laptop lists it as hers (the trail's comment.add is never consulted)",
+)
+def test_a_comment_in_the_supervisors_name_is_not_shown_as_hers(pair):
+    a, b, case_id = pair
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.db.execute(
+            "INSERT INTO comments VALUES ('k-forged', 'c', 'Approved, no concerns', 'sam', "
+            "'2026-11-03T10:00:00.000000Z')"
+        )
+        case.save()
+    _ok(a)
+    _ok(b)
+    with b.session() as (_, sam):
+        comments = open_for_sync(sam, case_id).supervision.comments()
+    assert not [c for c in comments if c.author == "sam" and "Approved" in c.text], comments
+
+
+@pytest.mark.xfail(
+    strict=True,
     reason="attack works: the merged trail orders entries of different devices by their own "
     "`time`, not by what their author had seen; a consent.give dated 2099 (or from a laptop "
     "whose clock is ahead) outlives every later withdrawal",
