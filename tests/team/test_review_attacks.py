@@ -13,7 +13,7 @@ import pytest
 
 from encryption import EncryptionError, iter_decrypt, read_encrypted, write_encrypted
 from tests.team import test_join
-from tests.team.laptops import PASSPHRASES, first_laptop
+from tests.team.laptops import CANARY_NAME, PASSPHRASES, first_laptop
 from tests.team.test_join import _forge, _join, _join_env
 from videofeedback.library import audit as audit_module
 from videofeedback.library.case_db import get_meta, set_meta
@@ -200,8 +200,15 @@ def test_a_supervisors_edits_outside_her_role_are_not_merged(pair):
         case.db.execute("INSERT OR REPLACE INTO meta VALUES ('closed_date', '2026-11-30')")
         case.save()
     _sync(b)
-    report = _sync(a)
-    assert _goals(a, case_id) == ["pat's goal"], report.to_json()
+    _sync(a)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        seen = (
+            [g.text for g in case.goals.all()],
+            [p.name for p in case.participants.all()],
+            case.closed,
+        )
+    assert seen == (["pat's goal"], [CANARY_NAME], False), seen
 
 
 @pytest.mark.xfail(
