@@ -1,7 +1,20 @@
 """Adversarial review of the team store (issue 17): a store operator, a removed member, a
 non-member of the team, a member with a lower role. Each test asserts the SAFE behaviour;
-an attack that works is marked xfail(strict=True) with how it works (the report in the
-commit message). Real SeaweedFS, real crypto (fixtures in tests/team/conftest.py)."""
+an attack that works is marked xfail(strict=True) with how it works. Real SeaweedFS, real
+crypto (fixtures in tests/team/conftest.py).
+
+Summary (review of 2026-12-01), the mechanisms behind the xfails:
+- the merged trail orders entries of different devices by their author's own ``time``: a
+  removed member back-dates entries before her removal (member.add of a non-member, who then
+  gets the case key; consent.withdraw), and a future-dated consent.give outlives later
+  withdrawals;
+- change batches are merged without role, ownership or author checks, and membership is
+  judged by the pulling laptop's view at the start of the sync;
+- synced rows are trusted for decisions: ``media.file`` (a path: other laptops upload or
+  write files outside the case), ``media.info.redacted_for`` (an own-review reel exported as
+  a family copy), ``comments.author``;
+- a pulled media object is bound to nothing (swap, truncation);
+- ``team join`` without --admin-key trusts whoever signed the roster (documented TOFU)."""
 
 from __future__ import annotations
 
