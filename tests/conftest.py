@@ -125,6 +125,10 @@ SLOW = (
     "tests/team/test_sync_random.py",
     # a 40 MiB recording uploaded, killed six times, resumed and pulled (~16 s)
     "tests/team/test_sync_media.py",
+    # the review's attacks that run `team init/join` through the CLI, or sync two cases (~8 s)
+    "tests/team/test_review_attacks.py::test_a_roster_re_signed_by_a_code_holder_is_refused_on_join",
+    "tests/team/test_review_attacks.py::test_an_older_team_package_put_back_by_the_store_is_refused_where_pinned",
+    "tests/team/test_review_attacks.py::test_the_store_cannot_serve_another_cases_head_under_this_case",
 )
 
 
