@@ -926,9 +926,12 @@ def test_walkthrough_sessions_are_called_by_their_titles(qtbot, window, library,
     click(qtbot, record.back_button)
     assert window.stack.currentWidget() is view
 
+    def titles():
+        return sorted(row[0] for row in tree_texts(view) if row[1] in ("recording", "review"))
+
+    expected = ["Bath time", "Play with blocks", "Shared review", "Story time"]
+    qtbot.waitUntil(lambda: titles() == expected, timeout=10_000)  # read in the case's queue
     texts = tree_texts(view)
-    titles = [row[0] for row in texts if row[1] in ("recording", "review")]
-    assert sorted(titles) == ["Bath time", "Play with blocks", "Shared review", "Story time"]
     assert not [t for row in texts for t in row if t.startswith(("s-", "m-"))], texts
 
     asked = []  # exports' default names: the family, the title and the date; safe anywhere
