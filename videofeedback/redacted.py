@@ -264,7 +264,9 @@ def _export_film(
 
 def _export_reel(case: Case, media_id: str, out: Path, purpose: Purpose) -> dict[str, Any]:
     record = case.media.get(media_id)
-    made_for = record.info.get("redacted_for")
+    # what the reel was rendered for is read from its signed reel.build entry: the record's
+    # info.redacted_for is in the database, which any member writes (and sync merges)
+    made_for = case.history().reel_purposes.get(media_id) or None
     if made_for != purpose.value:
         raise LibraryError(
             f"reel {media_id} was rendered "

@@ -56,6 +56,8 @@ def _join(team, tmp_path, passphrase=BOB_PASSPHRASE, code=None, extra=(), laptop
         "VIDEOFEEDBACK_S3_SECRET_KEY": team["env"]["VIDEOFEEDBACK_S3_SECRET_KEY"],
         "VIDEOFEEDBACK_TEAM_CODE": code or team["info"]["team_code"],
     }
+    if "--admin-key" not in extra:  # the fingerprint the administrator handed over
+        extra = [*extra, "--admin-key", team["info"]["admin_key"]]
     result = run_cli(
         "--user", "bob", "team", "join", "--remote", "office", *team["where"], *extra, env=env
     )
@@ -167,6 +169,8 @@ def test_a_roster_signed_by_another_key_is_refused_against_the_given_admin_key(t
         "--remote",
         "office",
         *team["where"],
+        "--admin-key",
+        real_key,
         env={**_join_env(team, tmp_path / "second"), **env_again},
     )
     assert_one_line_error(again, "administrator")

@@ -369,12 +369,6 @@ def _read_r2(laptop, case_id, user=None):
         return read_encrypted(case.folder / "media" / "r2.age", [case.identity])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack works: a pulled media object is checked against nothing (no hash in the "
-    "record or the head); the store serves recording 1's ciphertext (same case key) as "
-    "recording 2 and the supervisor's laptop keeps it as recording 2",
-)
 def test_the_store_cannot_swap_two_recordings_of_a_case(media, store):
     _, b, case_id, names = media
     _raw_put(store, names[1], store.get(names[0]))
@@ -385,11 +379,6 @@ def test_the_store_cannot_swap_two_recordings_of_a_case(media, store):
     assert _read_r2(b, case_id) == b"OTHER-FILM" * 3000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack works: a truncated media object is downloaded and renamed into place as "
-    "the recording; the sync reports ok; the damage shows only when it is played",
-)
 def test_a_truncated_media_object_is_refused_at_sync(media, store):
     _, b, case_id, names = media
     whole = store.get(names[1])
@@ -485,12 +474,6 @@ def _export(laptop, case_id, media_id, out, user=None):
     return out.read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack works: _export_reel trusts media.info.redacted_for from the database, a "
-    "synced record any member's batch can set; the supervisor marks an own-review (unredacted) "
-    "reel as rendered for family-copy and the practitioner's laptop exports it as redacted",
-)
 def test_a_supervisor_cannot_make_an_own_review_reel_exportable_for_the_family(pair, tmp_path):
     from videofeedback.library.errors import LibraryError
 
@@ -511,12 +494,6 @@ def test_a_supervisor_cannot_make_an_own_review_reel_exportable_for_the_family(p
         _export(a, case_id, reel, tmp_path / "family.mp4")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack works: the store serves the original recording's ciphertext (same case key) "
-    "under the family-copy reel's name; nothing binds a media object to its record, so the "
-    "family copy is the unredacted film, audited as redacted",
-)
 def test_the_store_cannot_turn_a_family_copy_into_the_original(tmp_path, store):
     a, case_id = first_laptop(tmp_path, store, members=("pat", "cat"))
     b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
@@ -559,12 +536,6 @@ def _slip_media_row(laptop, case_id, session_id, media_id, file):
         return CaseNames.of(case.identity).media(media_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack works: media.file is a synced field used as case.folder / file; an absolute "
-    "(or ../) path makes every member's next sync upload that file of their laptop, as it is "
-    "(plaintext), where the supervisor reads it with the store's keys",
-)
 def test_a_member_cannot_make_another_laptop_upload_a_file_outside_the_case(
     with_session, store, tmp_path
 ):
@@ -579,12 +550,6 @@ def test_a_member_cannot_make_another_laptop_upload_a_file_outside_the_case(
     assert b"PRIVATE NOTES" not in stolen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack works: _pull_media writes the store object to case.folder / media.file when "
-    "it is missing; a member's op sets file to an absolute (or ../) path and uploads any bytes "
-    "under the media's name: every other laptop writes that file where the member chose",
-)
 def test_a_member_cannot_make_another_laptop_write_a_file_outside_the_case(
     with_session, store, tmp_path
 ):
@@ -600,13 +565,6 @@ def test_a_member_cannot_make_another_laptop_write_a_file_outside_the_case(
 # --- 5. team join --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attack works (documented trust on first use): a holder of the team code re-signs "
-    "the roster with a fresh key under alice's name and puts their own recovery recipient in "
-    "it; `team join` without --admin-key pins the forger, and every key.age the joined laptop "
-    "writes is wrapped to the forger's recovery recipient",
-)
 def test_a_roster_re_signed_by_a_code_holder_is_refused_on_join(team, tmp_path):
     from encryption import UserKeys
     from videofeedback.library.roster import sign_roster

@@ -49,7 +49,10 @@ def _register_team(commands: Any) -> None:
     join.add_argument("--prefix", default="", help="a folder inside the bucket")
     join.add_argument(
         "--admin-key",
-        help="the administrator key fingerprint you were given: refuse any other signer",
+        required=True,
+        help="the administrator key fingerprint 'team init' printed (ask your administrator, "
+        "not the store): any other signer is refused — whoever holds the team code could "
+        "otherwise sign a roster of their own",
     )
     join.set_defaults(handler=cmd_team_join)
 

@@ -57,6 +57,8 @@ class CaseHistory:
     consent: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     closures: list[AuditEntry] = field(default_factory=list)
     reels: dict[str, str] = field(default_factory=dict)  # reel media id -> its session
+    # reel media id -> the purpose its signed reel.build says it was redacted for ("" none)
+    reel_purposes: dict[str, str] = field(default_factory=dict)
     reviews: dict[str, str] = field(default_factory=dict)  # review session -> the reel shown
 
     def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
@@ -93,6 +95,8 @@ class CaseHistory:
             self.consent[(entry.object, purpose)] = (status, entry.time)
         elif entry.action == "case.close":
             self.closures.append(entry)
+        elif entry.action == "reel.build":
+            self.reel_purposes[entry.object] = entry.detail.get("purpose", "")
         elif entry.action == "media.reel" and "session" in entry.detail:
             self.reels[entry.object] = entry.detail["session"]
         elif entry.action == "session.create" and entry.detail.get("reel"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,6 +103,25 @@ class Participant:
         return f"{self.name} ({self.role})"
 
 
+MEDIA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+MEDIA_FILE = re.compile(r"media/[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def checked_media_file(media_id: str, file: str) -> str:
+    """A media record's file, if it is one of the case's own media files (``media/NAME``,
+    no other folder, no ``..``): a record comes from the database, which any member writes
+    and sync merges, and the file is read, uploaded and written as ``case folder / file``
+    (an attack made other laptops upload or write any file of their account that way)."""
+    if not MEDIA_ID.fullmatch(str(media_id)) or not MEDIA_FILE.fullmatch(str(file)):
+        raise LibraryError(
+            f"the media record {str(media_id)[:64]!r} names a file outside the case's media "
+            "folder; it is refused (ask your administrator: the case database was altered)"
+        )
+    if ".." in str(file):
+        raise LibraryError(f"the media record {media_id} names a file with '..'; refused")
+    return str(file)
+
+
 @dataclass(frozen=True)
 class MediaRecord:
     """An encrypted media file of a session. ``info`` holds what the file's kind records
@@ -118,7 +138,8 @@ class MediaRecord:
     def from_row(cls, row: sqlite3.Row) -> MediaRecord:
         info = json.loads(row["info"])
         fps = Fraction(str(info["fps"])) if info.get("fps") else None
-        return cls(MediaId(row["id"]), SessionId(row["session_id"]), row["kind"], row["file"],
+        file = checked_media_file(row["id"], row["file"])
+        return cls(MediaId(row["id"]), SessionId(row["session_id"]), row["kind"], file,
                    info, fps)
 
     @property

@@ -244,6 +244,7 @@ class CaseSync(CaseFiles, MediaTransfer):
         base = merge(self.ops(base_counts))
         everything = self.ops()
         lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
+        self._stamp_media()  # before the diff: the hashes travel in this batch
         current = case_doc.extract(self.case.db)
         new = diff(base, current, self.device, self.case.session.name, lamport)
         if new:

@@ -3,13 +3,17 @@ ciphertext both ways, progress in bytes (docs/FORMAT.md §12.2)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from encryption import private_folder
 from videofeedback.library.cases import Case
+from videofeedback.library.errors import LibraryError
 from videofeedback.library.local_state import LocalState
+from videofeedback.library.records import checked_media_file
 
 from .case_files import CaseReport
 from .heads import CaseNames
@@ -35,13 +39,49 @@ class MediaTransfer:
     def local(self) -> LocalState:
         raise NotImplementedError
 
+    def _fail(self, text: str, rollback: bool = False) -> Exception:
+        raise NotImplementedError
+
     def _media_rows(self) -> list[tuple[str, str]]:
+        """The case's media files, each inside the case's ``media/`` folder: a row naming any
+        other path (any member writes the database, and sync merges it) is left out, with a
+        note, never read, uploaded or written (docs/FORMAT.md §10.6)."""
         rows = self.case.db.execute("SELECT id, file FROM media ORDER BY id").fetchall()
-        return [(str(i), str(f)) for i, f in rows]
+        checked = []
+        for media_id, file in rows:
+            try:
+                checked.append((str(media_id), checked_media_file(media_id, file)))
+            except LibraryError as exc:
+                self.report.notes.append(str(exc))
+        return checked
+
+    def _stamp_media(self) -> None:
+        """Record each finished media file's ciphertext SHA-256 and size in its record (a
+        synced field, carried in the signed, encrypted change batches), so that a laptop that
+        downloads it can tell it from another recording of the case or a truncated copy the
+        store serves under its name. A recording still being made is stamped when sealed."""
+        for media_id, file in self._media_rows():
+            path = self.case.folder / file
+            row = self.case.db.execute("SELECT info FROM media WHERE id = ?", (media_id,))
+            info = json.loads(row.fetchone()[0] or "{}")
+            if "sha256" in info or info.get("state") == "recording" or not path.exists():
+                continue
+            info.update(sha256=_sha256(path), bytes=path.stat().st_size)
+            self.case.db.execute(
+                "UPDATE media SET info = ? WHERE id = ?", (json.dumps(info), media_id)
+            )
+
+    def _stamp(self, media_id: str) -> tuple[str, int] | None:
+        row = self.case.db.execute("SELECT info FROM media WHERE id = ?", (media_id,)).fetchone()
+        info = json.loads(row[0] or "{}") if row else {}
+        if "sha256" not in info:
+            return None
+        return str(info["sha256"]), int(info.get("bytes", -1))
 
     def _push_media(self) -> None:
         sent = set(self.local.sync_value(f"media:{self.case.id}", []))
-        todo = [(i, f) for i, f in self._media_rows() if i not in sent]
+        # only what is stamped goes up: the object must be the bytes its record names
+        todo = [(i, f) for i, f in self._media_rows() if i not in sent and self._stamp(i)]
         total = sum(
             (self.case.folder / f).stat().st_size
             for i, f in todo
@@ -73,28 +113,54 @@ class MediaTransfer:
         (ciphertext, as stored); progress in bytes."""
         found = []
         for media_id, file in self._media_rows():
+            stamp = self._stamp(media_id)
             if not (self.case.folder / file).exists():
                 info = self.store.head(self.names.media(media_id))
-                if info is None:
+                if info is None or stamp is None:  # not there yet, or nothing to check it by
                     self.report.pending_media += 1
+                elif info.size != stamp[1]:
+                    raise self._fail(
+                        f"the store serves media {media_id} with {info.size} bytes where its "
+                        f"record says {stamp[1]} (cut short or replaced); nothing was kept"
+                    )
                 else:
-                    found.append((info.name, info.size, self.case.folder / file))
-        total, done = sum(size for _, size, _ in found), 0
-        for name, size, target in found:
-            done = self._download(name, size, target, done, total)
+                    found.append((info.name, info.size, self.case.folder / file, stamp[0]))
+        total, done = sum(size for _, size, _, _ in found), 0
+        for name, size, target, sha256 in found:
+            done = self._download(name, size, target, done, total, sha256)
 
-    def _download(self, name: str, size: int, target: Path, done: int, total: int) -> int:
+    def _download(
+        self, name: str, size: int, target: Path, done: int, total: int, sha256: str
+    ) -> int:
         private_folder(target.parent, parents=True)
         temp = target.with_name(f".{target.name}.sync.tmp")
+        digest = hashlib.sha256()
         with open(temp, "wb") as out:
             for start in range(0, size, BLOCK):
-                out.write(self.store.get(name, start, min(size, start + BLOCK)))
+                block = self.store.get(name, start, min(size, start + BLOCK))
+                digest.update(block)
+                out.write(block)
                 done += min(BLOCK, size - start)
                 if self.progress:
                     self.progress("download", done, total)
             out.flush()
             os.fsync(out.fileno())
+        if digest.hexdigest() != sha256:
+            temp.unlink()
+            raise self._fail(
+                f"the store serves other bytes as media {target.name.split('.')[0]} (another "
+                "recording, or altered): its hash is not the one its record names; nothing "
+                "was kept"
+            )
         os.replace(temp, target)
         self.report.bytes_down += size
         self.report.pulled += 1
         return done
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
