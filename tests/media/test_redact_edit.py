@@ -264,3 +264,13 @@ def test_a_keyframe_added_to_a_drawn_box_extends_it_and_replaces_one_on_the_same
         edit.keyframe(plan, "b1", 5, Box(0, 0, 0, 10))
     with pytest.raises(MediaError, match="a frame of the film"):
         edit.keyframe(plan, "b1", 100, Box(0, 0, 10, 10))
+
+
+@pytest.mark.skipif(not HEADPOSE.exists(), reason="no faces corpus")
+def test_a_small_head_passing_fast_over_her_chin_does_not_drag_her_box_along():
+    """``child`` in 6 s at 30 fps (the child's head crosses her lower face in a second): the
+    flow points on the child's head, seeded inside her box, moved her box with the child, so
+    the child's hidden margin was cut out where she was not and covered where she was (8 of
+    180 frames before the fix); now points on another face's head do not move her box."""
+    false, recall, mine = _false_and_recall(child(640, 360, 30, 6))
+    assert mine and false == {"shaped": 0, "rectangles": false["rectangles"]} and recall == 1.0
