@@ -104,6 +104,7 @@ SLOW = (
     "tests/media/test_reel_render.py::test_full_reel_with_title_stills_slow_motion_and_three_scripts",
     "tests/ui/test_jobs.py::test_a_dropped_file_imports_with_progress_and_cancel_leaves_nothing",
     "tests/ui/test_reel.py::test_build_reorder_caption_then_render_draft_and_final",
+    "tests/ui/test_redaction_edit.py",
     "tests/ui/test_walkthrough.py::test_walkthrough_reels_are_kept_and_reachable",
     "tests/media/test_import_and_stills.py::test_generated_variants",
     # scrypt at the application's 2^18 (~2.4 s a key here), on purpose

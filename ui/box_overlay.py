@@ -1,6 +1,9 @@
 """The tracks' boxes over the video: each face the plan follows in the frame shown, outlined
 if it will be visible for the chosen purpose, filled if it will be hidden (as the export will
-hide it, with the same margin). Clicking a box asks who it is (``WhoDialog``)."""
+hide it, with the same margin). Clicking a box asks who it is (``WhoDialog``) and selects
+its track; Ctrl+click on another track's box asks to merge it into the selected one; a drag
+where no track's box is draws a box to hide (``box_drawn``, in the film's pixels); a click
+on a drawn box chooses it for the next drag's keyframe."""
 
 from __future__ import annotations
 
@@ -15,12 +18,17 @@ from clips.redact.render import hidden_box
 HIDDEN = QColor(40, 40, 40, 215)  # what the export covers; the reviewer still sees it fits
 SHOWN = QColor("#4caf50")
 MANUAL = QColor(60, 60, 90, 235)
+SELECTED = QColor("#ffd54f")
+DRAG = 6  # a press that moves less than this (screen pixels) is a click, not a drawn box
 
 
 class BoxOverlay(QWidget):
     """A transparent layer the size of the video view, above it."""
 
     box_clicked = Signal(str)  # track id
+    merge_clicked = Signal(str)  # track id, Ctrl+clicked
+    drawn_clicked = Signal(str)  # a drawn box's id
+    box_drawn = Signal(object)  # (x, y, w, h) in the film's pixels
 
     def __init__(self, video: QWidget) -> None:
         super().__init__(video)
@@ -28,6 +36,11 @@ class BoxOverlay(QWidget):
         self.visible: frozenset[str] = frozenset()
         self.names: dict[str, str] = {}  # participant id → name, for the labels
         self.frame = 0
+        self.selected: str | None = None  # a track, outlined
+        self.drawing: str | None = None  # the drawn box the next drag adds a keyframe to
+        self.editable = False  # drags draw boxes (the person may annotate)
+        self._press: QPointF | None = None
+        self._drag: QRectF | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setObjectName("boxOverlay")
         self.setGeometry(video.rect())
@@ -46,6 +59,14 @@ class BoxOverlay(QWidget):
 
     def set_visible(self, visible: frozenset[str]) -> None:
         self.visible = visible
+        self.update()
+
+    def set_selected(self, track_id: str | None) -> None:
+        self.selected = track_id
+        self.update()
+
+    def set_drawing(self, box_id: str | None) -> None:
+        self.drawing = box_id
         self.update()
 
     def set_frame(self, frame: int) -> None:
@@ -71,6 +92,28 @@ class BoxOverlay(QWidget):
         sx, sy = pic.width() / self.plan.width, pic.height() / self.plan.height
         return QRectF(pic.x() + box.x * sx, pic.y() + box.y * sy, box.w * sx, box.h * sy)
 
+    def to_film(self, rect: QRectF) -> tuple[float, float, float, float] | None:
+        """A rectangle on screen in the film's pixels, cut to the picture (None: outside)."""
+        assert self.plan is not None
+        pic = self.picture()
+        inside = rect.normalized().intersected(pic)
+        if inside.width() <= 0 or inside.height() <= 0:
+            return None
+        sx, sy = self.plan.width / pic.width(), self.plan.height / pic.height()
+        return ((inside.x() - pic.x()) * sx, (inside.y() - pic.y()) * sy,
+                inside.width() * sx, inside.height() * sy)  # fmt: skip
+
+    def drawn(self) -> list[tuple[str, QRectF]]:
+        """(drawn box id, where on screen) for each drawn box in the frame shown."""
+        if self.plan is None:
+            return []
+        found = []
+        for manual in self.plan.manual:
+            box = manual.at(self.frame)
+            if box is not None:
+                found.append((manual.id, self.to_screen(box)))
+        return found
+
     def boxes(self) -> list[tuple[str, QRectF, bool]]:
         """(track id, where on screen, hidden) for each track in the frame shown."""
         if self.plan is None:
@@ -95,10 +138,35 @@ class BoxOverlay(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         hit = self.track_at(event.position())
-        if hit is None:
+        if hit is not None:
+            ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            (self.merge_clicked if ctrl else self.box_clicked).emit(hit)
+            return
+        if self.plan is None or not self.editable:
             event.ignore()
             return
-        self.box_clicked.emit(hit)
+        self._press = event.position()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._press is not None:
+            self._drag = QRectF(self._press, event.position()).normalized()
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        """The drag's rectangle from the press to here (a release is all a drag needs)."""
+        start, self._press, self._drag = self._press, None, None
+        self.update()
+        if start is None or self.plan is None:
+            return
+        rect = QRectF(start, event.position()).normalized()
+        if rect.width() < DRAG or rect.height() < DRAG:
+            hits = [box_id for box_id, area in self.drawn() if area.contains(start)]
+            if hits:
+                self.drawn_clicked.emit(hits[-1])
+            return
+        film = self.to_film(rect)
+        if film is not None:
+            self.box_drawn.emit(film)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         if self.plan is None:
@@ -107,13 +175,21 @@ class BoxOverlay(QWidget):
         for track_id, rect, hidden in self.boxes():
             if hidden:
                 painter.fillRect(rect, HIDDEN)
-            painter.setPen(QPen(QColor("white") if hidden else SHOWN, 2))
+            colour = QColor("white") if hidden else SHOWN
+            chosen = track_id == self.selected
+            painter.setPen(QPen(SELECTED if chosen else colour, 4 if chosen else 2))
             painter.drawRect(rect)
             painter.drawText(rect.adjusted(4, 2, 0, 0), self._label(track_id))
-        for manual in self.plan.manual:
-            drawn = manual.at(self.frame)
-            if drawn is not None:
-                painter.fillRect(self.to_screen(drawn), MANUAL)
+        for box_id, rect in self.drawn():
+            painter.fillRect(rect, MANUAL)
+            if box_id == self.drawing:
+                painter.setPen(QPen(SELECTED, 2, Qt.PenStyle.DashLine))
+                painter.drawRect(rect)
+            painter.setPen(QColor("white"))
+            painter.drawText(rect.adjusted(4, 2, 0, 0), box_id)
+        if self._drag is not None:
+            painter.setPen(QPen(SELECTED, 2, Qt.PenStyle.DashLine))
+            painter.drawRect(self._drag)
 
     def _label(self, track_id: str) -> str:
         assert self.plan is not None

@@ -21,6 +21,7 @@ HIDDEN = QColor("#5b5b5b")
 SHOWN = QColor("#4caf50")
 FLAG = QColor("#ff9800")
 MUTED = QColor(255, 59, 48, 90)
+SELECTED = QColor("#ffd54f")
 
 
 class TrackLane(QWidget):
@@ -32,6 +33,7 @@ class TrackLane(QWidget):
         self.plan: RedactionPlan | None = None
         self.visible: frozenset[str] = frozenset()
         self.stop_frame: int | None = None
+        self.selected: str | None = None  # outlined: the track the panel's edits act on
         self.setObjectName("trackLane")
         self.setFixedHeight(ROW * ROWS + 6)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -53,6 +55,10 @@ class TrackLane(QWidget):
 
     def set_visible(self, visible: frozenset[str]) -> None:
         self.visible = visible
+        self.update()
+
+    def set_selected(self, track_id: str | None) -> None:
+        self.selected = track_id
         self.update()
 
     def set_stop(self, frame: int | None) -> None:
@@ -98,6 +104,9 @@ class TrackLane(QWidget):
             painter.fillRect(rect, SHOWN if track.id in self.visible else HIDDEN)
             painter.setPen(QColor("white"))
             painter.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, track.id)
+            if track.id == self.selected:
+                painter.setPen(QPen(SELECTED, 2))
+                painter.drawRect(rect)
         for stretch in self.plan.stretches:
             if stretch.track in {t.id for t in self.plan.tracks}:
                 rect = self.bar(stretch.track)
@@ -108,6 +117,9 @@ class TrackLane(QWidget):
             x = self.timeline.x_of(Fraction(self.stop_frame) / fps)
             painter.setPen(QPen(QColor("white"), 2))
             painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+
+
+LABELS = {"mute": "muted", "bleep": "bleep", "disguise": "disguised"}
 
 
 class MuteBand(QWidget):
@@ -150,4 +162,4 @@ class MuteBand(QWidget):
         for rect, mute in zip(self.ranges(), self.plan.mutes if self.plan else (), strict=True):
             painter.fillRect(rect, MUTED)
             painter.drawText(rect.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignTop,
-                             "bleep" if mute.bleep else "muted")  # fmt: skip
+                             LABELS[mute.mode])  # fmt: skip

@@ -2,7 +2,13 @@
 Cancel), the tracks as boxes over the video (ui/box_overlay.py) and as a lane under the
 timeline (ui/redaction_lane.py), "who is this?" on a click, the review mode (N / P step
 through what needs a look, seeking the player; "Approve review" once every stop was seen)
-and muting the sound between the in and out marks.
+muting, bleeping or disguising the sound between the in and out marks, and correcting the
+tracks: a click on a box selects its track (outlined); "Split here" and "Extend here" act
+on it at the playhead; Ctrl+click on another box (or "Merge…") merges that track into
+it; a drag on the video draws a box to hide, a keyframe at the frame shown; a drag at
+another frame adds a keyframe to the same box (moving linearly between); "New box" starts
+another. These edits are not undone by Ctrl+Z (neither are marks and mutes): each one makes
+the review pending again, so it is looked at before an export.
 
 The state is Qt-free (videofeedback/redaction_review.py); every change is a CaseOp on the
 case's queue, the same model calls as ``people mark``, ``redact mute``, ``redact approve``."""
@@ -16,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -36,7 +43,10 @@ if TYPE_CHECKING:
     from ui.review_view import ReviewView
 
 PURPOSES = [p for p in Purpose if p != Purpose.FILMING]
-KEYS = "Review mode: N next · P previous"
+KEYS = (
+    "Review mode: N next · P previous · click a box: its track · Ctrl+click another: merge · "
+    "drag on the video: a box to hide"
+)
 
 
 class RedactionPanel(QWidget):
@@ -62,9 +72,24 @@ class RedactionPanel(QWidget):
         self.previous_button = self._button("◀ P", lambda: self.step(-1))
         self.next_button = self._button("N ▶", lambda: self.step(1))
         self.approve_button = self._button("Approve review", self.approve)
-        self.mute_button = self._button("Mute in→out", lambda: self.mute(False))
-        self.bleep_button = self._button("Bleep in→out", lambda: self.mute(True))
+        self.split_button = self._button("Split here", self.split)
+        self.merge_button = self._button("Merge…", lambda: None)
+        self.merge_button.setMenu(QMenu(self.merge_button))
+        self.merge_button.menu().aboutToShow.connect(self._fill_merge_menu)
+        self.extend_button = self._button("Extend here", self.extend)
+        self.new_box_button = self._button("New box", lambda: self.review.draw(None))
+        self.mute_button = self._button("Mute", lambda: self.mute("mute"))
+        self.bleep_button = self._button("Bleep", lambda: self.mute("bleep"))
+        self.disguise_button = self._button("Disguise", lambda: self.mute("disguise"))
         self.unmute_button = self._button("Unmute here", self.unmute)
+        self.edit_buttons = (
+            self.find_button, self.split_button, self.merge_button, self.extend_button,
+            self.new_box_button, self.mute_button, self.bleep_button, self.disguise_button,
+            self.unmute_button, self.approve_button,
+        )  # fmt: skip
+        self.track_label = QLabel("")
+        self.track_label.setObjectName("redactionTrack")
+        self.track_label.setWordWrap(True)
         self.status = QLabel("")
         self.status.setObjectName("redactionStatus")
         self.status.setWordWrap(True)
@@ -85,7 +110,10 @@ class RedactionPanel(QWidget):
             (self.find_button, self.mode_button),
             (QLabel("Hidden for:"), self.purpose),
             (self.previous_button, self.next_button, self.approve_button),
-            (self.mute_button, self.bleep_button, self.unmute_button),
+            (self.split_button, self.merge_button, self.extend_button),
+            (self.track_label,),
+            (QLabel("Sound in→out:"), self.unmute_button),
+            (self.mute_button, self.bleep_button, self.disguise_button),
         )
         for widgets in rows:
             row = QHBoxLayout()
@@ -100,7 +128,12 @@ class RedactionPanel(QWidget):
         events.plan.connect(self._on_plan_changed)
         events.visible.connect(self._on_visible_changed)
         events.stop.connect(self._on_stop_changed)
+        events.selected.connect(self._on_selected_changed)
+        events.drawing.connect(self._on_drawing_changed)
         self.overlay.box_clicked.connect(self.ask_who)
+        self.overlay.merge_clicked.connect(self.merge_into_selected)
+        self.overlay.drawn_clicked.connect(self.review.draw)
+        self.overlay.box_drawn.connect(self.draw_box)
         self.lane.seek_requested.connect(self.view._on_seek_requested)
         self.view.player.position_changed.connect(self._on_position_changed)
 
@@ -111,9 +144,9 @@ class RedactionPanel(QWidget):
         self.case, self.media_id = case, media_id
         self.overlay.names = {p.id: p.name for p in case.participants.all()}
         may = allowed(case.session.role, Action.ANNOTATE)
-        for button in (self.find_button, self.mute_button, self.bleep_button,
-                       self.unmute_button, self.approve_button):  # fmt: skip
+        for button in self.edit_buttons:
             button.setEnabled(may)
+        self.overlay.editable = may
         self.mode_button.setChecked(False)
         self.review.show(load_plan(case, media_id), model.consenting_tracks(case))
 
@@ -145,8 +178,10 @@ class RedactionPanel(QWidget):
             self.view.status.emit(f"{len(plan.tracks)} people found; click a box to say who")
 
     def ask_who(self, track_id: str) -> None:
+        """A click on a track's box: it is the selected track, and who is it?"""
         if self.case is None:
             return
+        self.review.select(track_id)
         everyone = self.case.participants.all()
         people: list[tuple[str, str]] = [(p.id, f"{p.name} ({p.role})") for p in everyone]
         self.who = WhoDialog(track_id, people, self)
@@ -156,13 +191,88 @@ class RedactionPanel(QWidget):
     def mark(self, track_id: str, who: str) -> None:
         self._run(model.mark(self.media_id or "", track_id, who))
 
-    def mute(self, bleep: bool) -> None:
+    def mute(self, mode: str) -> None:
+        """The sound between the in and out marks muted, bleeped or disguised."""
         start, end = self.view.state.marks
         if start is None or end is None or end <= start:
-            show_error(self, "set the in and out marks (I, O) around what to mute first")
+            show_error(self, f"set the in and out marks (I, O) around what to {mode} first")
             return
-        self._run(model.mute(self.media_id or "", start, end, bleep))
+        self._run(model.mute(self.media_id or "", start, end, mode))
         self.view.state.clear_marks()
+
+    # --- correcting the tracks -------------------------------------------------------------
+
+    def _selected(self, doing: str) -> str | None:
+        if self.review.selected is None:
+            show_error(self, f"click a person's box over the video first to {doing} its track")
+        return self.review.selected
+
+    def split(self) -> None:
+        """The selected track split at the playhead: the rest is a new track, unmarked."""
+        track = self._selected("split")
+        if track is not None:
+            op = model.split(self.media_id or "", track, self.view.now())
+            CaseOp(self, self._case(), op).success(self._on_split).run()
+
+    def _on_split(self, done: tuple[RedactionPlan, str]) -> None:
+        plan, new = done
+        self.review.show(plan)
+        self.view.status.emit(f"Split: from here on it is {new}, hidden until you say who it is")
+
+    def extend(self) -> None:
+        """The selected track continued to the playhead (held where it ends, widened)."""
+        track = self._selected("extend")
+        if track is not None:
+            self._run(model.extend(self.media_id or "", track, self.view.now()))
+
+    def merge_into_selected(self, other: str) -> None:
+        """Ctrl+click on a box: its track merged into the selected one (or selected, if none
+        is)."""
+        keep = self.review.selected
+        if keep is None or keep == other:
+            self.review.select(other)
+            return
+        op = model.merge(self.media_id or "", keep, other)
+        CaseOp(self, self._case(), op).success(self._on_merged).run()
+
+    def _on_merged(self, done: tuple[RedactionPlan, bool]) -> None:
+        plan, dropped = done
+        self.review.show(plan)
+        if dropped:
+            self.view.status.emit("Merged; they were marked as different people, so it is "
+                                  "hidden until you say who it is")  # fmt: skip
+
+    def _fill_merge_menu(self) -> None:
+        menu, plan, keep = self.merge_button.menu(), self.review.plan, self.review.selected
+        menu.clear()
+        if plan is None or keep is None:
+            menu.addAction("Click a person's box first").setEnabled(False)
+            return
+        for track in plan.tracks:
+            if track.id != keep:
+                action = menu.addAction(f"{track.id} into {keep}")
+                action.triggered.connect(lambda _=False, t=track.id: self.merge_into_selected(t))
+
+    def draw_box(self, box: tuple[float, float, float, float]) -> None:
+        """A box dragged over the video: a keyframe at the frame shown, of the box being
+        drawn (or a new one)."""
+        if self.case is None:
+            return
+        self.view.player.pause()
+        at, drawing = self.view.now(), self.review.drawing
+        before = {m.id for m in self.review.plan.manual} if self.review.plan else set()
+        op = model.draw_box(self.media_id or "", drawing, at, box)
+
+        def done(plan: RedactionPlan) -> None:
+            self.review.show(plan)
+            added = [m.id for m in plan.manual if m.id not in before]
+            self.review.draw(added[0] if added else drawing)
+
+        CaseOp(self, self.case, op).success(done).run()
+
+    def _case(self) -> Case:
+        assert self.case is not None
+        return self.case
 
     def unmute(self) -> None:
         """Take out the muted range under the playhead."""
@@ -221,6 +331,15 @@ class RedactionPanel(QWidget):
         self.lane.set_stop(None if index is None else stops[index].frame)
         self._show_status()
 
+    def _on_selected_changed(self, track_id: str | None) -> None:
+        self.overlay.set_selected(track_id)
+        self.lane.set_selected(track_id)
+        self._show_status()
+
+    def _on_drawing_changed(self, box_id: str | None) -> None:
+        self.overlay.set_drawing(box_id)
+        self._show_status()
+
     def _on_position_changed(self, _millis: int) -> None:
         self.overlay.set_frame(self.view.player.frame())
 
@@ -244,3 +363,6 @@ class RedactionPanel(QWidget):
         self.approve_button.setEnabled(pending and review.all_seen and may)
         for button in (self.previous_button, self.next_button):
             button.setEnabled(bool(review.stops))
+        track = f"Track {review.selected}" if review.selected else "No track selected"
+        box = f"drag: a keyframe of {review.drawing}" if review.drawing else "drag: a new box"
+        self.track_label.setText(f"{track} · {box}")

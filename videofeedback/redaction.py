@@ -209,6 +209,20 @@ def add_keyed_box(
     return plan
 
 
+def add_keyframe(
+    case: Case, media_id: str, box_id: str, at: Fraction,
+    box: tuple[float, float, float, float],
+) -> RedactionPlan:  # fmt: skip
+    """One more keyframe (``at`` seconds, (x, y, w, h) in the film's pixels) for the drawn box
+    ``box_id``; a keyframe already on that frame is replaced."""
+    case.require(Action.ANNOTATE)
+    plan = require_plan(case, media_id)
+    plan = edit.keyframe(plan, box_id, _frame(plan, at), Box(*box))
+    save_plan(case, plan)
+    case.audit("redact.keyframe", media_id, box=box_id, at=str(at))
+    return plan
+
+
 def review_status(case: Case, media_id: str) -> dict[str, Any]:
     plan = require_plan(case, media_id)
     fps = Fraction(plan.fps)

@@ -49,6 +49,8 @@ class RedactionEvents:
     plan: Emitter[RedactionPlan | None] = field(default_factory=Emitter)
     visible: Emitter[frozenset[str]] = field(default_factory=Emitter)
     stop: Emitter[int | None] = field(default_factory=Emitter)  # index into stops
+    selected: Emitter[str | None] = field(default_factory=Emitter)  # a track's id
+    drawing: Emitter[str | None] = field(default_factory=Emitter)  # a drawn box's id
 
 
 class RedactionReview:
@@ -62,6 +64,8 @@ class RedactionReview:
         self.stops: list[Stop] = []
         self.seen: set[int] = set()
         self.current: int | None = None
+        self.selected: str | None = None  # the track split, extended or merged into
+        self.drawing: str | None = None  # the drawn box a drag adds a keyframe to
         self._consenting: Callable[[RedactionPlan, Purpose], set[str]] = lambda p, q: set()
 
     def show(
@@ -81,6 +85,23 @@ class RedactionReview:
             self.events.stop.emit(None)
         self.events.plan.emit(plan)
         self._update_visible()
+        tracks = {t.id for t in plan.tracks} if plan is not None else set()
+        boxes = {m.id for m in plan.manual} if plan is not None else set()
+        if self.selected not in tracks:
+            self.select(None)
+        if self.drawing not in boxes:
+            self.draw(None)
+
+    def select(self, track_id: str | None) -> None:
+        if track_id != self.selected:
+            self.selected = track_id
+            self.events.selected.emit(track_id)
+
+    def draw(self, box_id: str | None) -> None:
+        """``box_id``: the drawn box the next drag adds a keyframe to (None: a new box)."""
+        if box_id != self.drawing:
+            self.drawing = box_id
+            self.events.drawing.emit(box_id)
 
     def set_purpose(self, purpose: Purpose) -> None:
         self.purpose = purpose
@@ -130,9 +151,54 @@ def mark(media_id: str, track_id: str, who: str) -> Operation:
     return op
 
 
-def mute(media_id: str, start: Fraction, end: Fraction, bleep: bool = False) -> Operation:
+def mute(media_id: str, start: Fraction, end: Fraction, mode: str = "mute") -> Operation:
+    """Sound from ``start`` to ``end`` muted, bleeped or disguised (``mode``)."""
+
     def op(case: Case) -> Outcome[RedactionPlan]:
-        return Outcome(Changes(media=True), redaction.mute(case, media_id, start, end, bleep))
+        plan = redaction.mute(case, media_id, start, end, mode=mode)
+        return Outcome(Changes(media=True), plan)
+
+    return op
+
+
+def split(media_id: str, track_id: str, at: Fraction) -> Operation:
+    """``track_id`` split at ``at`` seconds; the outcome is the plan and the new track's id."""
+
+    def op(case: Case) -> Outcome[tuple[RedactionPlan, str]]:
+        return Outcome(Changes(media=True), redaction.split_track(case, media_id, track_id, at))
+
+    return op
+
+
+def merge(media_id: str, keep: str, other: str) -> Operation:
+    """``other`` merged into ``keep``; the outcome is the plan and whether the mark dropped."""
+
+    def op(case: Case) -> Outcome[tuple[RedactionPlan, bool]]:
+        return Outcome(Changes(media=True), redaction.merge_tracks(case, media_id, keep, other))
+
+    return op
+
+
+def extend(media_id: str, track_id: str, to: Fraction) -> Operation:
+    def op(case: Case) -> Outcome[RedactionPlan]:
+        return Outcome(Changes(media=True), redaction.extend_track(case, media_id, track_id, to))
+
+    return op
+
+
+Rect = tuple[float, float, float, float]
+
+
+def draw_box(media_id: str, box_id: str | None, at: Fraction, box: Rect) -> Operation:
+    """A drawn box's keyframe at ``at`` seconds (x, y, w, h in the film's pixels): a new box
+    (``box_id`` None) or one more keyframe of ``box_id``, interpolated between."""
+
+    def op(case: Case) -> Outcome[RedactionPlan]:
+        if box_id is None:
+            plan = redaction.add_keyed_box(case, media_id, [(at, box)])
+        else:
+            plan = redaction.add_keyframe(case, media_id, box_id, at, box)
+        return Outcome(Changes(media=True), plan)
 
     return op
 

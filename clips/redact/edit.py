@@ -14,7 +14,7 @@ from fractions import Fraction
 from clips.errors import MediaError
 
 from .detect import Box
-from .plan import RedactionPlan, Track, TrackBox
+from .plan import Keyframe, ManualBox, RedactionPlan, Track, TrackBox
 
 #: A merge bridges a gap between the two tracks up to this long (seconds) with boxes moving
 #: from one end to the other; a longer gap stays without boxes (the face was not there).
@@ -143,3 +143,20 @@ def extend(plan: RedactionPlan, track_id: str, frame: int, box: Box | None = Non
         boxes = (*added, *track.boxes)
     tracks = [t for t in plan.tracks if t.id != track_id]
     return _changed(plan, tracks=_ordered([*tracks, Track(track_id, boxes)]))
+
+
+def keyframe(plan: RedactionPlan, box_id: str, frame: int, box: Box) -> RedactionPlan:
+    """A keyframe for the drawn box ``box_id`` at ``frame`` (one already there is replaced):
+    the box then runs from its first keyframe to its last, moving linearly between them."""
+    if not 0 <= frame < plan.frames:
+        raise MediaError(f"a keyframe goes on a frame of the film (0 to {plan.frames - 1})")
+    if min(box.w, box.h) <= 0:
+        raise MediaError("a box needs a width and height above 0")
+    found = [m for m in plan.manual if m.id == box_id]
+    if not found:
+        raise MediaError(f"there is no drawn box {box_id}; 'redact review-status' counts them")
+    keys = [k for k in found[0].keyframes if k.frame != frame]
+    keys.append(Keyframe(frame, box.x, box.y, box.w, box.h))
+    drawn = ManualBox(box_id, tuple(sorted(keys, key=lambda k: k.frame)))
+    manual = tuple(drawn if m.id == box_id else m for m in plan.manual)
+    return _changed(plan, manual=manual)

@@ -18,6 +18,8 @@ from .detect import DETECT_WIDTH, Box, FaceDetector
 from .plan import Stretch, Track, TrackBox
 
 Detector = Callable[[np.ndarray], list[Box]]
+#: Another face's head around its box: the box grown by this share on every side.
+HEAD = 0.5
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,26 @@ class FaceTracker:
         if good.sum() < 3:
             live.points = None
             return None
-        shift = np.median((p1 - live.points).reshape(-1, 2)[good], axis=0) / self.scale
+        moves = (p1 - live.points).reshape(-1, 2)
+        own = good & ~self._on_others(live, live.points.reshape(-1, 2))
+        shift = np.median(moves[own if own.sum() >= 3 else good], axis=0) / self.scale
         live.points = p1[good].reshape(-1, 1, 2)
         return float(shift[0]), float(shift[1]), float(good.sum()) / max(1, live.seeded)
+
+    def _on_others(self, live: _Live, points: np.ndarray) -> np.ndarray:
+        """Which points (flow pixels) lie on another face's head: its box grown by ``HEAD``.
+        Whichever face is in front, points there may follow the other one (a child's head
+        passing over a parent's chin drags her box along), so they do not move this box."""
+        inside = np.zeros(len(points), bool)
+        for other in self._live:
+            if other is live or not other.boxes:
+                continue
+            head = other.boxes[-1].box.grown(HEAD)
+            x0, y0 = head.x * self.scale, head.y * self.scale
+            x1, y1 = (head.x + head.w) * self.scale, (head.y + head.h) * self.scale
+            xs, ys = points[:, 0], points[:, 1]
+            inside |= (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+        return inside
 
     def _held(self, live: _Live, box: Box, number: int) -> TrackBox:
         """Lost: stay where it was; the confidence halves every second (the box widens)."""

@@ -47,3 +47,21 @@ def test_a_plan_with_nobody_in_it_needs_no_stepping():
     assert review.all_seen and review.pending and review.go(1) is None
     review.show(_plan().approved("pat", "2026-12-01T10:00:00Z"))
     assert not review.pending
+
+
+def test_the_selected_track_and_the_box_being_drawn_are_dropped_when_they_leave_the_plan():
+    from clips.redact.plan import Keyframe, ManualBox
+
+    review = RedactionReview()
+    picked, drawing = [], []
+    review.events.selected.connect(picked.append)
+    review.events.drawing.connect(drawing.append)
+    box = ManualBox("b1", (Keyframe(3, 1, 1, 5, 5),))
+    review.show(_plan(("t1", 0, 40), ("t2", 0, 9)).with_manual(box))
+    review.select("t2")
+    review.draw("b1")
+    review.show(_plan(("t1", 0, 40), ("t2", 0, 9)).with_manual(box))  # still there: kept
+    assert (review.selected, review.drawing) == ("t2", "b1")
+    review.show(_plan(("t1", 0, 40)))  # merged away, the box gone: nothing chosen
+    assert (review.selected, review.drawing) == (None, None)
+    assert picked == ["t2", None] and drawing == ["b1", None]
