@@ -121,6 +121,10 @@ class CaseRunner:
 
         return self._put(run_all)
 
+    def live(self) -> Case | None:
+        """Its case, while the case is alive and the runner takes work."""
+        return None if self._closed else self._case()
+
     def read(self, query: Callable[[Case], T]) -> Future[T]:
         """Run a read in turn (nothing changes under it); nothing is saved."""
         return self._put(query)
@@ -208,6 +212,19 @@ def runner_for(case: Case) -> CaseRunner:
             runner = _runners[id(case)] = CaseRunner(case)
             weakref.finalize(case, _forget, id(case), runner)
         return runner
+
+
+def live_case(case_id: str) -> Case | None:
+    """The newest open object of this case in this process (the app's), if it has a runner:
+    work on the case from elsewhere in the process (a sync) must go through it, in its queue,
+    or the two objects would each save a database without the other's changes."""
+    with _runners_lock:
+        runners = [r for r in _runners.values() if r.case_id == case_id]
+    for runner in reversed(runners):  # made in order: the newest last
+        case = runner.live()
+        if case is not None:
+            return case
+    return None
 
 
 def _forget(key: int, runner: CaseRunner) -> None:

@@ -187,3 +187,33 @@ def test_a_sync_with_nothing_new_writes_nothing(two):
     _sync(b)
     _sync(a)
     assert "after the quiet one" in [c["text"] for c in _state(a, case_id)["comments"]]
+
+
+def test_a_sync_goes_through_the_apps_open_case_so_its_next_save_keeps_the_merge(two):
+    """The app holds the case open (its own object, with a queue) while the sync indicator
+    syncs: the sync must merge into that object, in its queue — on an object of its own, the
+    app's next save would write back a database without what was merged."""
+    from videofeedback.library.cases import open_case
+    from videofeedback.operations import runner_for
+
+    a, b, case_id = two
+    with b.session() as (_, sam):
+        opened = open_for_sync(sam, case_id)
+        opened.supervision.add_comment(case_id, "from sam")
+        opened.save()
+    _sync(b)
+    with a.session() as (library, pat):
+        app_case = open_case(pat, case_id)  # the app's object, with its runner
+        runner = runner_for(app_case)
+        report = sync_library(library, pat, "office")
+        assert report.ok, report.to_json()
+        assert "from sam" in [c.text for c in app_case.supervision.comments()]
+
+        def add(case):
+            case.goals.add("from pat")
+            case.save()
+
+        runner.job(add).result()  # the app's next change and save
+        again = open_for_sync(pat, case_id)
+        assert "from sam" in [c.text for c in again.supervision.comments()]
+        assert "from pat" in [g.text for g in again.goals.all()]

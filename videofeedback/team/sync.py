@@ -17,6 +17,7 @@ from videofeedback.library.case_db import load_database
 from videofeedback.library.cases import Case, check_head, writing
 from videofeedback.library.errors import LibraryError, PermissionDeniedError
 from videofeedback.library.records import CaseId
+from videofeedback.operations import live_case, runner_for
 
 from .case_files import CaseReport
 from .case_sync import CaseSync
@@ -64,6 +65,26 @@ def open_for_sync(session: UserSession, case_id: str) -> Case:
     return case
 
 
+def _sync_one(
+    session: UserSession, case_id: str, store: Any, progress: Progress | None, heads: Any
+) -> CaseReport:
+    """One case: through the app's open object of it, in its queue, if it has one (the app's
+    next save would otherwise write back a database without what the sync merged), else on a
+    fresh object."""
+
+    def run(case: Case) -> CaseReport:
+        if session.name not in case.members.names():
+            raise PermissionDeniedError(f"you ({session.name}) are no longer a member")
+        engine = CaseSync(case, store, progress)
+        engine.raw_heads = heads
+        return engine.run()
+
+    live = live_case(case_id)
+    if live is not None and _same_user(live.session, session):
+        return runner_for(live).job(run).result()
+    return run(open_for_sync(session, case_id))
+
+
 def sync_case(case: Case, store: Any, progress: Progress | None = None) -> CaseReport:
     return CaseSync(case, store, progress).run()
 
@@ -87,9 +108,7 @@ def sync_library(
             if quiet:
                 report.cases.append(CaseReport(case_id))
                 continue
-            engine = CaseSync(open_for_sync(session, case_id), store, progress)
-            engine.raw_heads = heads
-            done = engine.run()
+            done = _sync_one(session, case_id, store, progress, heads)
             report.cases.append(done)
             remember(library, case_id, not done.pending_media)
         except PermissionDeniedError:
@@ -115,3 +134,9 @@ def sync_status(library: Library, remote_name: str) -> dict[str, Any]:
         pushed = local.sync_heads(case_id).get(device, {}).get("entries", 0)
         pending += max(0, count - int(pushed))
     return {"pending_uploads": pending, "last_sync": local.sync_value(f"last:{remote_name}")}
+
+
+def _same_user(one: UserSession, other: UserSession) -> bool:
+    """The same user of the same library folder (the app's session and the sync's may be
+    two unlocks of it)."""
+    return one.name == other.name and one.library.folder == other.library.folder
