@@ -21,9 +21,11 @@ from videofeedback.library.records import CaseId
 from .case_files import CaseReport
 from .case_sync import CaseSync
 from .errors import StoreError, StoreUnreachableError
+from .invites import drop_case, invite_members, make_case, mark_read, read_inbox
 from .media_sync import Progress
 from .quiet import is_quiet, remember
 from .remotes import find_remote
+from .store import S3Store
 
 
 @dataclass
@@ -31,6 +33,7 @@ class SyncReport:
     remote: str
     cases: list[CaseReport] = field(default_factory=list)
     finished: str = ""
+    found: list[str] = field(default_factory=list)  # cases new here, from invitations
 
     @property
     def ok(self) -> bool:
@@ -46,6 +49,7 @@ class SyncReport:
             "ok": self.ok,
             "finished": self.finished,
             "conflicts": self.conflicts,
+            "found": self.found,
             "cases": [c.to_json() for c in self.cases],
         }
 
@@ -78,20 +82,23 @@ def sync_library(
     store = remote.store()
     store.check()
     report = SyncReport(remote.name)
+    take_invitations(session, store, report, progress)
     for case_id in library.case_ids():
         keys = session.try_case_identity(case_id)
-        if keys is None:
+        if keys is None or case_id in report.found:
             continue
         try:
             quiet, heads = is_quiet(library, case_id, keys, store)
-            if quiet:
+            if quiet and library.local.sync_value(f"invited:{remote.name}:{case_id}"):
                 report.cases.append(CaseReport(case_id))
                 continue
             engine = CaseSync(open_for_sync(session, case_id), store, progress)
             engine.raw_heads = heads
-            done = engine.run()
+            done = CaseReport(case_id) if quiet else engine.run()
+            invite_members(engine.case, store, remote.name)
             report.cases.append(done)
-            remember(library, case_id, not done.pending_media)
+            if not quiet:
+                remember(library, case_id, not done.pending_media)
         except PermissionDeniedError:
             continue  # no longer a member here: nothing of it is read or sent
         except StoreUnreachableError:
@@ -101,6 +108,36 @@ def sync_library(
     report.finished = now_iso()
     library.local.set_sync_value(f"last:{remote.name}", report.finished)
     return report
+
+
+def take_invitations(
+    session: UserSession, store: S3Store, report: SyncReport, progress: Progress | None
+) -> None:
+    """Make the cases this user was invited to that this laptop lacks, and pull them; a
+    case whose pulled state does not make the user a member is removed again."""
+    invitations, upto = read_inbox(session, store, report.remote)
+    for invitation in invitations:
+        case = make_case(session, invitation)
+        if case is None:
+            continue
+        try:
+            engine = CaseSync(case, store, progress)
+            engine.fresh = True
+            done = engine.run()
+            member = session.name in case.members.names()
+        except StoreUnreachableError:
+            drop_case(session, invitation.case_id)
+            raise
+        except (StoreError, LibraryError):
+            drop_case(session, invitation.case_id)
+            return  # the inbox is read again next time, from this invitation on
+        if not member:
+            drop_case(session, invitation.case_id)
+            continue
+        report.cases.append(done)
+        report.found.append(case.id)
+        remember(session.library, case.id, not done.pending_media)
+    mark_read(session.library, report.remote, upto)
 
 
 def sync_status(library: Library, remote_name: str) -> dict[str, Any]:
