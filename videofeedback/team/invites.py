@@ -124,9 +124,7 @@ def _put_in_first_free_slot(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read_inbox(
-    session: UserSession, store: S3Store, remote: str
-) -> tuple[list[Invitation], int]:
+def read_inbox(session: UserSession, store: S3Store, remote: str) -> tuple[list[Invitation], int]:
     """The new invitations to this user that open (others are skipped) and the last slot
     read; the caller remembers it with ``mark_read`` once it took them."""
     library = session.library
@@ -182,4 +180,3 @@ def drop_case(session: UserSession, case_id: str) -> None:
     library = session.library
     library.key_store().change(session.identities, library.store_recipients(), remove=[case_id])
     shutil.rmtree(library.case_folder(case_id), ignore_errors=True)
-

@@ -89,6 +89,8 @@ def sync_library(
             continue
         try:
             quiet, heads = is_quiet(library, case_id, keys, store)
+            # a quiet case with conflicts left is merged again: the app keeps showing them
+            quiet = quiet and not library.local.sync_value(f"conflicts:{case_id}", 0)
             if quiet and library.local.sync_value(f"invited:{remote.name}:{case_id}"):
                 report.cases.append(CaseReport(case_id))
                 continue
@@ -99,6 +101,7 @@ def sync_library(
             report.cases.append(done)
             if not quiet:
                 remember(library, case_id, not done.pending_media)
+                library.local.set_sync_value(f"conflicts:{case_id}", len(done.conflicts))
         except PermissionDeniedError:
             continue  # no longer a member here: nothing of it is read or sent
         except StoreUnreachableError:
