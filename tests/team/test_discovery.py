@@ -155,3 +155,27 @@ def test_a_forged_or_misaddressed_invitation_is_skipped(team, tmp_path):
     _, listing = _join_cli(team, tmp_path, "sam")
     assert _case_ids(listing) == [team["a"]]
     assert not (tmp_path / "sam" / "cases" / own.id).exists()
+
+
+def test_a_member_removed_before_joining_gets_nothing_and_later_cases_still_come(team, tmp_path):
+    """pat invites cat to case C, then removes her (a new key epoch) before her laptop ever
+    joined, then invites her to case D. Her joining laptop has C's invitation (epoch 1) but
+    nothing of C written afterwards opens: C is not made (no folder, no key kept), and the
+    invitation after it, D, is taken."""
+    pat = Laptop(tmp_path / "pat", tmp_path / "pat-state", "pat")
+    with pat.session() as (library, session):
+        gone = create_case(session, "Cat leaves", Programme.VIG, date(2026, 11, 1), ["cat"])
+        assert sync_library(library, session, "office").ok
+        case = open_for_sync(session, gone.id)
+        case.members.remove("cat")
+        case.save()
+        assert sync_library(library, session, "office").ok
+        kept = create_case(session, "Cat stays", Programme.VIG, date(2026, 11, 1), ["cat"])
+        assert sync_library(library, session, "office").ok
+    _, listing = _join_cli(team, tmp_path, "cat")
+    assert _case_ids(listing) == [kept.id]
+    assert not (tmp_path / "cat" / "cases" / gone.id).exists()
+    cat = Laptop(tmp_path / "cat", tmp_path / "cat-state", "cat")
+    with cat.session() as (library, session):
+        held = library.key_store().read(session.identities)
+        assert kept.id in held and gone.id not in held

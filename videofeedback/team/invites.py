@@ -180,3 +180,4 @@ def drop_case(session: UserSession, case_id: str) -> None:
     library = session.library
     library.key_store().change(session.identities, library.store_recipients(), remove=[case_id])
     shutil.rmtree(library.case_folder(case_id), ignore_errors=True)
+    library.local.forget_sync(case_id)

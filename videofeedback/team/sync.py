@@ -20,7 +20,7 @@ from videofeedback.library.records import CaseId
 
 from .case_files import CaseReport
 from .case_sync import CaseSync
-from .errors import StoreError, StoreUnreachableError
+from .errors import StoreError, StoreUnreachableError, SyncError
 from .invites import drop_case, invite_members, make_case, mark_read, read_inbox
 from .media_sync import Progress
 from .quiet import is_quiet, remember
@@ -131,9 +131,12 @@ def take_invitations(
         except StoreUnreachableError:
             drop_case(session, invitation.case_id)
             raise
-        except (StoreError, LibraryError):
+        except (SyncError, LibraryError):  # this case cannot be had (a key not held: removed)
             drop_case(session, invitation.case_id)
-            return  # the inbox is read again next time, from this invitation on
+            continue
+        except StoreError:  # the store refused something: read again next time, from here
+            drop_case(session, invitation.case_id)
+            return
         if not member:
             drop_case(session, invitation.case_id)
             continue
