@@ -119,6 +119,8 @@ SLOW = (
     "tests/media/test_camera.py::test_a_slow_microphone_is_filled_with_silence",
     # the team store: a real SeaweedFS, the CLI as a person runs it, a 24 s movie encoded
     "tests/team/test_join.py",
+    "tests/team/test_discovery.py",
+    "tests/ui/test_sync_conflicts.py",
     "tests/team/test_remote_media.py::test_exact_frame_from_the_store_reads_a_small_part",
     "tests/ui/test_player_store.py",
     "tests/ui/test_sync_indicator.py",

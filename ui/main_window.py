@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
             widget.hide()
         self.sync_indicator = SyncIndicator(self.state)  # hidden until a team store is set
+        self.sync_indicator.open_case = self._case_for_sync
         self.statusBar().addPermanentWidget(self.sync_indicator)
 
     def _connect(self) -> None:
@@ -265,6 +266,13 @@ class MainWindow(QMainWindow):
         CaseOp(self, self.case, audited).run()  # signs the audit entry of this opening
         self.show_case()
         self._recover_unfinished(self.case)
+
+    def _case_for_sync(self, case_id: str) -> Case:
+        """The open case if it is that one (one object per case saves), else a new opening."""
+        if self.case is not None and self.case.id == case_id:
+            return self.case
+        wait_for_operations()
+        return self.state.open_case(case_id)
 
     def show_case(self) -> None:
         if self.case is None:

@@ -5,14 +5,17 @@ never on the GUI thread: on unlock, on demand, and a while after the last saved 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
+from ui.conflict_dialog import ConflictDialog
 from ui.operations import describe, operations
 from ui.state import AppState
+from videofeedback.library.cases import Case
 from videofeedback.operations import Changes
 from videofeedback.team.errors import StoreError
 from videofeedback.team.remotes import Remote, find_remote
@@ -38,9 +41,16 @@ class SyncIndicator(QWidget):
         self.sync_button.setText("Sync now")
         self.sync_button.setToolTip("Send and fetch the team's changes now")
         self.sync_button.clicked.connect(self.sync_now)
+        self.conflicts_button = QToolButton()
+        self.conflicts_button.setText("Resolve…")
+        self.conflicts_button.setToolTip("See the conflicting versions and choose one")
+        self.conflicts_button.clicked.connect(self.show_conflicts)
+        self.conflicted: list[str] = []  # cases with conflicts, from the last sync's report
+        self.dialog: ConflictDialog | None = None
+        self.open_case: Callable[[str], Case] = state.open_case  # the window shares its own
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.label, self.progress, self.sync_button):
+        for widget in (self.label, self.progress, self.conflicts_button, self.sync_button):
             layout.addWidget(widget)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sync")
         self._running: Future[Any] | None = None
@@ -93,6 +103,8 @@ class SyncIndicator(QWidget):
         self._running = None
         exc = future.exception()
         if exc is None and future.result() is not None:
+            cases = getattr(future.result(), "cases", [])
+            self.conflicted = [c.case for c in cases if getattr(c, "conflicts", None)]
             operations().emit_changes(EVERYTHING, self)  # what came in: every view refreshes
         elif exc is not None and self.model.snapshot.state is not SyncState.ERROR:
             self.model.failed(describe(exc))
@@ -109,6 +121,17 @@ class SyncIndicator(QWidget):
         self.progress.setRange(0, snapshot.total if snapshot.total else 0)
         self.progress.setValue(snapshot.done)
         self.sync_button.setEnabled(not syncing)
+        self.conflicts_button.setVisible(snapshot.state is SyncState.CONFLICT)
+
+    def show_conflicts(self) -> None:
+        """The conflicts of the last sync, to choose a version of each (ui/conflict_dialog)."""
+        self.dialog = ConflictDialog(list(self.conflicted), self.open_case, self.window())
+        self.dialog.resolved.connect(self._on_resolved)
+        self.dialog.show()
+
+    def _on_resolved(self) -> None:
+        self.debounce.stop()
+        self.sync_now()  # the choice travels like any change; the count is taken afresh
 
     def shutdown(self) -> None:
         """Let a running sync end (closing the window)."""

@@ -46,6 +46,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         report = sync_library(session.library, session, args.remote, _progress)
     data = report.to_json()
     lines = [_case_line(c) for c in data["cases"]] or ["no cases to sync"]
+    lines += [f"{case}: new on this laptop (you were added to it)" for case in report.found]
     emit(args.json, data, "\n".join(lines))
     return 0 if report.ok else 1
 

@@ -138,6 +138,12 @@ class LocalState:
         self._data.setdefault("sync", {}).setdefault(case_id, {})[device] = head
         self._save()
 
+    def forget_sync(self, case_id: str) -> None:
+        """Drop what this computer accepted of a case it no longer holds (a case made from
+        an invitation and removed again: a later one starts afresh)."""
+        if self._data.get("sync", {}).pop(case_id, None) is not None:
+            self._save()
+
     def sync_value(self, name: str, default: Any = None) -> Any:
         return self._data.get("sync_info", {}).get(name, default)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from encryption import EncryptionError, private_folder
-from videofeedback.library.audit import create_exclusive
+from videofeedback.library.audit import create_exclusive, now_iso
 from videofeedback.library.cases import Case
 from videofeedback.library.merged_trail import PEERS
 
@@ -127,6 +127,16 @@ class CaseFiles:
             self._plain[path] = data
         return self._plain[path]
 
+    def written(self) -> dict[str, str]:
+        """When each op's batch was written (op id -> ISO time; "" for older batches)."""
+        found: dict[str, str] = {}
+        root = self.case.folder / "sync" / "batches"
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+            for path in numbered(folder):
+                data = self._batch(path)
+                found.update((str(op["id"]), str(data.get("time", ""))) for op in data["ops"])
+        return found
+
     def counts(self) -> dict[str, int]:
         root = self.case.folder / "sync" / "batches"
         if not root.exists():
@@ -141,6 +151,7 @@ class CaseFiles:
             "version": 1,
             "device": self.device,
             "author": self.case.session.name,
+            "time": now_iso(),  # when this laptop wrote it (shown with a conflict's versions)
             "ops": [o.to_json() for o in ops],
         }
         data = encrypt(json.dumps(body, sort_keys=True).encode(), self.case.recipients)

@@ -36,6 +36,7 @@ class CaseSync(CaseFiles, MediaTransfer):
         self.names = CaseNames.of(case.identity)
         self.report = CaseReport(case.id)
         self.raw_heads: list[tuple[str, bytes, str]] | None = None  # fetched just before
+        self.fresh = False  # a case made from an invitation: its empty database is no change
 
     @property
     def local(self) -> LocalState:
@@ -49,6 +50,8 @@ class CaseSync(CaseFiles, MediaTransfer):
     def run(self) -> CaseReport:
         heads = self._fetch_heads()
         self._check_own(heads.pop(self.device, None))
+        if self.fresh:
+            self._learn_trail(heads)
         members = set(self.case.members.names())
         for device, (head, _) in sorted(heads.items()):
             self._pull(device, head, members)
@@ -116,6 +119,14 @@ class CaseSync(CaseFiles, MediaTransfer):
             self._check_not_older(own[0], pushed)
 
     # --- pulling ---------------------------------------------------------------------------
+
+    def _learn_trail(self, heads: dict[str, tuple[Head, str]]) -> None:
+        """A case new here (from an invitation) has no members yet: every device's trail
+        first (checked against its signed head), so that the members are the merged
+        trail's, and only their change batches are taken."""
+        for device, (head, _) in sorted(heads.items()):
+            entries = self._fetch_entries(device, 0, GENESIS, head)
+            self._writenumbered(self._peer_entries(device), 0, entries, 12)
 
     def _pull(self, device: str, head: Head, members: set[str]) -> None:
         state = self.local.sync_heads(self.case.id).get(device)
@@ -246,7 +257,8 @@ class CaseSync(CaseFiles, MediaTransfer):
         lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
         self._stamp_media()  # before the diff: the hashes travel in this batch
         current = case_doc.extract(self.case.db)
-        new = diff(base, current, self.device, self.case.session.name, lamport)
+        user = self.case.session.name
+        new = [] if self.fresh else diff(base, current, self.device, user, lamport)
         if new:
             self.write_batch(new)
             everything.extend(new)

@@ -7,6 +7,8 @@ Settling writes an op that replaces every version (it syncs like any change, wit
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 from videofeedback.library.case_db import set_meta
 from videofeedback.library.cases import Case
@@ -19,6 +21,44 @@ from .merge import Conflict, merge, resolve
 
 def list_conflicts(case: Case) -> list[Conflict]:
     return merge(CaseFiles(case).ops()).conflicts
+
+
+@dataclass(frozen=True)
+class Version:
+    op: str
+    author: str
+    written: str  # ISO time its batch was written ("" for batches from before times)
+    value: Any
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    """One conflict as the app lists it: which record and field, and every version."""
+
+    case_id: str
+    kind: str
+    key: str
+    field: str
+    versions: tuple[Version, ...]  # the provisional winner first
+
+    def title(self) -> str:
+        return f"{self.kind} {self.key}: {self.field}"
+
+
+def describe_conflicts(case: Case) -> list[ConflictView]:
+    """The case's conflicts with who wrote each version and when (a read, nothing saved)."""
+    files = CaseFiles(case)
+    written = files.written()
+    return [
+        ConflictView(
+            case.id,
+            c.record[0],
+            c.record[1],
+            c.field,
+            tuple(Version(o.id, o.author, written.get(o.id, ""), o.value) for o in c.ops),
+        )
+        for c in merge(files.ops()).conflicts
+    ]
 
 
 def resolve_conflict(case: Case, kind: str, key: str, field: str, choice: str) -> None:

@@ -21,10 +21,12 @@ from videofeedback.operations import live_case, runner_for
 
 from .case_files import CaseReport
 from .case_sync import CaseSync
-from .errors import StoreError, StoreUnreachableError
+from .errors import StoreError, StoreUnreachableError, SyncError
+from .invites import drop_case, invite_members, make_case, mark_read, read_inbox
 from .media_sync import Progress
 from .quiet import is_quiet, remember
 from .remotes import find_remote
+from .store import S3Store
 
 
 @dataclass
@@ -32,6 +34,7 @@ class SyncReport:
     remote: str
     cases: list[CaseReport] = field(default_factory=list)
     finished: str = ""
+    found: list[str] = field(default_factory=list)  # cases new here, from invitations
 
     @property
     def ok(self) -> bool:
@@ -47,6 +50,7 @@ class SyncReport:
             "ok": self.ok,
             "finished": self.finished,
             "conflicts": self.conflicts,
+            "found": self.found,
             "cases": [c.to_json() for c in self.cases],
         }
 
@@ -66,18 +70,28 @@ def open_for_sync(session: UserSession, case_id: str) -> Case:
 
 
 def _sync_one(
-    session: UserSession, case_id: str, store: Any, progress: Progress | None, heads: Any
+    session: UserSession,
+    case_id: str,
+    store: Any,
+    progress: Progress | None,
+    heads: Any,
+    quiet: bool,
+    remote_name: str,
 ) -> CaseReport:
     """One case: through the app's open object of it, in its queue, if it has one (the app's
     next save would otherwise write back a database without what the sync merged), else on a
-    fresh object."""
+    fresh object; then its members are invited (``invites.py``)."""
 
     def run(case: Case) -> CaseReport:
         if session.name not in case.members.names():
             raise PermissionDeniedError(f"you ({session.name}) are no longer a member")
-        engine = CaseSync(case, store, progress)
-        engine.raw_heads = heads
-        return engine.run()
+        done = CaseReport(case_id)
+        if not quiet:
+            engine = CaseSync(case, store, progress)
+            engine.raw_heads = heads
+            done = engine.run()
+        invite_members(case, store, remote_name)
+        return done
 
     live = live_case(case_id)
     if live is not None and _same_user(live.session, session):
@@ -99,18 +113,23 @@ def sync_library(
     store = remote.store()
     store.check()
     report = SyncReport(remote.name)
+    take_invitations(session, store, report, progress)
     for case_id in library.case_ids():
         keys = session.try_case_identity(case_id)
-        if keys is None:
+        if keys is None or case_id in report.found:
             continue
         try:
             quiet, heads = is_quiet(library, case_id, keys, store)
-            if quiet:
+            # a quiet case with conflicts left is merged again: the app keeps showing them
+            quiet = quiet and not library.local.sync_value(f"conflicts:{case_id}", 0)
+            if quiet and library.local.sync_value(f"invited:{remote.name}:{case_id}"):
                 report.cases.append(CaseReport(case_id))
                 continue
-            done = _sync_one(session, case_id, store, progress, heads)
+            done = _sync_one(session, case_id, store, progress, heads, quiet, remote.name)
             report.cases.append(done)
-            remember(library, case_id, not done.pending_media)
+            if not quiet:
+                remember(library, case_id, not done.pending_media)
+                library.local.set_sync_value(f"conflicts:{case_id}", len(done.conflicts))
         except PermissionDeniedError:
             continue  # no longer a member here: nothing of it is read or sent
         except StoreUnreachableError:
@@ -120,6 +139,39 @@ def sync_library(
     report.finished = now_iso()
     library.local.set_sync_value(f"last:{remote.name}", report.finished)
     return report
+
+
+def take_invitations(
+    session: UserSession, store: S3Store, report: SyncReport, progress: Progress | None
+) -> None:
+    """Make the cases this user was invited to that this laptop lacks, and pull them; a
+    case whose pulled state does not make the user a member is removed again."""
+    invitations, upto = read_inbox(session, store, report.remote)
+    for invitation in invitations:
+        case = make_case(session, invitation)
+        if case is None:
+            continue
+        try:
+            engine = CaseSync(case, store, progress)
+            engine.fresh = True
+            done = engine.run()
+            member = session.name in case.members.names()
+        except StoreUnreachableError:
+            drop_case(session, invitation.case_id)
+            raise
+        except (SyncError, LibraryError):  # this case cannot be had (a key not held: removed)
+            drop_case(session, invitation.case_id)
+            continue
+        except StoreError:  # the store refused something: read again next time, from here
+            drop_case(session, invitation.case_id)
+            return
+        if not member:
+            drop_case(session, invitation.case_id)
+            continue
+        report.cases.append(done)
+        report.found.append(case.id)
+        remember(session.library, case.id, not done.pending_media)
+    mark_read(session.library, report.remote, upto)
 
 
 def sync_status(library: Library, remote_name: str) -> dict[str, Any]:
