@@ -43,7 +43,8 @@ def team(tmp_path, store, seaweed):
     library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
     remote = remote_of(store)
     save_remote(alice, remote)
-    code = publish(alice, remote).code
+    published = publish(alice, remote)
+    code, admin_key = published.code, published.fingerprint
     library.close()
     _with_state(tmp_path / "pat-state")
     _, library, pat = join(tmp_path / "pat", remote, "pat", PASSPHRASES["pat"], code)
@@ -69,7 +70,8 @@ def team(tmp_path, store, seaweed):
             os.environ.pop(STATE_ENV, None)
         else:
             os.environ[STATE_ENV] = before
-    info = {"code": code, "remote": remote, "store": store, "seaweed": seaweed}
+    info = {"code": code, "admin_key": admin_key, "remote": remote, "store": store,
+            "seaweed": seaweed}  # fmt: skip
     return info | {"a": case.id, "b": alone.id, "media": media_id}
 
 
@@ -86,7 +88,7 @@ def _join_cli(team, tmp_path, user):
     where = ["--endpoint", location.endpoint, "--bucket", location.bucket]
     joined = run_cli(
         "--user", user, "team", "join", "--remote", "office", *where,
-        "--prefix", location.prefix, "--json", env=env,
+        "--prefix", location.prefix, "--admin-key", team["admin_key"], "--json", env=env,
     )  # fmt: skip
     assert joined.code == 0, joined.err
     assert json.loads(joined.out)["synced"], joined.out
