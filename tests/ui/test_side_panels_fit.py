@@ -49,3 +49,19 @@ def test_no_side_panel_is_cut_off_sideways(qtbot, window):
     tips = [b.toolTip() for b in review.editor.codes.buttons.values()]
     assert "Encouraging initiatives (key 2)" in tips
     review.close_media()
+
+
+def test_a_supervisors_case_buttons_share_one_row(qtbot, window):
+    """Sam has two of the case view's seven buttons: they sit side by side, not a row each
+    (two rows of one button took the audit table's room at 1280×720)."""
+    unlock(qtbot, window, "sam", "sam-demo-passphrase")
+    open_first_case(qtbot, window)
+    view = window.case_view
+    shown = [b for b in view.buttons.values() if b.isVisible()]
+    assert [b.text() for b in shown] == ["Review and annotate", "Session report (PDF)…"]
+    assert shown[0].y() == shown[1].y() and shown[0].x() < shown[1].x()
+    window.state.lock()
+    unlock(qtbot, window)  # pat again: all seven, four to a row, none left out
+    open_first_case(qtbot, window)
+    rows = {b.y() for b in view.buttons.values() if b.isVisible()}
+    assert len([b for b in view.buttons.values() if b.isVisible()]) == 7 and len(rows) == 2
