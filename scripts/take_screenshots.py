@@ -37,6 +37,7 @@ VIEWS = (
     "record",  # recording, REC indicator in the toolbar, a marker set
     "review",  # a moment selected: editor, moment list, timeline
     "review-zoomed",
+    "redaction",  # people found in the film, boxes on the player, the review stepped through
     "reel-builder",
     "shared-review",  # full screen, the parent's words box focused
     "bundle",  # the supervisor opening a hand-over bundle
@@ -107,9 +108,22 @@ class Shots:
         end = time.monotonic() + seconds
         while not condition():
             if time.monotonic() > end:
-                raise TimeoutError(f"the app did not get there in {seconds:.0f} s")
+                raise TimeoutError(f"the app did not get there in {seconds:.0f} s{self.said()}")
             self.app.processEvents()
             time.sleep(0.02)
+
+    def said(self) -> str:
+        """What the app shows that may say why it did not get there: open message boxes and
+        the status bar."""
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        texts = [
+            f"{type(w).__name__}: {w.text()}"
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible()
+        ]
+        texts.append(f"status bar: {self.window.statusBar().currentMessage()}")
+        return "; " + "; ".join(texts)
 
     def wait(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -136,6 +150,7 @@ class Shots:
             ("cases", self.cases),
             ("record", self.record),
             ("review", self.review),
+            ("redaction", self.redaction),
             ("reel-builder", self.reel_and_shared_review),
             ("bundle", self.bundle_for_the_supervisor),
             ("agreement", self.agreement),
@@ -212,22 +227,20 @@ class Shots:
         self.until(lambda: window.case_view.sessions.topLevelItemCount() > 0, 30)
 
     def open_recording(self):  # -> ReviewView
-        from PySide6.QtCore import Qt
-
+        """The demo's own recording, found by its session's title in what the case view read
+        (the view fills itself asynchronously; open_case waited for it)."""
         self.open_case()
         window = self.window
-        tree = window.case_view.sessions
-        for index in range(tree.topLevelItemCount()):
-            session = tree.topLevelItem(index)
-            if session.text(2) != "Play with blocks":  # the demo's own recording
+        for shown in window.case_view.sessions_shown:
+            if shown.session.title != "Play with blocks":
                 continue
-            for child in range(session.childCount()):
-                data = session.child(child).data(0, Qt.ItemDataRole.UserRole)
-                if data[2] == "recording":
-                    window.show_review(data[1])
-                    review = window.review_view
-                    self.until(lambda v=review: v.notes is not None and v.player.duration() > 0)
-                    return review
+            film = next((r for r in shown.media if r.kind == "recording"), None)
+            if film is None:
+                break
+            window.show_review(film.id)
+            review = window.review_view
+            self.until(lambda v=review: v.notes is not None and v.player.duration() > 0)
+            return review
         raise LookupError("the demo's recording is not in the case view")
 
     def cases(self) -> None:
@@ -240,7 +253,7 @@ class Shots:
         self.as_user("pat")
         self.open_case()
         window = self.window
-        window.case_view.new_recording_session()
+        window.case_view.new_recording_session("Reading a story")
         self.until(lambda: window.stack.currentWidget() is window.record_view, 30)
         window.record_view.start()
         self.wait(3)
@@ -260,6 +273,32 @@ class Shots:
             review.timeline.zoom(2)
         self.shot("review-zoomed")
         review.timeline.zoom_fit()
+
+    def redaction(self) -> None:
+        """Find people, name each one found, look at every stop and approve: the shared
+        review plays nothing whose redaction nobody reviewed."""
+        self.as_user("pat")
+        review = self.open_recording()
+        panel, window = review.redaction, self.window
+        if panel.review.plan is None:
+            panel.find_button.click()
+            self.until(lambda: panel.review.plan is not None and not window.jobs.running, 900)
+        plan = panel.review.plan
+        people = [p.id for p in window.case.participants.all()]
+        for track, who in zip(plan.tracks, people, strict=False):
+            if plan.mark_of(track.id) is None:
+                panel.mark(track.id, who)
+                self.until(lambda t=track.id: panel.review.plan.mark_of(t) is not None)
+        panel.mode_button.click()
+        review.player.seek(Fraction(9))
+        self.shot("redaction")
+        while not panel.review.all_seen:
+            panel.next_button.click()
+            self.app.processEvents()
+        if panel.review.pending:
+            panel.approve_button.click()
+            self.until(lambda: not panel.review.pending)
+        review.close_media()
 
     def reel_and_shared_review(self) -> None:
         from PySide6.QtCore import Qt

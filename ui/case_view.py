@@ -115,7 +115,7 @@ class CaseView(QWidget):
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(back)
-        buttons = QGridLayout()  # two rows: the view fits 1280×720 at 150 % (issue 14.4)
+        self.button_grid = buttons = QGridLayout()  # two rows: 1280×720 at 150 % (issue 14.4)
         for index, button in enumerate(self.buttons.values()):
             button.setMinimumHeight(44)
             buttons.addWidget(button, index // 4, index % 4)
@@ -142,8 +142,18 @@ class CaseView(QWidget):
         self.buttons["reel"].setVisible(allowed(role, Action.BUILD_REEL))
         self.buttons["shared"].setVisible(allowed(role, Action.RUN_REVIEW))
         self.buttons["family"].setVisible(allowed(role, Action.EXPORT))
+        self._place_buttons()
         self.refresh()
         self.supervision.show_case(case)
+
+    def _place_buttons(self) -> None:
+        """The buttons this role has, four to a row: a supervisor's two share one row (each
+        had a row of its own, and the audit table showed three entries at 1280×720)."""
+        shown = [b for b in self.buttons.values() if b.isVisibleTo(self)]
+        for button in self.buttons.values():
+            self.button_grid.removeWidget(button)
+        for index, button in enumerate(shown):
+            self.button_grid.addWidget(button, index // 4, index % 4)
 
     def clear(self) -> None:
         self.case = self.showing = None

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from annotations import Codebook
 from annotations.codebook import Category
+from ui.eliding import ElidedToolButton
 
 COLUMNS = 2
 
@@ -51,6 +52,8 @@ class CodePalette(QWidget):
         self.chips.itemClicked.connect(self._on_chip_clicked)
         self._grid = QGridLayout()
         self._grid.setSpacing(4)
+        for column in range(COLUMNS):  # equal columns: the buttons' texts elide alike
+            self._grid.setColumnStretch(column, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._grid)
@@ -69,11 +72,10 @@ class CodePalette(QWidget):
             self._grid.addWidget(button, number // COLUMNS, number % COLUMNS)
         self.show_codes(set())
 
-    def _principle_button(self, category: Category) -> QToolButton:
+    def _principle_button(self, category: Category) -> ElidedToolButton:
         code = main_code(category)
         key = next((c.key for c in category.codes if c.id == code and c.key), "")
-        button = QToolButton()
-        button.setText(f"{key}  {category.label}" if key else category.label)
+        button = ElidedToolButton()
         button.setToolTip(f"{category.label}" + (f" (key {key})" if key else ""))
         button.setCheckable(True)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the review's keys stay where they are
@@ -81,7 +83,7 @@ class CodePalette(QWidget):
         button.setMinimumHeight(30)
         button.setStyleSheet(
             f"QToolButton {{ border-left: 6px solid {category.colour}; text-align: left; "
-            "padding: 2px 4px }} QToolButton:checked {{ font-weight: bold }}"
+            "padding: 2px 4px } QToolButton:checked { font-weight: bold }"
         )
         button.clicked.connect(lambda _=False, c=code: self._on_button(c))
         finer = [c for c in category.codes if c.id != code]
@@ -94,6 +96,7 @@ class CodePalette(QWidget):
                 self.finer[entry.id] = action
             button.setMenu(menu)
             button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        button.set_full_text(f"{key}  {category.label}" if key else category.label)
         return button
 
     def _on_button(self, code: str) -> None:

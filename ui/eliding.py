@@ -12,14 +12,16 @@ from PySide6.QtCore import (
     QSize,
     Qt,
 )
-from PySide6.QtGui import QHelpEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QHelpEvent, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
     QScrollArea,
     QSizePolicy,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolButton,
     QToolTip,
     QWidget,
 )
@@ -64,8 +66,10 @@ def scrolling_panel(panel: QWidget, min_width: int = 0) -> QScrollArea:
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a click in the panel leaves the view's keys
-    if min_width:
-        area.setMinimumWidth(min_width)
+    if min_width:  # the panel's width, and the scrollbar's beside it (at 150 % the redaction
+        # buttons' rows were cut off by the scrollbar's 14 px)
+        bar = area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        area.setMinimumWidth(min_width + bar)
     area.setWidget(panel)
     return area
 
@@ -89,3 +93,45 @@ class ElidedLabel(QLabel):
         rect = self.contentsRect()
         text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect, int(self.alignment()), text)
+
+
+class ElidedToolButton(QToolButton):
+    """A tool button whose text ends in "…" when the button is narrower than it (the code
+    palette's two columns in the review's side panel: "2  Encouraging initiatives" made the
+    panel wider than its 300 px and cut off the caption and "Delete moment"); the whole text
+    is the tooltip unless one is set."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        if not self.toolTip():
+            self.setToolTip(text)
+        self.setText(text)
+        if self.isVisible():  # else when it is laid out and shown (resizeEvent)
+            self._elide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        width = self.fontMetrics().horizontalAdvance(self.full_text) + self._chrome()
+        return QSize(width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        width = self.fontMetrics().horizontalAdvance("1  …") + self._chrome()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _chrome(self) -> int:
+        """The width beside the text: padding, and the menu's arrow when there is one."""
+        menu = 20 if self.popupMode() == QToolButton.ToolButtonPopupMode.MenuButtonPopup else 0
+        return 16 + menu
+
+    def _elide(self) -> None:
+        room = max(self.width() - self._chrome(), 0)
+        text = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, room)
+        if text != self.text():
+            self.setText(text)
