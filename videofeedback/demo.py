@@ -17,7 +17,7 @@ from pathlib import Path
 from clips.record import RecordOptions
 from clips.synthetic import SyntheticSource
 from encryption import atomic_file
-from videofeedback import media
+from videofeedback import media, redaction
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import Case, Programme, Purpose, SessionKind, create_case
 from videofeedback.library.errors import LibraryError
@@ -106,6 +106,11 @@ def build_demo_library(
         progress("filmstrip, waveform and moments")
         media.build_overview(case, media_id)
         _code_moments(case, media_id, seconds)
+        # the shared review and the family copy need the film's people found and the plan
+        # reviewed (videofeedback/redacted.py); the demo's film has nobody in it
+        progress("looking for people in the film (the demo's has nobody in it)")
+        redaction.find_people(case, media_id)
+        redaction.approve(case, media_id)
         case.save()
     with atomic_file(folder / MARKER) as marker:  # 0600, like everything in a library
         marker.write(

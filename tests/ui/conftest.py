@@ -8,10 +8,7 @@ from PySide6.QtCore import Qt
 from clips.synthetic import SyntheticSource
 from tests.templates import built_once
 from ui.main_window import MainWindow
-from videofeedback import redaction
 from videofeedback.demo import MARKER, build_demo_library
-from videofeedback.library import Library
-from videofeedback.library.cases import list_cases, open_case
 
 SECONDS = 30
 PASSPHRASE = "pat-demo-passphrase"
@@ -31,22 +28,8 @@ def small_demo() -> Path:
     def build(folder: Path) -> None:
         build_demo_library(folder, lambda _: None, SECONDS, SyntheticSource(640, 360, voice=True))
         (folder / MARKER).write_text("demo\n")
-        _redaction_reviewed(folder)
 
     return built_once("small-demo", build)
-
-
-def _redaction_reviewed(folder: Path) -> None:
-    """Pat looked for people in the demo recording (a synthetic scene: nobody) and approved
-    the review, so that its family copy and shared review may go ahead (videofeedback/redacted.py)."""
-    with Library.open(folder) as library:
-        session = library.unlock("pat", PASSPHRASE, sleep=lambda _: None)
-        [summary] = list_cases(session)
-        case = open_case(session, summary.id)
-        [(media_id,)] = case.db.execute("SELECT id FROM media WHERE kind = 'recording'")
-        redaction.find_people(case, media_id)
-        redaction.approve(case, media_id)
-        case.save()
 
 
 @pytest.fixture
