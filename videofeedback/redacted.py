@@ -71,15 +71,16 @@ def parse_export_purpose(text: str | None) -> Purpose | None:
 def reviewed_plan(case: Case, media_id: str) -> RedactionPlan:
     """The recording's plan, approved by a person since it last changed; else refused."""
     plan = load_plan(case, media_id)
+    film = f"the {case.describe(media_id)} ({media_id})"  # "the recording of Play with blocks"
     if plan is None:
         raise ReviewPendingError(
-            f"nobody has looked for people in {media_id} yet, so it cannot leave redacted; "
+            f"nobody has looked for people in {film} yet, so it cannot leave redacted; "
             f"run 'Find people' in the review (or 'videofeedback people find {media_id}'), "
             "say who is who, and approve the review"
         )
     if plan.review_pending():
         raise ReviewPendingError(
-            f"the redaction of {media_id} has not been reviewed since it last changed "
+            f"the redaction of {film} has not been reviewed since it last changed "
             f"({len(plan.stretches)} stretches to look at); nothing was written. Step through "
             f"them in the review mode (or 'videofeedback redact review-status {media_id}'), "
             f"then approve ('redact approve {media_id}')"
