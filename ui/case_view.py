@@ -69,6 +69,7 @@ class CaseView(QWidget):
         self.showing: Case | None = None  # the case whose overview the widgets show
         self.sessions_shown: tuple[SessionOverview, ...] = ()  # as last read, for the buttons
         self._stale = False  # changed while hidden
+        self.wanted: str | None = None  # a session or media to select when next shown
         self.supervision = SupervisionPanel(jobs)
         operations().changes.connect(self._on_changes)
         self.title = QLabel("")
@@ -232,14 +233,16 @@ class CaseView(QWidget):
 
     def _show_sessions(self, sessions: Sequence[SessionOverview]) -> None:
         chosen = self._selected()
+        wanted = self.wanted or (chosen[1] if chosen is not None else None)
+        self.wanted = None
         self.sessions_shown = tuple(sessions)
         self.sessions.blockSignals(True)  # no currentItemChanged for items being deleted
         try:
             self._fill_sessions(sessions)
         finally:
             self.sessions.blockSignals(False)
-        if chosen is not None:  # the selection survives a refresh
-            self._select(chosen[1])
+        if wanted is not None:  # the selection survives a refresh
+            self._select(wanted)
         self._update_buttons()
 
     def _fill_sessions(self, sessions: Sequence[SessionOverview]) -> None:

@@ -294,6 +294,8 @@ class MainWindow(QMainWindow):
 
     def _leave_record_view(self) -> None:
         if self.may_end_recording():
+            # back on the case with the session just filmed selected: its buttons act on it
+            self.case_view.wanted = self.record_view.session_id or None
             self.show_case()
 
     def _leave_case(self) -> None:

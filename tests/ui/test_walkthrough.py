@@ -1205,3 +1205,21 @@ def test_walkthrough_buttons_say_what_they_need(qtbot, window, tmp_path, monkeyp
 
 def visible_boxes(window):
     return [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+
+
+def test_walkthrough_back_from_the_record_page_selects_the_session_just_made(qtbot, window):
+    """Finding 8, met again by hand: after Back from the record page nothing was selected,
+    so every button of the case view was greyed until the new session was clicked."""
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    view, record = window.case_view, window.record_view
+    click(qtbot, view.buttons["new"])
+    qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit), timeout=5_000)
+    qtbot.keyClicks(QApplication.focusWidget(), "Bath time")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is record, timeout=10_000)
+    made = record.session_id
+    click(qtbot, record.back_button)
+    assert window.stack.currentWidget() is view
+    qtbot.waitUntil(lambda: (view._selected() or ("", ""))[1] == made, timeout=10_000)
+    assert view.buttons["record"].isEnabled() and view.buttons["report"].isEnabled()
