@@ -49,9 +49,8 @@ class CaseSync(CaseFiles, MediaTransfer):
     def run(self) -> CaseReport:
         heads = self._fetch_heads()
         self._check_own(heads.pop(self.device, None))
-        members = set(self.case.members.names())
         for device, (head, _) in sorted(heads.items()):
-            self._pull(device, head, members)
+            self._pull(device, head)
         self._merge()
         self._push()
         return self.report
@@ -117,15 +116,10 @@ class CaseSync(CaseFiles, MediaTransfer):
 
     # --- pulling ---------------------------------------------------------------------------
 
-    def _pull(self, device: str, head: Head, members: set[str]) -> None:
+    def _pull(self, device: str, head: Head) -> None:
         state = self.local.sync_heads(self.case.id).get(device)
         have_entries = state["entries"] if state else 0
         have_batches = state["batches"] if state else 0
-        if head.user not in members and head.batches > have_batches:
-            self.report.notes.append(
-                f"{head.user} is not a member: their new changes were not merged"
-            )
-            return
         trail = bytes.fromhex(state["trail"]) if state else GENESIS
         chain = bytes.fromhex(state["batch_chain"]) if state else BATCH_GENESIS
         entries = self._fetch_entries(device, have_entries, trail, head)
@@ -137,7 +131,10 @@ class CaseSync(CaseFiles, MediaTransfer):
         )
         self._writenumbered(self._peer_entries(device), have_entries, entries, 12)
         self._writenumbered(self._batches_dir(device), have_batches, batches, 8)
-        self.local.accept_sync_head(self.case.id, device, head.state())
+        signers = list(state.get("signers", [])) if state else []
+        if head.batches > have_batches:  # the head's signer wrote them (never the batch's claim)
+            signers.append([head.batches, head.user])
+        self.local.accept_sync_head(self.case.id, device, {**head.state(), "signers": signers})
 
     def _get_named(self, name: str) -> bytes:
         try:
@@ -243,12 +240,13 @@ class CaseSync(CaseFiles, MediaTransfer):
         base_counts = json.loads(get_meta(self.case.db, "sync_base", "{}"))
         base = merge(self.ops(base_counts))
         everything = self.ops()
-        lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
+        self.report.notes.extend(self.refused)
+        lamport = max([base.lamport, *(o.lamport for o in self.all_ops())]) + 1
         current = case_doc.extract(self.case.db)
         new = diff(base, current, self.device, self.case.session.name, lamport)
         if new:
             self.write_batch(new)
-            everything.extend(new)
+            everything = self.ops()  # this laptop's own changes judged like anyone's
         self.report.changes = len(new)
         merged = merge(everything)
         self._apply(merged, current)
@@ -325,7 +323,7 @@ class CaseSync(CaseFiles, MediaTransfer):
             self._put(self.names.keys(f"{tag}\n{epoch}"), data)
 
     def _push_head(self, entries: list[Path], batches: list[Path]) -> None:
-        all_ops = self.ops()
+        all_ops = self.all_ops()
         head = Head(
             self.case.id,
             self.device,
