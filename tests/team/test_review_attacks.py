@@ -458,12 +458,13 @@ def _export(laptop, case_id, media_id, out, user=None):
 def test_a_supervisor_cannot_make_an_own_review_reel_exportable_for_the_family(pair, tmp_path):
     from videofeedback.library.errors import LibraryError
 
-    a, b, case_id = pair
+    a, _, case_id = pair
     _, reel, _, _ = _film_and_reel(a, case_id, None)
     _ok(a)
+    b = a.copy(tmp_path / "lib-c", tmp_path / "state-c", "cat")  # media rows: her role's
     _ok(b)
-    with b.session() as (_, sam):
-        case = open_for_sync(sam, case_id)
+    with b.session() as (_, cat):
+        case = open_for_sync(cat, case_id)
         case.db.execute(
             "UPDATE media SET info = json_set(info, '$.redacted_for', 'family-copy') WHERE id = ?",
             (reel,),
@@ -500,8 +501,11 @@ def test_the_store_cannot_turn_a_family_copy_into_the_original(tmp_path, store):
 
 
 @pytest.fixture
-def with_session(pair):
-    a, b, case_id = pair
+def with_session(pair, tmp_path):
+    """pat's laptop, and cat's (a practitioner: media rows are within her role, so only the
+    path checks can stop her)."""
+    a, _, case_id = pair
+    b = a.copy(tmp_path / "lib-c", tmp_path / "state-c", "cat")
     with a.session() as (_, pat):
         case = open_for_sync(pat, case_id)
         session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
@@ -512,11 +516,11 @@ def with_session(pair):
 
 
 def _slip_media_row(laptop, case_id, session_id, media_id, file):
-    """The supervisor's patched program: a media row whose ``file`` is any path (synced)."""
-    with laptop.session() as (_, sam):
-        case = open_for_sync(sam, case_id)
+    """A member's patched program: a media row whose ``file`` is any path (synced)."""
+    with laptop.session() as (_, cat):
+        case = open_for_sync(cat, case_id)
         case.db.execute(
-            "INSERT INTO media VALUES (?, ?, 'recording', ?, '{}', 'sam', '2026-11-02')",
+            "INSERT INTO media VALUES (?, ?, 'recording', ?, '{}', 'cat', '2026-11-02')",
             (media_id, session_id, file),
         )
         case.save()
