@@ -86,9 +86,7 @@ def seen_vector(case_folder: Path, case_id: str, own_device: str) -> str:
         devices.extend(p.name for p in batches.iterdir() if p.is_dir())
     sizes = {own_device: len(logs[0]._entry_files())}  # noqa: SLF001
     sizes.update({log.folder.name: len(log._entry_files()) for log in logs[1:]})  # noqa: SLF001
-    return ";".join(
-        f"{d}:{sizes.get(d, 0)}:{_count(batches / d)}" for d in sorted(set(devices))
-    )
+    return ";".join(f"{d}:{sizes.get(d, 0)}:{_count(batches / d)}" for d in sorted(set(devices)))
 
 
 def parse_seen(text: str) -> dict[str, tuple[int, int]]:
@@ -121,7 +119,9 @@ def _nodes(
     return nodes, by_chain
 
 
-def _read(nodes: Mapping[str, Node], identities: Sequence[Identity]) -> dict[str, AuditEntry | None]:
+def _read(
+    nodes: Mapping[str, Node], identities: Sequence[Identity]
+) -> dict[str, AuditEntry | None]:
     entries: dict[str, AuditEntry | None] = {}
     for digest, node in nodes.items():
         try:
@@ -132,7 +132,10 @@ def _read(nodes: Mapping[str, Node], identities: Sequence[Identity]) -> dict[str
 
 
 def _depends(
-    node: Node, entry: AuditEntry | None, by_chain: Mapping[str, list[str]], nodes: Mapping[str, Node]
+    node: Node,
+    entry: AuditEntry | None,
+    by_chain: Mapping[str, list[str]],
+    nodes: Mapping[str, Node],
 ) -> set[str]:
     """The entries ``node`` must come after: its parent, the last of each chain it saw."""
     found = {node.parent} if node.parent in nodes else set()
@@ -239,8 +242,11 @@ class _Guard:
         if entry.action not in ("consent.give", "consent.withdraw"):
             return False
         withdrawn = history.consent.get(key, ("", ""))[0] == "withdrawn"
-        if entry.action == "consent.give" and withdrawn and last and not self.merged.before(
-            last, node
+        if (
+            entry.action == "consent.give"
+            and withdrawn
+            and last
+            and not self.merged.before(last, node)
         ):
             return True
         self.consent[key] = node

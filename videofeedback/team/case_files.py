@@ -15,9 +15,9 @@ from videofeedback.library.audit import create_exclusive
 from videofeedback.library.cases import Case
 from videofeedback.library.merged_trail import PEERS
 
+from .admission import Batch, Judge
 from .errors import SyncError, SyncRollbackError
 from .heads import decrypt, encrypt
-from .admission import Batch, Judge
 from .merge import Op
 
 BATCH_FORMAT = "videofeedback-changes"
