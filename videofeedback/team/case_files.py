@@ -120,15 +120,23 @@ class CaseFiles:
     def ops(self, counts: dict[str, int] | None = None) -> list[Op]:
         """The ops that count (docs/FORMAT.md §12.3): each batch's author is the signer of
         the head that brought it; batches and ops judged by membership and role."""
-        history = self.case.history()
-        judge = Judge(
-            {n: u.role for n, u in self.library.trusted_users().items()},
-            history.members,
-            history.removals,
-        )
+        judge = self._judge()
         ops = judge.admit(self.batches(counts))
         self.refused = judge.refused
         return ops
+
+    def _judge(self) -> Judge:
+        history = self.case.history()
+        roles = {n: u.role for n, u in self.library.trusted_users().items()}
+        return Judge(roles, history.members, history.removals)
+
+    def would_count(self, op: Op) -> bool:
+        """Whether ``op``, by this laptop's user, would count in the merge."""
+        judge = self._judge()
+        mine = Batch(
+            self.device, len(numbered(self._batches_dir(self.device))) + 1, op.author, (op,)
+        )
+        return op in judge.admit([*self.batches(), mine])
 
     def all_ops(self) -> list[Op]:
         """Every op of every batch, counted or not (for the Lamport clock)."""
