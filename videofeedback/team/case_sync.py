@@ -16,6 +16,7 @@ from videofeedback.library.cases import Case
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.keyring import CaseKeys, load_case_keys
 from videofeedback.library.local_state import LocalState
+from videofeedback.library.roles import Action, Role, allowed
 
 from . import case_doc
 from .case_files import CaseFiles, CaseReport, chain_of, numbered
@@ -194,45 +195,64 @@ class CaseSync(CaseFiles, MediaTransfer):
 
     def _open_head(self, name: str, data: bytes) -> Head:
         """A head; one that does not open may be to a newer key epoch (a member was removed
-        on another laptop): then that device's key file for the next epoch is taken."""
+        on another laptop): then that device's key file for the next epoch is tried, and
+        taken only once the head opens with it and is signed by a member who may change the
+        case's members (the key file itself is not signed)."""
         keys = self.library.verify_keys()
         try:
             return Head.open(data, [self.case.identity], keys, self.case.id)
         except HeadKeyError:
             tag = name.rsplit("/", 1)[1]
-            while self._adopt_keys(tag):
+            candidate = self.case.identity
+            while found := self._next_keys(tag, candidate):
+                candidate, path = found
                 try:
-                    return Head.open(data, [self.case.identity], keys, self.case.id)
+                    head = Head.open(data, [candidate], keys, self.case.id)
                 except HeadKeyError:
                     continue
+                self._adopt(head, candidate, path)
+                return head
             raise
 
-    def _adopt_keys(self, tag: str) -> bool:
-        """Take the device's key.age of the next epoch if there is one that opens here."""
-        name = self.names.keys(f"{tag}\n{self.case.identity.epoch + 1}")
+    def _next_keys(self, tag: str, current: CaseKeys) -> tuple[CaseKeys, Path] | None:
+        """The device's key.age of epoch ``current.epoch + 1``, if it opens here and extends
+        ``current`` (same earlier epochs)."""
+        name = self.names.keys(f"{tag}\n{current.epoch + 1}")
         try:
             data = self.store.get(name)
         except StoreNotFoundError:
-            return False
-        before = self.case.identity.epoch
-        self._try_keys(data)
-        return self.case.identity.epoch > before
-
-    def _try_keys(self, data: bytes) -> None:
-        folder = self.case.folder / "sync" / "keys" / self.case.id
+            return None
+        epoch = str(current.epoch + 1)  # the folder's name must be the case's id
+        folder = self.case.folder / "sync" / "keys" / epoch / self.case.id
         private_folder(folder, parents=True)
-        (folder / "key.age").write_bytes(data)
+        path = folder / "key.age"
+        path.write_bytes(data)
         try:
             keys = load_case_keys(
                 folder, self.case.id, self.library.key_store(), self.case.session.identities
             )
         except (EncryptionError, LibraryError):
-            return  # not to us: this user was removed; nothing new will open
-        current = self.case.identity
+            return None  # not to us: this user was removed; nothing new will open
         if keys.epoch > current.epoch and keys.parts[: current.epoch] == current.parts:
-            os.replace(folder / "key.age", self.case.folder / "key.age")
-            self.case.identity = CaseKeys(current.case_id, current.kek, keys.parts)
-            self.case._log = None  # noqa: SLF001 (entries from now on: the new epoch)
+            return CaseKeys(current.case_id, current.kek, keys.parts), path
+        return None
+
+    def _adopt(self, head: Head, keys: CaseKeys, path: Path) -> None:
+        role = self.library.trusted_users().get(head.user)
+        members = self.case.history().members
+        if (
+            role is None
+            or not allowed(Role(role.role), Action.EDIT_CASE)
+            or (members is not None and head.user not in members)
+        ):
+            raise self._fail(
+                f"{head.user} wrote the case to a new key that they may not introduce (only a "
+                "member who may change the case's members may); nothing was merged — tell "
+                "your administrator"
+            )
+        os.replace(path, self.case.folder / "key.age")
+        self.case.identity = keys
+        self.case._log = None  # noqa: SLF001 (entries from now on: the new epoch)
 
     # --- merging ---------------------------------------------------------------------------
 
