@@ -33,6 +33,14 @@ def two(tmp_path, store):
     return a, b, case_id
 
 
+@pytest.fixture
+def colleagues(tmp_path, store):
+    """Two practitioners (both may change the case's details)."""
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    return a, b, case_id
+
+
 def test_two_laptops_exchange_changes_and_converge(two):
     a, b, case_id = two
     _sync(a)
@@ -61,17 +69,17 @@ def test_two_laptops_exchange_changes_and_converge(two):
             assert report.valid, report.summary()
 
 
-def test_concurrent_edits_of_one_field_are_kept_and_resolved(two):
-    a, b, case_id = two
+def test_concurrent_edits_of_one_field_are_kept_and_resolved(colleagues):
+    a, b, case_id = colleagues
     _sync(a)
     _sync(b)
     with a.session() as (_, pat):
         case = open_for_sync(pat, case_id)
         case.db.execute("UPDATE meta SET value = 'Title by pat' WHERE key = 'label'")
         case.save()
-    with b.session() as (_, sam):
-        case = open_for_sync(sam, case_id)
-        case.db.execute("UPDATE meta SET value = 'Title by sam' WHERE key = 'label'")
+    with b.session() as (_, cat):
+        case = open_for_sync(cat, case_id)
+        case.db.execute("UPDATE meta SET value = 'Title by cat' WHERE key = 'label'")
         case.save()
     _sync(a)
     report = _sync(b)
@@ -79,19 +87,19 @@ def test_concurrent_edits_of_one_field_are_kept_and_resolved(two):
     conflicts = report.cases[0].conflicts
     assert len(conflicts) == 1 and conflicts[0]["record"] == ["meta", "label"]
     values = {v["value"] for v in conflicts[0]["versions"]}
-    assert values == {"Title by pat", "Title by sam"}
+    assert values == {"Title by pat", "Title by cat"}
     assert _state(a, case_id)["label"] == _state(b, case_id)["label"]
     with a.session() as (_, pat):
         case = open_for_sync(pat, case_id)
         (conflict,) = list_conflicts(case)
-        chosen = next(o for o in conflict.ops if o.value == "Title by sam")
+        chosen = next(o for o in conflict.ops if o.value == "Title by cat")
         resolve_conflict(case, "meta", "label", "value", chosen.id)
         assert not list_conflicts(case)
     _sync(a)
     _sync(b)
-    assert _state(a, case_id)["label"] == _state(b, case_id)["label"] == "Title by sam"
-    with b.session() as (_, sam):
-        assert not list_conflicts(open_for_sync(sam, case_id))
+    assert _state(a, case_id)["label"] == _state(b, case_id)["label"] == "Title by cat"
+    with b.session() as (_, cat):
+        assert not list_conflicts(open_for_sync(cat, case_id))
 
 
 def test_a_consent_withdrawal_on_one_laptop_stops_filming_on_the_other(two):

@@ -18,9 +18,9 @@ def _env(laptop, user):
 
 
 def test_sync_status_and_conflicts_from_the_command_line(tmp_path, store):
-    a, case_id = first_laptop(tmp_path, store)
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
-    pat, sam = _env(a, "pat"), _env(b, "sam")
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "cat"))  # two practitioners
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    pat, cat = _env(a, "pat"), _env(b, "cat")
     status = run_cli("--user", "pat", "remote", "status", "--json", env=pat)
     before = json.loads(status.out)
     assert before["pending_uploads"] > 0 and before["last_sync"] is None
@@ -30,21 +30,21 @@ def test_sync_status_and_conflicts_from_the_command_line(tmp_path, store):
     assert case["case"] == case_id and case["pushed"] > 0 and case["error"] is None
     after = json.loads(run_cli("--user", "pat", "remote", "status", "--json", env=pat).out)
     assert after["pending_uploads"] == 0 and after["last_sync"]
-    assert run_cli("--user", "sam", "sync", env=sam).code == 0
-    for laptop, text in ((a, "pat's title"), (b, "sam's title")):
+    assert run_cli("--user", "cat", "sync", env=cat).code == 0
+    for laptop, text in ((a, "pat's title"), (b, "cat's title")):
         with laptop.session() as (_, session):
             opened = open_for_sync(session, case_id)
             opened.db.execute("UPDATE meta SET value = ? WHERE key = 'label'", (text,))
             opened.save()
     assert run_cli("--user", "pat", "sync", env=pat).code == 0
-    shown = run_cli("--user", "sam", "sync", env=sam)
+    shown = run_cli("--user", "cat", "sync", env=cat)
     assert shown.code == 0 and "1 conflict(s)" in shown.text
-    listed = json.loads(run_cli("--user", "sam", "conflicts", case_id, "--json", env=sam).out)
+    listed = json.loads(run_cli("--user", "cat", "conflicts", case_id, "--json", env=cat).out)
     (conflict,) = listed["conflicts"]
     pats = next(v["op"] for v in conflict["versions"] if v["value"] == "pat's title")
-    kept = run_cli("--user", "sam", "conflicts", case_id, "--keep", pats, "--json", env=sam)
+    kept = run_cli("--user", "cat", "conflicts", case_id, "--keep", pats, "--json", env=cat)
     assert kept.code == 0 and json.loads(kept.out)["conflicts"] == []
-    wrong = run_cli("--user", "sam", "conflicts", case_id, "--keep", "nope", env=sam)
+    wrong = run_cli("--user", "cat", "conflicts", case_id, "--keep", "nope", env=cat)
     assert_one_line_error(wrong, "no conflict")
 
 

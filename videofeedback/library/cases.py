@@ -31,7 +31,14 @@ from .keyring import CaseKeys
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
 from .members import Members
-from .merged_trail import chain_logs, chain_sizes, peer_folders, replay_merged
+from .merged_trail import (
+    chain_logs,
+    chain_sizes,
+    is_synced,
+    peer_folders,
+    replay_merged,
+    seen_vector,
+)
 from .participants import Participants
 from .records import CaseId, CaseListing, Programme, Purpose, SessionKind, as_json
 from .roles import Action, Role, require
@@ -151,7 +158,14 @@ class Case:
 
     def audit(self, action: str, obj: str, **detail: str) -> None:
         key = self.session.keys.require_signing_key()
+        if is_synced(self.folder):  # what this laptop had seen: the merged trail's order
+            detail["seen"] = seen_vector(self.folder, self.id, self.device)
         self.audit_log().append(self.session.name, action, obj, key, **detail)
+
+    @property
+    def device(self) -> str:
+        """This laptop's device id in the team store (created on first use)."""
+        return self.session.library.local.device_id()
 
     def save(self) -> None:
         """Write the database bound to the log's head, sign the head, and remember it here.
@@ -215,7 +229,13 @@ class Case:
         fresh = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
         report.problems.extend(
             replay_merged(
-                self.folder, self.id, [self.identity], keys, fresh, legacy[0] if legacy else 0
+                self.folder,
+                self.id,
+                [self.identity],
+                keys,
+                fresh,
+                legacy[0] if legacy else 0,
+                self.device,
             )
         )
         history.members, history.consent, history.closures = (
@@ -223,6 +243,7 @@ class Case:
             fresh.consent,
             fresh.closures,
         )
+        history.removals, history.comments = fresh.removals, fresh.comments
 
     def verify_audit(self) -> AuditReport:
         """Every link, signature and permission of the trail, its checkpoints, and the head
@@ -259,6 +280,7 @@ class Case:
             library.verify_keys(),
             merged,
             legacy[0] if legacy else 0,
+            self.device,
         )
         self._merged = (sizes, merged)
         return merged

@@ -60,6 +60,8 @@ class CaseHistory:
     # reel media id -> the purpose its signed reel.build says it was redacted for ("" none)
     reel_purposes: dict[str, str] = field(default_factory=dict)
     reviews: dict[str, str] = field(default_factory=dict)  # review session -> the reel shown
+    removals: dict[str, list[str]] = field(default_factory=dict)  # user -> each removal's seen
+    comments: dict[str, str] = field(default_factory=dict)  # comment id -> its signed author
 
     def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
         refusal = self._check(entry) if authenticated else None
@@ -89,6 +91,9 @@ class CaseHistory:
             self.members.add(entry.object)
         elif entry.action == "member.remove" and self.members is not None:
             self.members.discard(entry.object)
+            self.removals.setdefault(entry.object, []).append(entry.detail.get("seen", ""))
+        elif entry.action == "comment.add":
+            self.comments[entry.object] = entry.user
         elif entry.action in ("consent.give", "consent.withdraw"):
             status = "given" if entry.action == "consent.give" else "withdrawn"
             purpose = entry.detail.get("purpose", "")

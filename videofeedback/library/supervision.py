@@ -46,8 +46,17 @@ class Supervision(CasePart):
             rows = fetch(db, query + " ORDER BY created_at")
         else:
             rows = fetch(db, query + " WHERE target = ? ORDER BY created_at", (target,))
-        return [Comment(CommentId(r["id"]), r["target"], r["text"], r["author"], r["created_at"])
-                for r in rows]
+        signed = self.case.history().comments  # the author is the trail's, not the row's
+        return [
+            Comment(
+                CommentId(r["id"]),
+                r["target"],
+                r["text"],
+                signed.get(r["id"], f"{r['author']} (not in the signed trail)"),
+                r["created_at"],
+            )
+            for r in rows
+        ]
 
     def sign_off(self, recording_session: str, review_session: str) -> SignoffId:
         """Sign off a VIG cycle (a film and its shared review), signed with the user's key."""

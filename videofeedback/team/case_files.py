@@ -15,6 +15,7 @@ from videofeedback.library.audit import create_exclusive, now_iso
 from videofeedback.library.cases import Case
 from videofeedback.library.merged_trail import PEERS
 
+from .admission import Batch, Judge
 from .errors import SyncError, SyncRollbackError
 from .heads import decrypt, encrypt
 from .merge import Op
@@ -64,6 +65,15 @@ def chain_of(paths: list[Path], start: bytes, step: Callable[[bytes, bytes], byt
     return value
 
 
+def signer_of(signers: list[list[Any]], number: int) -> str | None:
+    """Who signed the head that brought batch ``number`` (``signers``: [up to, user] pairs
+    this laptop recorded as it accepted a device's heads); None for this laptop's own."""
+    for upto, user in signers:
+        if number <= int(upto):
+            return str(user)
+    return None
+
+
 class CaseFiles:
     """The sync folders of one open case, and the ops of its batches (decrypted once)."""
 
@@ -72,6 +82,7 @@ class CaseFiles:
         self.library = case.session.library
         self.device = self.library.local.device_id()
         self._plain: dict[Path, dict[str, Any]] = {}  # decrypted batches, by file
+        self.refused: list[str] = []  # what the last ops() did not count, in words
 
     def _fail(self, text: str, rollback: bool = False) -> SyncError:
         kind = SyncRollbackError if rollback else SyncError
@@ -107,14 +118,43 @@ class CaseFiles:
         flush_to_disk(folder)
 
     def ops(self, counts: dict[str, int] | None = None) -> list[Op]:
-        ops: list[Op] = []
+        """The ops that count (docs/FORMAT.md §12.3): each batch's author is the signer of
+        the head that brought it; batches and ops judged by membership and role."""
+        judge = self._judge()
+        ops = judge.admit(self.batches(counts))
+        self.refused = judge.refused
+        return ops
+
+    def _judge(self) -> Judge:
+        history = self.case.history()
+        roles = {n: u.role for n, u in self.library.trusted_users().items()}
+        return Judge(roles, history.members, history.removals)
+
+    def would_count(self, op: Op) -> bool:
+        """Whether ``op``, by this laptop's user, would count in the merge."""
+        judge = self._judge()
+        mine = Batch(
+            self.device, len(numbered(self._batches_dir(self.device))) + 1, op.author, (op,)
+        )
+        return op in judge.admit([*self.batches(), mine])
+
+    def all_ops(self) -> list[Op]:
+        """Every op of every batch, counted or not (for the Lamport clock)."""
+        return [o for b in self.batches() for o in b.ops]
+
+    def batches(self, counts: dict[str, int] | None = None) -> list[Batch]:
+        found: list[Batch] = []
+        heads = self.library.local.sync_heads(self.case.id)
         root = self.case.folder / "sync" / "batches"
         for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
             limit = None if counts is None else counts.get(folder.name, 0)
-            for path in numbered(folder)[:limit]:
+            signers = heads.get(folder.name, {}).get("signers", [])
+            for number, path in enumerate(numbered(folder)[:limit], 1):
                 data = self._batch(path)
-                ops.extend(Op.from_json(op, data["author"]) for op in data["ops"])
-        return ops
+                author = signer_of(signers, number) or str(data["author"])
+                ops = tuple(Op.from_json(op, author) for op in data["ops"])
+                found.append(Batch(folder.name, number, author, ops))
+        return found
 
     def _batch(self, path: Path) -> dict[str, Any]:
         if path not in self._plain:

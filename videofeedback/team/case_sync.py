@@ -16,6 +16,7 @@ from videofeedback.library.cases import Case
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.keyring import CaseKeys, load_case_keys
 from videofeedback.library.local_state import LocalState
+from videofeedback.library.roles import Action, Role, allowed
 
 from . import case_doc
 from .case_files import CaseFiles, CaseReport, chain_of, numbered
@@ -52,9 +53,8 @@ class CaseSync(CaseFiles, MediaTransfer):
         self._check_own(heads.pop(self.device, None))
         if self.fresh:
             self._learn_trail(heads)
-        members = set(self.case.members.names())
         for device, (head, _) in sorted(heads.items()):
-            self._pull(device, head, members)
+            self._pull(device, head)
         self._merge()
         self._push()
         return self.report
@@ -128,15 +128,10 @@ class CaseSync(CaseFiles, MediaTransfer):
             entries = self._fetch_entries(device, 0, GENESIS, head)
             self._writenumbered(self._peer_entries(device), 0, entries, 12)
 
-    def _pull(self, device: str, head: Head, members: set[str]) -> None:
+    def _pull(self, device: str, head: Head) -> None:
         state = self.local.sync_heads(self.case.id).get(device)
         have_entries = state["entries"] if state else 0
         have_batches = state["batches"] if state else 0
-        if head.user not in members and head.batches > have_batches:
-            self.report.notes.append(
-                f"{head.user} is not a member: their new changes were not merged"
-            )
-            return
         trail = bytes.fromhex(state["trail"]) if state else GENESIS
         chain = bytes.fromhex(state["batch_chain"]) if state else BATCH_GENESIS
         entries = self._fetch_entries(device, have_entries, trail, head)
@@ -148,7 +143,10 @@ class CaseSync(CaseFiles, MediaTransfer):
         )
         self._writenumbered(self._peer_entries(device), have_entries, entries, 12)
         self._writenumbered(self._batches_dir(device), have_batches, batches, 8)
-        self.local.accept_sync_head(self.case.id, device, head.state())
+        signers = list(state.get("signers", [])) if state else []
+        if head.batches > have_batches:  # the head's signer wrote them (never the batch's claim)
+            signers.append([head.batches, head.user])
+        self.local.accept_sync_head(self.case.id, device, {**head.state(), "signers": signers})
 
     def _get_named(self, name: str) -> bytes:
         try:
@@ -208,45 +206,64 @@ class CaseSync(CaseFiles, MediaTransfer):
 
     def _open_head(self, name: str, data: bytes) -> Head:
         """A head; one that does not open may be to a newer key epoch (a member was removed
-        on another laptop): then that device's key file for the next epoch is taken."""
+        on another laptop): then that device's key file for the next epoch is tried, and
+        taken only once the head opens with it and is signed by a member who may change the
+        case's members (the key file itself is not signed)."""
         keys = self.library.verify_keys()
         try:
             return Head.open(data, [self.case.identity], keys, self.case.id)
         except HeadKeyError:
             tag = name.rsplit("/", 1)[1]
-            while self._adopt_keys(tag):
+            candidate = self.case.identity
+            while found := self._next_keys(tag, candidate):
+                candidate, path = found
                 try:
-                    return Head.open(data, [self.case.identity], keys, self.case.id)
+                    head = Head.open(data, [candidate], keys, self.case.id)
                 except HeadKeyError:
                     continue
+                self._adopt(head, candidate, path)
+                return head
             raise
 
-    def _adopt_keys(self, tag: str) -> bool:
-        """Take the device's key.age of the next epoch if there is one that opens here."""
-        name = self.names.keys(f"{tag}\n{self.case.identity.epoch + 1}")
+    def _next_keys(self, tag: str, current: CaseKeys) -> tuple[CaseKeys, Path] | None:
+        """The device's key.age of epoch ``current.epoch + 1``, if it opens here and extends
+        ``current`` (same earlier epochs)."""
+        name = self.names.keys(f"{tag}\n{current.epoch + 1}")
         try:
             data = self.store.get(name)
         except StoreNotFoundError:
-            return False
-        before = self.case.identity.epoch
-        self._try_keys(data)
-        return self.case.identity.epoch > before
-
-    def _try_keys(self, data: bytes) -> None:
-        folder = self.case.folder / "sync" / "keys" / self.case.id
+            return None
+        epoch = str(current.epoch + 1)  # the folder's name must be the case's id
+        folder = self.case.folder / "sync" / "keys" / epoch / self.case.id
         private_folder(folder, parents=True)
-        (folder / "key.age").write_bytes(data)
+        path = folder / "key.age"
+        path.write_bytes(data)
         try:
             keys = load_case_keys(
                 folder, self.case.id, self.library.key_store(), self.case.session.identities
             )
         except (EncryptionError, LibraryError):
-            return  # not to us: this user was removed; nothing new will open
-        current = self.case.identity
+            return None  # not to us: this user was removed; nothing new will open
         if keys.epoch > current.epoch and keys.parts[: current.epoch] == current.parts:
-            os.replace(folder / "key.age", self.case.folder / "key.age")
-            self.case.identity = CaseKeys(current.case_id, current.kek, keys.parts)
-            self.case._log = None  # noqa: SLF001 (entries from now on: the new epoch)
+            return CaseKeys(current.case_id, current.kek, keys.parts), path
+        return None
+
+    def _adopt(self, head: Head, keys: CaseKeys, path: Path) -> None:
+        role = self.library.trusted_users().get(head.user)
+        members = self.case.history().members
+        if (
+            role is None
+            or not allowed(Role(role.role), Action.EDIT_CASE)
+            or (members is not None and head.user not in members)
+        ):
+            raise self._fail(
+                f"{head.user} wrote the case to a new key that they may not introduce (only a "
+                "member who may change the case's members may); nothing was merged — tell "
+                "your administrator"
+            )
+        os.replace(path, self.case.folder / "key.age")
+        self.case.identity = keys
+        self.case._log = None  # noqa: SLF001 (entries from now on: the new epoch)
 
     # --- merging ---------------------------------------------------------------------------
 
@@ -254,14 +271,15 @@ class CaseSync(CaseFiles, MediaTransfer):
         base_counts = json.loads(get_meta(self.case.db, "sync_base", "{}"))
         base = merge(self.ops(base_counts))
         everything = self.ops()
-        lamport = max([base.lamport, *(o.lamport for o in everything)]) + 1
+        self.report.notes.extend(self.refused)
+        lamport = max([base.lamport, *(o.lamport for o in self.all_ops())]) + 1
         self._stamp_media()  # before the diff: the hashes travel in this batch
         current = case_doc.extract(self.case.db)
         user = self.case.session.name
         new = [] if self.fresh else diff(base, current, self.device, user, lamport)
         if new:
             self.write_batch(new)
-            everything.extend(new)
+            everything = self.ops()  # this laptop's own changes judged like anyone's
         self.report.changes = len(new)
         merged = merge(everything)
         self._apply(merged, current)
@@ -338,7 +356,7 @@ class CaseSync(CaseFiles, MediaTransfer):
             self._put(self.names.keys(f"{tag}\n{epoch}"), data)
 
     def _push_head(self, entries: list[Path], batches: list[Path]) -> None:
-        all_ops = self.ops()
+        all_ops = self.all_ops()
         head = Head(
             self.case.id,
             self.device,

@@ -72,6 +72,11 @@ def resolve_conflict(case: Case, kind: str, key: str, field: str, choice: str) -
             "'videofeedback sync --json' lists the conflicts"
         )
     op = resolve(base, found, choice, engine.device, case.session.name)
+    if not engine.would_count(op):
+        raise SyncError(
+            f"case {case.id}: your role ({case.session.role.value}) may not change {kind} "
+            f"{key}; ask a member who may to choose"
+        )
     engine.write_batch([op])
     merged = merge(engine.ops())
     case_doc.apply(case.db, merged.doc)
