@@ -59,7 +59,8 @@ def team(library, tmp_path, seaweed):  # noqa: F811
     pat = (tmp_path / "pat-laptop", tmp_path / "pat-state", "pat")
     shutil.copytree(library, pat[0])
     with Library.open(library) as opened:
-        save_remote(opened.unlock("sam", USERS["sam"][1], sleep=lambda _: None), remote)
+        for user in ("sam", "pat"):  # the window is sam's, or pat's other laptop
+            save_remote(opened.unlock(user, USERS[user][1], sleep=lambda _: None), remote)
     with laptop(*pat) as (_, session):
         save_remote(session, remote)
         [summary] = list_cases(session)
@@ -109,20 +110,20 @@ def _relabel(where, case_id, title):
 
 
 def test_a_conflict_is_listed_and_settled_in_the_app(qtbot, team, window):
-    """pat and sam (on a second laptop of his) retitle the case offline; the window (sam)
-    pulls both: "Resolve…" lists the versions with who and when; keeping sam's settles it
-    and the choice reaches pat's laptop."""
+    """pat retitles the case offline on two laptops (a supervisor may not: his change would
+    not count); the window (pat's third) pulls both: "Resolve…" lists the versions with who
+    and when; keeping one settles it and the choice reaches the other laptops."""
     tmp, case_id = team["tmp"], team["case"]
-    sams = (tmp / "sam-laptop", tmp / "sam2-state", "sam")
-    shutil.copytree(team["library"], sams[0])  # with sam's remote
-    _sync(*sams)
-    unlock(qtbot, window, "sam", USERS["sam"][1])
+    other = (tmp / "pat-laptop-2", tmp / "pat2-state", "pat")
+    shutil.copytree(team["pat"][0], other[0])  # with pat's remote; its own device
+    _sync(*other)
+    unlock(qtbot, window, "pat", USERS["pat"][1])
     indicator = window.sync_indicator
     assert _synced(qtbot, window) is SyncState.UP_TO_DATE
-    for where in (team["pat"], sams):  # every copy's first state seen everywhere
+    for where in (team["pat"], other):  # every copy's first state seen everywhere
         _sync(*where)
     _relabel(team["pat"], case_id, "Title by pat")
-    _relabel(sams, case_id, "Title by sam")
+    _relabel(other, case_id, "Title on the other laptop")
     assert _synced(qtbot, window) is SyncState.CONFLICT
     assert indicator.label.text().startswith("1 conflict")
     assert indicator.conflicts_button.isVisible()
@@ -132,11 +133,11 @@ def test_a_conflict_is_listed_and_settled_in_the_app(qtbot, team, window):
     top = dialog.tree.topLevelItem(0)
     assert "label" in top.text(0)
     versions = {top.child(i).text(0): top.child(i) for i in range(top.childCount())}
-    assert set(versions) == {"Title by pat", "Title by sam"}
-    assert {v.text(1) for v in versions.values()} == {"pat", "sam"}
+    assert set(versions) == {"Title by pat", "Title on the other laptop"}
+    assert {v.text(1) for v in versions.values()} == {"pat"}
     assert all(v.text(2).startswith("20") for v in versions.values())  # when, ISO
     assert not dialog.keep_button.isEnabled()
-    rect = dialog.tree.visualItemRect(versions["Title by sam"])
+    rect = dialog.tree.visualItemRect(versions["Title on the other laptop"])
     qtbot.mouseClick(dialog.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert dialog.keep_button.isEnabled()
     qtbot.mouseClick(dialog.keep_button, Qt.MouseButton.LeftButton)
@@ -149,5 +150,5 @@ def test_a_conflict_is_listed_and_settled_in_the_app(qtbot, team, window):
     _sync(*team["pat"])
     with laptop(*team["pat"]) as (_, pat):
         case = open_for_sync(pat, case_id)
-        assert case.label == "Title by sam"
+        assert case.label == "Title on the other laptop"
         assert not list_conflicts(case)
