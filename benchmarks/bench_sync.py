@@ -22,15 +22,16 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import threading
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -172,13 +173,17 @@ def run_large(root: Path, store: S3Store, cases: int, mib: int) -> None:
         "boto3 upload_file": {"kind": "boto3-up", "files": files, **server},
         "boto3 download_file": {"kind": "boto3-down", "files": files, "to": str(down), **server},
     }
-    print(f"{'':22} {'peak RSS':>9} {'(start)':>8} {'wall s':>7} {'CPU s':>6} {'MiB/s':>6}")
+    print(
+        f"{'':22} {'peak RSS':>9} {'(start)':>8} {'wall s':>7} {'CPU s':>6} {'MiB/s':>6}"
+        "  peak RSS per quarter of the run (MB)"
+    )
     for name, job in jobs.items():
         got = measured_child(job)
         rate = got["bytes"] / got["wall"] / MIB
+        quarters = " ".join(f"{q:4.0f}" for q in got["quarters"])
         print(
             f"{name:22} {got['peak']:6.0f} MB {got['start']:5.0f} MB "
-            f"{got['wall']:7.1f} {got['cpu']:6.1f} {rate:6.0f}"
+            f"{got['wall']:7.1f} {got['cpu']:6.1f} {rate:6.0f}  {quarters}"
         )
     print(f"load average after the runs: {os.getloadavg()[0]:.2f}")
 
@@ -216,13 +221,13 @@ def sealed_random(path: Path, size: int, recipients: list[Recipient]) -> None:
         writer.close()
 
 
-def measured_child(job: dict[str, object]) -> dict[str, float]:
+def measured_child(job: dict[str, object]) -> dict[str, Any]:
     argv = [sys.executable, __file__, "--child", json.dumps(job)]
     done = subprocess.run(argv, check=True, capture_output=True, text=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def child(job: dict[str, object]) -> dict[str, float]:
+def child(job: dict[str, object]) -> dict[str, Any]:
     """In the child: do the job with a sampler running; its peak RSS, times and bytes."""
     work = {"sync": _child_sync, "boto3-up": _boto3_up, "boto3-down": _boto3_down}
     prepare = work[str(job["kind"])](job)
@@ -232,7 +237,8 @@ def child(job: dict[str, object]) -> dict[str, float]:
         moved = prepare()
         wall = time.perf_counter() - start
     return {
-        "peak": rss.peak, "start": rss.before, "wall": wall, "cpu": _cpu() - cpu, "bytes": moved
+        "peak": rss.peak, "start": rss.before, "wall": wall, "cpu": _cpu() - cpu, "bytes": moved,
+        "quarters": rss.quarters(),
     }  # fmt: skip
 
 
@@ -289,6 +295,7 @@ class PeakRss:
 
     def __enter__(self) -> PeakRss:
         self.before = self.peak = rss_mb()
+        self.samples: list[float] = [self.before]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -296,12 +303,20 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
+            self.samples.append(rss_mb())
+            self.peak = max(self.peak, self.samples[-1])
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, rss_mb())
+
+    def quarters(self) -> list[float]:
+        """The peak in each quarter of the samples (flat memory: four similar figures)."""
+        n = len(self.samples)
+        return [
+            max(self.samples[q * n // 4 : max(q * n // 4 + 1, (q + 1) * n // 4)]) for q in range(4)
+        ]
 
 
 def rss_mb() -> float:
