@@ -6,19 +6,32 @@ and the requests of a sync where nothing changed (what a larger library costs pe
 
 Usage: .venv/bin/python benchmarks/bench_sync.py [--cases 10] [--changes 1000]
 Goal (issue 17): 1,000 small changes across 10 cases under 5 s to the local server.
+
+``--library-mib N``: memory while syncing a large library. Laptop A's library gets N MiB of
+recordings (age-encrypted random bytes, 512 MiB each, spread over the cases) and some small
+changes; A syncs them up, then laptop B (a copy made before the media, its own state folder)
+syncs them down, each sync in a child process of its own whose resident memory a thread
+samples every 20 ms; then boto3 uploads and downloads the same files (the baseline), also
+in child processes. Printed per contender: peak RSS, wall and CPU time, bytes/s.
+Goal (issue 17): memory flat (<= 300 MB) while syncing a 2 GiB library.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -26,12 +39,13 @@ from tests import fast_scrypt  # noqa: E402
 
 fast_scrypt.install()  # benchmark users only: identities at scrypt 2^10
 
-from videofeedback.library import Library, Role  # noqa: E402
+from encryption import AgeWriter, Recipient  # noqa: E402
+from videofeedback.library import Library, Purpose, Role, SessionKind  # noqa: E402
 from videofeedback.library.cases import Programme, create_case  # noqa: E402
 from videofeedback.library.local_state import STATE_ENV  # noqa: E402
 from videofeedback.team.devserver import DevServer  # noqa: E402
 from videofeedback.team.remotes import Remote, save_remote  # noqa: E402
-from videofeedback.team.store import S3Store, StoreCredentials, StoreLocation  # noqa: E402
+from videofeedback.team.store import MIB, S3Store, StoreCredentials, StoreLocation  # noqa: E402
 from videofeedback.team.sync import open_for_sync, sync_library  # noqa: E402
 
 PW = "{}-quiet-harbour-lantern"
@@ -65,7 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=10)
     parser.add_argument("--changes", type=int, default=1000)
+    parser.add_argument("--library-mib", type=int, default=0)
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # a measured child's job (JSON)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return
     root = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     server = DevServer(root / "store").start()
     try:
@@ -80,6 +99,9 @@ def main() -> None:
                 break
             except Exception:  # noqa: BLE001 (the volume server starts after S3)
                 time.sleep(0.3)
+        if args.library_mib:
+            run_large(root, store, args.cases, args.library_mib)
+            return
         store.s3.meta.events.register("before-send.s3", _count)
         run(root, store, args.cases, args.changes)
     finally:
@@ -87,9 +109,10 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run(root: Path, store: S3Store, cases: int, changes: int) -> None:
+def two_laptops(root: Path, store: S3Store, cases: int) -> list[str]:
+    """Laptop A's library (alice, pat, ``cases`` cases, the remote) and B, a copy of it."""
     a, b = root / "lib-a", root / "lib-b"
-    sa, sb = root / "state-a", root / "state-b"
+    sa = root / "state-a"
     os.environ[STATE_ENV] = str(sa)
     library, alice = Library.create(a, "alice", PW.format("alice"), root / "rec.age", 30)
     library.add_user(alice, "pat", Role.PRACTITIONER, PW.format("pat"))
@@ -99,6 +122,13 @@ def run(root: Path, store: S3Store, cases: int, changes: int) -> None:
     save_remote(pat, Remote("office", store.location, store._credentials))  # noqa: SLF001
     library.close()
     shutil.copytree(a, b)
+    return ids
+
+
+def run(root: Path, store: S3Store, cases: int, changes: int) -> None:
+    a, b = root / "lib-a", root / "lib-b"
+    sa, sb = root / "state-a", root / "state-b"
+    ids = two_laptops(root, store, cases)
     # the benchmark's client counts the requests: give the sync that very client
     client = store.s3
     S3Store.s3 = property(lambda self: client)  # type: ignore[method-assign,assignment]
@@ -115,6 +145,192 @@ def run(root: Path, store: S3Store, cases: int, changes: int) -> None:
     print(f"{changes} changes over {cases} cases: push {push[0]:.2f} s, {push[1]} requests")
     print(f"  pull + merge on the other laptop: {pull[0]:.2f} s, {pull[1]} requests")
     print(f"  a sync with nothing new: {idle[0]:.2f} s, {idle[1]} requests")
+
+
+# --- --library-mib: memory while syncing a large library ------------------------------------
+
+RECORDING_MIB = 512
+
+
+def run_large(root: Path, store: S3Store, cases: int, mib: int) -> None:
+    from benchmarks.common import machine
+
+    a, b = root / "lib-a", root / "lib-b"
+    sa, sb = root / "state-a", root / "state-b"
+    ids = two_laptops(root, store, cases)
+    for folder, state in ((a, sa), (b, sb)):  # both know the cases; B has no media yet
+        _sync(folder, state, "pat")
+    files = add_recordings(a, sa, ids, mib)
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} before the runs")
+    print(f"library: {mib} MiB in {len(files)} recordings over {cases} cases, 100 small changes")
+    location, keys = store.location, store._credentials  # noqa: SLF001
+    server = {"endpoint": location.endpoint, "bucket": location.bucket}
+    server.update(access=keys.access_key, secret=keys.secret_key)
+    down = root / "boto3-down"
+    jobs = {
+        "A: sync up (ours)": {"kind": "sync", "folder": str(a), "state": str(sa)},
+        "B: sync down (ours)": {"kind": "sync", "folder": str(b), "state": str(sb)},
+        "boto3 upload_file": {"kind": "boto3-up", "files": files, **server},
+        "boto3 download_file": {"kind": "boto3-down", "files": files, "to": str(down), **server},
+    }
+    print(
+        f"{'':22} {'peak RSS':>9} {'(start)':>8} {'wall s':>7} {'CPU s':>6} {'MiB/s':>6}"
+        "  peak RSS per quarter of the run (MB)"
+    )
+    for name, job in jobs.items():
+        got = measured_child(job)
+        rate = got["bytes"] / got["wall"] / MIB
+        quarters = " ".join(f"{q:4.0f}" for q in got["quarters"])
+        print(
+            f"{name:22} {got['peak']:6.0f} MB {got['start']:5.0f} MB "
+            f"{got['wall']:7.1f} {got['cpu']:6.1f} {rate:6.0f}  {quarters}"
+        )
+    print(f"load average after the runs: {os.getloadavg()[0]:.2f}")
+
+
+def add_recordings(folder: Path, state: Path, ids: list[str], mib: int) -> list[str]:
+    """Recordings of random bytes, sealed to their case, on a consented session, with small
+    changes beside them; the file names."""
+    library, pat = _session(folder, state, "pat")
+    files = []
+    try:
+        for n in range(max(1, mib // RECORDING_MIB)):
+            case = open_for_sync(pat, ids[n % len(ids)])
+            if not case.participants.all():
+                case.consent.set(case.participants.add("Bea", "mother"), Purpose.FILMING, True)
+            session = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
+            path = case.folder / "media" / f"r{n}.age"
+            path.parent.mkdir(exist_ok=True, mode=0o700)
+            sealed_random(path, min(RECORDING_MIB, mib - n * RECORDING_MIB) * MIB, case.recipients)
+            case.media.add(session, "recording", f"media/r{n}.age", {})
+            for g in range(100 // max(1, mib // RECORDING_MIB)):
+                case.goals.add(f"goal {n}.{g}")
+            case.save()
+            files.append(str(path))
+    finally:
+        library.close()
+    return files
+
+
+def sealed_random(path: Path, size: int, recipients: list[Recipient]) -> None:
+    block = os.urandom(MIB)
+    with open(path, "wb") as out:
+        writer = AgeWriter(out, recipients)
+        for _ in range(size // MIB):
+            writer.write(block)
+        writer.close()
+
+
+def measured_child(job: dict[str, object]) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--child", json.dumps(job)]
+    done = subprocess.run(argv, check=True, capture_output=True, text=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def child(job: dict[str, object]) -> dict[str, Any]:
+    """In the child: do the job with a sampler running; its peak RSS, times and bytes."""
+    work = {"sync": _child_sync, "boto3-up": _boto3_up, "boto3-down": _boto3_down}
+    prepare = work[str(job["kind"])](job)
+    cpu = _cpu()
+    with PeakRss() as rss:
+        start = time.perf_counter()
+        moved = prepare()
+        wall = time.perf_counter() - start
+    return {
+        "peak": rss.peak, "start": rss.before, "wall": wall, "cpu": _cpu() - cpu, "bytes": moved,
+        "quarters": rss.quarters(),
+    }  # fmt: skip
+
+
+def _child_sync(job: dict[str, object]):  # type: ignore[no-untyped-def]
+    library, session = _session(Path(str(job["folder"])), Path(str(job["state"])), "pat")
+
+    def sync() -> int:
+        report = sync_library(library, session, "office")
+        assert report.ok, report.to_json()
+        return sum(c.bytes_up + c.bytes_down for c in report.cases)
+
+    return sync
+
+
+def _client(job: dict[str, object]):  # type: ignore[no-untyped-def]
+    location = StoreLocation(str(job["endpoint"]), str(job["bucket"]))
+    return S3Store(location, StoreCredentials(str(job["access"]), str(job["secret"]))).s3
+
+
+def _boto3_up(job: dict[str, object]):  # type: ignore[no-untyped-def]
+    s3, files = _client(job), [Path(f) for f in job["files"]]  # type: ignore[attr-defined]
+
+    def up() -> int:
+        for n, path in enumerate(files):
+            s3.upload_file(str(path), str(job["bucket"]), f"boto3-{n}")
+        return sum(p.stat().st_size for p in files)
+
+    return up
+
+
+def _boto3_down(job: dict[str, object]):  # type: ignore[no-untyped-def]
+    s3, count, to = _client(job), len(job["files"]), Path(str(job["to"]))  # type: ignore[arg-type]
+    to.mkdir(exist_ok=True)
+
+    def down() -> int:
+        moved = 0
+        for n in range(count):
+            s3.download_file(str(job["bucket"]), f"boto3-{n}", str(to / str(n)))
+            moved += (to / str(n)).stat().st_size
+            (to / str(n)).unlink()
+        return moved
+
+    return down
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+class PeakRss:
+    """This process's resident memory (psutil if installed, else /proc), sampled every
+    20 ms by a thread while the block runs (MB)."""
+
+    def __enter__(self) -> PeakRss:
+        self.before = self.peak = rss_mb()
+        self.samples: list[float] = [self.before]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.samples.append(rss_mb())
+            self.peak = max(self.peak, self.samples[-1])
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+    def quarters(self) -> list[float]:
+        """The peak in each quarter of the samples (flat memory: four similar figures)."""
+        n = len(self.samples)
+        return [
+            max(self.samples[q * n // 4 : max(q * n // 4 + 1, (q + 1) * n // 4)]) for q in range(4)
+        ]
+
+
+def rss_mb() -> float:
+    try:
+        import psutil  # type: ignore[import-untyped]
+
+        return float(psutil.Process().memory_info().rss) / 1e6
+    except ImportError:
+        pass
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return 0.0
 
 
 if __name__ == "__main__":
