@@ -182,13 +182,16 @@ def while_held(gate: Gate, look: object) -> threading.Thread:
 
 
 def children() -> list[int]:
+    """This process's ffmpeg children (not the test store a team test of this worker may
+    have left running for the session: it is not started by the media layer)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
+            program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"ffmpeg" in program:
             found.append(int(pid))
     return found
 
