@@ -21,10 +21,7 @@ NEEDS_CORPUS = [
     "tests/media/test_overview.py::test_silent_import_has_flat_peaks",
     "tests/cli/test_media_commands.py::test_media_workflow_through_the_cli",
 ]
-IN_THE_REPOSITORY = [
-    f"{IMPORTS}[ios_3gp_h263_amrnb8k_mono.3gp]",
-    "tests/encryption/test_cctv_vectors.py",
-]
+IN_THE_REPOSITORY = ["tests/encryption/test_cctv_vectors.py"]
 
 
 def pytest_in(folder, *args):

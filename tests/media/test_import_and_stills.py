@@ -14,7 +14,7 @@ from clips.probe import parse_probe
 from clips.synthetic import SyntheticSource, read_pattern
 from tests import plaintext
 from tests.media.conftest import decode_frames, media_files
-from tests.paths import MEDIA_IN_REPO, media_file, real_media_names
+from tests.paths import DATA, media_file, real_media_names
 from videofeedback import media, redaction
 from videofeedback.redaction import ReviewPendingError
 
@@ -64,7 +64,7 @@ def test_every_real_file_imports(studio, name):
 def test_damaged_file_is_refused_and_leaves_nothing(studio):
     before = media_files(studio.case)
     with pytest.raises(UnreadableMediaError, match="not a video|damaged"):
-        media.import_file(studio.case, studio.session_id, MEDIA_IN_REPO.parent / "MANIFEST.md")
+        media.import_file(studio.case, studio.session_id, DATA / "MANIFEST.md")
     assert media_files(studio.case) == before
     truncated = media_file("truncated_panasonic_ag_hmc151.mts")  # GPL: from the corpus
     with pytest.raises(UnreadableMediaError, match="no picture could be decoded"):
