@@ -20,6 +20,7 @@ from videofeedback.library.cases import Programme, Purpose, create_case
 from videofeedback.library.local_state import STATE_ENV
 from videofeedback.team.remotes import Remote, save_remote
 from videofeedback.team.store import S3Store
+from videofeedback.team.sync import SyncReport, sync_library
 
 PASSPHRASES = {
     "alice": "alice-quiet-harbour-lantern",
@@ -88,3 +89,20 @@ def first_laptop(tmp_path: Path, store: S3Store, members=("pat", "sam")) -> tupl
 
 def remote_of(store: S3Store) -> Remote:
     return Remote("office", store.location, store._credentials)
+
+
+def sync(laptop: Laptop, user: str | None = None) -> SyncReport:
+    """One sync of every case of ``laptop`` (as ``user``) with the store named "office"."""
+    with laptop.session(user) as (library, session):
+        return sync_library(library, session, "office")
+
+
+def sync_ok(laptop: Laptop, user: str | None = None) -> SyncReport:
+    report = sync(laptop, user)
+    assert report.ok, report.to_json()
+    return report
+
+
+def store_objects(store: S3Store) -> dict[str, bytes]:
+    """Every object under the store's prefix (but the store fixture's probes), by name."""
+    return {i.name: store.get(i.name) for i in store.list("") if not i.name.startswith("probe/")}

@@ -5,12 +5,8 @@ change the case's members. Real SeaweedFS, real crypto."""
 from __future__ import annotations
 
 from tests.team.laptops import first_laptop
-from videofeedback.team.sync import open_for_sync, sync_library
-
-
-def _sync(laptop, user=None):
-    with laptop.session(user) as (library, session):
-        return sync_library(library, session, "office")
+from tests.team.laptops import sync as _sync
+from videofeedback.team.sync import open_for_sync
 
 
 def _epoch(laptop, case_id):

@@ -27,6 +27,9 @@ import pytest
 from encryption import EncryptionError, iter_decrypt, read_encrypted, write_encrypted
 from tests.team import test_join
 from tests.team.laptops import CANARY_NAME, PASSPHRASES, first_laptop
+from tests.team.laptops import store_objects as _objects
+from tests.team.laptops import sync as _sync
+from tests.team.laptops import sync_ok as _ok
 from tests.team.test_join import _forge, _join, _join_env
 from videofeedback.library import audit as audit_module
 from videofeedback.library.case_db import get_meta, set_meta
@@ -38,27 +41,12 @@ from videofeedback.team.heads import PACK_MAGIC, CaseNames, encrypt, unpack
 from videofeedback.team.joining import PACKAGE
 from videofeedback.team.merge import diff, merge
 from videofeedback.team.quiet import fetch_raw_heads
-from videofeedback.team.sync import open_for_sync, sync_library
+from videofeedback.team.sync import open_for_sync
 
 team = test_join.team  # the fixture: alice's library with bob, `team init` run
 EVE = "eve-quiet-harbour-lantern"
 EARLY = "2026-01-01T00:00:00.000000Z"  # before anything the tests write
 FUTURE = "2099-01-01T00:00:00.000000Z"
-
-
-def _sync(laptop, user=None):
-    with laptop.session(user) as (library, session):
-        return sync_library(library, session, "office")
-
-
-def _ok(laptop, user=None):
-    report = _sync(laptop, user)
-    assert report.ok, report.to_json()
-    return report
-
-
-def _objects(store):
-    return {i.name: store.get(i.name) for i in store.list("") if not i.name.startswith("probe/")}
 
 
 def _raw_put(store, name, data):

@@ -7,16 +7,10 @@ from datetime import date
 import pytest
 
 from tests.team.laptops import CANARY_TITLE, first_laptop
+from tests.team.laptops import sync_ok as _sync
 from videofeedback.library.cases import SessionKind
 from videofeedback.team.conflicts import list_conflicts, resolve_conflict
 from videofeedback.team.sync import open_for_sync, sync_library
-
-
-def _sync(laptop, user=None):
-    with laptop.session(user) as (library, session):
-        report = sync_library(library, session, "office")
-    assert report.ok, report.to_json()
-    return report
 
 
 def _state(laptop, case_id, user=None):

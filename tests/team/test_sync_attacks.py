@@ -10,23 +10,11 @@ import pytest
 
 from encryption import EncryptionError, X25519Identity, iter_decrypt
 from tests.team.laptops import CANARY_NAME, CANARY_TITLE, first_laptop
+from tests.team.laptops import store_objects as _objects
+from tests.team.laptops import sync as _sync
+from tests.team.laptops import sync_ok as _ok
 from videofeedback.team.heads import PACK_MAGIC, unpack
-from videofeedback.team.sync import open_for_sync, sync_library
-
-
-def _sync(laptop, user=None):
-    with laptop.session(user) as (library, session):
-        return sync_library(library, session, "office")
-
-
-def _ok(laptop, user=None):
-    report = _sync(laptop, user)
-    assert report.ok, report.to_json()
-    return report
-
-
-def _objects(store):
-    return {i.name: store.get(i.name) for i in store.list("") if not i.name.startswith("probe/")}
+from videofeedback.team.sync import open_for_sync
 
 
 def _edit(laptop, case_id, text):
