@@ -87,3 +87,34 @@ def test_a_batch_signed_by_another_user_or_moved_elsewhere_counts_nowhere():
     assert check_signed(good, "case-1", "e" * 32, 3, keys).author is None  # another device
     edited = {**good, "ops": [{"id": "x"}]}
     assert check_signed(edited, "case-1", DEV, 3, keys).author is None
+
+
+def test_an_unsigned_batch_after_signed_ones_counts_nowhere(tmp_path, store):
+    """sam's patched program on pat's laptop writes an old-style unsigned batch naming pat
+    (a goal rewritten: not her role); pat's next sync signs the head over it (the older rule
+    made it pat's). The device already signs its batches, so it is merged nowhere."""
+    from tests.team.test_review_attacks import _write_batch_as
+
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("pat's goal")
+        case.save()
+    for laptop in (a, b, a):
+        _ok(laptop)
+    with a.session("sam") as (_, sam):
+        case = open_for_sync(sam, case_id)
+        case.db.execute("UPDATE goals SET text = 'rewritten in pat''s name'")
+        _write_batch_as(case, "pat")
+        # only the batch: a change left in the database would be diffed and signed by
+        # whoever syncs next (FORMAT §10.6, "Not guaranteed yet")
+        case.db.execute("UPDATE goals SET text = 'pat''s goal'")
+        case.save()
+    report = _ok(a)
+    assert any("not signed" in n for n in report.cases[0].notes), report.to_json()
+    _ok(b)
+    assert _goals(b, case_id) == ["pat's goal"]
+    with b.session() as (_, cat):
+        counted = CaseSync(open_for_sync(cat, case_id), None).ops()
+    assert not [o for o in counted if "in pat's name" in str(o.value)]
