@@ -89,3 +89,21 @@ def test_lost_parts_open_what_was_written_with_them():
     sealed = encrypt(b"written at the lost epoch", [loser.recipient])
     assert decrypt(sealed, [kept]) == b"written at the lost epoch"
     assert kept.recipient == winner.recipient
+
+
+def test_a_removal_made_at_a_later_epoch_still_beats_the_removed_member_s_rotation():
+    """pat removes sam (epoch 2), then cat (epoch 3); cat, still at epoch 1, rotates to her
+    own epoch 2: whatever the digests, pat's branch wins at epoch 2."""
+    base = CaseKeys.new(CASE)
+    two, note_two = _rotation(base, "pat", removes="sam")
+    three, note_three = _rotation(two, "pat", removes="cat")
+    cats, cat_note = _rotation(base, "cat")
+    while cat_note.digest > note_two.digest:  # hers would win the tie
+        cats, cat_note = _rotation(base, "cat")
+    pats = Offer(three.parts, {2: note_two, 3: note_three})
+    rules = Rules(ROLES, {"pat", "cat"}, {})
+    for ours, other in (
+        (pats, Offer(cats.parts, {2: cat_note})),
+        (Offer(cats.parts, {2: cat_note}), pats),
+    ):
+        assert decide(CASE, base.kek, ours, [other], rules).parts == three.parts

@@ -121,8 +121,9 @@ class CaseFiles:
         flush_to_disk(folder)
 
     def ops(self, counts: dict[str, int] | None = None) -> list[Op]:
-        """The ops that count (docs/FORMAT.md §12.3): each batch's author is the signer of
-        the head that brought it; batches and ops judged by membership and role."""
+        """The ops that count (docs/FORMAT.md §12.3): each batch's author is its signer (an
+        unsigned older batch: the signer of the head that brought it); batches and ops
+        judged by membership and role."""
         judge = self._judge()
         ops = judge.admit(self.batches(counts))
         self.refused = [*self._unsigned, *judge.refused]

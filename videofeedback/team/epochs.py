@@ -95,7 +95,7 @@ def decide(case_id: str, kek: bytes, ours: Offer, offers: list[Offer], rules: Ru
             continue
         if not valid:
             return Decision(ours.parts, {}, ours.others, dropped[0], dropped)
-        pick = _winner(valid)
+        pick = _winner(valid, _removals_along(chains, prefix, epoch))
         prefix.append(pick)
         notes[epoch] = valid[pick]
     kept = tuple(prefix)
@@ -108,7 +108,24 @@ def decide(case_id: str, kek: bytes, ours: Offer, offers: list[Offer], rules: Ru
     return Decision(kept, notes, tuple(sorted(lost)), None, dropped)
 
 
-def _winner(valid: dict[bytes, EpochNote]) -> bytes:
-    removed = {n.removes for n in valid.values() if n.removes}
-    kept = {p: n for p, n in valid.items() if n.user not in removed} or valid
+def _removals_along(chains: list[Offer], prefix: list[bytes], epoch: int) -> dict[bytes, set[str]]:
+    """Per candidate part of ``epoch``: whom the rotations on its branch (it and the later
+    epochs built on it) remove."""
+    found: dict[bytes, set[str]] = {}
+    for chain in chains:
+        if len(chain.parts) >= epoch and list(chain.parts[: epoch - 1]) == prefix:
+            names = found.setdefault(chain.parts[epoch - 1], set())
+            names.update(n.removes for e, n in chain.notes.items() if e >= epoch and n)
+    return found
+
+
+def _winner(valid: dict[bytes, EpochNote], removals: dict[bytes, set[str]]) -> bytes:
+    """A rotation whose signer another branch removes loses (a removal made at a later
+    epoch on top of a concurrent rotation counts too); then the smaller note digest."""
+    kept = {
+        part: note
+        for part, note in valid.items()
+        if not any(note.user in removals.get(other, set()) for other in valid if other != part)
+    }
+    kept = kept or valid
     return min(kept, key=lambda p: kept[p].digest)
