@@ -4,6 +4,8 @@ SeaweedFS, real crypto."""
 
 from __future__ import annotations
 
+import pytest
+
 from encryption import UserKeys
 from tests.team.laptops import first_laptop
 from tests.team.laptops import sync_ok as _ok
@@ -118,3 +120,39 @@ def test_an_unsigned_batch_after_signed_ones_counts_nowhere(tmp_path, store):
     with b.session() as (_, cat):
         counted = CaseSync(open_for_sync(cat, case_id), None).ops()
     assert not [o for o in counted if "in pat's name" in str(o.value)]
+
+
+def test_a_change_saved_offline_is_signed_by_its_author_not_by_the_next_user_who_syncs(
+    tmp_path, store
+):
+    """sam (a supervisor) on pat's laptop rewrites a goal while the store cannot be reached;
+    her sync fails, but seals her change into a batch she signs (and merges it locally: not
+    her role, so it is reverted). pat syncs later from the same laptop: the rewrite is not
+    in his batch, and laptop b merges nothing of it."""
+    from videofeedback.team.errors import StoreUnreachableError
+    from videofeedback.team.remotes import Remote, save_remote
+    from videofeedback.team.store import StoreLocation
+    from videofeedback.team.sync import sync_library
+
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("pat's goal")
+        case.save()
+    for laptop in (a, b, a):
+        _ok(laptop)
+    with a.session("sam") as (library, sam):
+        save_remote(
+            sam, Remote("away", StoreLocation("http://127.0.0.1:9", "team"), store._credentials)
+        )
+        case = open_for_sync(sam, case_id)
+        case.db.execute("UPDATE goals SET text = 'rewritten offline by the supervisor'")
+        case.save()
+        with pytest.raises(StoreUnreachableError):
+            sync_library(library, sam, "away")
+    assert _goals(a, case_id) == ["pat's goal"]  # her change was sealed, and not hers to make
+    _ok(a)
+    _ok(b)
+    assert _goals(b, case_id) == ["pat's goal"]
+    assert "sam" in _authors(b, case_id, _device(a))
