@@ -13,6 +13,7 @@ from videofeedback.library.merged_trail import is_synced
 
 from .case_sync import CaseSync
 from .errors import SyncError
+from .quiet import fingerprint
 
 
 def seal_offline(library: Library, session: UserSession) -> int:
@@ -27,11 +28,20 @@ def seal_offline(library: Library, session: UserSession) -> int:
             continue
         if not is_synced(library.case_folder(case_id)):
             continue
+        now = fingerprint(library, case_id)  # unchanged since the last sync or seal: skip
+        if now in (library.local.sync_value(f"quiet:{case_id}"), _sealed(library, case_id)):
+            continue
         try:
             made += run_on_case(session, case_id, _seal)
         except (PermissionDeniedError, LibraryError, SyncError):
             continue
+        library.local.set_sync_value(f"sealed:{case_id}", fingerprint(library, case_id))
     return made
+
+
+def _sealed(library: Library, case_id: str) -> str | None:
+    value = library.local.sync_value(f"sealed:{case_id}")
+    return str(value) if value else None
 
 
 def _seal(case: Case) -> int:
