@@ -40,6 +40,7 @@ class CaseSync(CaseFiles, MediaTransfer):
         self.raw_heads: list[tuple[str, bytes, str]] | None = None  # fetched just before
         self.fresh = False  # a case made from an invitation: its empty database is no change
         self._note_bytes: dict[str, bytes] = {}  # epoch notes seen this sync, by digest
+        self._tags: list[str] = []  # the device tags of the case's heads in the store
 
     @property
     def local(self) -> LocalState:
@@ -69,7 +70,9 @@ class CaseSync(CaseFiles, MediaTransfer):
         accepted = self.local.sync_heads(self.case.id)
         found: dict[str, tuple[Head, str]] = {}
         unreadable = 0
-        for name, data, etag in self.raw_heads or fetch_raw_heads(self.store, self.names):
+        raw = self.raw_heads or fetch_raw_heads(self.store, self.names)
+        self._tags = [name.rsplit("/", 1)[1] for name, _, _ in raw]  # where notes may be
+        for name, data, etag in raw:
             try:
                 head = self._open_head(name, data)
             except HeadKeyError:
@@ -253,11 +256,18 @@ class CaseSync(CaseFiles, MediaTransfer):
         ours, notes = self.case.identity.parts, {}
         for epoch in range(2, theirs.epoch + 1):
             if epoch > len(ours) or ours[epoch - 1] != theirs.parts[epoch - 1]:
-                raw = self._get_or_none(self.names.epoch_note(tag, epoch))
-                notes[epoch] = self._note(
-                    raw, CaseKeys(self.case.id, theirs.kek, theirs.parts[:epoch])
-                )
+                keys = CaseKeys(self.case.id, theirs.kek, theirs.parts[:epoch])
+                notes[epoch] = self._find_note(tag, epoch, keys)
         return Offer(theirs.parts, notes, theirs.others)
+
+    def _find_note(self, tag: str, epoch: int, keys: CaseKeys) -> EpochNote | None:
+        """The note of ``keys``' newest epoch: where the key file came from, else as any
+        other device holds it (a laptop that joined by invitation has none of its own)."""
+        for where in [tag, *(t for t in self._tags if t != tag)]:
+            note = self._note(self._get_or_none(self.names.epoch_note(where, epoch)), keys)
+            if note is not None and note.matches(keys):
+                return note
+        return None
 
     def _note(self, raw: bytes | None, keys: CaseKeys) -> EpochNote | None:
         if raw is None:
