@@ -77,3 +77,20 @@ def test_a_never_member_counts_nowhere_and_unknown_membership_counts_everyone():
     op = _op("cat", ("goals", "g1"), "text", "x")
     assert _admit(_judge(members=("pat",)), op) == []
     assert _admit(Judge(ROLES, None), op) == [op]
+
+
+def test_owner_claims_go_by_what_their_writers_had_seen_not_by_the_clock():
+    """pat's claim (device P, batch 1); sam's claim with a lower clock (device S): hers comes
+    after his if her batch's signed ``seen`` reaches his; if it hides it, nobody owns it."""
+    record, other = ("moment", "m/1"), "e" * 32
+    pats = Op(op_id(9, DEV, 0), record, "coder", "pat", (), "pat")
+    sams = Op(op_id(1, other, 0), record, "coder", "sam", (), "sam")
+    edit = Op(op_id(10, other, 1), record, "caption", "hers now", (), "sam")
+    for seen, owner in (({DEV: (0, 1)}, {"pat"}), ({}, {"pat", "sam"})):
+        judge = _judge()
+        kept = judge.admit(
+            [Batch(DEV, 1, "pat", (pats,), {}), Batch(other, 1, "sam", (sams, edit), seen)]
+        )
+        assert edit not in kept
+        assert pats in kept
+        assert bool([r for r in judge.refused if "nobody owns it" in r]) == (len(owner) > 1)

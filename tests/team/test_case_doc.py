@@ -43,7 +43,9 @@ def _db():
         "INSERT INTO consent(participant_id, purpose, status, recorded_by, recorded_at) "
         "VALUES ('p1', 'filming', 'given', 'pat', '2026-11-01')"
     )
-    db.execute("INSERT INTO sessions VALUES ('s1', 'recording', '2026-11-02', '', 'pat', 't', 'Play', '')")
+    db.execute(
+        "INSERT INTO sessions VALUES ('s1', 'recording', '2026-11-02', '', 'pat', 't', 'Play', '')"
+    )
     db.execute(
         "INSERT INTO media VALUES ('m1', 's1', 'recording', 'media/m1.age', '{}', 'pat', 't')"
     )

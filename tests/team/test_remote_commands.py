@@ -20,7 +20,10 @@ def _library(tmp_path):
     }
     assert run_cli("--user", "alice", "init", env=env, cwd=tmp_path).code == 0
     new = {**env, "VIDEOFEEDBACK_NEW_PASSPHRASE": PRACTITIONER_PASSPHRASE}
-    assert run_cli("--user", "alice", "user", "add", "bob", "--role", "practitioner", env=new).code == 0
+    assert (
+        run_cli("--user", "alice", "user", "add", "bob", "--role", "practitioner", env=new).code
+        == 0
+    )
     return env
 
 
@@ -31,8 +34,19 @@ def test_remote_add_keeps_the_keys_encrypted_to_the_user(seaweed, store, tmp_pat
         "VIDEOFEEDBACK_S3_SECRET_KEY": seaweed.credentials.secret_key,
     }
     added = run_cli(
-        "--user", "alice", "remote", "add", "office", "--endpoint", seaweed.endpoint,
-        "--bucket", "team", "--prefix", store.location.prefix, "--json", env={**env, **keys},
+        "--user",
+        "alice",
+        "remote",
+        "add",
+        "office",
+        "--endpoint",
+        seaweed.endpoint,
+        "--bucket",
+        "team",
+        "--prefix",
+        store.location.prefix,
+        "--json",
+        env={**env, **keys},
     )
     assert added.code == 0, added.err
     assert json.loads(added.out)["reachable"] is True
@@ -59,8 +73,16 @@ def test_an_unreachable_remote_is_kept_and_reported(tmp_path):
     env = _library(tmp_path)
     keys = {"VIDEOFEEDBACK_S3_ACCESS_KEY": "a", "VIDEOFEEDBACK_S3_SECRET_KEY": "b"}
     added = run_cli(
-        "--user", "alice", "remote", "add", "away", "--endpoint", "http://127.0.0.1:9",
-        "--bucket", "team", env={**env, **keys},
+        "--user",
+        "alice",
+        "remote",
+        "add",
+        "away",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--bucket",
+        "team",
+        env={**env, **keys},
     )
     assert added.code == 0 and "not reachable now" in added.text
     status = run_cli("--user", "alice", "remote", "status", "away", env=env)
@@ -70,7 +92,9 @@ def test_an_unreachable_remote_is_kept_and_reported(tmp_path):
 def test_dev_server_runs_on_loopback_and_stops_on_ctrl_c(tmp_path):
     child = subprocess.Popen(
         [str(SCRIPT), "remote", "dev-server", "--dir", str(tmp_path / "store")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         first = child.stdout.readline()

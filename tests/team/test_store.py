@@ -85,7 +85,10 @@ def test_a_large_upload_goes_in_parts_and_appears_whole(store, tmp_path):
     digest = _random_file(source, 12 * MIB + 123)
     seen = []
     etag = store.upload_file(
-        "media/big", source, tmp_path / "state.json", progress=lambda d, t: seen.append(d),
+        "media/big",
+        source,
+        tmp_path / "state.json",
+        progress=lambda d, t: seen.append(d),
         part_size=5 * MIB,
     )
     assert etag.strip('"') == expected_etag(source, 5 * MIB)
@@ -122,10 +125,20 @@ def test_a_killed_upload_resumes_and_is_never_seen_half_done(store, tmp_path):
     digest = _random_file(source, 21 * MIB)
     state = tmp_path / "state.json"
     child = subprocess.Popen(
-        [sys.executable, "-c", UPLOADER, store.location.endpoint,
-         store._credentials.access_key, store._credentials.secret_key,
-         store.location.prefix, str(source), str(state)],
-        stdout=subprocess.PIPE, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            UPLOADER,
+            store.location.endpoint,
+            store._credentials.access_key,
+            store._credentials.secret_key,
+            store.location.prefix,
+            str(source),
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     assert child.stdout.readline().strip() == "0"
     first = int(child.stdout.readline())

@@ -373,8 +373,7 @@ def cmd_goal_list(args: argparse.Namespace) -> int:
     with opened_case(args) as case:
         goals = case.goals.all()
     lines = [
-        f"{g.id}  {g.text}  " + " ".join(f"{s.date}:{s.score:+d}" for s in g.scores)
-        for g in goals
+        f"{g.id}  {g.text}  " + " ".join(f"{s.date}:{s.score:+d}" for s in g.scores) for g in goals
     ]
     emit(args.json, {"goals": [as_json(g) for g in goals]}, "\n".join(lines) or "no goals")
     return 0

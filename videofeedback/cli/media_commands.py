@@ -207,7 +207,6 @@ def cmd_reel_render(args: argparse.Namespace) -> int:
     emit(
         args.json,
         {"id": reel_id, **record.info},
-        f"{reel_id}: {'draft ' if args.draft else ''}reel, "
-        f"{float(record.duration or 0):.1f} s",
+        f"{reel_id}: {'draft ' if args.draft else ''}reel, {float(record.duration or 0):.1f} s",
     )
     return 0

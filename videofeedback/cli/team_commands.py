@@ -135,7 +135,10 @@ def cmd_remote_status(args: argparse.Namespace) -> int:
     except StoreError as exc:
         reachable, problem = False, str(exc)
     data: dict[str, Any] = {
-        **remote.public(), "reachable": reachable, "problem": problem, **pending
+        **remote.public(),
+        "reachable": reachable,
+        "problem": problem,
+        **pending,
     }
     last = pending["last_sync"] or "never"
     text = f"{remote.name}: " + ("reachable" if reachable else problem)

@@ -165,6 +165,7 @@ def without_private_notes(annotations: Annotations) -> Annotations:
         list(annotations.stills),
     )
 
+
 def store_annotations(case: Case, media_id: str, data: str) -> None:
     """Put a recording's annotations (JSON) in the database; ``case.save()`` saves them."""
     case.db.execute("INSERT OR REPLACE INTO annotations VALUES (?, ?)", (media_id, data))

@@ -24,6 +24,7 @@ from .audit import AuditLog, AuditReport, Problem, Replay, now_iso
 from .case_db import get_meta, load_database, new_database, save_database, set_meta
 from .case_media import CaseMedia
 from .consent import Consent
+from .epoch_notes import write_note
 from .errors import LibraryError, NotFoundError, PermissionDeniedError
 from .goals import Goals
 from .history import CaseHistory
@@ -288,10 +289,12 @@ class Case:
     def require(self, action: Action) -> None:
         require(self.session.role, action)
 
-    def start_key_epoch(self) -> None:
-        """Write from now on to a new key epoch (the log's next entries too)."""
+    def start_key_epoch(self, removes: str = "") -> None:
+        """Write from now on to a new key epoch (the log's next entries too), with its signed
+        note (who rotated, removing whom: docs/FORMAT.md §12.6)."""
         self.identity = self.identity.with_new_epoch()
         self._log = None
+        write_note(self, removes)
 
     def announce_key(self, action: str) -> None:
         """The library trail learns the newest epoch's case signing key (a closure signed

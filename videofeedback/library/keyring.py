@@ -78,6 +78,9 @@ class CaseKeys:
     case_id: str
     kek: bytes = field(repr=False)  # secrets never go into a repr (tracebacks, test logs)
     parts: tuple[bytes, ...] = field(repr=False)  # the key.age part of each epoch, oldest first
+    # parts of competing rotations that lost (epoch, part): read with, never written to
+    # (docs/FORMAT.md §12.6)
+    others: tuple[tuple[int, bytes], ...] = field(default=(), repr=False)
 
     @classmethod
     def new(cls, case_id: str) -> CaseKeys:
@@ -92,8 +95,10 @@ class CaseKeys:
 
     @cached_property
     def identities(self) -> list[X25519Identity]:
-        """Newest first."""
-        return [self.epoch_identity(e) for e in range(self.epoch, 0, -1)]
+        """Newest first (then the parts of rotations that lost, to read what they wrote)."""
+        found = [self.epoch_identity(e) for e in range(self.epoch, 0, -1)]
+        pads = [(part, _pad(self.kek, self.case_id, epoch)) for epoch, part in self.others]
+        return found + [X25519Identity(_xor(part, pad)) for part, pad in pads]
 
     @property
     def newest(self) -> X25519Identity:
@@ -112,16 +117,24 @@ class CaseKeys:
 
     def with_new_epoch(self) -> CaseKeys:
         """The keys after a member left: a fresh epoch nobody outside the case ever had."""
-        return CaseKeys(self.case_id, self.kek, (*self.parts, secrets.token_bytes(SECRET_SIZE)))
+        new = (*self.parts, secrets.token_bytes(SECRET_SIZE))
+        return CaseKeys(self.case_id, self.kek, new, self.others)
 
     def with_legacy_key(self, legacy: X25519Identity) -> CaseKeys:
         """Keys whose epoch 1 is an old single case key (see ``upgrade_case``)."""
         part = _xor(bytes.fromhex(_secret_hex(legacy)), _pad(self.kek, self.case_id, 1))
-        return CaseKeys(self.case_id, self.kek, (part, *self.parts))
+        return CaseKeys(self.case_id, self.kek, (part, *self.parts), self.others)
 
     def key_file_text(self) -> bytes:
         parts = [p.hex() for p in self.parts]
-        data = {"format": KEYS_FORMAT, "version": 2, "case_id": self.case_id, "epochs": parts}
+        data: dict[str, object] = {
+            "format": KEYS_FORMAT,
+            "version": 2,
+            "case_id": self.case_id,
+            "epochs": parts,
+        }
+        if self.others:
+            data["others"] = [[epoch, part.hex()] for epoch, part in self.others]
         return json.dumps(data, sort_keys=True).encode()
 
 
@@ -145,10 +158,14 @@ def write_key_file(folder: Path, keys: CaseKeys, recipients: Sequence[Recipient]
     write_encrypted(folder / KEY_FILE, keys.key_file_text(), _padded(recipients))
 
 
-def read_key_parts(
+Others = tuple[tuple[int, bytes], ...]
+
+
+def read_key_file(
     path: Path, identities: Sequence[Identity]
-) -> tuple[bytes, ...] | X25519Identity:
-    """The epoch parts of a key.age; an old single-key key.age gives its X25519 identity."""
+) -> tuple[tuple[bytes, ...], Others] | X25519Identity:
+    """The epoch parts of a key.age and the parts of rotations that lost; an old single-key
+    key.age gives its X25519 identity."""
     text = read_encrypted(path, identities)
     if text.startswith(b"AGE-SECRET-KEY-1"):
         return X25519Identity.parse(text.decode())
@@ -156,9 +173,18 @@ def read_key_parts(
         data = json.loads(text)
         if data["format"] != KEYS_FORMAT or data["case_id"] != path.parent.name:
             raise ValueError("not this case's key file")
-        return tuple(bytes.fromhex(p) for p in data["epochs"])
+        others = tuple((int(e), bytes.fromhex(p)) for e, p in data.get("others", []))
+        return tuple(bytes.fromhex(p) for p in data["epochs"]), others
     except (ValueError, KeyError, TypeError) as exc:
         raise LibraryError(f"{path} is damaged ({exc}); restore it from a backup") from None
+
+
+def read_key_parts(
+    path: Path, identities: Sequence[Identity]
+) -> tuple[bytes, ...] | X25519Identity:
+    """The epoch parts of a key.age; an old single-key key.age gives its X25519 identity."""
+    found = read_key_file(path, identities)
+    return found if isinstance(found, X25519Identity) else found[0]
 
 
 def load_case_keys(
@@ -168,10 +194,10 @@ def load_case_keys(
     path = folder / KEY_FILE
     if not path.exists():
         raise NotFoundError(f"there is no case {case_id}")
-    parts = read_key_parts(path, identities)
-    if isinstance(parts, X25519Identity):
-        raise LegacyKeyError(parts)
-    return CaseKeys(case_id, store.kek(case_id, identities), parts)
+    found = read_key_file(path, identities)
+    if isinstance(found, X25519Identity):
+        raise LegacyKeyError(found)
+    return CaseKeys(case_id, store.kek(case_id, identities), *found)
 
 
 class LegacyKeyError(LibraryError):

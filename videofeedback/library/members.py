@@ -57,7 +57,7 @@ class Members(CasePart):
         case.db.execute("DELETE FROM members WHERE user = ?", (user,))
         # a new key epoch, and the key first: access ends before anything else, and whatever
         # is written from now on is encrypted to the new epoch, which the removed user never had
-        case.start_key_epoch()
+        case.start_key_epoch(removes=user)
         self.write_key([m for m in self.names() if m != user])
         case.audit("member.remove", user)
         # the library trail learns the new epoch's signing key: a closure signed with an

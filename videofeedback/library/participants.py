@@ -36,9 +36,7 @@ class Participants(CasePart):
     def get(self, participant_id: str) -> Participant:
         rows = fetch(self.case.db, _QUERY + " WHERE id = ?", (participant_id,))
         if not rows:
-            raise NotFoundError(
-                f"there is no participant {participant_id} in case {self.case.id}"
-            )
+            raise NotFoundError(f"there is no participant {participant_id} in case {self.case.id}")
         return Participant.from_row(rows[0])
 
     def family_language(self) -> str:

@@ -139,8 +139,7 @@ class MediaRecord:
         info = json.loads(row["info"])
         fps = Fraction(str(info["fps"])) if info.get("fps") else None
         file = checked_media_file(row["id"], row["file"])
-        return cls(MediaId(row["id"]), SessionId(row["session_id"]), row["kind"], file,
-                   info, fps)
+        return cls(MediaId(row["id"]), SessionId(row["session_id"]), row["kind"], file, info, fps)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -44,8 +44,16 @@ class Sessions(CasePart):
         case.db.execute(
             "INSERT INTO sessions(id, kind, date, notes, created_by, created_at, title, reel) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, kind.value, when.isoformat(), notes, case.session.name, now_iso(),
-             title.strip(), reel),  # fmt: skip
+            (
+                session_id,
+                kind.value,
+                when.isoformat(),
+                notes,
+                case.session.name,
+                now_iso(),
+                title.strip(),
+                reel,
+            ),  # fmt: skip
         )
         shown = {"reel": reel} if reel else {}  # signed: the sign-off's check reads it
         case.audit("session.create", session_id, kind=kind, **shown)

@@ -79,8 +79,14 @@ class Supervision(CasePart):
         signature = case.session.keys.require_signing_key().sign(message)
         case.db.execute(
             "INSERT INTO signoffs VALUES (?, ?, ?, ?, ?, ?)",
-            (signoff_id, recording_session, review_session, case.session.name, when,
-             base64.b64encode(signature).decode()),
+            (
+                signoff_id,
+                recording_session,
+                review_session,
+                case.session.name,
+                when,
+                base64.b64encode(signature).decode(),
+            ),
         )
         case.audit("cycle.signoff", signoff_id, recording=recording_session, review=review_session)
         return signoff_id
@@ -98,9 +104,16 @@ class Supervision(CasePart):
                 valid = True
             except (KeyError, SignatureError):
                 valid = False
-            found.append(Signoff(SignoffId(row["id"]), SessionId(row["recording_session"]),
-                                 SessionId(row["review_session"]), row["signed_by"],
-                                 row["signed_at"], valid))
+            found.append(
+                Signoff(
+                    SignoffId(row["id"]),
+                    SessionId(row["recording_session"]),
+                    SessionId(row["review_session"]),
+                    row["signed_by"],
+                    row["signed_at"],
+                    valid,
+                )
+            )
         return found
 
 

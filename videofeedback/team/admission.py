@@ -1,11 +1,12 @@
 """Which synced changes count: each batch judged by its signer's membership, each op by the
 signer's role and, for owned records, by whose record it is (pure: no I/O; FORMAT §12.3).
 
-A batch's author is the user who signed the head that brought it, never the name the batch
-carries. A batch counts if its author is a member by the signed trail, or was removed and the
-removal had seen the batch (its ``seen`` detail reaches it); a never-member's counts nowhere.
-An op counts if the author's role (signed roster) may change that kind of record; comments,
-sign-offs and a supervisor's own coding only by the user the record names. The rules depend
+A batch's author is its signer (``signed_batches``); for an unsigned batch from before, the
+user who signed the head that brought it, never the name the batch carries. A batch counts
+if its author is a member by the signed trail, or was removed and the removal had seen the
+batch (its ``seen`` detail reaches it); a never-member's counts nowhere. An op counts if the
+author's role (signed roster) may change that kind of record; comments, sign-offs and a
+supervisor's own coding only by their owner, ordered by causality (``_owners``). The rules depend
 only on the set of batches and the signed trail, so every laptop keeps the same ops.
 """
 
@@ -43,8 +44,9 @@ OWNER_FIELDS = {"comments": "author", "signoffs": "signed_by", "moment": "coder"
 class Batch:
     device: str
     number: int
-    author: str  # the signer of the head that brought it (this laptop's own: its writer)
+    author: str  # its signer; an unsigned (older) batch: the signer of the head that brought it
     ops: tuple[Op, ...]
+    seen: Mapping[str, tuple[int, int]] | None = None  # what its writer had seen (signed only)
 
 
 @dataclass
@@ -57,7 +59,13 @@ class Judge:
     def admit(self, batches: Iterable[Batch]) -> list[Op]:
         taken = [b for b in batches if self._member(b)]
         ops = [o for b in taken for o in b.ops]
-        owners = _owners(ops)
+        owners = _owners(taken)
+        for record, names in sorted(owners.items()):
+            if len(names) != 1:
+                self.refused.append(
+                    f"{record[0]} {record[1]} is claimed by {', '.join(sorted(names)) or '?'} "
+                    "without any of them having seen the other's claim: nobody owns it"
+                )
         creators = _authors(ops)
         kept = [o for o in ops if self._may(o, owners, creators)]
         if len(kept) < len(ops):
@@ -104,16 +112,37 @@ class Judge:
         return creators.get(op.record) == {op.author}
 
 
-def _owners(ops: Iterable[Op]) -> dict[RecordKey, set[str]]:
+Claim = tuple[Op, Batch]
+
+
+def _owners(batches: Iterable[Batch]) -> dict[RecordKey, set[str]]:
     """A record's owner (a comment's author, a moment's coder): the author of the first op
-    (by op order) that names its own author in the owner field; a name set by anyone else
-    claims nothing."""
-    first: dict[RecordKey, Op] = {}
-    for op in ops:
-        if OWNER_FIELDS.get(op.record[0]) == op.field and op.value == op.author:
-            if op.record not in first or op.order < first[op.record].order:
-                first[op.record] = op
-    return {record: {op.author} for record, op in first.items()}
+    that names its own author in the owner field (a name set by anyone else claims nothing).
+    First by causality among signed batches (a claim whose writer had seen another claim
+    comes after it), whatever Lamport clock either claims; claims none of whose writers had
+    seen the others' leave the record disputed (several names: nobody owns it). Only when no
+    signed batch claims the record, the claimed clock (op order) decides (older batches)."""
+    claims: dict[RecordKey, list[Claim]] = {}
+    for batch in batches:
+        for op in batch.ops:
+            if OWNER_FIELDS.get(op.record[0]) == op.field and op.value == op.author:
+                claims.setdefault(op.record, []).append((op, batch))
+    return {record: _first_claimants(found) for record, found in claims.items()}
+
+
+def _first_claimants(claims: list[Claim]) -> set[str]:
+    signed = [c for c in claims if c[1].seen is not None]
+    if not signed:
+        return {min(claims, key=lambda c: c[0].order)[0].author}
+    return {c[0].author for c in signed if not any(_before(o, c) for o in signed if o is not c)}
+
+
+def _before(earlier: Claim, later: Claim) -> bool:
+    """Whether ``earlier``'s batch is in the causal past of ``later``'s (signed ``seen``)."""
+    (op_a, a), (op_b, b) = earlier, later
+    if a.device == b.device:
+        return (a.number, op_a.order) < (b.number, op_b.order)
+    return (b.seen or {}).get(a.device, (0, 0))[1] >= a.number
 
 
 def _authors(ops: Iterable[Op]) -> dict[RecordKey, set[str]]:

@@ -13,12 +13,13 @@ from typing import Any
 from encryption import EncryptionError, private_folder
 from videofeedback.library.audit import create_exclusive, now_iso
 from videofeedback.library.cases import Case
-from videofeedback.library.merged_trail import PEERS
+from videofeedback.library.merged_trail import PEERS, parse_seen, seen_vector
 
 from .admission import Batch, Judge
 from .errors import SyncError, SyncRollbackError
 from .heads import decrypt, encrypt
 from .merge import Op
+from .signed_batches import SIGNED_VERSION, Authorship, check_signed, sign_batch
 
 BATCH_FORMAT = "videofeedback-changes"
 
@@ -82,6 +83,8 @@ class CaseFiles:
         self.library = case.session.library
         self.device = self.library.local.device_id()
         self._plain: dict[Path, dict[str, Any]] = {}  # decrypted batches, by file
+        self._authors: dict[Path, Authorship] = {}  # checked signatures, by file
+        self._unsigned: list[str] = []  # batches the last batches() left out, in words
         self.refused: list[str] = []  # what the last ops() did not count, in words
 
     def _fail(self, text: str, rollback: bool = False) -> SyncError:
@@ -118,11 +121,12 @@ class CaseFiles:
         flush_to_disk(folder)
 
     def ops(self, counts: dict[str, int] | None = None) -> list[Op]:
-        """The ops that count (docs/FORMAT.md §12.3): each batch's author is the signer of
-        the head that brought it; batches and ops judged by membership and role."""
+        """The ops that count (docs/FORMAT.md §12.3): each batch's author is its signer (an
+        unsigned older batch: the signer of the head that brought it); batches and ops
+        judged by membership and role."""
         judge = self._judge()
         ops = judge.admit(self.batches(counts))
-        self.refused = judge.refused
+        self.refused = [*self._unsigned, *judge.refused]
         return ops
 
     def _judge(self) -> Judge:
@@ -133,8 +137,9 @@ class CaseFiles:
     def would_count(self, op: Op) -> bool:
         """Whether ``op``, by this laptop's user, would count in the merge."""
         judge = self._judge()
+        seen = parse_seen(seen_vector(self.case.folder, self.case.id, self.device))
         mine = Batch(
-            self.device, len(numbered(self._batches_dir(self.device))) + 1, op.author, (op,)
+            self.device, len(numbered(self._batches_dir(self.device))) + 1, op.author, (op,), seen
         )
         return op in judge.admit([*self.batches(), mine])
 
@@ -144,16 +149,35 @@ class CaseFiles:
 
     def batches(self, counts: dict[str, int] | None = None) -> list[Batch]:
         found: list[Batch] = []
+        self._unsigned = []
         heads = self.library.local.sync_heads(self.case.id)
+        keys = self.library.verify_keys()
         root = self.case.folder / "sync" / "batches"
         for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
             limit = None if counts is None else counts.get(folder.name, 0)
             signers = heads.get(folder.name, {}).get("signers", [])
+            signed = False  # once a device signs its batches, an unsigned one is refused
             for number, path in enumerate(numbered(folder)[:limit], 1):
                 data = self._batch(path)
-                author = signer_of(signers, number) or str(data["author"])
-                ops = tuple(Op.from_json(op, author) for op in data["ops"])
-                found.append(Batch(folder.name, number, author, ops))
+                if "signature" in data:
+                    signed = True
+                    who = self._authors.get(path) or check_signed(
+                        data, self.case.id, folder.name, number, keys
+                    )
+                    self._authors[path] = who
+                elif signed:
+                    who = Authorship(
+                        None,
+                        problem=f"change batch {number} of device "
+                        f"{folder.name[:8]} is not signed: not merged",
+                    )
+                else:  # from before batches were signed: the head's signer (FORMAT §12.3)
+                    who = Authorship(signer_of(signers, number) or str(data["author"]))
+                if who.author is None:
+                    self._unsigned.append(who.problem)
+                    continue
+                ops = tuple(Op.from_json(op, who.author) for op in data["ops"])
+                found.append(Batch(folder.name, number, who.author, ops, who.seen))
         return found
 
     def _batch(self, path: Path) -> dict[str, Any]:
@@ -184,16 +208,23 @@ class CaseFiles:
         return {p.name: len(numbered(p)) for p in root.iterdir() if p.is_dir()}
 
     def write_batch(self, ops: list[Op]) -> None:
+        """This laptop's next change batch, signed by the user syncing (FORMAT §12.2)."""
         folder = self._batches_dir(self.device)
         private_folder(folder, parents=True)
-        body = {
-            "format": BATCH_FORMAT,
-            "version": 1,
-            "device": self.device,
-            "author": self.case.session.name,
-            "time": now_iso(),  # when this laptop wrote it (shown with a conflict's versions)
-            "ops": [o.to_json() for o in ops],
-        }
-        data = encrypt(json.dumps(body, sort_keys=True).encode(), self.case.recipients)
-        while not create_exclusive(folder / f"{len(numbered(folder)) + 1:08d}.age", data):
-            pass  # another writer took the number: the next one
+        key = self.case.session.keys.require_signing_key()
+        while True:  # another writer may take the number: sign for the next one
+            number = len(numbered(folder)) + 1
+            body = {
+                "format": BATCH_FORMAT,
+                "version": SIGNED_VERSION,
+                "device": self.device,
+                "number": number,
+                "author": self.case.session.name,
+                "time": now_iso(),  # when this laptop wrote it (shown with a conflict's versions)
+                "seen": seen_vector(self.case.folder, self.case.id, self.device),
+                "ops": [o.to_json() for o in ops],
+            }
+            signed = sign_batch(body, self.case.id, key)
+            data = encrypt(json.dumps(signed, sort_keys=True).encode(), self.case.recipients)
+            if create_exclusive(folder / f"{number:08d}.age", data):
+                return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,15 @@ from encryption import EncryptionError, private_folder
 from videofeedback.library.audit import GENESIS, chain_next
 from videofeedback.library.case_db import get_meta, set_meta
 from videofeedback.library.cases import Case
+from videofeedback.library.epoch_notes import EpochNote, note_path, open_epoch_note
+from videofeedback.library.epoch_notes import keep as keep_note
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.keyring import CaseKeys, load_case_keys
 from videofeedback.library.local_state import LocalState
-from videofeedback.library.roles import Action, Role, allowed
 
 from . import case_doc
 from .case_files import CaseFiles, CaseReport, chain_of, numbered
+from .epochs import Offer, Rules, decide
 from .errors import StoreConflictError, StoreNotFoundError
 from .heads import BATCH_GENESIS, CaseNames, Head, HeadKeyError, batch_next, pack, unpack
 from .media_sync import MediaTransfer, Progress
@@ -38,6 +39,8 @@ class CaseSync(CaseFiles, MediaTransfer):
         self.report = CaseReport(case.id)
         self.raw_heads: list[tuple[str, bytes, str]] | None = None  # fetched just before
         self.fresh = False  # a case made from an invitation: its empty database is no change
+        self._note_bytes: dict[str, bytes] = {}  # epoch notes seen this sync, by digest
+        self._tags: list[str] = []  # the device tags of the case's heads in the store
 
     @property
     def local(self) -> LocalState:
@@ -51,6 +54,7 @@ class CaseSync(CaseFiles, MediaTransfer):
     def run(self) -> CaseReport:
         heads = self._fetch_heads()
         self._check_own(heads.pop(self.device, None))
+        self._learn_keys(heads)
         if self.fresh:
             self._learn_trail(heads)
         for device, (head, _) in sorted(heads.items()):
@@ -66,7 +70,9 @@ class CaseSync(CaseFiles, MediaTransfer):
         accepted = self.local.sync_heads(self.case.id)
         found: dict[str, tuple[Head, str]] = {}
         unreadable = 0
-        for name, data, etag in self.raw_heads or fetch_raw_heads(self.store, self.names):
+        raw = self.raw_heads or fetch_raw_heads(self.store, self.names)
+        self._tags = [name.rsplit("/", 1)[1] for name, _, _ in raw]  # where notes may be
+        for name, data, etag in raw:
             try:
                 head = self._open_head(name, data)
             except HeadKeyError:
@@ -202,68 +208,132 @@ class CaseSync(CaseFiles, MediaTransfer):
             )
         return found
 
-    # --- key epochs ------------------------------------------------------------------------
+    # --- key epochs (docs/FORMAT.md §12.6) -------------------------------------------------
 
     def _open_head(self, name: str, data: bytes) -> Head:
         """A head; one that does not open may be to a newer key epoch (a member was removed
-        on another laptop): then that device's key file for the next epoch is tried, and
-        taken only once the head opens with it and is signed by a member who may change the
-        case's members (the key file itself is not signed)."""
+        on another laptop) or to a competing one: that device's key file and the signed
+        notes of its epochs are fetched, and taken as ``epochs.decide`` says."""
         keys = self.library.verify_keys()
         try:
             return Head.open(data, [self.case.identity], keys, self.case.id)
         except HeadKeyError:
-            tag = name.rsplit("/", 1)[1]
-            candidate = self.case.identity
-            while found := self._next_keys(tag, candidate):
-                candidate, path = found
-                try:
-                    head = Head.open(data, [candidate], keys, self.case.id)
-                except HeadKeyError:
-                    continue
-                self._adopt(head, candidate, path)
-                return head
-            raise
+            offer = self._offer_of(name.rsplit("/", 1)[1])
+            if offer is None:
+                raise
+            self._take([offer])
+            return Head.open(data, [self.case.identity], keys, self.case.id)
 
-    def _next_keys(self, tag: str, current: CaseKeys) -> tuple[CaseKeys, Path] | None:
-        """The device's key.age of epoch ``current.epoch + 1``, if it opens here and extends
-        ``current`` (same earlier epochs)."""
-        name = self.names.keys(f"{tag}\n{current.epoch + 1}")
+    def _offer_of(self, tag: str) -> Offer | None:
+        """The device's longest key file: epochs after this laptop's, else its own
+        (a competing rotation)."""
+        epoch, found = self.case.identity.epoch, None
+        while (data := self._get_or_none(self.names.keys(f"{tag}\n{epoch + 1}"))) is not None:
+            found, epoch = data, epoch + 1
+        epoch = self.case.identity.epoch + 1
+        while found is None and epoch > 2:
+            epoch -= 1
+            found = self._get_or_none(self.names.keys(f"{tag}\n{epoch}"))
+        return None if found is None else self._offer(tag, found)
+
+    def _get_or_none(self, name: str) -> bytes | None:
         try:
-            data = self.store.get(name)
+            return self.store.get(name)
         except StoreNotFoundError:
             return None
-        epoch = str(current.epoch + 1)  # the folder's name must be the case's id
-        folder = self.case.folder / "sync" / "keys" / epoch / self.case.id
+
+    def _offer(self, tag: str, data: bytes) -> Offer | None:
+        """A fetched key file (if it opens here) with the notes of the epochs it differs in."""
+        folder = self.case.folder / "sync" / "keys" / "fetched" / self.case.id
         private_folder(folder, parents=True)
-        path = folder / "key.age"
-        path.write_bytes(data)
+        (folder / "key.age").write_bytes(data)
         try:
-            keys = load_case_keys(
+            theirs = load_case_keys(
                 folder, self.case.id, self.library.key_store(), self.case.session.identities
             )
         except (EncryptionError, LibraryError):
             return None  # not to us: this user was removed; nothing new will open
-        if keys.epoch > current.epoch and keys.parts[: current.epoch] == current.parts:
-            return CaseKeys(current.case_id, current.kek, keys.parts), path
+        ours, notes = self.case.identity.parts, {}
+        for epoch in range(2, theirs.epoch + 1):
+            if epoch > len(ours) or ours[epoch - 1] != theirs.parts[epoch - 1]:
+                keys = CaseKeys(self.case.id, theirs.kek, theirs.parts[:epoch])
+                notes[epoch] = self._find_note(tag, epoch, keys)
+        return Offer(theirs.parts, notes, theirs.others)
+
+    def _find_note(self, tag: str, epoch: int, keys: CaseKeys) -> EpochNote | None:
+        """The note of ``keys``' newest epoch: where the key file came from, else as any
+        other device holds it (a laptop that joined by invitation has none of its own)."""
+        for where in [tag, *(t for t in self._tags if t != tag)]:
+            note = self._note(self._get_or_none(self.names.epoch_note(where, epoch)), keys)
+            if note is not None and note.matches(keys):
+                return note
         return None
 
-    def _adopt(self, head: Head, keys: CaseKeys, path: Path) -> None:
-        role = self.library.trusted_users().get(head.user)
-        members = self.case.history().members
-        if (
-            role is None
-            or not allowed(Role(role.role), Action.EDIT_CASE)
-            or (members is not None and head.user not in members)
-        ):
+    def _note(self, raw: bytes | None, keys: CaseKeys) -> EpochNote | None:
+        if raw is None:
+            return None
+        try:
+            note = open_epoch_note(raw, keys, self.library.verify_keys(), self.case.id)
+        except LibraryError:
+            return None
+        self._note_bytes[note.digest] = raw
+        return note
+
+    def _own_offer(self) -> Offer:
+        keys, notes = self.case.identity, {}
+        for epoch in range(2, keys.epoch + 1):
+            path = note_path(self.case.folder, epoch)
+            notes[epoch] = self._note(path.read_bytes() if path.exists() else None, keys)
+        return Offer(keys.parts, notes, keys.others)
+
+    def _take(self, offers: list[Offer]) -> None:
+        """Decide the case's epochs with ``offers``; a new chain or new lost parts rewrite
+        key.age (to the members this laptop knows, less whoever a rotation removes)."""
+        history = self.case.history()
+        roles = {n: u.role for n, u in self.library.trusted_users().items()}
+        ours = self._own_offer()
+        keys = self.case.identity
+        decision = decide(
+            self.case.id, keys.kek, ours, offers, Rules(roles, history.members, history.removals)
+        )
+        if decision.refused:
             raise self._fail(
-                f"{head.user} wrote the case to a new key that they may not introduce (only a "
-                "member who may change the case's members may); nothing was merged — tell "
-                "your administrator"
+                f"{decision.refused}: a new key that they may not introduce (only a member who "
+                "may change the case's members may); nothing was merged — tell your administrator"
             )
-        os.replace(path, self.case.folder / "key.age")
-        self.case.identity = keys
+        self.report.notes.extend(decision.dropped)
+        others = tuple(sorted({*keys.others, *decision.others}))
+        if decision.parts == keys.parts and others == keys.others:
+            return
+        for epoch, note in decision.notes.items():
+            if ours.notes.get(epoch) != note:
+                keep_note(self.case.folder, epoch, self._note_bytes[note.digest])
+        removed = {
+            n.removes
+            for offer in (ours, *offers)
+            for n in offer.notes.values()
+            if n is not None and n.removes
+        }
+        self.case.identity = CaseKeys(self.case.id, keys.kek, decision.parts, others)
+        self.case.members.write_key([m for m in self.case.members.names() if m not in removed])
         self.case._log = None  # noqa: SLF001 (entries from now on: the new epoch)
+
+    def _learn_keys(self, heads: dict[str, tuple[Head, str]]) -> None:
+        """Devices whose key file changed since this laptop last saw them: their key file
+        (by the hash their head signs) may hold rotations that lost, to read with."""
+        accepted = self.local.sync_heads(self.case.id)
+        mine = hashlib.sha256((self.case.folder / "key.age").read_bytes()).hexdigest()
+        offers = []
+        for device, (head, _) in sorted(heads.items()):
+            if head.keys in (mine, accepted.get(device, {}).get("keys")):
+                continue
+            tag = self.names.head(device).rsplit("/", 1)[1]
+            data = self._get_or_none(self.names.keys(f"{tag}\nsha {head.keys}"))
+            offer = self._offer(tag, data) if data is not None else None
+            if offer is not None:
+                offers.append(offer)
+        if offers:
+            self._take(offers)
 
     # --- merging ---------------------------------------------------------------------------
 
@@ -349,11 +419,18 @@ class CaseSync(CaseFiles, MediaTransfer):
 
     def _push_keys(self, pushed: dict[str, Any]) -> None:
         """The key file under each epoch it reaches that was not pushed yet (a laptop that
-        looks for epoch e + 1 finds it, and with it every later epoch)."""
+        looks for epoch e + 1 finds it, and with it every later epoch), with each epoch's
+        signed note; and under its hash whenever it changed (what the head names)."""
         tag = self.names.head(self.device).rsplit("/", 1)[1]
         data = (self.case.folder / "key.age").read_bytes()
         for epoch in range(max(2, pushed.get("epoch", 1) + 1), self.case.identity.epoch + 1):
             self._put(self.names.keys(f"{tag}\n{epoch}"), data)
+            note = note_path(self.case.folder, epoch)
+            if note.exists():
+                self._put(self.names.epoch_note(tag, epoch), note.read_bytes())
+        digest = hashlib.sha256(data).hexdigest()
+        if pushed.get("keys") != digest:
+            self._put(self.names.keys(f"{tag}\nsha {digest}"), data)
 
     def _push_head(self, entries: list[Path], batches: list[Path]) -> None:
         all_ops = self.all_ops()

@@ -96,6 +96,10 @@ class CaseNames:
     def keys(self, digest: str) -> str:
         return "o/" + self._mac(f"keys\n{digest}")
 
+    def epoch_note(self, tag: str, epoch: int) -> str:
+        """The signed note of key epoch ``epoch`` as device ``tag`` holds it (§12.6)."""
+        return "o/" + self._mac(f"epoch note\n{tag}\n{epoch}")
+
 
 @dataclass(frozen=True)
 class Head:

@@ -8,8 +8,9 @@ stops the whole sync (``StoreUnreachableError``): the work stays on this laptop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from videofeedback.library import Library, UserSession
 from videofeedback.library.audit import now_iso
@@ -26,7 +27,10 @@ from .invites import drop_case, invite_members, make_case, mark_read, read_inbox
 from .media_sync import Progress
 from .quiet import is_quiet, remember
 from .remotes import find_remote
+from .sealing import seal_offline
 from .store import S3Store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -93,10 +97,17 @@ def _sync_one(
         invite_members(case, store, remote_name)
         return done
 
+    return run_on_case(session, case_id, run)
+
+
+def run_on_case(session: UserSession, case_id: str, job: Callable[[Case], T]) -> T:
+    """``job`` on the app's open object of the case, in its queue, if it has one (the app's
+    next save would otherwise write back a database without what was merged), else on a
+    fresh object."""
     live = live_case(case_id)
     if live is not None and _same_user(live.session, session):
-        return runner_for(live).job(run).result()
-    return run(open_for_sync(session, case_id))
+        return runner_for(live).job(job).result()
+    return job(open_for_sync(session, case_id))
 
 
 def sync_case(case: Case, store: Any, progress: Progress | None = None) -> CaseReport:
@@ -111,7 +122,11 @@ def sync_library(
 ) -> SyncReport:
     remote = find_remote(session, remote_name)
     store = remote.store()
-    store.check()
+    try:
+        store.check()
+    except StoreUnreachableError:
+        seal_offline(library, session)  # this user's changes: signed by them, kept here
+        raise
     report = SyncReport(remote.name)
     take_invitations(session, store, report, progress)
     for case_id in library.case_ids():
