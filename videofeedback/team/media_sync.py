@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from videofeedback.library.local_state import LocalState
 from videofeedback.library.records import checked_media_file
 
 from .case_files import CaseReport
+from .download import DownloadMismatchError, Wanted, download
 from .heads import CaseNames
 from .store import S3Store
 
@@ -132,30 +132,24 @@ class MediaTransfer:
     def _download(
         self, name: str, size: int, target: Path, done: int, total: int, sha256: str
     ) -> int:
-        private_folder(target.parent, parents=True)
-        temp = target.with_name(f".{target.name}.sync.tmp")
-        digest = hashlib.sha256()
-        with open(temp, "wb") as out:
-            for start in range(0, size, BLOCK):
-                block = self.store.get(name, start, min(size, start + BLOCK))
-                digest.update(block)
-                out.write(block)
-                done += min(BLOCK, size - start)
-                if self.progress:
-                    self.progress("download", done, total)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != sha256:
-            temp.unlink()
+        """One object down (several ranged GETs at once, resumable: ``download.py``)."""
+        state = self.case.folder / "sync" / "downloads" / name.rsplit("/", 1)[-1]
+
+        def report(now: int) -> None:
+            if self.progress:
+                self.progress("download", done + now, total)
+
+        try:
+            download(self.store, Wanted(name, size, sha256), target, state, report)
+        except DownloadMismatchError:
             raise self._fail(
                 f"the store serves other bytes as media {target.name.split('.')[0]} (another "
                 "recording, or altered): its hash is not the one its record names; nothing "
                 "was kept"
-            )
-        os.replace(temp, target)
+            ) from None
         self.report.bytes_down += size
         self.report.pulled += 1
-        return done
+        return done + size
 
 
 def _sha256(path: Path) -> str:
