@@ -107,7 +107,9 @@ def _resume(fd: int, wanted: Wanted, state_path: Path, digest: Any) -> int:
     """The bytes of the partial file already fetched (and hashed again here), or 0."""
     state = _read_state(state_path)
     same = [state.get(k) for k in ("name", "size", "sha256")] == [
-        wanted.name, wanted.size, wanted.sha256
+        wanted.name,
+        wanted.size,
+        wanted.sha256,
     ]
     recorded = state.get("done")
     done = 0
@@ -146,8 +148,9 @@ def _blocks(
 
     starts = iter(range(done, wanted.size, BLOCK))
     checkpoint = done
-    with ThreadPoolExecutor(THREADS) as pool:
+    with ThreadPoolExecutor(THREADS) as pool, ThreadPoolExecutor(1) as flusher:
         ahead: deque[Future[bytes]] = deque()
+        flushed: Future[None] | None = None
         try:
             for start in starts:
                 ahead.append(pool.submit(fetch, start))
@@ -158,23 +161,30 @@ def _blocks(
                 digest.update(block)
                 done += len(block)
                 del block
-                if (start := next(starts, None)) is not None:
-                    ahead.append(pool.submit(fetch, start))
-                if done - checkpoint >= CHECKPOINT:
-                    os.fsync(fd)
-                    _write_state(state_path, wanted, done)
+                if (following := next(starts, None)) is not None:
+                    ahead.append(pool.submit(fetch, following))
+                if done - checkpoint >= CHECKPOINT and (flushed is None or flushed.done()):
+                    # off this thread: the blocks keep coming while the disk catches up
+                    flushed = flusher.submit(_checkpoint, fd, state_path, wanted, done)
                     checkpoint = done
                 if progress:
                     progress(done)
+            if flushed is not None:
+                flushed.result()
         except BaseException:
             for future in ahead:
                 future.cancel()
             try:  # what was hashed in order is on disk: the next run goes on from it
-                os.fsync(fd)
-                _write_state(state_path, wanted, done)
+                _checkpoint(fd, state_path, wanted, done)
             except OSError:
                 pass  # (a full disk): the last checkpoint stands
             raise
+
+
+def _checkpoint(fd: int, state_path: Path, wanted: Wanted, done: int) -> None:
+    """The first ``done`` bytes made durable, then recorded as such."""
+    os.fsync(fd)
+    _write_state(state_path, wanted, done)
 
 
 def _read_state(path: Path) -> dict[str, Any]:
