@@ -1,5 +1,5 @@
 """A large object from the store into a file: ranged GETs on several threads, each block
-written in place with ``os.pwrite``, hashed in order, resumable (docs/FORMAT.md §12.6).
+written in place with ``os.pwrite``, hashed in order, resumable (docs/FORMAT.md §12.1).
 
 The bytes go to a hidden partial file beside the target; only a whole object whose SHA-256
 and size are the ones its (signed, synced) record names is moved into place, so a half
