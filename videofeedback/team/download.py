@@ -86,7 +86,7 @@ def _fetch(
     progress: Callable[[int], None] | None,
 ) -> None:
     digest = hashlib.sha256()
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(partial, flags, 0o600)
     try:
         done = _resume(fd, wanted, state_path, digest)
