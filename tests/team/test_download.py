@@ -120,3 +120,24 @@ def test_a_stopped_store_is_one_clear_error_and_the_download_resumes_later(tmp_p
         assert seen[0] > dl.CHECKPOINT and target.read_bytes() == data
     finally:
         server.stop()
+
+
+def test_a_downloaded_recording_is_not_sent_back_at_the_next_sync(tmp_path, store):
+    from tests.team.laptops import first_laptop, sync_ok
+    from tests.team.test_sync_media import SIZE as RECORDING
+    from tests.team.test_sync_media import _recording
+    from videofeedback.team.sync import open_for_sync
+
+    a, case_id = first_laptop(tmp_path, store)
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
+    _recording(a, case_id)
+    sync_ok(a)
+    pulled = sync_ok(b).cases[0]
+    assert pulled.bytes_down >= RECORDING
+    with a.session() as (_, pat):  # something new, so that b's next sync is a full one
+        case = open_for_sync(pat, case_id)
+        case.goals.add("a goal")
+        case.save()
+    sync_ok(a)
+    again = sync_ok(b).cases[0]
+    assert again.bytes_up < MIB, again.to_json()  # its head, maybe a batch: not the film

@@ -124,10 +124,14 @@ class MediaTransfer:
                         f"record says {stamp[1]} (cut short or replaced); nothing was kept"
                     )
                 else:
-                    found.append((info.name, info.size, self.case.folder / file, stamp[0]))
+                    found.append((media_id, info.size, self.case.folder / file, stamp[0]))
         total, done = sum(size for _, size, _, _ in found), 0
-        for name, size, target, sha256 in found:
-            done = self._download(name, size, target, done, total, sha256)
+        for media_id, size, target, sha256 in found:
+            done = self._download(self.names.media(media_id), size, target, done, total, sha256)
+            # it is in the store already: never sent back (a full upload, refused at the end)
+            key = f"media:{self.case.id}"
+            sent = set(self.local.sync_value(key, []))
+            self.local.set_sync_value(key, sorted(sent | {media_id}))
 
     def _download(
         self, name: str, size: int, target: Path, done: int, total: int, sha256: str
