@@ -274,3 +274,27 @@ def test_concurrent_edits_of_a_plan_are_a_conflict_that_a_member_resolves(team):
         _ok(laptop)
     assert _state(a, case_id, media_id) == by_b == _state(b, case_id, media_id)
     assert not _ok(b).cases[0].conflicts
+
+
+def test_a_supervisors_signed_approval_does_not_make_a_plan_exportable(team, tmp_path):
+    a, b, s, case_id, media_id, _ = team
+
+    def unhide_for_sam(case):  # cat edits, and writes a review in sam's name
+        plan = redaction.load_plan(case, media_id)
+        edited = RedactionPlan(**{**plan.__dict__, "manual": (), "reviews": ()})
+        redaction.save_plan(case, edited.approved("sam", "2026-12-01T10:00:00Z"))
+        return edited.digest()
+
+    digest = _plan(b, case_id, media_id, unhide_for_sam)
+    _ok(b)
+    _ok(s)
+
+    def approve_as_supervisor(case):  # sam's patched program signs an approval of it
+        case.audit("redact.approve", media_id, digest=digest[:16], plan=digest)
+
+    _plan(s, case_id, media_id, approve_as_supervisor)
+    _ok(s)
+    _ok(a)
+    assert _state(a, case_id, media_id) == (digest, True)  # she may not approve
+    with pytest.raises(ReviewPendingError):
+        _export(a, case_id, media_id, tmp_path / "out.mp4")
