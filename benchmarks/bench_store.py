@@ -16,6 +16,7 @@ from the store p50 <= 1.5x the same seek on the local file; memory flat (<= 300 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import resource
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import alternate, machine, report  # noqa: E402
 from encryption import AgeReader, AgeWriter, X25519Identity  # noqa: E402
 from videofeedback.team.devserver import DevServer  # noqa: E402
+from videofeedback.team.download import Wanted, download  # noqa: E402
 from videofeedback.team.ranged import StoreObjectFile  # noqa: E402
 from videofeedback.team.remote_media import StoreMedia  # noqa: E402
 from videofeedback.team.remotes import Remote  # noqa: E402
@@ -207,8 +209,21 @@ def main() -> None:
         def theirs_down() -> None:
             store.s3.download_file("bench", "ours-0", str(Path(folder) / "down"))
 
+        with open(source, "rb") as file:
+            whole = Wanted("ours-0", size, hashlib.file_digest(file, "sha256").hexdigest())
+
+        def sync_down() -> None:  # what sync does: to a file, SHA-256 checked, fsynced
+            target = Path(folder) / "synced" / "down"
+            download(store, whole, target, Path(folder) / "down-state.json")
+            target.unlink()
+
         down = alternate(
-            {"ours (ranged blocks)": ours_down, "boto3 download_file": theirs_down}, args.rounds
+            {
+                "ours (ranged blocks)": ours_down,
+                "ours (sync download to a file)": sync_down,
+                "boto3 download_file": theirs_down,
+            },
+            args.rounds,
         )
         report(f"download {args.size_mib} MiB", down, ["boto3 download_file"])
         for name, timing in down.items():

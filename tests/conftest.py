@@ -128,6 +128,8 @@ SLOW = (
     "tests/team/test_sync_random.py",
     # a 40 MiB recording uploaded, killed six times, resumed and pulled (~16 s)
     "tests/team/test_sync_media.py",
+    # a store of its own started, stopped mid-download and restarted (~8 s)
+    "tests/team/test_download.py::test_a_stopped_store_is_one_clear_error_and_the_download_resumes_later",
     # the review's attacks that run `team init/join` through the CLI, or sync two cases (~8 s)
     "tests/team/test_review_attacks.py::test_a_roster_re_signed_by_a_code_holder_is_refused_on_join",
     "tests/team/test_review_attacks.py::test_an_older_team_package_put_back_by_the_store_is_refused_where_pinned",

@@ -148,7 +148,11 @@ class RedactionPanel(QWidget):
             button.setEnabled(may)
         self.overlay.editable = may
         self.mode_button.setChecked(False)
-        self.review.show(load_plan(case, media_id), model.consenting_tracks(case))
+        self.review.show(
+            load_plan(case, media_id),
+            model.consenting_tracks(case),
+            model.review_pending(case),
+        )
 
     def unload(self) -> None:
         self.case = self.media_id = None

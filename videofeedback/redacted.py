@@ -42,7 +42,12 @@ from videofeedback.library.cases import Case, Purpose
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.roles import Action
 from videofeedback.media import opener
-from videofeedback.redaction import ReviewPendingError, load_plan, visible_tracks
+from videofeedback.redaction import (
+    ReviewPendingError,
+    load_plan,
+    review_pending,
+    visible_tracks,
+)
 
 OWN_REVIEW = "own-review"
 #: The session report goes to the case record: a person is shown there only if they are a
@@ -78,7 +83,7 @@ def reviewed_plan(case: Case, media_id: str) -> RedactionPlan:
             f"run 'Find people' in the review (or 'videofeedback people find {media_id}'), "
             "say who is who, and approve the review"
         )
-    if plan.review_pending():
+    if review_pending(case, plan):
         raise ReviewPendingError(
             f"the redaction of {film} has not been reviewed since it last changed "
             f"({len(plan.stretches)} stretches to look at); nothing was written. Step through "

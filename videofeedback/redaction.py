@@ -50,7 +50,28 @@ def load_plan(case: Case, media_id: str) -> RedactionPlan | None:
     path = plan_file(case, media_id)
     if not path.exists():
         return None
-    return RedactionPlan.from_bytes(read_encrypted(path, [case.identity]))
+    plan = RedactionPlan.from_bytes(read_encrypted(path, [case.identity]))
+    if plan.media != media_id:  # a synced plan names its recording (FORMAT §12.7)
+        raise LibraryError(
+            f"the redaction plan stored for {media_id} is the plan of another recording "
+            f"({plan.media}); run 'videofeedback people find {media_id}' to make its own"
+        )
+    return plan
+
+
+def review_pending(case: Case, plan: RedactionPlan) -> bool:
+    """True until this very plan is approved: its last review names its digest, and the
+    signed trail holds that reviewer's ``redact.approve`` of it (a review written into the
+    plan file by anyone else, e.g. a member who edited it after the approval, counts for
+    nothing; docs/FORMAT.md §12.7)."""
+    if plan.review_pending():
+        return True
+    review = plan.reviews[-1]
+    approvals = case.history().approvals.get(plan.media, set())
+    return not any(
+        user == review.by and len(digest) >= 16 and review.digest.startswith(digest)
+        for user, digest in approvals
+    )
 
 
 def require_plan(case: Case, media_id: str) -> RedactionPlan:
@@ -231,7 +252,7 @@ def review_status(case: Case, media_id: str) -> dict[str, Any]:
     looks = moments(plan.stretches, plan.detect_every)
     return {
         "media": media_id,
-        "pending": plan.review_pending(),
+        "pending": review_pending(case, plan),
         "tracks": len(plan.tracks),
         "unmarked": [t.id for t in plan.tracks if plan.mark_of(t.id) is None],
         "stretches": [
@@ -268,6 +289,7 @@ def approve(case: Case, media_id: str) -> RedactionPlan:
     case.audit(
         "redact.approve", media_id, tracks=str(review.tracks), stretches=str(review.stretches),
         changes=str(review.changes), marks=str(len(plan.marks)), digest=review.digest[:16],
+        plan=review.digest,
     )  # fmt: skip
     return approved
 
@@ -295,7 +317,7 @@ def export_redacted(
     case.require(Action.EXPORT)
     record = case.media.get(media_id)
     plan = require_plan(case, media_id)
-    if plan.review_pending():
+    if review_pending(case, plan):
         raise ReviewPendingError(
             f"the redaction of {media_id} has not been reviewed since it last changed "
             f"({len(plan.stretches)} stretches to look at); nothing was written. See "

@@ -67,16 +67,21 @@ class RedactionReview:
         self.selected: str | None = None  # the track split, extended or merged into
         self.drawing: str | None = None  # the drawn box a drag adds a keyframe to
         self._consenting: Callable[[RedactionPlan, Purpose], set[str]] = lambda p, q: set()
+        self._pending: Callable[[RedactionPlan], bool] = lambda p: p.review_pending()
 
     def show(
         self,
         plan: RedactionPlan | None,
         consenting: Callable[[RedactionPlan, Purpose], set[str]] | None = None,
+        pending: Callable[[RedactionPlan], bool] | None = None,
     ) -> None:
-        """A new or changed plan; ``consenting`` says which tracks a purpose shows. The
-        stops already looked at stay looked at while the tracks stay the same."""
+        """A new or changed plan; ``consenting`` says which tracks a purpose shows, ``pending``
+        whether its review is current (the case's signed trail). The stops already looked
+        at stay looked at while the tracks stay the same."""
         if consenting is not None:
             self._consenting = consenting
+        if pending is not None:
+            self._pending = pending
         old = self.stops
         self.plan = plan
         self.stops = stops_of(plan) if plan is not None else []
@@ -134,7 +139,7 @@ class RedactionReview:
 
     @property
     def pending(self) -> bool:
-        return self.plan is None or self.plan.review_pending()
+        return self.plan is None or self._pending(self.plan)
 
 
 # --- operations on the case's queue ------------------------------------------------------------
@@ -142,6 +147,11 @@ class RedactionReview:
 
 def consenting_tracks(case: Case) -> Callable[[RedactionPlan, Purpose], set[str]]:
     return lambda plan, purpose: redaction.visible_tracks(case, plan, purpose)
+
+
+def review_pending(case: Case) -> Callable[[RedactionPlan], bool]:
+    """Whether a plan's review is current by the case's signed trail (FORMAT §12.7)."""
+    return lambda plan: redaction.review_pending(case, plan)
 
 
 def mark(media_id: str, track_id: str, who: str) -> Operation:

@@ -209,3 +209,30 @@ def test_find_people_shows_progress_and_cancel_keeps_the_plan_as_it_was(qtbot, w
     assert 0 < progress[-1] < 1
     finds = [e for e in case.audit_log().entries([case.identity]) if e.action == "redact.find"]
     assert len(finds) == 1  # the template's own run only
+
+
+def test_a_review_written_into_the_plan_without_a_signed_approval_shows_pending(
+    qtbot, window, tmp_path
+):
+    """A plan file that says "approved by pat" (synced from a member who edited it, say) with
+    no ``redact.approve`` of that digest in the signed trail: the panel says review pending
+    and the family copy is refused (docs/FORMAT.md §12.7)."""
+    from clips.redact.plan import RedactionPlan
+
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    case = window.case
+    film_folder = tmp_path / "film"
+    film_folder.mkdir()
+    _, media_id = _add_film(case, film_folder)
+
+    def forge(case):
+        record = case.media.get(media_id)
+        plan = RedactionPlan(media_id, "30", record.size[0], record.size[1], 30, 5)
+        redaction.save_plan(case, plan.approved("pat", "2026-12-01T10:00:00Z"))
+        return redaction.review_pending(case, redaction.load_plan(case, media_id))
+
+    assert runner_for(case).job(forge).result() is True
+    panel = _open(qtbot, window, media_id).redaction
+    qtbot.waitUntil(lambda: panel.review.plan is not None, timeout=10_000)
+    assert panel.status.text().endswith("review pending"), panel.status.text()

@@ -27,6 +27,7 @@ CASE_ACTIONS: dict[str, Action] = {
     "session.create": Action.CREATE_SESSION,
     "comment.add": Action.COMMENT,
     "cycle.signoff": Action.SIGN_OFF,
+    "redact.approve": Action.ANNOTATE,
 }
 LIBRARY_ACTIONS: dict[str, Action] = {
     "user.add": Action.MANAGE_USERS,
@@ -62,6 +63,8 @@ class CaseHistory:
     reviews: dict[str, str] = field(default_factory=dict)  # review session -> the reel shown
     removals: dict[str, list[str]] = field(default_factory=dict)  # user -> each removal's seen
     comments: dict[str, str] = field(default_factory=dict)  # comment id -> its signed author
+    # media id -> (approver, plan digest or its first 16 hex digits) of each signed approval
+    approvals: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
 
     def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
         refusal = self._check(entry) if authenticated else None
@@ -100,6 +103,9 @@ class CaseHistory:
             self.consent[(entry.object, purpose)] = (status, entry.time)
         elif entry.action == "case.close":
             self.closures.append(entry)
+        elif entry.action == "redact.approve":
+            digest = entry.detail.get("plan") or entry.detail.get("digest", "")
+            self.approvals.setdefault(entry.object, set()).add((entry.user, digest))
         elif entry.action == "reel.build":
             self.reel_purposes[entry.object] = entry.detail.get("purpose", "")
         elif entry.action == "media.reel" and "session" in entry.detail:

@@ -33,6 +33,7 @@ KIND_ACTIONS: dict[str, frozenset[Action]] = {
     "annotation": frozenset({Action.ANNOTATE}),
     "moment": frozenset({Action.ANNOTATE}),
     "still": frozenset({Action.ANNOTATE}),
+    "plan": frozenset({Action.ANNOTATE}),  # a recording's redaction plan (FORMAT §12.7)
     "comments": frozenset({Action.COMMENT}),
     "signoffs": frozenset({Action.SIGN_OFF}),
 }

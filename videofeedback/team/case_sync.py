@@ -25,6 +25,7 @@ from .errors import StoreConflictError, StoreNotFoundError
 from .heads import BATCH_GENESIS, CaseNames, Head, HeadKeyError, batch_next, pack, unpack
 from .media_sync import MediaTransfer, Progress
 from .merge import Doc, Merged, diff, merge
+from .plan_sync import PlanSync
 from .quiet import fetch_raw_heads
 from .store import S3Store
 
@@ -345,6 +346,8 @@ class CaseSync(CaseFiles, MediaTransfer):
         lamport = max([base.lamport, *(o.lamport for o in self.all_ops())]) + 1
         self._stamp_media()  # before the diff: the hashes travel in this batch
         current = case_doc.extract(self.case.db)
+        plans = PlanSync(self.case, self.store, self.names, self.report, self._fail)
+        current.update(plans.current(base.doc, self.all_ops()))  # new plans go up first
         user = self.case.session.name
         new = [] if self.fresh else diff(base, current, self.device, user, lamport)
         if new:
@@ -353,6 +356,7 @@ class CaseSync(CaseFiles, MediaTransfer):
         self.report.changes = len(new)
         merged = merge(everything)
         self._apply(merged, current)
+        plans.settle(merged.doc)
 
     def _apply(self, merged: Merged, current: Doc) -> None:
         self.report.conflicts = [c.to_json() for c in merged.conflicts]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from videofeedback.library.local_state import LocalState
 from videofeedback.library.records import checked_media_file
 
 from .case_files import CaseReport
+from .download import DownloadMismatchError, Wanted, download
 from .heads import CaseNames
 from .store import S3Store
 
@@ -124,38 +124,36 @@ class MediaTransfer:
                         f"record says {stamp[1]} (cut short or replaced); nothing was kept"
                     )
                 else:
-                    found.append((info.name, info.size, self.case.folder / file, stamp[0]))
+                    found.append((media_id, info.size, self.case.folder / file, stamp[0]))
         total, done = sum(size for _, size, _, _ in found), 0
-        for name, size, target, sha256 in found:
-            done = self._download(name, size, target, done, total, sha256)
+        for media_id, size, target, sha256 in found:
+            done = self._download(self.names.media(media_id), size, target, done, total, sha256)
+            # it is in the store already: never sent back (a full upload, refused at the end)
+            key = f"media:{self.case.id}"
+            sent = set(self.local.sync_value(key, []))
+            self.local.set_sync_value(key, sorted(sent | {media_id}))
 
     def _download(
         self, name: str, size: int, target: Path, done: int, total: int, sha256: str
     ) -> int:
-        private_folder(target.parent, parents=True)
-        temp = target.with_name(f".{target.name}.sync.tmp")
-        digest = hashlib.sha256()
-        with open(temp, "wb") as out:
-            for start in range(0, size, BLOCK):
-                block = self.store.get(name, start, min(size, start + BLOCK))
-                digest.update(block)
-                out.write(block)
-                done += min(BLOCK, size - start)
-                if self.progress:
-                    self.progress("download", done, total)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != sha256:
-            temp.unlink()
+        """One object down (several ranged GETs at once, resumable: ``download.py``)."""
+        state = self.case.folder / "sync" / "downloads" / name.rsplit("/", 1)[-1]
+
+        def report(now: int) -> None:
+            if self.progress:
+                self.progress("download", done + now, total)
+
+        try:
+            download(self.store, Wanted(name, size, sha256), target, state, report)
+        except DownloadMismatchError:
             raise self._fail(
                 f"the store serves other bytes as media {target.name.split('.')[0]} (another "
                 "recording, or altered): its hash is not the one its record names; nothing "
                 "was kept"
-            )
-        os.replace(temp, target)
+            ) from None
         self.report.bytes_down += size
         self.report.pulled += 1
-        return done
+        return done + size
 
 
 def _sha256(path: Path) -> str:
