@@ -26,6 +26,9 @@ MEMORY_BYTES = 16 * MIB  # blocks kept in memory, at most
 #: the time before, up to this many: the media server reads ahead of ffmpeg in order, and
 #: each GET costs a round trip and, on a busy laptop, more CPU than its bytes.
 READ_AHEAD = 16
+#: Blocks the first GET of a reader (or after a jump) brings: ffmpeg reads on from where it
+#: asks (a fragment's header, then its pictures), rarely less than this.
+READ_FIRST = 4
 
 #: Raises unless the bytes are that block of the object (``media_index.BlockList.check``).
 Check = Callable[[int, bytes], None]
@@ -153,7 +156,7 @@ class StoreObjectFile(io.RawIOBase):
         self._position = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._check = check
-        self._run = 1  # blocks the next GET in order brings
+        self._run = READ_FIRST  # blocks the next GET in order brings
         self.requests = 0  # ranged GETs made (for benchmarks and tests)
         self.fetched = 0  # bytes those GETs brought
 
@@ -194,7 +197,8 @@ class StoreObjectFile(io.RawIOBase):
             return self._blocks[index]
         data = self._cached(index)
         if data is None:
-            self._run = min(READ_AHEAD, self._run * 2) if index - 1 in self._blocks else 1
+            in_order = index - 1 in self._blocks
+            self._run = min(READ_AHEAD, self._run * 2) if in_order else READ_FIRST
             data = self._fetch(index, self._run)
         self._keep(index, data)
         return data

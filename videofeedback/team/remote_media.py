@@ -35,7 +35,7 @@ from videofeedback.library.records import MediaRecord
 from .engine import engine
 from .errors import StoreNotFoundError
 from .media_index import BlockList, MediaCheckError, has_index, open_sealed
-from .ranged import BlockCache, SharedBlocks, StoreObjectFile
+from .ranged import READ_AHEAD, BlockCache, SharedBlocks, StoreObjectFile
 from .remotes import Remote, find_remote
 from .store import MIB, S3Store
 
@@ -138,9 +138,10 @@ class StoreMedia:
         file = StoreObjectFile(store, self.name, self.size, shared, self.block_size, check)
         with self._lock:
             self._files.append(file)
-        if first:  # the age header and the final chunk, which every reader reads first
-            last = max(0, -(-self.size // self.block_size) - 1)
-            file.prefetch(sorted({0, max(0, last - 1), last}))
+        if first:  # what every reader reads first: the age header and the final chunk, and
+            last = max(0, -(-self.size // self.block_size) - 1)  # what ffmpeg (or the
+            file.prefetch([*range(READ_AHEAD), last - 1, last])  # player) probes: the moov
+            # and the first fragment; each run in one GET
         return AgeReader(cast(BinaryIO, file), self.identities)
 
     def _block_list(self, store: S3Store, checked: Checked) -> BlockList:
