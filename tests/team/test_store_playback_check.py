@@ -197,3 +197,18 @@ def test_a_block_list_round_trips_and_refuses_a_wrong_length(tmp_path):
         blocks.check(3, b"", "recording m1")
     with pytest.raises(ValueError):
         BlockList.from_bytes(blocks.to_bytes()[:-1])
+
+
+def test_stills_and_review_refuse_a_swapped_recording_with_the_reason(played, store):
+    """The media layer's opener (ffmpeg's path: stills, the review's overview, reels)."""
+    from videofeedback import media
+
+    b, case_id, ids, names = played
+    _raw_put(store, names.media(ids[1]), store.get(names.media(ids[0])))
+    with b.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        with pytest.raises(MediaCheckError, match=f"other bytes as recording {ids[1]}"):
+            media.opener(case, case.media.get(ids[1]))
+        opener = media.opener(case, case.media.get(ids[0]))  # the untouched one opens
+        with opener() as reader:
+            assert reader.read(16).startswith(b"FILM-1")

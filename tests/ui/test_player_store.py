@@ -8,7 +8,9 @@ from fractions import Fraction
 
 import pytest
 
-from encryption import read_encrypted, write_encrypted
+from clips.ffmpeg import base_args, capture
+from clips.normalise import FRAGMENTED_MP4
+from encryption import write_encrypted
 from tests.team.conftest import seaweed, store_for, wait_writable  # noqa: F401 - fixture
 from tests.ui.helpers import frame_number
 from tests.ui.test_player import _case
@@ -110,32 +112,43 @@ def test_review_opens_a_store_recording_and_rebuilds_its_overview(
     assert not (case.folder / record.file).exists()  # nothing of the recording came back
 
 
-def test_player_refuses_a_swapped_recording(
+def _other_film(tmp_path) -> bytes:
+    """Another short recording (fragmented MP4, like the library's)."""
+    out = tmp_path / "other.mp4"
+    argv = [
+        *base_args(), "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "2",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        *FRAGMENTED_MP4, str(out),
+    ]  # fmt: skip
+    assert capture(argv, timeout=120).returncode == 0
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("attack", ["swap", "truncate"])
+def test_player_refuses_a_swapped_or_cut_recording(
     qtbot,
     library,
     seaweed,  # noqa: F811 - the fixture imported above
     tmp_path,
+    attack,
 ):
-    """The store serves other bytes under the recording's name, sealed to the same case key
-    (so they would decrypt and play): the player refuses at load, naming the recording, and
-    not one frame is shown."""
+    """The store serves another recording of the case under this one's name (sealed to the
+    same case key, so it would decrypt and play), or cuts it short: the player refuses at
+    load, naming the recording and what is wrong, and not one frame is shown."""
     case = _case(library)
-    plain = read_encrypted(case.folder / case.media.get(_recording_id(case)).file, [case.identity])
     record, _, store = _recording_in_store(case, seaweed, tmp_path)
-    other = tmp_path / "other.age"
-    write_encrypted(other, plain, case.recipients)  # same film, same key, other ciphertext
     name = record.info["store"]["object"]
-    store.s3.put_object(
-        Bucket=store.location.bucket, Key=store.location.key(name), Body=other.read_bytes()
-    )
+    if attack == "swap":
+        other = tmp_path / "other.age"
+        write_encrypted(other, _other_film(tmp_path), case.recipients)
+        served = other.read_bytes()
+    else:
+        served = store.get(name)[: record.info["bytes"] // 2]
+    store.s3.put_object(Bucket=store.location.bucket, Key=store.location.key(name), Body=served)
     player = Player()
     frames = []
     player.frame_ready.connect(frames.append)
-    with pytest.raises(LibraryError, match=f"other bytes as recording {record.id}"):
+    with pytest.raises(LibraryError, match=f"other bytes as recording {record.id}.*cut short"):
         player.load_record(case, record, Fraction(30))
     qtbot.wait(300)
     assert not frames and player.duration() == 0
-
-
-def _recording_id(case):
-    return case.db.execute("SELECT id FROM media WHERE kind = 'recording'").fetchone()[0]
