@@ -141,7 +141,8 @@ class Player(QObject):
             self.load(source, [case.identity], fps)
             return
         self.store_media = source
-        device = DecryptingDevice(source.open(), parent=self)
+        # one reader for the whole playback, hopping between fragment headers on open
+        device = DecryptingDevice(source.open(first_read=1), parent=self)
         device.open(QIODevice.OpenModeFlag.ReadOnly)
         self._load(device, "recording.mp4", fps)
 

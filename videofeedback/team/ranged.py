@@ -26,8 +26,9 @@ MEMORY_BYTES = 16 * MIB  # blocks kept in memory, at most
 #: the time before, up to this many: the media server reads ahead of ffmpeg in order, and
 #: each GET costs a round trip and, on a busy laptop, more CPU than its bytes.
 READ_AHEAD = 16
-#: Blocks the first GET of a reader (or after a jump) brings: ffmpeg reads on from where it
-#: asks (a fragment's header, then its pictures), rarely less than this.
+#: Blocks a GET after a jump brings, for a reader that reads on from where it jumps (the
+#: media server's, one per ffmpeg request: a fragment's header, then its pictures). A
+#: reader that hops from header to header (the player's demuxer on open) takes 1.
 READ_FIRST = 4
 
 #: Raises unless the bytes are that block of the object (``media_index.BlockList.check``).
@@ -141,9 +142,10 @@ class StoreObjectFile(io.RawIOBase):
         cache: Blocks | None = None,
         block_size: int = BLOCK_SIZE,
         check: Check | None = None,
+        first_read: int = READ_FIRST,
     ) -> None:
         """``check``: every block (from the store or the cache) is checked before it is
-        used or cached."""
+        used or cached; ``first_read``: blocks the GET after a jump brings."""
         super().__init__()
         self._store = store
         self._name = name
@@ -156,7 +158,8 @@ class StoreObjectFile(io.RawIOBase):
         self._position = 0
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._check = check
-        self._run = READ_FIRST  # blocks the next GET in order brings
+        self._first_read = first_read
+        self._run = first_read  # blocks the next GET in order brings
         self.requests = 0  # ranged GETs made (for benchmarks and tests)
         self.fetched = 0  # bytes those GETs brought
 
@@ -198,7 +201,7 @@ class StoreObjectFile(io.RawIOBase):
         data = self._cached(index)
         if data is None:
             in_order = index - 1 in self._blocks
-            self._run = min(READ_AHEAD, self._run * 2) if in_order else READ_FIRST
+            self._run = min(READ_AHEAD, self._run * 2) if in_order else self._first_read
             data = self._fetch(index, self._run)
         self._keep(index, data)
         return data

@@ -35,7 +35,7 @@ from videofeedback.library.records import MediaRecord
 from .engine import engine
 from .errors import StoreNotFoundError
 from .media_index import BlockList, MediaCheckError, has_index, open_sealed
-from .ranged import READ_AHEAD, BlockCache, SharedBlocks, StoreObjectFile
+from .ranged import READ_AHEAD, READ_FIRST, BlockCache, SharedBlocks, StoreObjectFile
 from .remotes import Remote, find_remote
 from .store import MIB, S3Store
 
@@ -110,7 +110,9 @@ class StoreMedia:
     _store: S3Store | None = field(default=None, repr=False)
     _blocks: BlockList | None = field(default=None, repr=False)
 
-    def open(self) -> AgeReader:
+    def open(self, first_read: int = READ_FIRST) -> AgeReader:
+        """A new reader; ``first_read``: blocks its GET after a jump brings (1 for a reader
+        that hops between headers, as the player's demuxer does)."""
         with self._lock:
             if self._store is None:
                 self._store = reading_client(self.remote)
@@ -135,7 +137,9 @@ class StoreMedia:
         if self.checked is not None:
             assert self._blocks is not None  # read before anything else (above)
             check = partial(self._blocks.check, what=self.checked.what)
-        file = StoreObjectFile(store, self.name, self.size, shared, self.block_size, check)
+        file = StoreObjectFile(
+            store, self.name, self.size, shared, self.block_size, check, first_read
+        )
         with self._lock:
             self._files.append(file)
         if first:  # what every reader reads first: the age header and the final chunk, and
