@@ -121,7 +121,7 @@ def frame_seeks(store: S3Store, folder: Path, seconds: int, seeks: int) -> None:
     store.upload_file("movie", sealed, folder / "movie-state.json")
     # its block list, as sync makes it (FORMAT 12.4): every block read is checked
     info = media_index.stamp(sealed, [identity.recipient], folder / "movie-index.age")
-    media_index.push(store, "movie-index", folder / "movie-index.age")
+    media_index.push(store, "movie-index", folder / "movie-index.age", [identity])
     checked = Checked("movie-index", info, "the benchmark's recording")
     remote = Remote("bench", store.location, store._credentials)
     size = sealed.stat().st_size

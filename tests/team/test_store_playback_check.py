@@ -20,7 +20,7 @@ from videofeedback.library.cases import SessionKind
 from videofeedback.library.errors import LibraryError
 from videofeedback.team import media_index
 from videofeedback.team.errors import SyncError
-from videofeedback.team.heads import CaseNames
+from videofeedback.team.heads import CaseNames, decrypt
 from videofeedback.team.media_index import BLOCK, BlockList, MediaCheckError
 from videofeedback.team.remote_media import StoreMedia, media_source
 from videofeedback.team.sync import open_for_sync
@@ -85,8 +85,10 @@ def test_a_recording_plays_from_the_store_checked_block_by_block(played, store):
         info = open_for_sync(sam, case_id).media.get(ids[0]).info
     assert info["index"]["block"] == BLOCK and len(info["index"]["sha256"]) == 64
     index = store.get(names.index(ids[0]))
-    assert hashlib.sha256(index).hexdigest() == info["index"]["sha256"]
     assert b"MARKER" not in index and b"media index" not in index  # ciphertext only
+    with b.session() as (_, sam):
+        plain = decrypt(index, [open_for_sync(sam, case_id).identity])
+    assert hashlib.sha256(plain).hexdigest() == info["index"]["sha256"]
     media = _open(b, case_id, ids[0])
     assert media.checked is not None
     reader = media.open()
@@ -168,20 +170,28 @@ def test_a_block_altered_in_the_disk_cache_is_refused(played, monkeypatch):
         _open(b, case_id, ids[0]).open().read()
 
 
-def test_the_block_list_upload_is_write_once_and_retried_with_the_same_bytes(played, store):
+def test_the_block_list_upload_is_write_once_and_retried_with_the_same_list(played, store):
     b, case_id, ids, names = played
     with b.session() as (_, sam):
         case = open_for_sync(sam, case_id)
+        keys = [case.identity]
         path = case.folder / "made.age"
         write_encrypted(path, b"x" * 1000, case.recipients)
         sealed = media_index.sealed_path(case.folder, "m9")
+        stamp = media_index.stamp(path, case.recipients, sealed)
+        assert media_index.push(store, names.index("m9"), sealed, keys)
+        assert media_index.push(store, names.index("m9"), sealed, keys)  # a retried sync
+        # another copy of this folder stamps the same file: other ciphertext, same list
+        assert media_index.stamp(path, case.recipients, sealed) == stamp
+        assert media_index.push(store, names.index("m9"), sealed, keys)
+        write_encrypted(path, b"y" * 1000, case.recipients)  # another file's list
         media_index.stamp(path, case.recipients, sealed)
-        assert media_index.push(store, names.index("m9"), sealed)
-        assert media_index.push(store, names.index("m9"), sealed)  # a retried sync: fine
+        with pytest.raises(SyncError, match="different block list"):
+            media_index.push(store, names.index("m9"), sealed, keys)
         sealed.write_bytes(os.urandom(200))
         with pytest.raises(SyncError, match="different block list"):
-            media_index.push(store, names.index("m9"), sealed)
-        assert not media_index.push(store, names.index("m8"), sealed.with_name("none"))
+            media_index.push(store, names.index("m9"), sealed, keys)
+        assert not media_index.push(store, names.index("m8"), sealed.with_name("none"), keys)
 
 
 def test_a_block_list_round_trips_and_refuses_a_wrong_length(tmp_path):

@@ -44,7 +44,7 @@ def _recording_in_store(case, seaweed, tmp_path):  # noqa: F811 - the fixture's 
     # its block list, as sync stamps and uploads it (FORMAT 12.4)
     stamp = media_index.stamp(path, case.recipients, tmp_path / "index.age")
     index = "o/" + secrets.token_hex(16)
-    media_index.push(store, index, tmp_path / "index.age")
+    media_index.push(store, index, tmp_path / "index.age", [case.identity])
     size = path.stat().st_size
     path.unlink()  # not on this laptop any more
     where = {"object": name, "remote": "office", "index": index}

@@ -3,8 +3,9 @@ recording played from the store is checked block by block before anything of it 
 decrypted (docs/FORMAT.md §12.4).
 
 Built where sync stamps a media record's ``sha256`` (one pass over the file), sealed once to
-the case and kept in ``cases/ID/sync/index/MEDIA_ID`` so a retried upload sends the same
-bytes; the record's ``index`` names the sealed list's SHA-256 and the block size.
+the case and kept in ``cases/ID/sync/index/MEDIA_ID`` for the upload; the record's ``index``
+names the list's SHA-256 (of its plaintext: the same on every laptop holding the file) and
+the block size.
 """
 
 from __future__ import annotations
@@ -92,10 +93,19 @@ def build(path: Path, block: int = BLOCK) -> BlockList:
 
 def seal(blocks: BlockList, recipients: Sequence[Recipient], target: Path) -> dict[str, Any]:
     """Seal the list to the case, keep the ciphertext at ``target`` (atomically), and return
-    what the media record carries: ``{"sha256": of the ciphertext, "block": B}``."""
+    what the media record carries: ``{"sha256": of the list's plaintext, "block": B}`` — the
+    same on every laptop that holds the file (two copies of one folder stamp alike)."""
+    plain = blocks.to_bytes()
     private_folder(target.parent, parents=True)
-    write_encrypted(target, blocks.to_bytes(), recipients)
-    return {"sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "block": blocks.block}
+    write_encrypted(target, plain, recipients)
+    return {"sha256": hashlib.sha256(plain).hexdigest(), "block": blocks.block}
+
+
+def _opened(data: bytes, identities: Sequence[Identity]) -> bytes | None:
+    try:
+        return decrypt(data, identities)
+    except EncryptionError:
+        return None
 
 
 def open_sealed(
@@ -108,11 +118,12 @@ def open_sealed(
         f"the team store serves another block list for {what} than its record names; "
         "nothing of it was shown — sync to download it, and tell your administrator"
     )
-    if hashlib.sha256(data).hexdigest() != index.get("sha256"):
+    plain = _opened(data, identities)
+    if plain is None or hashlib.sha256(plain).hexdigest() != index.get("sha256"):
         raise refused
     try:
-        blocks = BlockList.from_bytes(decrypt(data, identities))
-    except (EncryptionError, ValueError, KeyError):
+        blocks = BlockList.from_bytes(plain)
+    except (ValueError, KeyError):
         raise refused from None
     if (blocks.size, blocks.sha256, blocks.block) != (
         info.get("bytes"),
@@ -141,16 +152,18 @@ def stamp(path: Path, recipients: Sequence[Recipient], sealed: Path) -> dict[str
     return {"sha256": blocks.sha256, "bytes": blocks.size, "index": index}
 
 
-def push(store: S3Store, name: str, sealed: Path) -> bool:
-    """Upload the sealed block list this laptop made (write-once; a retried upload sends the
-    very same bytes). False when this laptop made none (it downloaded the file)."""
+def push(store: S3Store, name: str, sealed: Path, identities: Sequence[Identity]) -> bool:
+    """Upload the sealed block list this laptop made (write-once). One already there counts
+    if it opens to the same list (a retried sync, or another copy of this folder). False
+    when this laptop made none (it downloaded the file)."""
     if not sealed.exists():
         return False
     data = sealed.read_bytes()
     try:
         store.put_new(name, data)
     except StoreConflictError:
-        if store.get(name) != data:
+        there = _opened(store.get(name), identities)
+        if there is None or there != _opened(data, identities):
             raise SyncError(
                 "the store holds a different block list where this laptop's goes; nothing "
                 "was replaced — tell your administrator"

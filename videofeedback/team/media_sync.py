@@ -104,7 +104,8 @@ class MediaTransfer:
                 if self.progress:
                     self.progress("upload", base + sent_now, total)
 
-            media_index.push(self.store, self.names.index(media_id), self._sealed(media_id))
+            index = self.names.index(media_id)
+            media_index.push(self.store, index, self._sealed(media_id), [self.case.identity])
             self.store.upload_file(self.names.media(media_id), path, state, report)
             done += path.stat().st_size
             self.report.bytes_up += path.stat().st_size
