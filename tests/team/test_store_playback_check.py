@@ -222,3 +222,23 @@ def test_stills_and_review_refuse_a_swapped_recording_with_the_reason(played, st
         opener = media.opener(case, case.media.get(ids[0]))  # the untouched one opens
         with opener() as reader:
             assert reader.read(16).startswith(b"FILM-1")
+
+
+def test_two_copies_of_one_folder_stamp_a_recording_alike(tmp_path, store):
+    """A recording made before the folder was copied: both laptops stamp it and upload its
+    block list (sealed with other randomness each); neither conflicts nor is refused."""
+    a, case_id = first_laptop(tmp_path, store)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
+        (case.folder / "media").mkdir(exist_ok=True, mode=0o700)
+        write_encrypted(case.folder / "media" / "r1.age", FILMS[0], case.recipients)
+        media_id = case.media.add(session_id, "recording", "media/r1.age", {})
+        case.save()
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "pat")
+    for laptop in (a, b, a):
+        report = _ok(laptop)
+        assert not report.cases[0].conflicts
+    with b.session() as (_, pat):
+        (open_for_sync(pat, case_id).folder / "media" / "r1.age").unlink()
+    assert _open(b, case_id, media_id).open().read() == FILMS[0]
