@@ -8,7 +8,7 @@ server, as stills and review do) of an encrypted recording played from the store
 (``StoreMedia``: cold, a new reader and no cache each time; warm, one player's reader)
 against the same seek on the local file.
 
-Usage: .venv/bin/python benchmarks/bench_store.py [--size-mib 1024] [--rounds 3]
+Usage: .venv/bin/python benchmarks/bench_store.py [--size-mib 1024] [--rounds 3] [--seeks-only]
 Goals (issue 17): upload and download >= 0.8x boto3's throughput; an exact-frame seek
 from the store p50 <= 1.5x the same seek on the local file; memory flat (<= 300 MB).
 """
@@ -32,10 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import alternate, machine, report  # noqa: E402
 from encryption import AgeReader, AgeWriter, X25519Identity  # noqa: E402
+from videofeedback.team import media_index, remote_media  # noqa: E402
 from videofeedback.team.devserver import DevServer  # noqa: E402
 from videofeedback.team.download import Wanted, download  # noqa: E402
 from videofeedback.team.ranged import StoreObjectFile  # noqa: E402
-from videofeedback.team.remote_media import StoreMedia  # noqa: E402
+from videofeedback.team.remote_media import Checked, StoreMedia  # noqa: E402
 from videofeedback.team.remotes import Remote  # noqa: E402
 from videofeedback.team.store import MIB, S3Store, StoreCredentials, StoreLocation  # noqa: E402
 
@@ -120,19 +121,33 @@ def frame_seeks(store: S3Store, folder: Path, seconds: int, seeks: int) -> None:
         writer.close()
     plain.unlink()
     store.upload_file("movie", sealed, folder / "movie-state.json")
+    # its block list, as sync makes it (FORMAT 12.4): every block read is checked
+    info = media_index.stamp(sealed, [identity.recipient], folder / "movie-index.age")
+    media_index.push(store, "movie-index", folder / "movie-index.age", [identity])
+    checked = Checked("movie-index", info, "the benchmark's recording")
     remote = Remote("bench", store.location, store._credentials)
     size = sealed.stat().st_size
     rng = random.Random(5)
     frames = [rng.randrange(seconds * 30 - 1) for _ in range(seeks)]
     fps, dims = Fraction(30), (1280, 720)
-    warm_media = StoreMedia(remote, "movie", [identity], size=size)
-    times: dict[str, list[float]] = {"local": [], "store cold": [], "store warm": []}
-    fetched = 0
+    warm_media = StoreMedia(remote, "movie", [identity], checked=checked)
+    names = ["local", "store cold", "store cold, new client", "store warm"]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    fetched = requests = 0
+    load = os.getloadavg()[0]
     for frame in frames:
-        cold_media = StoreMedia(remote, "movie", [identity], size=size)
+        cold_media = StoreMedia(remote, "movie", [identity], checked=checked)
+        fresh_media = StoreMedia(remote, "movie", [identity], checked=checked)
+
+        def fresh(media: StoreMedia = fresh_media) -> AgeReader:
+            if media._store is None:  # the first recording this app plays from the store
+                remote_media._clients.clear()
+            return media.open()
+
         openers = {
             "local": lambda: AgeReader(sealed, [identity]),
             "store cold": cold_media.open,
+            "store cold, new client": fresh,
             "store warm": warm_media.open,
         }
         for name, opener in openers.items():
@@ -140,17 +155,19 @@ def frame_seeks(store: S3Store, folder: Path, seconds: int, seeks: int) -> None:
                 start = time.perf_counter()
                 frame_at(url, Fraction(frame, 30), fps, dims)
                 times[name].append(time.perf_counter() - start)
-        fetched += cold_media.count()[1]
+        count = cold_media.count()
+        requests, fetched = requests + count[0], fetched + count[1]
     p50 = {name: statistics.median(values) for name, values in times.items()}
     print(
         f"\nexact-frame seek in a {seconds} s 720p recording ({size / MIB:.0f} MiB), "
-        f"p50 of {seeks} random frames:"
+        f"p50 of {seeks} random frames (every block checked against its block list), "
+        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}:"
     )
     for name, value in p50.items():
         print(f"  {name}: {value * 1e3:.0f} ms ({value / p50['local']:.2f}x local)")
     print(
-        f"  a cold seek fetched {fetched / seeks / MIB:.1f} MiB on average "
-        f"({fetched / seeks / size:.0%} of the object)"
+        f"  a cold seek made {requests / seeks:.1f} GETs, fetched {fetched / seeks / MIB:.1f} "
+        f"MiB on average ({fetched / seeks / size:.0%} of the object)"
     )
 
 
@@ -161,6 +178,9 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=300)
     parser.add_argument("--movie-seconds", type=int, default=120)
     parser.add_argument("--seeks", type=int, default=15)
+    parser.add_argument(
+        "--seeks-only", action="store_true", help="only the exact-frame seek (no 1 GiB file)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}\npayload: {args.size_mib} MiB, median of {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as folder, DevServer(Path(folder) / "store") as server:
@@ -175,6 +195,9 @@ def main() -> None:
                 break
             except Exception:  # noqa: BLE001 - the volume server is still starting
                 time.sleep(0.3)
+        if args.seeks_only:
+            frame_seeks(store, Path(folder), args.movie_seconds, args.seeks)
+            return
         identity = X25519Identity.generate()
         source = Path(folder) / "recording.age"
         encrypted_file(source, args.size_mib * MIB, identity)

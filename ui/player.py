@@ -34,6 +34,7 @@ from PySide6.QtMultimedia import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from encryption import AgeReader, Identity
+from vferrors import VideofeedbackError
 from videofeedback.library.cases import Case
 from videofeedback.library.records import MediaRecord
 from videofeedback.team.remote_media import StoreMedia, media_source
@@ -58,6 +59,7 @@ class DecryptingDevice(QIODevice):
         else:
             self._reader = AgeReader(source, identities or [])
         self._size = self._reader.size()
+        self.failure = ""  # why reading stopped early, if it did
         self._lock = threading.Lock()  # the player's demuxer thread reads; the GUI closes
 
     def isSequential(self) -> bool:  # noqa: N802 - Qt's name
@@ -71,10 +73,14 @@ class DecryptingDevice(QIODevice):
 
     def readData(self, maxlen: int) -> bytes:  # noqa: N802 - Qt's name
         with self._lock:
-            if self._reader.closed:
+            if self._reader.closed or self.failure:
                 return b""
-            self._reader.seek(self.pos())
-            return self._reader.read(min(maxlen, self._size - self.pos())) or b""
+            try:
+                self._reader.seek(self.pos())
+                return self._reader.read(min(maxlen, self._size - self.pos())) or b""
+            except VideofeedbackError as exc:  # a chunk or store block that fails its check:
+                self.failure = str(exc)  # nothing of it is given; the player's thread
+                return b""  # sees the end instead of a Python exception
 
     def writeData(self, data: bytes | bytearray | memoryview, size: int, /) -> int:  # noqa: N802
         return -1
@@ -135,7 +141,8 @@ class Player(QObject):
             self.load(source, [case.identity], fps)
             return
         self.store_media = source
-        device = DecryptingDevice(source.open(), parent=self)
+        # one reader for the whole playback, hopping between fragment headers on open
+        device = DecryptingDevice(source.open(first_read=1), parent=self)
         device.open(QIODevice.OpenModeFlag.ReadOnly)
         self._load(device, "recording.mp4", fps)
 

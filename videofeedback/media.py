@@ -54,6 +54,9 @@ def opener(case: Case, record: MediaRecord) -> Opener:
     recording that is only in the team store is read from there (ranged, in memory)."""
     source = media_source(case, record)
     if isinstance(source, StoreMedia):
+        # opened once here: its block list, age header and final chunk are checked in the
+        # caller's thread, so a swapped or cut recording is a clear error, not ffmpeg's
+        source.open().close()
         return lambda: cast(ServedFile, source.open())
     identity = case.identity
     return lambda: cast(ServedFile, AgeReader(source, [identity]))

@@ -93,6 +93,10 @@ class CaseNames:
     def media(self, media_id: str) -> str:
         return "o/" + self._mac(f"media\n{media_id}")
 
+    def index(self, media_id: str) -> str:
+        """The media file's block list (FORMAT §12.4)."""
+        return "o/" + self._mac(f"media-index\n{media_id}")
+
     def keys(self, digest: str) -> str:
         return "o/" + self._mac(f"keys\n{digest}")
 

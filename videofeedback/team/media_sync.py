@@ -14,6 +14,7 @@ from videofeedback.library.errors import LibraryError
 from videofeedback.library.local_state import LocalState
 from videofeedback.library.records import checked_media_file
 
+from . import media_index
 from .case_files import CaseReport
 from .download import DownloadMismatchError, Wanted, download
 from .heads import CaseNames
@@ -66,7 +67,7 @@ class MediaTransfer:
             info = json.loads(row.fetchone()[0] or "{}")
             if "sha256" in info or info.get("state") == "recording" or not path.exists():
                 continue
-            info.update(sha256=_sha256(path), bytes=path.stat().st_size)
+            info.update(media_index.stamp(path, self.case.recipients, self._sealed(media_id)))
             self.case.db.execute(
                 "UPDATE media SET info = ? WHERE id = ?", (json.dumps(info), media_id)
             )
@@ -77,6 +78,9 @@ class MediaTransfer:
         if "sha256" not in info:
             return None
         return str(info["sha256"]), int(info.get("bytes", -1))
+
+    def _sealed(self, media_id: str) -> Path:
+        return media_index.sealed_path(self.case.folder, media_id)
 
     def _push_media(self) -> None:
         sent = set(self.local.sync_value(f"media:{self.case.id}", []))
@@ -100,6 +104,8 @@ class MediaTransfer:
                 if self.progress:
                     self.progress("upload", base + sent_now, total)
 
+            index = self.names.index(media_id)
+            media_index.push(self.store, index, self._sealed(media_id), [self.case.identity])
             self.store.upload_file(self.names.media(media_id), path, state, report)
             done += path.stat().st_size
             self.report.bytes_up += path.stat().st_size

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,9 +65,17 @@ class ObjectInfo:
     etag: str
 
 
+_session: Any = None
+_session_lock = threading.Lock()
+
+
 def _client(location: StoreLocation, credentials: StoreCredentials, timeout: float) -> S3Client:
+    """A client from one boto3 session per process: the first costs ~100 ms (the service's
+    model is loaded), later ones a few (a recording played from the store makes one)."""
     import boto3
     from botocore.config import Config
+
+    global _session
 
     config = Config(
         connect_timeout=timeout,
@@ -75,14 +84,17 @@ def _client(location: StoreLocation, credentials: StoreCredentials, timeout: flo
         s3={"addressing_style": "path"},
         max_pool_connections=UPLOAD_THREADS * 2,
     )
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=location.endpoint,
-        aws_access_key_id=credentials.access_key,
-        aws_secret_access_key=credentials.secret_key,
-        region_name="us-east-1",
-        config=config,
-    )
+    with _session_lock:  # a session is not thread-safe; its clients are
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client(
+            "s3",
+            endpoint_url=location.endpoint,
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            region_name="us-east-1",
+            config=config,
+        )
 
 
 class S3Store:

@@ -24,6 +24,7 @@ from .case_files import CaseReport
 from .case_sync import CaseSync
 from .errors import StoreError, StoreUnreachableError, SyncError
 from .invites import drop_case, invite_members, make_case, mark_read, read_inbox
+from .media_index import locate_index, locate_media  # noqa: F401 - the engine answers the player
 from .media_sync import Progress
 from .quiet import is_quiet, remember
 from .remotes import find_remote
