@@ -3,7 +3,6 @@ ciphertext both ways, progress in bytes (docs/FORMAT.md §12.2)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -161,10 +160,3 @@ class MediaTransfer:
         self.report.pulled += 1
         return done + size
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
