@@ -43,6 +43,7 @@ from .keyring import (
     upgrade_case,
 )
 from .local_state import LocalState
+from .merged_trail import chain_logs
 from .manifest import (
     VERSION,
     Manifest,
@@ -389,15 +390,15 @@ class Library:
         close = history.closures.get(case_id)
         if user is None or case_key is None or close is None or not record.closed:
             return False  # format 1, unknown signer, or a case never announced or closed
-        if close.user != record.signed_by or close.detail.get("until") != record.until:
+        closer = close.detail.get("by", close.user)  # "by": the closure came by the store
+        if closer != record.signed_by or close.detail.get("until") != record.until:
             return False
         if not allowed(Role(user.role), Action.EDIT_CASE):
             return False
         retention = timedelta(days=self.manifest.settings.retention_days)
         if date.fromisoformat(record.until) < date.fromisoformat(record.closed) + retention:
             return False
-        chain = AuditLog(self.case_folder(case_id) / "audit", case_id, []).chain_values()
-        if record.entry >= len(chain) or chain[record.entry].hex() != record.head:
+        if not _holds_closing_entry(self.case_folder(case_id), case_id, record):
             return False  # the closing entry is not in the case's trail (over its ciphertexts)
         message = closure_message(
             case_id, record.closed, record.until, record.signed_by, record.entry, record.head
@@ -436,6 +437,16 @@ class Library:
     def case_ids(self) -> list[str]:
         cases = self.folder / "cases"
         return sorted(p.name for p in cases.iterdir()) if cases.exists() else []
+
+
+def _holds_closing_entry(folder: Path, case_id: str, record: RetentionRecord) -> bool:
+    """Is the record's chain value at its entry that of the case's own chain, or of a chain
+    pulled from the device that closed it (docs/FORMAT.md §12.6)?"""
+    for log in chain_logs(folder, case_id):
+        chain = log.chain_values()
+        if record.entry < len(chain) and chain[record.entry].hex() == record.head:
+            return True
+    return False
 
 
 @dataclass

@@ -27,6 +27,7 @@ from .media_sync import Progress
 from .quiet import is_quiet, remember
 from .remotes import find_remote
 from .store import S3Store
+from .trail_sync import after_sync
 
 
 @dataclass
@@ -90,6 +91,7 @@ def _sync_one(
             engine = CaseSync(case, store, progress)
             engine.raw_heads = heads
             done = engine.run()
+        after_sync(case)  # epochs and closure into this library's trail (trail_sync.py)
         invite_members(case, store, remote_name)
         return done
 
@@ -168,6 +170,7 @@ def take_invitations(
         if not member:
             drop_case(session, invitation.case_id)
             continue
+        after_sync(case)
         report.cases.append(done)
         report.found.append(case.id)
         remember(session.library, case.id, not done.pending_media)
