@@ -138,9 +138,7 @@ def test_a_genuine_closure_travels_and_purges_where_the_case_came_through_the_st
     with office_laptop.session("alice") as (library, alice):
         report, history = library.verify_audit(alice)
         assert report.valid, report.problems
-        assert history.case_keys[case_id] == str(
-            case_signing_key(case.identity.newest).verify_key
-        )
+        assert history.case_keys[case_id] == str(case_signing_key(case.identity.newest).verify_key)
         assert library.purge(alice, today=date(2020, 2, 1)) == []  # not before its date
         assert library.purge(alice, today=date(2026, 12, 1)) == [case_id]
         assert not library.case_folder(case_id).exists()

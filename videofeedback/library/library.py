@@ -43,7 +43,6 @@ from .keyring import (
     upgrade_case,
 )
 from .local_state import LocalState
-from .merged_trail import chain_logs
 from .manifest import (
     VERSION,
     Manifest,
@@ -55,10 +54,21 @@ from .manifest import (
     read_manifest,
     write_manifest,
 )
+from .merged_trail import chain_logs
 from .passphrases import check_new_passphrase, new_recovery_secret, normalise_recovery_secret
 from .roles import Action, Role, allowed, require
 from .roster import RosterError, check_roster, roster_message, sign_roster
 
+#: What the administrator signs (roster.roster_message) and a team's laptops take.
+ROSTER_FIELDS = (
+    "created",
+    "recovery_recipient",
+    "settings",
+    "users",
+    "legacy_logs",
+    "roster_serial",
+    "roster_signature",
+)
 _USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
 FREE_ATTEMPTS = 3
 MAX_DELAY_SECONDS = 30.0
@@ -204,6 +214,24 @@ class Library:
         if pins is None or admin.name in pins["admins"]:
             local.set_pins(check_roster(self.manifest, pins))
         write_manifest(self.folder, self.manifest)
+        self._trusted = None
+
+    def take_roster(self, signed: Manifest) -> None:
+        """Take a newer roster of this library that came from elsewhere (the team store):
+        signed by an administrator this computer pinned, never older than the one it holds
+        (RosterError otherwise, nothing changed). This computer's own fields stay."""
+        pins = check_roster(signed, self.local.pins)
+        if signed.library_id != self.manifest.library_id:
+            raise RosterError("that list of users is of another library; nothing was changed")
+        if signed.roster_serial <= self.manifest.roster_serial:
+            raise RosterError(
+                f"that list of users (version {signed.roster_serial}) is not newer than the "
+                f"one this library holds (version {self.manifest.roster_serial})"
+            )
+        for name in ROSTER_FIELDS:
+            setattr(self.manifest, name, getattr(signed, name))
+        write_manifest(self.folder, self.manifest)
+        self.local.set_pins(pins)
         self._trusted = None
 
     def user_record(self, name: str) -> UserRecord:

@@ -20,7 +20,7 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -296,7 +296,7 @@ def join(
     library = Library.open(folder)
     try:
         session = library.unlock(user, passphrase)
-        save_remote(session, remote)
+        save_remote(session, replace(remote, team_code=code))  # later rosters (roster_sync)
         session.audit("team.join", remote.name)
     except BaseException:
         library.close()

@@ -26,6 +26,7 @@ from .invites import drop_case, invite_members, make_case, mark_read, read_inbox
 from .media_sync import Progress
 from .quiet import is_quiet, remember
 from .remotes import find_remote
+from .roster_sync import refresh_roster
 from .store import S3Store
 from .trail_sync import after_sync
 
@@ -36,6 +37,7 @@ class SyncReport:
     cases: list[CaseReport] = field(default_factory=list)
     finished: str = ""
     found: list[str] = field(default_factory=list)  # cases new here, from invitations
+    roster: str = ""  # what happened to the team's list of users (roster_sync.py)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +54,7 @@ class SyncReport:
             "finished": self.finished,
             "conflicts": self.conflicts,
             "found": self.found,
+            "roster": self.roster,
             "cases": [c.to_json() for c in self.cases],
         }
 
@@ -115,6 +118,7 @@ def sync_library(
     store = remote.store()
     store.check()
     report = SyncReport(remote.name)
+    report.roster = refresh_roster(session, remote)  # new users first: cases may name them
     take_invitations(session, store, report, progress)
     for case_id in library.case_ids():
         keys = session.try_case_identity(case_id)
