@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 
+from tests.cli.conftest import run_cli
 from tests.team.laptops import PASSPHRASES, Laptop
 from tests.team.test_discovery import team  # noqa: F401  (the fixture)
 from videofeedback.library import Library
@@ -141,3 +142,34 @@ def test_a_roster_signed_by_a_non_administrator_is_refused(team, tmp_path):
     assert "mallory" not in users and users["pat"].role == Role.PRACTITIONER.value
     report, users = _sync(pat)  # pat's own laptop (pinned alice) refuses it too
     assert "was refused" in report.roster and "mallory" not in users
+
+
+def test_the_administrator_adds_a_user_syncs_and_he_joins_by_the_command_line(team, tmp_path):
+    keys = team["seaweed"].credentials
+    office = {
+        "VIDEOFEEDBACK_LIBRARY": str(tmp_path / "office"),
+        "VIDEOFEEDBACK_PASSPHRASE": PASSPHRASES["alice"],
+        "VIDEOFEEDBACK_NEW_PASSPHRASE": DAN,
+        "VIDEOFEEDBACK_STATE_DIR": str(tmp_path / "office-state"),
+    }
+    added = run_cli("--user", "alice", "user", "add", "dan", "--role", "practitioner", env=office)
+    assert added.code == 0, added.err
+    synced = run_cli("--user", "alice", "sync", env=office)
+    assert synced.code == 0, synced.err
+    assert "users: published the list of users" in synced.out.decode(), synced.out
+    location = team["store"].location
+    dan = {
+        "VIDEOFEEDBACK_LIBRARY": str(tmp_path / "dan"),
+        "VIDEOFEEDBACK_PASSPHRASE": DAN,
+        "VIDEOFEEDBACK_STATE_DIR": str(tmp_path / "dan-state"),
+        "VIDEOFEEDBACK_S3_ACCESS_KEY": keys.access_key,
+        "VIDEOFEEDBACK_S3_SECRET_KEY": keys.secret_key,
+        "VIDEOFEEDBACK_TEAM_CODE": team["code"],
+    }
+    joined = run_cli(
+        "--user", "dan", "team", "join", "--remote", "office", "--endpoint", location.endpoint,
+        "--bucket", location.bucket, "--prefix", location.prefix,
+        "--admin-key", team["admin_key"], "--json", env=dan,
+    )  # fmt: skip
+    assert joined.code == 0, joined.err
+    assert json.loads(joined.out)["synced"], joined.out
