@@ -10,16 +10,29 @@ import base64
 import contextlib
 import json
 import os
+from datetime import date
+
+import pytest
 
 from tests.cli.conftest import run_cli
 from tests.team.laptops import PASSPHRASES, Laptop
 from tests.team.test_discovery import team  # noqa: F401  (the fixture)
 from videofeedback.library import Library
+from videofeedback.library.cases import Programme, create_case
+from videofeedback.library.errors import AuthenticationError, PermissionDeniedError
 from videofeedback.library.local_state import STATE_ENV
 from videofeedback.library.manifest import UserRecord
 from videofeedback.library.roles import Role
 from videofeedback.library.roster import sign_roster
-from videofeedback.team.joining import FORMAT, PACKAGE, VERSION, _seal, fetch_package, join
+from videofeedback.team.joining import (
+    FORMAT,
+    PACKAGE,
+    VERSION,
+    JoinError,
+    _seal,
+    fetch_package,
+    join,
+)
 from videofeedback.team.sync import open_for_sync, sync_library
 
 DAN = "dan-quiet-harbour-lantern"
@@ -173,3 +186,30 @@ def test_the_administrator_adds_a_user_syncs_and_he_joins_by_the_command_line(te
     )  # fmt: skip
     assert joined.code == 0, joined.err
     assert json.loads(joined.out)["synced"], joined.out
+
+
+def test_a_user_removed_from_the_library_gets_nothing_new_on_any_laptop(team, tmp_path):
+    office, pat = _laptops(tmp_path)
+    cat = _join(team, tmp_path, "cat", PASSPHRASES["cat"])
+    with office.session() as (library, alice):
+        gone = library.manifest.users["cat"].recipient
+        library.remove_user(alice, "cat")
+        assert gone not in [str(r) for r in library.store_recipients()]
+        assert "cat" in library.verify_keys()  # her old signatures still verify
+    assert _sync(office)[0].roster.startswith("published")
+    report, users = _sync(pat)
+    assert report.ok and report.roster.startswith("took") and users["cat"].removed
+    with pat.session() as (library, session):
+        with pytest.raises(PermissionDeniedError, match="removed from the library"):
+            open_for_sync(session, team["b"]).members.add("cat")
+        with pytest.raises(PermissionDeniedError, match="removed from the library"):
+            create_case(session, "Another", Programme.VIG, date(2026, 11, 3), ["cat"])
+    report, users = _sync(cat)  # her own laptop takes it too: she no longer unlocks there
+    assert users["cat"].removed
+    with pytest.raises(AuthenticationError, match="removed"):
+        _sync(cat)
+    with pytest.raises(AuthenticationError, match="removed"):
+        _sync(office, "cat")
+    with pytest.raises(JoinError, match="removed from this team"):
+        _join(team, tmp_path / "again", "cat", PASSPHRASES["cat"])
+    assert not (tmp_path / "again" / "cat").exists()

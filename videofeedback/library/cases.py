@@ -388,6 +388,7 @@ def create_case(
         raise LibraryError("a case needs a label (a pseudonym or the service's reference)")
     library = session.library
     for user in members:
+        library.recipient_of(user)  # refused if removed from the library
         if Role(library.user_record(user).role) == Role.ADMIN:
             raise PermissionDeniedError(f"{user} is an administrator and cannot be a case member")
     case_id = new_id("c")

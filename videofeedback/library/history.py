@@ -31,6 +31,7 @@ CASE_ACTIONS: dict[str, Action] = {
 }
 LIBRARY_ACTIONS: dict[str, Action] = {
     "user.add": Action.MANAGE_USERS,
+    "user.remove": Action.MANAGE_USERS,
     "case.purge": Action.PURGE,
     "case.create": Action.CREATE_CASE,
     "case.rekey": Action.EDIT_CASE,
@@ -165,6 +166,8 @@ class LibraryHistory:
             self.roles[entry.user] = Role.ADMIN.value
         elif entry.action == "user.add":
             self.roles[entry.object] = entry.detail.get("role", "")
+        elif entry.action == "user.remove":
+            self.roles.pop(entry.object, None)  # their later entries are "not a user"
         elif entry.action in ANNOUNCEMENTS and "case_key" in entry.detail:
             # a member's removal announces the new epoch's key: closures must be signed with
             # the newest, which a removed member never had

@@ -244,7 +244,17 @@ class Library:
         return self.folder / "users" / f"{name}.identity"
 
     def recipient_of(self, name: str) -> X25519Recipient:
-        return X25519Recipient.parse(self.user_record(name).recipient)
+        record = self.user_record(name)
+        if record.removed:
+            raise PermissionDeniedError(
+                f"{name} was removed from the library ({record.removed[:10]}); nothing is "
+                "encrypted to them any more"
+            )
+        return X25519Recipient.parse(record.recipient)
+
+    def is_removed(self, name: str) -> bool:
+        record = self.trusted_users().get(name)
+        return record is not None and bool(record.removed)
 
     def verify_keys(self) -> dict[str, VerifyKey]:
         return {n: VerifyKey.parse(u.verify_key) for n, u in self.trusted_users().items()}
@@ -260,7 +270,11 @@ class Library:
         """Who can read the key store: every user of the signed roster and the recovery key
         (a KEK alone opens nothing: a case's key also needs its key.age part, which only
         members have)."""
-        users = [X25519Recipient.parse(u.recipient) for u in self.trusted_users().values()]
+        users = [
+            X25519Recipient.parse(u.recipient)
+            for u in self.trusted_users().values()
+            if not u.removed
+        ]
         return [*users, self.recovery_recipient()]
 
     def _add_user(
@@ -290,6 +304,22 @@ class Library:
             self.key_store().change(by.identities, self.store_recipients())
         by.audit("user.add", name, role=role.value)
 
+    def remove_user(self, by: UserSession, name: str) -> None:
+        """Remove a user from the roster, going forward: no key is wrapped to them again (key
+        store rewrapped now; case keys at each case's next change of members, invitations
+        never), they cannot unlock; their record stays so their old signatures verify."""
+        require(by.role, Action.MANAGE_USERS)
+        record = self.user_record(name)
+        if record.removed:
+            raise LibraryError(f"{name} was already removed from the library")
+        if name == by.name:
+            raise PermissionDeniedError("an administrator cannot remove themselves")
+        record.removed = now_iso()
+        self.sign_roster(by)
+        if self.key_store().exists():
+            self.key_store().change(by.identities, self.store_recipients())
+        by.audit("user.remove", name)
+
     # --- unlocking -----------------------------------------------------------------------
 
     def unlock(
@@ -301,6 +331,11 @@ class Library:
         if name not in self.trusted_users():
             self.audit_log().append(NOBODY, "unlock.failed", "-", reason="unknown user")
             raise AuthenticationError(f"there is no user {name!r} in this library")
+        if self.manifest.users[name].removed:
+            self.audit_log().append(NOBODY, "unlock.failed", name, reason="removed user")
+            raise AuthenticationError(
+                f"{name} was removed from this library; ask your administrator"
+            )
         failures = self.manifest.unlock_failures.get(name, 0)
         sleep(unlock_delay(failures))
         try:
@@ -343,7 +378,11 @@ class Library:
 
     def audit_log(self) -> AuditLog:
         users = self.manifest.users if self.needs_upgrade else self.trusted_users()
-        admins = [X25519Recipient.parse(u.recipient) for u in users.values() if u.role == "admin"]
+        admins = [
+            X25519Recipient.parse(u.recipient)
+            for u in users.values()
+            if u.role == "admin" and not u.removed
+        ]
         recipients: list[Recipient] = [
             *admins,
             X25519Recipient.parse(self.manifest.recovery_recipient),
