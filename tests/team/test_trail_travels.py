@@ -15,6 +15,7 @@ from tests.team.laptops import PASSPHRASES, Laptop, remote_of
 from videofeedback.library import Library
 from videofeedback.library.audit import AuditLog
 from videofeedback.library.cases import Programme, case_signing_key, create_case
+from videofeedback.library.errors import LibraryError
 from videofeedback.library.key_announcements import announcement
 from videofeedback.library.local_state import STATE_ENV
 from videofeedback.library.manifest import RetentionRecord, closure_message
@@ -24,12 +25,10 @@ from videofeedback.team.remotes import save_remote
 from videofeedback.team.sync import open_for_sync, sync_library
 
 
-@pytest.fixture
-def office(tmp_path, store):
+def _office(tmp_path, store, members=("sam", "cat"), sam_syncs=True):
     """alice's office library (pat, sam, cat) published; pat's laptop joined and made a case
-    with sam and cat; sam and cat keep working on the office computer, where the case came
-    only through the store (sam's sync took his invitation)."""
-    before = os.environ.get(STATE_ENV)
+    with ``members``; sam and cat keep working on the office computer, where the case comes
+    only through the store (sam's sync takes his invitation)."""
     os.environ[STATE_ENV] = str(tmp_path / "office-state")
     library, alice = Library.create(
         tmp_path / "office", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
@@ -44,7 +43,7 @@ def office(tmp_path, store):
     os.environ[STATE_ENV] = str(tmp_path / "pat-state")
     _, library, pat = join(tmp_path / "pat", remote, "pat", PASSPHRASES["pat"], code)
     try:
-        case = create_case(pat, "Family X", Programme.VIG, date(2020, 1, 1), ["sam", "cat"])
+        case = create_case(pat, "Family X", Programme.VIG, date(2020, 1, 1), list(members))
         assert sync_library(library, pat, "office").ok
     finally:
         library.close()
@@ -53,14 +52,26 @@ def office(tmp_path, store):
     for user in ("sam", "cat"):
         with office.session(user) as (_, session):
             save_remote(session, remote)
-    with office.session("sam") as (library, sam):
-        report = sync_library(library, sam, "office")
-        assert report.ok and report.found == [case.id], report.to_json()
-    yield office, laptop, case.id
+    if sam_syncs:
+        with office.session("sam") as (library, sam):
+            report = sync_library(library, sam, "office")
+            assert report.ok and report.found == [case.id], report.to_json()
+    return office, laptop, case.id
+
+
+@pytest.fixture
+def state_restored():
+    before = os.environ.get(STATE_ENV)
+    yield
     if before is None:
         os.environ.pop(STATE_ENV, None)
     else:
         os.environ[STATE_ENV] = before
+
+
+@pytest.fixture
+def office(tmp_path, store, state_restored):
+    return _office(tmp_path, store)
 
 
 def _remove_cat(laptop: Laptop, office: Laptop, case_id: str) -> None:
@@ -135,6 +146,8 @@ def test_a_genuine_closure_travels_and_purges_where_the_case_came_through_the_st
     with office_laptop.session("sam") as (library, sam):
         assert sync_library(library, sam, "office").ok
         assert library.manifest.retention[case_id].until == until.isoformat()
+        report = open_for_sync(sam, case_id).verify_audit()  # the case agrees with the record
+        assert report.valid, report.problems
     with office_laptop.session("alice") as (library, alice):
         report, history = library.verify_audit(alice)
         assert report.valid, report.problems
@@ -144,3 +157,27 @@ def test_a_genuine_closure_travels_and_purges_where_the_case_came_through_the_st
         assert not library.case_folder(case_id).exists()
     with office_laptop.session("sam") as (library, sam):
         assert case_id not in library.case_ids()
+
+
+def test_a_non_member_announcing_a_key_first_blocks_purges_but_never_causes_one(
+    tmp_path, store, state_restored
+):
+    """cat, in no case, announces a key of her own as epoch 1 of pat's case before the office
+    holds it, then records a closure signed with it: the office's first sync of the case
+    announces the real epoch 1, the trail has a problem, nothing is purged."""
+    from encryption import SigningKey
+
+    office_laptop, _, case_id = _office(tmp_path, store, members=("sam",), sam_syncs=False)
+    hers = SigningKey(b"\x07" * 32)
+    with office_laptop.session("cat") as (_, cat):
+        cat.audit("case.key", case_id, **announcement(case_id, 1, hers, None))
+    with office_laptop.session("sam") as (library, sam):
+        assert sync_library(library, sam, "office").found == [case_id]
+    _forge_closure(office_laptop, case_id, hers)
+    with office_laptop.session("alice") as (library, alice):
+        with pytest.raises(LibraryError, match="no case is purged"):
+            library.purge(alice, today=date(2026, 12, 1))
+        assert (library.case_folder(case_id) / "key.age").exists()
+        report, _ = library.verify_audit(alice)
+    problems = [p.message for p in report.problems]
+    assert any("sam announced a second, different key for epoch 1" in p for p in problems)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from videofeedback.library import Role, UserSession
 from videofeedback.library.roster import RosterError
 
+from .errors import StoreConflictError
 from .joining import JoinError, Package, _code_path, fetch_package, publish
 from .remotes import Remote
 
@@ -49,7 +50,10 @@ def refresh_roster(session: UserSession, remote: Remote) -> str:
     if package.manifest.library_id != session.library.manifest.library_id:
         return "the store's team package is of another library: ignored; ask your administrator"
     if theirs < mine and session.role == Role.ADMIN:
-        publish(session, remote)
+        try:
+            publish(session, remote)
+        except StoreConflictError:  # another administrator published meanwhile
+            return "the list of users was not published (the store changed meanwhile); sync again"
         session.audit("team.init", remote.name)
         return f"published the list of users (version {mine}) to {remote.name}"
     if theirs < mine:
