@@ -68,3 +68,18 @@ def test_entries_a_removed_user_signs_afterwards_are_reported(library):
     made.audit_log().append("bob", "case.create", "c-0123456789", bob.keys.require_signing_key())
     report, _ = made.verify_audit(alice)
     assert any("bob was not a user" in p.message for p in report.problems), report.problems
+
+
+def test_a_case_member_removed_from_the_library_gets_no_new_epoch(library):
+    """cat stays a member of bob's case after her removal from the library; when bob starts
+    a new epoch (removing sue), the new key goes to the remaining members but not to her."""
+    made, alice, bob = library
+    made.add_user(alice, "sue", Role.SOCIAL_WORKER, "sue-quiet-harbour-lantern")
+    case = create_case(bob, "Family 2", Programme.VIG, date(2026, 11, 1), ["cat", "sue"])
+    cat = made.unlock("cat", "cat-quiet-harbour-lantern", sleep=lambda _: None)
+    assert cat.case_identity(case.id).epoch == 1
+    made.remove_user(alice, "cat")
+    case.members.remove("sue")  # works although cat (removed) is still a member
+    assert bob.case_identity(case.id).epoch == 2
+    with pytest.raises(PermissionDeniedError):
+        cat.case_identity(case.id)
