@@ -38,7 +38,8 @@ def _admin_code(session: UserSession, remote: Remote) -> str:
 
 def refresh_roster(session: UserSession, remote: Remote) -> str:
     """Publish or take the team's roster; a one-line note of what happened ("" nothing)."""
-    code = _admin_code(session, remote) or remote.team_code
+    admin_code = _admin_code(session, remote)  # only where the team was set up
+    code = admin_code or remote.team_code
     if not code:
         return ""  # not a joined laptop, nor an administrator who set the team up
     try:
@@ -49,7 +50,8 @@ def refresh_roster(session: UserSession, remote: Remote) -> str:
     theirs = package.manifest.roster_serial
     if package.manifest.library_id != session.library.manifest.library_id:
         return "the store's team package is of another library: ignored; ask your administrator"
-    if theirs < mine and session.role == Role.ADMIN:
+    if theirs < mine and admin_code:  # never from a joined laptop: it lacks the others'
+        # identity files, and a new code would lock every member out
         try:
             publish(session, remote)
         except StoreConflictError:  # another administrator published meanwhile
