@@ -39,7 +39,9 @@ class AppState(QObject):
             self.library = None
 
     def user_names(self) -> list[str]:
-        return sorted(self.library.manifest.users) if self.library else []
+        if self.library is None:
+            return []
+        return sorted(n for n, u in self.library.manifest.users.items() if not u.removed)
 
     def demo_passphrases(self) -> dict[str, str]:
         """The demo library's passphrases (it holds no personal data), else nothing."""

@@ -60,7 +60,7 @@ def _bundle_choices(case: Case) -> tuple[list[str], list[str]]:
     supervisors = [
         name
         for name, user in case.session.library.manifest.users.items()
-        if user.role == Role.SUPERVISOR.value and name in members
+        if user.role == Role.SUPERVISOR.value and name in members and not user.removed
     ]
     media = [r[0] for r in case.db.execute("SELECT id FROM media WHERE kind != 'still'")]
     return supervisors, media

@@ -98,6 +98,9 @@ def _register_setup(commands: Any) -> None:
     add.add_argument("--role", required=True, help="social-worker, practitioner, supervisor, admin")
     add.set_defaults(handler=cmd_user_add)
     user.add_parser("list", help="list users").set_defaults(handler=cmd_user_list)
+    remove = user.add_parser("remove", help="remove a user, going forward (admin only)")
+    remove.add_argument("name")
+    remove.set_defaults(handler=cmd_user_remove)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -137,13 +140,26 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    with acting_user(args) as session:
+        session.library.remove_user(session, args.name)
+    emit(
+        args.json,
+        {"name": args.name, "removed": True},
+        f"removed {args.name}: nothing new is encrypted to them; remove them from their cases "
+        "too (a new key epoch), and sync to tell the team",
+    )
+    return 0
+
+
 def cmd_user_list(args: argparse.Namespace) -> int:
     library = Library(library_folder(args))
     users = [
-        {"name": n, "role": u.role, "recipient": u.recipient}
+        {"name": n, "role": u.role, "recipient": u.recipient, "removed": u.removed or None}
         for n, u in sorted(library.manifest.users.items())
     ]
-    emit(args.json, {"users": users}, "\n".join(f"{u['name']:<16} {u['role']}" for u in users))
+    lines = [f"{u['name']:<16} {u['role']}" + (" (removed)" if u["removed"] else "") for u in users]
+    emit(args.json, {"users": users}, "\n".join(lines))
     return 0
 
 

@@ -47,6 +47,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     data = report.to_json()
     lines = [_case_line(c) for c in data["cases"]] or ["no cases to sync"]
     lines += [f"{case}: new on this laptop (you were added to it)" for case in report.found]
+    lines += [f"users: {report.roster}"] if report.roster else []
     emit(args.json, data, "\n".join(lines))
     return 0 if report.ok else 1
 

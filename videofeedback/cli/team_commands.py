@@ -199,8 +199,8 @@ def cmd_team_init(args: argparse.Namespace) -> int:
         f"Give each member, out of band, with the store's keys:\n"
         f"  team code:          {published.code}\n"
         f"  administrator key:  {published.fingerprint} ({published.admin})\n"
-        "They join with 'videofeedback team join … --admin-key KEY'. Run 'team init' again "
-        "after adding users.",
+        "They join with 'videofeedback team join … --admin-key KEY'. After adding users, "
+        "your next 'videofeedback sync' (or 'team init' again) publishes them.",
     )
     return 0
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +29,7 @@ from .epoch_notes import write_note
 from .errors import LibraryError, NotFoundError, PermissionDeniedError
 from .goals import Goals
 from .history import CaseHistory
+from .key_announcements import announcement
 from .keyring import CaseKeys
 from .library import UserSession, new_id
 from .manifest import RetentionRecord, closure_message
@@ -74,7 +76,7 @@ class RollbackError(LibraryError):
     """The case folder is older than what this computer has seen, or was rewritten."""
 
 
-def _closure_in_trail(record: RetentionRecord, history: CaseHistory) -> bool:
+def closure_in_trail(record: RetentionRecord, history: CaseHistory) -> bool:
     """Does the case's verified trail hold the closure the library's record claims?"""
     for close in history.closures:
         same = (close.user, close.detail.get("retention_until")) == (record.signed_by, record.until)
@@ -88,6 +90,15 @@ def case_signing_key(identity: X25519Identity) -> SigningKey:
     made by someone who could open the case (a member), not by any library user."""
     seed = hashlib.sha256(b"videofeedback case signing key v1\n" + str(identity).encode())
     return SigningKey(seed.digest())
+
+
+def epoch_announcement(case_id: str, keys: CaseKeys, epoch: int | None = None) -> dict[str, str]:
+    """The detail announcing epoch ``epoch`` (the newest by default) of the case's signing
+    key, proven by the epoch before it (docs/FORMAT.md §12.8)."""
+    epoch = epoch or keys.epoch
+    key = case_signing_key(keys.epoch_identity(epoch))
+    previous = case_signing_key(keys.epoch_identity(epoch - 1)) if epoch > 1 else None
+    return announcement(case_id, epoch, key, previous)
 
 
 def _file_hash(path: Path) -> str:
@@ -204,7 +215,7 @@ class Case:
         if merged:
             self._merged_problems(report, history)
         retention = library.manifest.retention.get(self.id)
-        if retention and not _closure_in_trail(retention, history):
+        if retention and not closure_in_trail(retention, history):
             report.problems.append(
                 Problem(
                     report.entries,
@@ -299,8 +310,8 @@ class Case:
     def announce_key(self, action: str) -> None:
         """The library trail learns the newest epoch's case signing key (a closure signed
         with an older one no longer leads to a purge)."""
-        announced = case_signing_key(self.identity.newest).verify_key
-        self.session.audit(action, self.id, case_key=str(announced))
+        self.session.audit(action, self.id, **epoch_announcement(self.id, self.identity))
+        self.session.library.local.set_sync_value(f"announced:{self.id}", self.identity.epoch)
 
     # --- details -------------------------------------------------------------------------
 
@@ -359,6 +370,7 @@ class Case:
             entry,
             value.hex(),
         )
+        set_meta(self.db, "closure", json.dumps(asdict(record), sort_keys=True))  # travels
         library.record_retention(record, self.id)
         self.session.audit("case.close", self.id, until=until.isoformat())
         return until
@@ -379,6 +391,7 @@ def create_case(
         raise LibraryError("a case needs a label (a pseudonym or the service's reference)")
     library = session.library
     for user in members:
+        library.recipient_of(user)  # refused if removed from the library
         if Role(library.user_record(user).role) == Role.ADMIN:
             raise PermissionDeniedError(f"{user} is an administrator and cannot be a case member")
     case_id = new_id("c")

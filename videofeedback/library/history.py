@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .audit import AuditEntry
+from .key_announcements import ANNOUNCEMENTS, EpochKeys
 from .roles import Action, Role, allowed
 
 CASE_ACTIONS: dict[str, Action] = {
@@ -31,9 +32,11 @@ CASE_ACTIONS: dict[str, Action] = {
 }
 LIBRARY_ACTIONS: dict[str, Action] = {
     "user.add": Action.MANAGE_USERS,
+    "user.remove": Action.MANAGE_USERS,
     "case.purge": Action.PURGE,
     "case.create": Action.CREATE_CASE,
     "case.rekey": Action.EDIT_CASE,
+    "case.key": Action.VIEW,  # a sync brought an epoch: any member's laptop announces it
     "library.upgrade": Action.MANAGE_USERS,
 }
 
@@ -122,6 +125,7 @@ class LibraryHistory:
     case_keys: dict[str, str] = field(default_factory=dict)  # case id -> vfsign1… of its key
     closures: dict[str, AuditEntry] = field(default_factory=dict)
     keyholders: dict[str, set[str]] = field(default_factory=dict)  # who announced case keys
+    epochs: EpochKeys = field(default_factory=EpochKeys)  # each epoch's announced key
 
     def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
         if not authenticated:  # before the upgrade: nobody's signature, so no case key or
@@ -143,6 +147,15 @@ class LibraryHistory:
         if not _may(role, action):
             what = action.value if action else entry.action
             return f"{entry.user} ({role.value}) may not {what}"
+        if entry.action in ANNOUNCEMENTS and "case_key" in entry.detail:
+            return self._check_announcement(entry)
+        return None
+
+    def _check_announcement(self, entry: AuditEntry) -> str | None:
+        if "epoch" in entry.detail:  # docs/FORMAT.md §12.8: epoch by epoch, proven
+            return self.epochs.check(entry)
+        if entry.action == "case.key":
+            return f"a key announcement of case {entry.object} without its epoch"
         if entry.action == "case.create" and entry.object in self.case_keys:
             return f"case {entry.object} was already created: a second announcement is forged"
         if entry.action == "case.rekey" and entry.user not in self.keyholders.get(
@@ -152,17 +165,20 @@ class LibraryHistory:
                 f"{entry.user} announced a new key of case {entry.object} without having "
                 "announced one before (only its creator, or who rotated its key, may)"
             )
-        return None
+        return self.epochs.check(entry)  # none without an epoch after one with
 
     def _apply(self, entry: AuditEntry) -> None:
         if entry.action == "library.create":
             self.roles[entry.user] = Role.ADMIN.value
         elif entry.action == "user.add":
             self.roles[entry.object] = entry.detail.get("role", "")
-        elif entry.action in ("case.create", "case.rekey") and "case_key" in entry.detail:
+        elif entry.action == "user.remove":
+            self.roles.pop(entry.object, None)  # their later entries are "not a user"
+        elif entry.action in ANNOUNCEMENTS and "case_key" in entry.detail:
             # a member's removal announces the new epoch's key: closures must be signed with
             # the newest, which a removed member never had
-            self.case_keys[entry.object] = entry.detail["case_key"]
+            self.epochs.apply(entry)
+            self.case_keys[entry.object] = self.epochs.newest(entry.object) or ""
             self.keyholders.setdefault(entry.object, set()).add(entry.user)
         elif entry.action == "case.close":
             self.closures[entry.object] = entry

@@ -54,10 +54,21 @@ from .manifest import (
     read_manifest,
     write_manifest,
 )
+from .merged_trail import chain_logs
 from .passphrases import check_new_passphrase, new_recovery_secret, normalise_recovery_secret
 from .roles import Action, Role, allowed, require
 from .roster import RosterError, check_roster, roster_message, sign_roster
 
+#: What the administrator signs (roster.roster_message) and a team's laptops take.
+ROSTER_FIELDS = (
+    "created",
+    "recovery_recipient",
+    "settings",
+    "users",
+    "legacy_logs",
+    "roster_serial",
+    "roster_signature",
+)
 _USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
 FREE_ATTEMPTS = 3
 MAX_DELAY_SECONDS = 30.0
@@ -205,6 +216,24 @@ class Library:
         write_manifest(self.folder, self.manifest)
         self._trusted = None
 
+    def take_roster(self, signed: Manifest) -> None:
+        """Take a newer roster of this library that came from elsewhere (the team store):
+        signed by an administrator this computer pinned, never older than the one it holds
+        (RosterError otherwise, nothing changed). This computer's own fields stay."""
+        pins = check_roster(signed, self.local.pins)
+        if signed.library_id != self.manifest.library_id:
+            raise RosterError("that list of users is of another library; nothing was changed")
+        if signed.roster_serial <= self.manifest.roster_serial:
+            raise RosterError(
+                f"that list of users (version {signed.roster_serial}) is not newer than the "
+                f"one this library holds (version {self.manifest.roster_serial})"
+            )
+        for name in ROSTER_FIELDS:
+            setattr(self.manifest, name, getattr(signed, name))
+        write_manifest(self.folder, self.manifest)
+        self.local.set_pins(pins)
+        self._trusted = None
+
     def user_record(self, name: str) -> UserRecord:
         try:
             return self.trusted_users()[name]
@@ -215,7 +244,17 @@ class Library:
         return self.folder / "users" / f"{name}.identity"
 
     def recipient_of(self, name: str) -> X25519Recipient:
-        return X25519Recipient.parse(self.user_record(name).recipient)
+        record = self.user_record(name)
+        if record.removed:
+            raise PermissionDeniedError(
+                f"{name} was removed from the library ({record.removed[:10]}); nothing is "
+                "encrypted to them any more"
+            )
+        return X25519Recipient.parse(record.recipient)
+
+    def is_removed(self, name: str) -> bool:
+        record = self.trusted_users().get(name)
+        return record is not None and bool(record.removed)
 
     def verify_keys(self) -> dict[str, VerifyKey]:
         return {n: VerifyKey.parse(u.verify_key) for n, u in self.trusted_users().items()}
@@ -231,7 +270,11 @@ class Library:
         """Who can read the key store: every user of the signed roster and the recovery key
         (a KEK alone opens nothing: a case's key also needs its key.age part, which only
         members have)."""
-        users = [X25519Recipient.parse(u.recipient) for u in self.trusted_users().values()]
+        users = [
+            X25519Recipient.parse(u.recipient)
+            for u in self.trusted_users().values()
+            if not u.removed
+        ]
         return [*users, self.recovery_recipient()]
 
     def _add_user(
@@ -261,6 +304,22 @@ class Library:
             self.key_store().change(by.identities, self.store_recipients())
         by.audit("user.add", name, role=role.value)
 
+    def remove_user(self, by: UserSession, name: str) -> None:
+        """Remove a user from the roster, going forward: no key is wrapped to them again (key
+        store rewrapped now; case keys at each case's next change of members, invitations
+        never), they cannot unlock; their record stays so their old signatures verify."""
+        require(by.role, Action.MANAGE_USERS)
+        record = self.user_record(name)
+        if record.removed:
+            raise LibraryError(f"{name} was already removed from the library")
+        if name == by.name:
+            raise PermissionDeniedError("an administrator cannot remove themselves")
+        record.removed = now_iso()
+        self.sign_roster(by)
+        if self.key_store().exists():
+            self.key_store().change(by.identities, self.store_recipients())
+        by.audit("user.remove", name)
+
     # --- unlocking -----------------------------------------------------------------------
 
     def unlock(
@@ -272,6 +331,11 @@ class Library:
         if name not in self.trusted_users():
             self.audit_log().append(NOBODY, "unlock.failed", "-", reason="unknown user")
             raise AuthenticationError(f"there is no user {name!r} in this library")
+        if self.manifest.users[name].removed:
+            self.audit_log().append(NOBODY, "unlock.failed", name, reason="removed user")
+            raise AuthenticationError(
+                f"{name} was removed from this library; ask your administrator"
+            )
         failures = self.manifest.unlock_failures.get(name, 0)
         sleep(unlock_delay(failures))
         try:
@@ -314,7 +378,11 @@ class Library:
 
     def audit_log(self) -> AuditLog:
         users = self.manifest.users if self.needs_upgrade else self.trusted_users()
-        admins = [X25519Recipient.parse(u.recipient) for u in users.values() if u.role == "admin"]
+        admins = [
+            X25519Recipient.parse(u.recipient)
+            for u in users.values()
+            if u.role == "admin" and not u.removed
+        ]
         recipients: list[Recipient] = [
             *admins,
             X25519Recipient.parse(self.manifest.recovery_recipient),
@@ -389,15 +457,15 @@ class Library:
         close = history.closures.get(case_id)
         if user is None or case_key is None or close is None or not record.closed:
             return False  # format 1, unknown signer, or a case never announced or closed
-        if close.user != record.signed_by or close.detail.get("until") != record.until:
+        closer = close.detail.get("by", close.user)  # "by": the closure came by the store
+        if closer != record.signed_by or close.detail.get("until") != record.until:
             return False
         if not allowed(Role(user.role), Action.EDIT_CASE):
             return False
         retention = timedelta(days=self.manifest.settings.retention_days)
         if date.fromisoformat(record.until) < date.fromisoformat(record.closed) + retention:
             return False
-        chain = AuditLog(self.case_folder(case_id) / "audit", case_id, []).chain_values()
-        if record.entry >= len(chain) or chain[record.entry].hex() != record.head:
+        if not _holds_closing_entry(self.case_folder(case_id), case_id, record):
             return False  # the closing entry is not in the case's trail (over its ciphertexts)
         message = closure_message(
             case_id, record.closed, record.until, record.signed_by, record.entry, record.head
@@ -436,6 +504,16 @@ class Library:
     def case_ids(self) -> list[str]:
         cases = self.folder / "cases"
         return sorted(p.name for p in cases.iterdir()) if cases.exists() else []
+
+
+def _holds_closing_entry(folder: Path, case_id: str, record: RetentionRecord) -> bool:
+    """Is the record's chain value at its entry that of the case's own chain, or of a chain
+    pulled from the device that closed it (docs/FORMAT.md §12.8)?"""
+    for log in chain_logs(folder, case_id):
+        chain = log.chain_values()
+        if record.entry < len(chain) and chain[record.entry].hex() == record.head:
+            return True
+    return False
 
 
 @dataclass

@@ -24,6 +24,7 @@ class UserRecord:
     recipient: str
     verify_key: str
     created: str
+    removed: str = ""  # when an administrator removed the user (kept: their old signatures)
 
 
 @dataclass
@@ -62,6 +63,9 @@ class Manifest:
 
     def to_json(self) -> str:
         data = {"format": FORMAT, **asdict(self)}
+        for user in data["users"].values():  # written only once someone was removed
+            if not user["removed"]:
+                del user["removed"]
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod

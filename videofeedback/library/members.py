@@ -31,7 +31,10 @@ class Members(CasePart):
     def write_key(self, members: Iterable[str]) -> None:
         case = self.case
         library = case.session.library
-        recipients: list[Recipient] = [library.recipient_of(m) for m in members]
+        # a member removed from the library keeps nothing new (docs/FORMAT.md §12.9)
+        recipients: list[Recipient] = [
+            library.recipient_of(m) for m in members if not library.is_removed(m)
+        ]
         recipients.append(library.recovery_recipient())
         write_key_file(case.folder, case.identity, recipients)
 
@@ -39,6 +42,7 @@ class Members(CasePart):
         case = self.case
         case.require(Action.EDIT_CASE)
         role = Role(case.session.library.user_record(user).role)
+        case.session.library.recipient_of(user)  # refused if removed from the library
         if role == Role.ADMIN:
             raise PermissionDeniedError("an administrator cannot be a case member")
         case.db.execute(

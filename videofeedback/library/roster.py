@@ -16,7 +16,7 @@ from typing import Any
 from encryption import IdentityFileError, SignatureError, SigningKey, VerifyKey
 
 from .errors import LibraryError
-from .manifest import Manifest
+from .manifest import Manifest, UserRecord
 from .roles import Role
 
 
@@ -30,12 +30,20 @@ def roster_message(manifest: Manifest) -> bytes:
         "created": manifest.created,
         "recovery_recipient": manifest.recovery_recipient,
         "settings": asdict(manifest.settings),
-        "users": {name: asdict(user) for name, user in manifest.users.items()},
+        "users": {name: _signed(user) for name, user in manifest.users.items()},
         "legacy_logs": manifest.legacy_logs,
         "serial": manifest.roster_serial,
     }
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return f"videofeedback roster v1\n{text}\n".encode()
+
+
+def _signed(user: UserRecord) -> dict[str, str]:
+    """A user's signed fields; ``removed`` only once set (older signatures stay valid)."""
+    fields = asdict(user)
+    if not fields["removed"]:
+        del fields["removed"]
+    return fields
 
 
 def sign_roster(manifest: Manifest, admin: str, key: SigningKey) -> None:
@@ -49,7 +57,8 @@ def sign_roster(manifest: Manifest, admin: str, key: SigningKey) -> None:
 
 
 def admins_of(manifest: Manifest) -> dict[str, str]:
-    return {n: u.verify_key for n, u in manifest.users.items() if u.role == Role.ADMIN.value}
+    users = manifest.users.items()
+    return {n: u.verify_key for n, u in users if u.role == Role.ADMIN.value and not u.removed}
 
 
 def fingerprint(verify_key: str) -> str:
@@ -61,7 +70,7 @@ def check_roster(manifest: Manifest, pins: dict[str, Any] | None) -> dict[str, A
     """Verify the roster's signature against the pinned administrators; return new pins."""
     by = manifest.roster_signature.get("by", "")
     signer = manifest.users.get(by)
-    if signer is None or signer.role != Role.ADMIN.value:
+    if signer is None or signer.role != Role.ADMIN.value or signer.removed:
         raise RosterError(
             "the library's list of users is not signed by an administrator: someone changed "
             "manifest.json by hand. Nothing was done; ask your administrator to check it"
@@ -96,4 +105,7 @@ def check_roster(manifest: Manifest, pins: dict[str, Any] | None) -> dict[str, A
             f"the library's list of users was rolled back (this computer has seen version "
             f"{pins['serial']}, the folder holds {manifest.roster_serial}); ask your administrator"
         )
-    return {"admins": {**pinned, **admins_of(manifest)}, "serial": manifest.roster_serial}
+    admins = {**pinned, **admins_of(manifest)}
+    gone = {n for n, u in manifest.users.items() if u.removed}  # a removed admin: unpinned
+    admins = {n: k for n, k in admins.items() if n not in gone}
+    return {"admins": admins, "serial": manifest.roster_serial}

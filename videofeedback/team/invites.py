@@ -91,7 +91,9 @@ def invite_members(case: Case, store: S3Store, remote: str) -> int:
     session, library = case.session, case.session.library
     local = library.local
     done = set(local.sync_value(f"invited:{remote}:{case.id}", []))
-    wanted = [m.user for m in case.members.all() if m.user not in done]
+    wanted = [
+        m.user for m in case.members.all() if m.user not in done and not library.is_removed(m.user)
+    ]
     if not wanted:
         return 0
     key_file = (case.folder / KEY_FILE).read_bytes()

@@ -20,7 +20,7 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,7 @@ def team_code(session: UserSession, remote: Remote) -> str:
     admins = [
         X25519Recipient.parse(u.recipient)
         for u in library.trusted_users().values()
-        if u.role == Role.ADMIN.value
+        if u.role == Role.ADMIN.value and not u.removed
     ]
     private_folder(path.parent)  # written again each time: to today's administrators
     write_encrypted(path, code.encode(), [*admins, library.recovery_recipient()])
@@ -117,8 +117,8 @@ def package_bytes(library: Library) -> bytes:
     manifest.pop("unlock_failures", None)  # this laptop's business only
     identities = {
         name: base64.b64encode(library.identity_path(name).read_bytes()).decode()
-        for name in library.manifest.users
-        if library.identity_path(name).exists()
+        for name, user in library.manifest.users.items()
+        if library.identity_path(name).exists() and not user.removed
     }
     keys = {
         slot: base64.b64encode((library.folder / "keys" / slot).read_bytes()).decode()
@@ -233,6 +233,8 @@ def open_identity(package: Package, user: str, passphrase: str) -> UserKeys:
     """The user's keys from the package (opened in memory), checked against the roster."""
     record = package.manifest.users.get(user)
     data = package.identities.get(user)
+    if record is not None and record.removed:
+        raise JoinError(f"{user} was removed from this team; ask your administrator")
     if record is None or data is None:
         raise JoinError(
             f"there is no user {user!r} in this team; check the name with your administrator"
@@ -296,7 +298,7 @@ def join(
     library = Library.open(folder)
     try:
         session = library.unlock(user, passphrase)
-        save_remote(session, remote)
+        save_remote(session, replace(remote, team_code=code))  # later rosters (roster_sync)
         session.audit("team.join", remote.name)
     except BaseException:
         library.close()

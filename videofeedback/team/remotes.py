@@ -23,6 +23,7 @@ class Remote:
     name: str
     location: StoreLocation
     credentials: StoreCredentials
+    team_code: str = ""  # kept by ``team join``: a later sync reads the team's roster with it
 
     def store(self) -> S3Store:
         return S3Store(self.location, self.credentials)
@@ -52,6 +53,7 @@ def load_remotes(session: UserSession) -> dict[str, Remote]:
             name,
             StoreLocation(item["endpoint"], item["bucket"], item.get("prefix", "")),
             StoreCredentials(item["access_key"], item["secret_key"]),
+            item.get("team_code", ""),
         )
         for name, item in data.items()
     }
@@ -88,7 +90,11 @@ def find_remote(session: UserSession, name: str | None) -> Remote:
 
 def _write(session: UserSession, remotes: dict[str, Remote]) -> None:
     data = {
-        name: {**remote.public(), "secret_key": remote.credentials.secret_key}
+        name: {
+            **remote.public(),
+            "secret_key": remote.credentials.secret_key,
+            **({"team_code": remote.team_code} if remote.team_code else {}),
+        }
         for name, remote in remotes.items()
     }
     path = _path(session)

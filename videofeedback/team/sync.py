@@ -28,8 +28,10 @@ from .media_index import locate_index, locate_media  # noqa: F401 - the engine a
 from .media_sync import Progress
 from .quiet import is_quiet, remember
 from .remotes import find_remote
+from .roster_sync import refresh_roster
 from .sealing import seal_offline
 from .store import S3Store
+from .trail_sync import after_sync
 
 T = TypeVar("T")
 
@@ -40,6 +42,7 @@ class SyncReport:
     cases: list[CaseReport] = field(default_factory=list)
     finished: str = ""
     found: list[str] = field(default_factory=list)  # cases new here, from invitations
+    roster: str = ""  # what happened to the team's list of users (roster_sync.py)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,7 @@ class SyncReport:
             "finished": self.finished,
             "conflicts": self.conflicts,
             "found": self.found,
+            "roster": self.roster,
             "cases": [c.to_json() for c in self.cases],
         }
 
@@ -95,6 +99,7 @@ def _sync_one(
             engine = CaseSync(case, store, progress)
             engine.raw_heads = heads
             done = engine.run()
+        after_sync(case)  # epochs and closure into this library's trail (trail_sync.py)
         invite_members(case, store, remote_name)
         return done
 
@@ -129,6 +134,7 @@ def sync_library(
         seal_offline(library, session)  # this user's changes: signed by them, kept here
         raise
     report = SyncReport(remote.name)
+    report.roster = refresh_roster(session, remote)  # new users first: cases may name them
     take_invitations(session, store, report, progress)
     for case_id in library.case_ids():
         keys = session.try_case_identity(case_id)
@@ -184,6 +190,7 @@ def take_invitations(
         if not member:
             drop_case(session, invitation.case_id)
             continue
+        after_sync(case)
         report.cases.append(done)
         report.found.append(case.id)
         remember(session.library, case.id, not done.pending_media)
