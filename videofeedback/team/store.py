@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,7 +65,14 @@ class ObjectInfo:
     etag: str
 
 
+_SESSION_LOCK = threading.Lock()
+_SESSION: list[Any] = []  # one boto3 session for the process, made on first use
+
+
 def _client(location: StoreLocation, credentials: StoreCredentials, timeout: float) -> S3Client:
+    """A client of its own for each store (clients are thread-safe); made from one shared
+    boto3 session under a lock (a session is not), because a new session reads botocore's
+    service models again: 86 ms of CPU a client instead of 3 ms, for every sync."""
     import boto3
     from botocore.config import Config
 
@@ -75,14 +83,17 @@ def _client(location: StoreLocation, credentials: StoreCredentials, timeout: flo
         s3={"addressing_style": "path"},
         max_pool_connections=UPLOAD_THREADS * 2,
     )
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=location.endpoint,
-        aws_access_key_id=credentials.access_key,
-        aws_secret_access_key=credentials.secret_key,
-        region_name="us-east-1",
-        config=config,
-    )
+    with _SESSION_LOCK:
+        if not _SESSION:
+            _SESSION.append(boto3.session.Session())
+        return _SESSION[0].client(
+            "s3",
+            endpoint_url=location.endpoint,
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            region_name="us-east-1",
+            config=config,
+        )
 
 
 class S3Store:
