@@ -9,7 +9,9 @@ echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy vferrors encryption videofeedback annotations clips ui
 # pytest on every core (pytest-xdist; a test file's tests together and in order), then the
 # tests that record or wait in real time, one at a time (tests/conftest.py, REALTIME).
-# The quick tier: ./test.sh -m "not slow". Exit 5 is "no test selected" in that phase.
+# The quick tier: ./test.sh -m "not slow" (every real-time test is in the slow tier, so its
+# real-time phase selects nothing: exit 5, "no test selected", is not a failure).
+# The files are spread heavy ones first, the longest in parts (tests/scheduling.py).
 # The run's read-only test templates (the demo library tests copy), built once for both phases.
 VIDEOFEEDBACK_TEST_SHARED="$(mktemp -d "${TMPDIR:-/tmp}/videofeedback-tests-shared-XXXXXX")"
 export VIDEOFEEDBACK_TEST_SHARED

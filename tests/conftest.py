@@ -6,6 +6,7 @@ import tempfile
 import pytest
 
 from tests import fast_scrypt
+from tests.scheduling import heavy_first
 from tests.templates import SHARED
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -137,6 +138,56 @@ SLOW = (
     "tests/team/test_review_attacks.py::test_a_roster_re_signed_by_a_code_holder_is_refused_on_join",
     "tests/team/test_review_attacks.py::test_an_older_team_package_put_back_by_the_store_is_refused_where_pinned",
     "tests/team/test_review_attacks.py::test_the_store_cannot_serve_another_cases_head_under_this_case",
+    # The quick tier's long tail (issue 14: quick tier <= 90 s): each over ~1.5 s on a quiet
+    # machine, with faster tests of the same modules left in the quick tier.
+    # - the team store: laptops set up and synced against SeaweedFS; the quick tier keeps the
+    #   store, merge, case document, ranged reads, one sync and one confidentiality attack
+    "tests/team/test_review_attacks.py",
+    "tests/team/test_key_epochs.py",
+    "tests/team/test_remote_commands.py",
+    "tests/team/test_sync_cli.py",
+    "tests/team/test_store.py::test_a_store_that_is_stopped_and_started_keeps_its_objects",
+    "tests/team/test_sync.py::test_two_laptops_exchange_changes_and_converge",
+    "tests/team/test_sync.py::test_concurrent_edits_of_one_field_are_kept_and_resolved",
+    "tests/team/test_sync.py::test_two_peoples_moments_on_one_recording_are_both_kept",
+    "tests/team/test_sync.py::test_a_consent_withdrawal_on_one_laptop_stops_filming_on_the_other",
+    "tests/team/test_sync.py::test_a_push_killed_after_its_pack_of_entries_resumes_with_the_rest",
+    "tests/team/test_sync.py::test_a_sync_with_nothing_new_writes_nothing",
+    "tests/team/test_sync_attacks.py::test_a_head_forged_in_another_members_name_is_refused",
+    "tests/team/test_sync_attacks.py::test_a_laptop_two_key_epochs_behind_catches_up",
+    "tests/team/test_sync_attacks.py::test_a_store_rolled_back_to_older_objects_is_refused_naming_the_case",
+    "tests/team/test_sync_attacks.py::test_a_removed_member_reads_nothing_written_after",
+    "tests/team/test_sync_attacks.py::test_a_store_hiding_an_object_a_head_names_is_refused",
+    # - the command line run as a person does, a process per command
+    "tests/cli/test_library_script.py",
+    "tests/cli/test_annotation_commands.py::test_new_codebook_from_elan_and_case_codebook",
+    "tests/cli/test_annotation_commands.py::test_moments_export_import_agreement",
+    "tests/cli/test_annotation_commands.py::test_import_dry_run_reports_and_stores_nothing",
+    "tests/cli/test_trust_local.py::test_a_supervisor_exports_moments_without_private_notes",
+    "tests/cli/test_trust_local.py::test_ffmpeg_never_inherits_the_passphrase",
+    "tests/cli/test_trust_local.py::test_every_library_folder_is_0700_and_every_file_0600",
+    "tests/cli/test_trust_local.py::test_a_killed_family_copy_is_removed_audited_and_reported_by_the_next_command",
+    # - media: encodes, face detection on films, fuzzing of box files
+    "tests/library/test_operations.py::test_many_threads_and_jobs_on_one_case_lose_nothing",
+    "tests/media/test_boxes.py::test_random_box_trees_raise_only_project_errors",
+    "tests/media/test_boxes.py::test_truncated_and_mutated_files_raise_only_project_errors",
+    "tests/media/test_camera.py::test_waiting_for_a_silent_microphone_gives_up",
+    "tests/media/test_import_copy.py::test_b_frames_or_long_gops_are_re_encoded",
+    "tests/media/test_private_channel.py::test_ffmpeg_gets_a_minimal_environment_without_the_passphrase",
+    "tests/media/test_redact_edit.py::test_a_small_head_passing_fast_over_her_chin_does_not_drag_her_box_along",
+    "tests/media/test_redact_edit.py::test_a_participant_beside_behind_or_in_front_of_someone_hidden_stays_visible",
+    "tests/media/test_redact_tracking.py::test_the_detector_finds_real_faces_turning_and_behind_a_hand",
+    "tests/media/test_redacted_exports.py::test_an_exported_still_hides_the_son_and_keeps_the_mother",
+    "tests/media/test_sync.py::test_an_import_keeps_sound_with_picture",
+    # - the app: whole walkthroughs that record, play or build a demo
+    "tests/ui/test_walkthrough.py::test_walkthrough_a_recording_never_runs_unseen",
+    "tests/ui/test_walkthrough.py::test_walkthrough_the_shared_review_shows_only_the_chosen_moments",
+    "tests/ui/test_walkthrough.py::test_walkthrough_first_run_shows_the_window_before_the_demo_is_built",
+    "tests/ui/test_walkthrough.py::test_walkthrough_the_supervisor_sees_who_did_what_when",
+    "tests/ui/test_walkthrough.py::test_walkthrough_sign_off_defaults_to_the_reviews_film",
+    "tests/ui/test_gui_thread_reads.py::test_the_shared_review_session_is_made_off_the_gui_thread",
+    "tests/ui/test_player.py::test_playing_then_unloading_many_times_never_hangs",
+    "tests/ui/test_redaction.py::test_find_name_review_mute_approve_then_the_family_copy_hides_the_brother",
 )
 
 
@@ -162,6 +213,62 @@ REALTIME = (
 )
 
 
+# --- spreading the files over the workers (tests/scheduling.py) -----------------------------
+# ./test.sh gives each pytest-xdist worker whole files (--dist loadfile). These files take
+# longest (a whole run, slowest first, docs/PERFORMANCE.md "The quick tier, fourth pass"): they
+# go first, so that no long file starts last and keeps one core busy while the other idles.
+# The others follow in the usual order. A file missing here only runs later.
+HEAVY_FIRST = (
+    "tests/ui/test_demo.py",  # the real 2-minute demo library, built once (~45 s)
+    # not a widget test: the other worker starts on it while the first builds the UI tests'
+    # demo template (tests/ui/conftest.py, small_demo), which the walkthrough's parts wait for
+    "tests/media/test_redact_tracking.py",
+    "tests/ui/test_walkthrough.py",
+    "tests/team/test_review_attacks.py",
+    "tests/media/test_import_and_stills.py",
+    "tests/team/test_sync_media.py",
+    "tests/team/test_join.py",
+    "tests/team/test_sync_random.py",
+    "tests/ui/test_reel.py",
+    "tests/media/test_reel_render.py",
+    "tests/team/test_sync_cli.py",
+    "tests/ui/test_sync_conflicts.py",
+    "tests/team/test_discovery.py",
+    "tests/team/test_sync.py",
+    "tests/cli/test_annotation_commands.py",
+    "tests/cli/test_trust_local.py",
+    "tests/team/test_sync_attacks.py",
+    "tests/encryption/test_crash_recovery.py",
+    "tests/media/test_redact_edit.py",
+    "tests/media/test_cut.py",
+    "tests/media/test_redact_export.py",
+    "tests/team/test_key_epochs.py",
+    "tests/cli/test_library_script.py",
+    "tests/cli/test_redact_commands.py",
+    "tests/team/test_remote_commands.py",
+    "tests/media/test_overview.py",
+    "tests/media/test_sync.py",
+    "tests/ui/test_redaction_edit.py",
+)
+# Files cut into this many parts of consecutive tests, which different workers may run (each
+# part is still in order; the tests of these files share no state but read-only templates).
+SPLIT = {
+    "tests/ui/test_walkthrough.py": 3,
+    "tests/team/test_review_attacks.py": 2,
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` in the order above, with the files of SPLIT in parts."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from tests.scheduling import HeavyFirstFileScheduling
+
+    config.option.loadscopereorder = False  # keep the order pytest_collection_modifyitems made
+    return HeavyFirstFileScheduling(config, log, SPLIT)
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--realtime",
@@ -178,6 +285,8 @@ def pytest_ignore_collect(collection_path, config):
         return None
     if not collection_path.name.startswith("test_"):
         return None
+    if _leaves_out_slow(config):  # the quick tier: every real-time test is in the slow tier
+        return True
     files = {entry.split("::")[0] for entry in REALTIME}
     relative = collection_path.relative_to(config.rootpath).as_posix()
     return None if relative in files else True
@@ -187,12 +296,25 @@ def _listed(test: str, names: tuple[str, ...]) -> bool:
     return test in names or test.split("::")[0] in names
 
 
+def _leaves_out_slow(config) -> bool:
+    """Whether ``-m`` leaves out the tests marked slow (the quick tier, ``-m "not slow"``)."""
+    from _pytest.mark.expression import Expression
+
+    expression = config.getoption("markexpr")
+    if not expression:
+        return False
+    return not Expression.compile(expression).evaluate(lambda name, **_: name == "slow")
+
+
 def pytest_collection_modifyitems(config, items):
     realtime = config.getoption("--realtime")
     kept, left_out = [], []
+    heavy_first(items, HEAVY_FIRST)
     for item in items:
         test = item.nodeid.split("[")[0]
-        if _listed(test, SLOW):
+        # the quick tier leaves out the real-time phase: its tests wait for the clock, one
+        # at a time (the parallel phase keeps fast tests of the same modules)
+        if _listed(test, SLOW) or _listed(test, REALTIME):
             item.add_marker(pytest.mark.slow)
         is_realtime = _listed(test, REALTIME)
         wanted = realtime == "all" or (realtime == "only") == is_realtime

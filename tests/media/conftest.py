@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from clips.ffmpeg import ffmpeg_exe
+from clips.record import RecordOptions
 from clips.serve import serving
 from videofeedback.library import Library, Programme, Purpose, Role, SessionKind, create_case
+
+#: For a recording a test only needs to exist: its frames go to the encoder as fast as it
+#: takes them instead of at the clock's pace (a 10 s recording took 10 s of waiting). The
+#: tests of the pace itself record in real time (REALTIME in tests/conftest.py).
+AS_FAST_AS_IT_ENCODES = RecordOptions(realtime=False)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from clips.cut import Piece, plan_pieces, prepare_piece, split_at_idrs
 from clips.errors import MediaError
 from clips.gops import GopError
 from clips.synthetic import SyntheticSource, read_pattern
-from tests.media.conftest import decode_frames
+from tests.media.conftest import AS_FAST_AS_IT_ENCODES, decode_frames
 from videofeedback import media
 from videofeedback.library import LibraryError
 
@@ -36,7 +36,8 @@ def test_prepare_piece_is_pure():
 @pytest.fixture(scope="module")
 def recording(studio):
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(8)
+        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(8),
+        options=AS_FAST_AS_IT_ENCODES,
     )
     studio.case.save()
     return media_id

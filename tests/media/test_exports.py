@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 
 from clips.synthetic import SyntheticSource
+from tests.media.conftest import AS_FAST_AS_IT_ENCODES
 from videofeedback import exports, media
 from videofeedback.library.annotating import open_annotations
 from videofeedback.report import export_report
@@ -18,7 +19,8 @@ from videofeedback.report import export_report
 @pytest.fixture(scope="module")
 def recorded(studio) -> str:
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(320, 240, Fraction(30)), Fraction(1)
+        studio.case, studio.session_id, SyntheticSource(320, 240, Fraction(30)), Fraction(1),
+        options=AS_FAST_AS_IT_ENCODES,
     )
     work = open_annotations(studio.case, media_id)
     work.editor.add_moment(Fraction(1, 2), None, (), "A lovely turn", "PRIVATE: a worry")

@@ -13,7 +13,7 @@ from clips.normalise import output_rate, output_size, prepare_import
 from clips.probe import parse_probe
 from clips.synthetic import SyntheticSource, read_pattern
 from tests import plaintext
-from tests.media.conftest import decode_frames, media_files
+from tests.media.conftest import AS_FAST_AS_IT_ENCODES, decode_frames, media_files
 from tests.paths import DATA, media_file, real_media_names
 from videofeedback import media, redaction
 from videofeedback.redaction import ReviewPendingError
@@ -158,7 +158,8 @@ def test_generated_variants(studio, tmp_path, name, args, audio, check):
 
 def test_still_is_the_exact_frame(studio):
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(3)
+        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(3),
+        options=AS_FAST_AS_IT_ENCODES,
     )
     for at, expected in (
         (Fraction(0), 0),
@@ -181,7 +182,8 @@ def test_still_is_the_exact_frame(studio):
 
 def test_family_copy_is_redacted_only_after_review_and_is_audited(studio, tmp_path):
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(320, 180), Fraction(1)
+        studio.case, studio.session_id, SyntheticSource(320, 180), Fraction(1),
+        options=AS_FAST_AS_IT_ENCODES,
     )
     out = tmp_path / "for-the-family.mp4"
     with pytest.raises(ReviewPendingError, match="people find"):
@@ -243,7 +245,8 @@ def test_still_with_a_caption_in_bengali(studio, qt_gui):
     from encryption import read_encrypted
 
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(1)
+        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(1),
+        options=AS_FAST_AS_IT_ENCODES,
     )
 
     def decoded(still_id):

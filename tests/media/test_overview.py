@@ -7,6 +7,7 @@ import numpy as np
 
 from clips.overview import Filmstrip, Peaks, prepare_filmstrip
 from clips.synthetic import SyntheticSource, read_pattern
+from tests.media.conftest import AS_FAST_AS_IT_ENCODES
 from tests.paths import media_file
 from videofeedback import media
 
@@ -19,7 +20,8 @@ def test_prepare_filmstrip_decodes_keyframes_only():
 
 def test_overview_of_a_recording(studio):
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(9)
+        studio.case, studio.session_id, SyntheticSource(640, 360), Fraction(9),
+        options=AS_FAST_AS_IT_ENCODES,
     )
     summary = media.build_overview(studio.case, media_id, Fraction(2))
     assert summary["thumbnails"] == 5  # at 0, 2, 4, 6, 8 s

@@ -24,6 +24,7 @@ import pytest
 from clips.ffmpeg import base_args, capture, child_environment, spawn
 from clips.serve import MediaServer, is_served_url, peer_uid, serving
 from clips.synthetic import SyntheticSource
+from tests.media.conftest import AS_FAST_AS_IT_ENCODES
 from tests.procnet import listening
 from videofeedback import media
 
@@ -199,7 +200,8 @@ def children() -> list[int]:
 @pytest.fixture(scope="module")
 def recording(studio) -> str:
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(320, 240, Fraction(30)), Fraction(2)
+        studio.case, studio.session_id, SyntheticSource(320, 240, Fraction(30)), Fraction(2),
+        options=AS_FAST_AS_IT_ENCODES,
     )
     studio.case.save()
     return media_id

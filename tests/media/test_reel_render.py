@@ -14,7 +14,7 @@ from clips.probe import probe
 from clips.reel_render import RenderItem, atempo_chain, prepare_reel, reel_length
 from clips.serve import serving
 from clips.synthetic import SyntheticSource, read_pattern
-from tests.media.conftest import decode_frames
+from tests.media.conftest import AS_FAST_AS_IT_ENCODES, decode_frames
 from tests.paths import REPO
 from videofeedback import media
 from videofeedback.captions import caption_image
@@ -91,7 +91,8 @@ def test_prepare_reel_joins_with_fades_or_concat():
 @pytest.fixture(scope="module")
 def recording(studio):
     media_id, _ = media.record(
-        studio.case, studio.session_id, SyntheticSource(1280, 720), Fraction(10)
+        studio.case, studio.session_id, SyntheticSource(1280, 720), Fraction(10),
+        options=AS_FAST_AS_IT_ENCODES,
     )
     studio.case.save()
     return media_id
