@@ -134,6 +134,16 @@ SLOW = (
     "tests/team/test_sync_media.py",
     # a store of its own started, stopped mid-download and restarted (~8 s)
     "tests/team/test_download.py::test_a_stopped_store_is_one_clear_error_and_the_download_resumes_later",
+    # this session's team tests over ~1 s (each module keeps a faster test in the quick tier:
+    # the parallel download byte for byte, a plan made on one laptop and exported on another)
+    "tests/team/test_download.py::test_an_interrupted_download_resumes_from_its_checkpoint",
+    "tests/team/test_download.py::test_a_damaged_partial_file_is_caught_by_the_hash_and_fetched_again",
+    "tests/team/test_download.py::test_other_bytes_under_the_name_are_refused_and_nothing_is_kept",
+    "tests/team/test_download.py::test_a_downloaded_recording_is_not_sent_back_at_the_next_sync",
+    "tests/team/test_signed_batches.py::test_two_users_of_one_laptop_are_each_the_author_of_their_own_batches",
+    "tests/team/test_signed_batches.py::test_a_change_saved_offline_is_signed_by_its_author_not_by_the_next_user_who_syncs",
+    "tests/team/test_sync_plans.py::test_a_supervisors_signed_approval_does_not_make_a_plan_exportable",
+    "tests/ui/test_redaction.py::test_a_review_written_into_the_plan_without_a_signed_approval_shows_pending",
     # the review's attacks that run `team init/join` through the CLI, or sync two cases (~8 s)
     "tests/team/test_review_attacks.py::test_a_roster_re_signed_by_a_code_holder_is_refused_on_join",
     "tests/team/test_review_attacks.py::test_an_older_team_package_put_back_by_the_store_is_refused_where_pinned",
@@ -249,6 +259,13 @@ HEAVY_FIRST = (
     "tests/media/test_overview.py",
     "tests/media/test_sync.py",
     "tests/ui/test_redaction_edit.py",
+    "tests/team/test_sync_plans.py",
+    "tests/team/test_store_playback_check.py",
+    "tests/team/test_signed_batches.py",
+    "tests/team/test_trail_travels.py",
+    "tests/team/test_roster_sync.py",
+    "tests/team/test_download.py",
+    "tests/team/test_owner_claims.py",
 )
 # Files cut into this many parts of consecutive tests, which different workers may run (each
 # part is still in order; the tests of these files share no state but read-only templates).
