@@ -1,0 +1,162 @@
+"""Adversarial review, round 3 (the merge of issue 17): the roster after ``team init``, the
+library trail across laptops, signed batches, plans through the store, playing from the
+store. Each test asserts the SAFE behaviour; an attack that works is a strict xfail naming
+how. Real SeaweedFS, real crypto, real files."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from datetime import date
+
+import pytest
+
+from tests.team.laptops import sync as _sync
+from tests.team.test_trail_travels import _office, state_restored  # noqa: F401 (fixture)
+from videofeedback.library.audit import AuditLog
+from videofeedback.library.cases import case_signing_key
+from videofeedback.library.epoch_notes import note_path, open_epoch_note
+from videofeedback.library.errors import LibraryError
+from videofeedback.library.manifest import RetentionRecord, closure_message
+from videofeedback.team.sync import open_for_sync
+
+
+def _epoch_and_key(laptop, user, case_id):
+    with laptop.session(user) as (_, session):
+        keys = open_for_sync(session, case_id).identity
+        return keys.epoch, str(keys.recipient), case_signing_key(keys.newest)
+
+
+def _start_epoch(laptop, user, case_id):
+    """A member who may change members starts a new key epoch (wrapped to every member)."""
+    with laptop.session(user) as (_, session):
+        case = open_for_sync(session, case_id)
+        case.start_key_epoch()
+        case.members.write_key(case.members.names())
+        case.save()
+
+
+def _rotate(laptop, user, case_id):
+    _start_epoch(laptop, user, case_id)
+    return _sync(laptop, user)
+
+
+def _note_digest(laptop, user, case_id, epoch):
+    with laptop.session(user) as (library, session):
+        keys = open_for_sync(session, case_id).identity
+        data = note_path(library.case_folder(case_id), epoch).read_bytes()
+        return open_epoch_note(data, keys, library.verify_keys(), case_id).digest
+
+
+def _forge_closure_with(office, case_id, user, case_key):
+    """``user`` records a back-dated closure of the case in the office library, signed with
+    her own key and ``case_key``, over a chain value the case folder holds; no announcement."""
+    with office.session(user) as (library, session):
+        closed, until = "2020-01-02", "2020-03-01"
+        chain = AuditLog(library.case_folder(case_id) / "audit", case_id, []).chain_values()
+        entry, head = len(chain) - 1, chain[-1].hex()
+        message = closure_message(case_id, closed, until, user, entry, head)
+        signature = session.keys.require_signing_key().sign(message)
+        record = RetentionRecord(
+            until,
+            user,
+            base64.b64encode(signature).decode(),
+            closed,
+            base64.b64encode(case_key.sign(message)).decode(),
+            entry,
+            head,
+        )
+        library.record_retention(record, case_id)
+        session.audit("case.close", case_id, until=until)
+
+
+def _purge(office, case_id):
+    with office.session("alice") as (library, alice):
+        try:
+            purged = library.purge(alice, today=date(2026, 12, 1))
+        except LibraryError as refused:  # a trail with problems purges nothing: safe too
+            assert "no case is purged" in str(refused)
+            purged = []
+        return purged, (library.case_folder(case_id) / "key.age").exists()
+
+
+# --- 2. the library trail across laptops, with competing rotations (§12.6, §12.8) ----------
+
+
+@pytest.fixture
+def office3(tmp_path, store, state_restored):  # noqa: F811
+    """pat's laptop and the office (sam, cat), case members pat, sam, cat, all at epoch 1."""
+    office, laptop, case_id = _office(tmp_path, store, members=("sam", "cat"))
+    assert _sync(office, "cat").ok
+    assert _sync(laptop).ok
+    return office, laptop, case_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works: the office announced cat's losing epoch-2 key (case.key after her "
+        "own rotation); when it switches to pat's winning epoch 2, trail_sync.announce_epochs "
+        "announces nothing more (announced:CASE is already 2), so cat's key stays the "
+        "'newest announced' epoch and her forged closure purges the case"
+    ),
+)
+def test_a_removed_members_losing_rotation_does_not_let_her_get_the_case_purged(office3):
+    """cat rotates the key at the office (she may change members); concurrently pat removes
+    her on his laptop. pat's rotation removes cat, so hers loses everywhere and the office
+    moves to pat's epoch 2. cat, removed, keeps the epoch-2 key she made and records a
+    closure signed with it: the office must not purge the case."""
+    office, laptop, case_id = office3
+    with laptop.session() as (_, pat):
+        open_for_sync(pat, case_id).members.remove("cat")  # offline: the office has not heard
+    assert _rotate(office, "cat", case_id).ok
+    _, cats_recipient, cats_key = _epoch_and_key(office, "cat", case_id)
+    assert _sync(laptop).ok
+    report = _sync(office, "sam")
+    assert report.ok, report.to_json()
+    epoch, recipient, _ = _epoch_and_key(office, "sam", case_id)
+    assert epoch == 2 and recipient != cats_recipient  # the office moved to pat's epoch 2
+    _forge_closure_with(office, case_id, "cat", cats_key)
+    purged, kept = _purge(office, case_id)
+    assert case_id not in purged and kept
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works (availability): a laptop that announced a losing epoch-E key and then "
+        "moved to the winner never announces the winner; the genuine closure is signed with "
+        "a key the trail does not hold for the newest epoch, so the case is never purged"
+    ),
+)
+def test_a_laptop_that_switched_rotations_still_purges_a_genuinely_closed_case(office3):
+    """Two members who may change members rotate concurrently (cat at the office, pat on his
+    laptop, neither removing anyone); pat's note has the smaller digest, so the office moves
+    from its own epoch 2 to pat's. pat closes the case and the closure travels: the office,
+    whose trail must agree, purges it after retention."""
+    office, laptop, case_id = office3
+    assert _rotate(office, "cat", case_id).ok
+    theirs = _note_digest(office, "cat", case_id, 2)
+    saved = (laptop.folder.with_name("pat-saved"), laptop.state.with_name("pat-state-saved"))
+    shutil.copytree(laptop.folder, saved[0], symlinks=True)
+    shutil.copytree(laptop.state, saved[1], symlinks=True)
+    while True:  # pat's rotation must win (the smaller note digest): the office switches
+        _start_epoch(laptop, "pat", case_id)
+        if _note_digest(laptop, "pat", case_id, 2) < theirs:
+            break
+        for kept, live in zip(saved, (laptop.folder, laptop.state), strict=True):
+            shutil.rmtree(live)
+            shutil.copytree(kept, live, symlinks=True)
+    assert _sync(laptop).ok and _sync(office, "cat").ok and _sync(laptop).ok
+    assert _epoch_and_key(office, "cat", case_id)[:2] == _epoch_and_key(laptop, "pat", case_id)[:2]
+    with laptop.session() as (library, pat):
+        case = open_for_sync(pat, case_id)
+        case.close_case(date(2020, 1, 2))
+        case.save()
+    assert _sync(laptop).ok
+    assert _sync(office, "sam").ok
+    with office.session("alice") as (library, alice):
+        assert case_id in library.manifest.retention  # the closure travelled
+        report, _ = library.verify_audit(alice)
+        assert report.valid, [p.message for p in report.problems]
+        assert library.purge(alice, today=date(2026, 12, 1)) == [case_id]
