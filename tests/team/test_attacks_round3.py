@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from tests.team.laptops import first_laptop
 from tests.team.laptops import sync as _sync
 from tests.team.test_trail_travels import _office, state_restored  # noqa: F401 (fixture)
 from videofeedback.library.audit import AuditLog
@@ -18,6 +19,8 @@ from videofeedback.library.cases import case_signing_key
 from videofeedback.library.epoch_notes import note_path, open_epoch_note
 from videofeedback.library.errors import LibraryError
 from videofeedback.library.manifest import RetentionRecord, closure_message
+from videofeedback.team.case_sync import CaseSync
+from videofeedback.team.merge import Op, merge, op_id
 from videofeedback.team.sync import open_for_sync
 
 
@@ -160,3 +163,85 @@ def test_a_laptop_that_switched_rotations_still_purges_a_genuinely_closed_case(o
         report, _ = library.verify_audit(alice)
         assert report.valid, [p.message for p in report.problems]
         assert library.purge(alice, today=date(2026, 12, 1)) == [case_id]
+
+
+# --- 3. signed batches: an op's ``prev`` naming ops outside its own field --------------------
+
+
+@pytest.fixture
+def three_laptops(tmp_path, store):
+    """pat (a) and cat (b), practitioners, and sam (c), a supervisor: one case, all synced,
+    with a goal pat wrote."""
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "cat", "sam"))
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.db.execute("INSERT INTO goals(id, text) VALUES ('g1', 'first words')")
+        case.save()
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    c = a.copy(tmp_path / "lib-c", tmp_path / "state-c", "sam")
+    for laptop in (a, b, c, a):
+        assert _sync(laptop).ok
+    return a, b, c, case_id
+
+
+def _set_goal(laptop, case_id, text):
+    with laptop.session() as (_, session):
+        case = open_for_sync(session, case_id)
+        case.db.execute("UPDATE goals SET text = ? WHERE id = 'g1'", (text,))
+        case.save()
+
+
+def _goal_conflict(report):
+    return [c for case in report.cases for c in case.conflicts if c["record"] == ["goals", "g1"]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works: merge.merge collects every admitted op's prev into one global "
+        "'replaced' set, whatever record or field the op sets; sam's admitted comment op "
+        "names pat's goal op, which leaves the frontier: the conflict vanishes, cat's "
+        "version stands on every laptop, nobody is told"
+    ),
+)
+def test_a_supervisor_cannot_settle_a_conflict_outside_her_role_through_prev(three_laptops):
+    """pat and cat edit the goal concurrently: a conflict only a member who may edit the case
+    settles. sam (a supervisor: comments only) writes her own comment, signed by her, whose
+    op's ``prev`` names the goal version she wants gone. Her comment counts (it is hers); the
+    goal's conflict must stay on every laptop, both versions listed."""
+    a, b, c, case_id = three_laptops
+    _set_goal(a, case_id, "pat's words")
+    _set_goal(b, case_id, "cat's words")
+    assert _sync(a).ok and _sync(b).ok
+    report = _sync(c)
+    (conflict,) = _goal_conflict(report)
+    victim = conflict["versions"][0]["op"]  # the provisional winner: sam wants it gone
+    with c.session() as (_, sam):
+        case = open_for_sync(sam, case_id)
+        engine = CaseSync(case, None)
+        lamport = merge(engine.ops()).lamport + 1
+        record = ("comments", "sam-1")
+        fields = {
+            "id": "sam-1",
+            "target": "case",
+            "text": "fine",
+            "author": "sam",
+            "created_at": "2026-11-03",
+        }
+        engine.write_batch(
+            [
+                Op(op_id(lamport, engine.device, i), record, name, value, (victim,), "sam")
+                for i, (name, value) in enumerate(sorted(fields.items()))
+            ]
+        )
+        case.save()
+    assert _sync(c).ok
+    report = _sync(a)
+    assert report.ok, report.to_json()
+    with a.session() as (_, pat):
+        comments = [r[0] for r in open_for_sync(pat, case_id).db.execute("SELECT id FROM comments")]
+    assert "sam-1" in comments  # her comment is hers to write
+    assert len(_goal_conflict(report)) == 1, report.to_json()  # the conflict still stands
+    with a.session() as (_, pat):
+        (text,) = open_for_sync(pat, case_id).db.execute("SELECT text FROM goals").fetchone()
+    assert text == conflict["versions"][0]["value"]  # the provisional winner, not sam's choice
