@@ -245,3 +245,51 @@ def test_a_supervisor_cannot_settle_a_conflict_outside_her_role_through_prev(thr
     with a.session() as (_, pat):
         (text,) = open_for_sync(pat, case_id).db.execute("SELECT text FROM goals").fetchone()
     assert text == conflict["versions"][0]["value"]  # the provisional winner, not sam's choice
+
+
+# --- 3. a shared laptop: a change sealed in another user's name (team/sealing.py) -----------
+
+
+def _goals(laptop, case_id):
+    with laptop.session() as (_, session):
+        return sorted(g.text for g in open_for_sync(session, case_id).goals.all())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works: sync.sync_library seals (sealing.seal_offline) only on "
+        "StoreUnreachableError; a sync of hers that fails otherwise (keys refused, another "
+        "bucket) seals nothing, so pat's next sync diffs the database and signs her "
+        "out-of-role change as his: merged on every laptop"
+    ),
+)
+def test_a_change_whose_sync_was_refused_is_not_signed_by_the_next_user(tmp_path, store):
+    """sam (a supervisor) on pat's laptop rewrites a goal and tries to sync, with store keys
+    the store refuses (a sync attempt in her session, as FORMAT §10.6 asks). pat syncs from
+    the same laptop later: the rewrite must not become his, and laptop b keeps pat's goal."""
+    from videofeedback.team.errors import StoreError, StoreUnreachableError
+    from videofeedback.team.remotes import Remote, save_remote
+    from videofeedback.team.store import StoreCredentials
+    from videofeedback.team.sync import sync_library
+
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("pat's goal")
+        case.save()
+    for laptop in (a, b, a):
+        assert _sync(laptop).ok
+    with a.session("sam") as (library, sam):
+        wrong = StoreCredentials(store._credentials.access_key, "not-the-secret-key")
+        save_remote(sam, Remote("refused", store.location, wrong))
+        case = open_for_sync(sam, case_id)
+        case.db.execute("UPDATE goals SET text = 'rewritten by the supervisor'")
+        case.save()
+        with pytest.raises(StoreError) as failed:
+            sync_library(library, sam, "refused")
+        assert not isinstance(failed.value, StoreUnreachableError)
+    assert _sync(a).ok
+    assert _sync(b).ok
+    assert _goals(b, case_id) == ["pat's goal"]
