@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from tests.team.laptops import first_laptop
+from tests.team.test_discovery import team  # noqa: F401 (fixture)
 from tests.team.laptops import sync as _sync
 from tests.team.test_trail_travels import _office, state_restored  # noqa: F401 (fixture)
 from videofeedback.library.audit import AuditLog
@@ -293,3 +294,74 @@ def test_a_change_whose_sync_was_refused_is_not_signed_by_the_next_user(tmp_path
     assert _sync(a).ok
     assert _sync(b).ok
     assert _goals(b, case_id) == ["pat's goal"]
+
+
+# --- 1. the roster after ``team init``: a removed administrator jumps the serial ------------
+
+BOB = "bob-quiet-harbour-lantern"
+
+
+def _publish_forged(team, manifest, signer: str, key) -> None:
+    """Put a roster signed by ``signer`` into the team package (the code and the store's keys
+    are what every joined laptop holds)."""
+    import json
+
+    from videofeedback.library.roster import sign_roster
+    from videofeedback.team.joining import FORMAT, PACKAGE, VERSION, _seal, fetch_package
+
+    package = fetch_package(team["remote"], team["code"])
+    sign_roster(manifest, signer, key)
+    body = {
+        "format": FORMAT,
+        "version": VERSION,
+        "manifest": json.loads(manifest.to_json()),
+        "identities": {k: base64.b64encode(v).decode() for k, v in package.identities.items()},
+        "keys": {k: base64.b64encode(v).decode() for k, v in package.keys.items()},
+    }
+    store = team["store"]
+    store.put_if(PACKAGE, _seal(json.dumps(body).encode(), team["code"]), store.head(PACKAGE).etag)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works: Library.take_roster/check_roster accept any serial above the held one "
+        "from a pinned administrator; bob, removed but still pinned on pat's laptop, signs "
+        "serial 1000 without his removal; the office refuses it and "
+        "roster_sync.refresh_roster republishes only an *older* package, so alice's removal "
+        "never reaches pat and bob stays an administrator there"
+    ),
+)
+def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(team, tmp_path):
+    """alice adds bob as a second administrator; every laptop takes it. alice removes bob and
+    syncs; bob, who kept his identity and the team code, puts into the store a roster of his
+    own (serial 1000, his removal undone, mallory added) before pat's laptop syncs. Once the
+    office syncs again, pat's laptop must know bob is removed and never take mallory."""
+    import dataclasses
+
+    from tests.team.test_roster_sync import _laptops, _session
+    from tests.team.test_roster_sync import _sync as _team_sync
+    from videofeedback.library.roles import Role
+    from videofeedback.team.joining import fetch_package
+
+    office, pat = _laptops(tmp_path)
+    with office.session() as (library, alice):
+        library.add_user(alice, "bob", Role.ADMIN, BOB)
+    _team_sync(office)
+    assert "bob" in _team_sync(pat)[1]  # pat's laptop pins bob as an administrator
+    with _session(office, "bob", BOB) as (_, bob):
+        bobs_key = bob.keys.require_signing_key()  # what he keeps
+    with office.session() as (library, alice):
+        library.remove_user(alice, "bob")
+    assert _team_sync(office)[0].roster.startswith("published")
+    manifest = fetch_package(team["remote"], team["code"]).manifest
+    manifest.users["bob"] = dataclasses.replace(manifest.users["bob"], removed="")
+    manifest.users["mallory"] = dataclasses.replace(manifest.users["pat"], role="practitioner")
+    manifest.roster_serial = 999  # sign_roster counts it up to 1000
+    _publish_forged(team, manifest, "bob", bobs_key)
+    _team_sync(pat)  # pat's laptop syncs first
+    _team_sync(office)  # then the office, where alice removed bob
+    _team_sync(office)
+    _, users = _team_sync(pat)
+    assert "mallory" not in users
+    assert users["bob"].removed
