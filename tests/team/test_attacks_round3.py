@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures of test_discovery.py and test_trail_travels.py, by name)
 """Adversarial review, round 3 (the merge of issue 17): the roster after ``team init``, the
 library trail across laptops, signed batches, plans through the store, playing from the
 store. Each test asserts the SAFE behaviour; an attack that works is a strict xfail naming
@@ -12,8 +13,8 @@ from datetime import date
 import pytest
 
 from tests.team.laptops import first_laptop
-from tests.team.test_discovery import team  # noqa: F401 (fixture)
 from tests.team.laptops import sync as _sync
+from tests.team.test_discovery import team  # noqa: F401 (fixture)
 from tests.team.test_trail_travels import _office, state_restored  # noqa: F401 (fixture)
 from videofeedback.library.audit import AuditLog
 from videofeedback.library.cases import case_signing_key
