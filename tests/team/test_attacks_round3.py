@@ -126,19 +126,9 @@ def test_a_removed_members_losing_rotation_does_not_let_her_get_the_case_purged(
     assert case_id not in purged and kept
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "attack works (availability): a laptop that announced a losing epoch-E key and then "
-        "moved to the winner never announces the winner; the genuine closure is signed with "
-        "a key the trail does not hold for the newest epoch, so the case is never purged"
-    ),
-)
-def test_a_laptop_that_switched_rotations_still_purges_a_genuinely_closed_case(office3):
-    """Two members who may change members rotate concurrently (cat at the office, pat on his
-    laptop, neither removing anyone); pat's note has the smaller digest, so the office moves
-    from its own epoch 2 to pat's. pat closes the case and the closure travels: the office,
-    whose trail must agree, purges it after retention."""
+def _office_loses_a_rotation(office3):
+    """cat rotates at the office, pat on his laptop, concurrently, neither removing anyone;
+    pat's note has the smaller digest, so the office moves from its own epoch 2 to pat's."""
     office, laptop, case_id = office3
     assert _rotate(office, "cat", case_id).ok
     theirs = _note_digest(office, "cat", case_id, 2)
@@ -154,6 +144,23 @@ def test_a_laptop_that_switched_rotations_still_purges_a_genuinely_closed_case(o
             shutil.copytree(kept, live, symlinks=True)
     assert _sync(laptop).ok and _sync(office, "cat").ok and _sync(laptop).ok
     assert _epoch_and_key(office, "cat", case_id)[:2] == _epoch_and_key(laptop, "pat", case_id)[:2]
+    return office, laptop, case_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works (availability): a laptop that announced a losing epoch-E key and then "
+        "moved to the winner never announces the winner; the genuine closure is signed with "
+        "a key the trail does not hold for the newest epoch, so the case is never purged"
+    ),
+)
+def test_a_laptop_that_switched_rotations_still_purges_a_genuinely_closed_case(office3):
+    """Two members who may change members rotate concurrently (cat at the office, pat on his
+    laptop, neither removing anyone); pat's note has the smaller digest, so the office moves
+    from its own epoch 2 to pat's. pat closes the case and the closure travels: the office,
+    whose trail must agree, purges it after retention."""
+    office, laptop, case_id = _office_loses_a_rotation(office3)
     with laptop.session() as (library, pat):
         case = open_for_sync(pat, case_id)
         case.close_case(date(2020, 1, 2))
@@ -165,6 +172,27 @@ def test_a_laptop_that_switched_rotations_still_purges_a_genuinely_closed_case(o
         report, _ = library.verify_audit(alice)
         assert report.valid, [p.message for p in report.problems]
         assert library.purge(alice, today=date(2026, 12, 1)) == [case_id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works (availability): the switched office announced the losing epoch-2 key; "
+        "pat's next rotation is announced there as epoch 3 proven by the winning epoch-2 key, "
+        "which key_announcements.EpochKeys refuses ('without the proof of epoch 2'): "
+        "audit verify fails at the office from then on"
+    ),
+)
+def test_a_laptop_that_switched_rotations_keeps_a_clean_trail_after_the_next_rotation(office3):
+    office, laptop, case_id = _office_loses_a_rotation(office3)
+    with laptop.session() as (_, pat):
+        open_for_sync(pat, case_id).members.remove("sam")  # epoch 3, by pat
+    assert _sync(laptop).ok
+    assert _sync(office, "cat").ok
+    assert _epoch_and_key(office, "cat", case_id)[0] == 3
+    with office.session("alice") as (library, alice):
+        report, _ = library.verify_audit(alice)
+    assert report.valid, [p.message for p in report.problems]
 
 
 # --- 3. signed batches: an op's ``prev`` naming ops outside its own field --------------------
