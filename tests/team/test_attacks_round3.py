@@ -7,6 +7,7 @@ how. Real SeaweedFS, real crypto, real files."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import shutil
 from datetime import date
 
@@ -394,3 +395,77 @@ def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(te
     _, users = _team_sync(pat)
     assert "mallory" not in users
     assert users["bob"].removed
+
+
+# --- 4. plans on a shared laptop: sam's offline plan edit (team/sealing.py, plan_sync.py) ---
+
+
+@pytest.fixture
+def planned(tmp_path, store):
+    """pat's laptop (a) with a recording whose plan hides a drawn box, approved by pat; cat's
+    laptop (b) synced. sam (a supervisor: no right to plans) also works on laptop a."""
+    from fractions import Fraction
+
+    from clips.redact.plan import RedactionPlan
+    from tests.team import test_sync_plans as plans
+    from videofeedback import media, redaction
+    from videofeedback.library.cases import SessionKind
+
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    film = plans._film(tmp_path)
+
+    def make(case):
+        session = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
+        media_id = media.import_file(case, session, film)
+        redaction.save_plan(case, RedactionPlan(media_id, "30", plans.W, plans.H, 60, 5))
+        redaction.add_box(case, media_id, Fraction(0), Fraction(2), plans.BOX)
+        redaction.approve(case, media_id)
+        return media_id
+
+    media_id = plans._plan(a, case_id, None, make)
+    for laptop in (a, b):
+        assert _sync(laptop).ok
+    return a, b, case_id, media_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works: sealing._seal runs CaseSync(case, None)._merge(), whose "
+        "PlanSync.current uploads the new plan to a store that is None: AttributeError, so "
+        "the offline sync crashes (not StoreUnreachableError) and seals nothing; pat's "
+        "next sync takes the plan file as 'this laptop's edit' and signs it as his: cat's "
+        "laptop gets sam's plan"
+    ),
+)
+def test_a_supervisors_plan_edit_on_a_shared_laptop_is_not_signed_by_the_next_user(planned, store):
+    """sam, on pat's laptop, takes the box out of the plan (a patched program writes the plan
+    file) and tries to sync while the store cannot be reached, as FORMAT §10.6 asks of an
+    author. pat syncs later from the same laptop: the plan on cat's laptop stays the
+    approved one."""
+    from tests.team import test_sync_plans as plans
+    from videofeedback import redaction
+    from videofeedback.team.errors import StoreUnreachableError
+    from videofeedback.team.remotes import Remote, save_remote
+    from videofeedback.team.store import StoreLocation
+    from videofeedback.team.sync import sync_library
+
+    a, b, case_id, media_id = planned
+    approved = plans._state(b, case_id, media_id)
+    with a.session("sam") as (library, sam):
+        case = open_for_sync(sam, case_id)
+        plan = redaction.load_plan(case, media_id)
+        redaction.save_plan(case, dataclasses.replace(plan, manual=()))
+        case.save()
+        away = StoreLocation("http://127.0.0.1:9", "team")
+        save_remote(sam, Remote("away", away, store._credentials))
+        failed: Exception | None = None
+        try:
+            sync_library(library, sam, "away")
+        except Exception as exc:  # noqa: BLE001 (which one is asserted below)
+            failed = exc
+    assert _sync(a).ok
+    assert _sync(b).ok
+    assert plans._state(b, case_id, media_id) == approved
+    assert isinstance(failed, StoreUnreachableError), repr(failed)  # one clear line
