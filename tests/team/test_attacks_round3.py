@@ -469,3 +469,31 @@ def test_a_supervisors_plan_edit_on_a_shared_laptop_is_not_signed_by_the_next_us
     assert _sync(b).ok
     assert plans._state(b, case_id, media_id) == approved
     assert isinstance(failed, StoreUnreachableError), repr(failed)  # one clear line
+
+
+# --- 2. a member removed after the closure: the closure no longer purges --------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works (retention): members.remove does not require an open case; its new "
+        "epoch is announced (case.rekey) and Library._closure_holds checks the closure's case "
+        "signature only against the newest announced key, so a closure signed in epoch 1 "
+        "never verifies again: the case outlives its retention date (a member who may "
+        "change members can do this on purpose)"
+    ),
+)
+def test_a_member_removed_after_the_closure_does_not_keep_the_case_past_retention(tmp_path, store):
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "cat"))
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.close_case(date(2020, 1, 2))
+        case.save()
+    with a.session("cat") as (_, cat):
+        try:
+            open_for_sync(cat, case_id).members.remove("pat")
+        except LibraryError:
+            pass  # a closed case refuses member changes: safe too
+    with a.session("alice") as (library, alice):
+        assert library.purge(alice, today=date(2026, 12, 1)) == [case_id]
