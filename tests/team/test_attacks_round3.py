@@ -497,3 +497,49 @@ def test_a_member_removed_after_the_closure_does_not_keep_the_case_past_retentio
             pass  # a closed case refuses member changes: safe too
     with a.session("alice") as (library, alice):
         assert library.purge(alice, today=date(2026, 12, 1)) == [case_id]
+
+
+# --- 4. the store withholds the newest plan: the older, approved one is still exported ------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works: plan_sync.PlanSync._fetch leaves the older plan file in place when "
+        "the merged version is missing (or swapped: the sync errors after the merge), and "
+        "redaction.export_redacted checks only that the file on disk is approved in the "
+        "trail, not that it is the version the merged record names: the face pat's new box "
+        "hides is exported unredacted"
+    ),
+)
+def test_the_store_withholding_a_newer_plan_does_not_export_with_the_older_one(
+    planned, store, tmp_path
+):
+    """pat finds a second face, boxes it, approves the new plan and syncs. The store hides
+    that plan object (it can always withhold). cat's laptop syncs (the record names the new
+    plan; the file there is the old, once approved, one): her family copy must be refused
+    until the plan the record names is here, not made with the second face visible."""
+    from fractions import Fraction
+
+    from tests.team import test_sync_plans as plans
+    from videofeedback import redaction
+    from videofeedback.library.cases import Purpose
+    from vferrors import VideofeedbackError
+    from videofeedback.team.plan_sync import plan_name
+
+    a, b, case_id, media_id = planned
+
+    def second_box(case):
+        redaction.add_box(case, media_id, Fraction(0), Fraction(2), (100.0, 60.0, 40.0, 40.0))
+        redaction.approve(case, media_id)
+
+    plans._plan(a, case_id, media_id, second_box)
+    assert _sync(a).ok
+    names, newer = plans._plan_bytes(a, case_id, media_id)
+    store.delete(plan_name(names, media_id, plans._digest(newer)))
+    report = _sync(b)
+    assert any("not in the store yet" in n for c in report.cases for n in c.notes)
+    with b.session() as (_, cat):
+        case = open_for_sync(cat, case_id)
+        with pytest.raises(VideofeedbackError):  # refused, whatever the wording
+            redaction.export_redacted(case, media_id, tmp_path / "copy.mp4", Purpose.FAMILY_COPY)
