@@ -522,9 +522,9 @@ def test_the_store_withholding_a_newer_plan_does_not_export_with_the_older_one(
     from fractions import Fraction
 
     from tests.team import test_sync_plans as plans
+    from vferrors import VideofeedbackError
     from videofeedback import redaction
     from videofeedback.library.cases import Purpose
-    from vferrors import VideofeedbackError
     from videofeedback.team.plan_sync import plan_name
 
     a, b, case_id, media_id = planned
