@@ -543,3 +543,40 @@ def test_the_store_withholding_a_newer_plan_does_not_export_with_the_older_one(
         case = open_for_sync(cat, case_id)
         with pytest.raises(VideofeedbackError):  # refused, whatever the wording
             redaction.export_redacted(case, media_id, tmp_path / "copy.mp4", Purpose.FAMILY_COPY)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "attack works: the office took cat's rotation (valid as far as it knew) and announced "
+        "her epoch-2 key (trail_sync.announce_epochs), then her closure (take_closure: it "
+        "was in the verified trail then); after pat's removal arrives the office moves to "
+        "pat's epoch 2 but announces nothing, keeps the retention record, and "
+        "Library._closure_holds checks only the chain value and the newest announced key "
+        "(cat's), not the case trail's replay that now refuses her close: purged"
+    ),
+)
+def test_a_removed_members_closure_through_the_store_does_not_purge_the_office(office3):
+    """pat removes cat on his laptop (not synced yet). cat, on her own copy, rotates the key
+    and closes the case (back-dated) and syncs; the office syncs before hearing from pat and
+    takes both. Then pat syncs the removal and the office syncs again: the office must not
+    purge the case, though cat never wrote to the office's folder."""
+    office, laptop, case_id = office3
+    cats = office.copy(office.folder.with_name("cat-lib"), office.state.with_name("cat-st"), "cat")
+    assert _sync(cats).ok
+    with laptop.session() as (_, pat):
+        open_for_sync(pat, case_id).members.remove("cat")  # offline
+    _start_epoch(cats, "cat", case_id)
+    with cats.session() as (_, cat):
+        case = open_for_sync(cat, case_id)
+        case.close_case(date(2020, 1, 2))
+        case.save()
+    assert _sync(cats).ok
+    assert _sync(office, "sam").ok
+    with office.session("sam") as (library, _):
+        assert case_id in library.manifest.retention  # taken while cat was a member here
+    assert _sync(laptop).ok
+    assert _sync(office, "sam").ok
+    assert _epoch_and_key(office, "sam", case_id)[1] == _epoch_and_key(laptop, "pat", case_id)[1]
+    purged, kept = _purge(office, case_id)
+    assert case_id not in purged and kept
