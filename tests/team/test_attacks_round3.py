@@ -580,3 +580,34 @@ def test_a_removed_members_closure_through_the_store_does_not_purge_the_office(o
     assert _epoch_and_key(office, "sam", case_id)[1] == _epoch_and_key(laptop, "pat", case_id)[1]
     purged, kept = _purge(office, case_id)
     assert case_id not in purged and kept
+
+
+def test_a_removed_administrators_roster_is_refused_once_his_removal_was_taken(team, tmp_path):
+    """The same forgery as above, once pat's laptop took alice's removal of bob: refused
+    there, and nothing of it is kept (bob unpinned with his removal)."""
+    import dataclasses
+
+    from tests.team.test_roster_sync import _laptops, _session
+    from tests.team.test_roster_sync import _sync as _team_sync
+    from videofeedback.library.roles import Role
+    from videofeedback.team.joining import fetch_package
+
+    office, pat = _laptops(tmp_path)
+    with office.session() as (library, alice):
+        library.add_user(alice, "bob", Role.ADMIN, BOB)
+    _team_sync(office)
+    _team_sync(pat)
+    with _session(office, "bob", BOB) as (_, bob):
+        bobs_key = bob.keys.require_signing_key()
+    with office.session() as (library, alice):
+        library.remove_user(alice, "bob")
+    _team_sync(office)
+    assert _team_sync(pat)[1]["bob"].removed
+    manifest = fetch_package(team["remote"], team["code"]).manifest
+    manifest.users["bob"] = dataclasses.replace(manifest.users["bob"], removed="")
+    manifest.users["mallory"] = dataclasses.replace(manifest.users["pat"], role="practitioner")
+    manifest.roster_serial = 999
+    _publish_forged(team, manifest, "bob", bobs_key)
+    report, users = _team_sync(pat)
+    assert "was refused" in report.roster, report.roster
+    assert "mallory" not in users and users["bob"].removed
