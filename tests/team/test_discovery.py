@@ -15,6 +15,7 @@ from tests.cli.conftest import run_cli
 from tests.team.laptops import CANARY_NAME, CANARY_TITLE, PASSPHRASES, Laptop, remote_of
 from videofeedback.library import Library
 from videofeedback.library.annotating import open_annotations
+from videofeedback.library.audit import _KEY_PREFIX as NOTE_KEY
 from videofeedback.library.cases import Programme, Purpose, SessionKind, create_case
 from videofeedback.library.local_state import STATE_ENV
 from videofeedback.library.roles import Role
@@ -124,13 +125,20 @@ def test_a_joined_laptop_finds_exactly_its_cases(team, tmp_path):
     assert not list((tmp_path / "cat" / "cases").glob("c-*"))
     # the store: no title, participant name, case id or user name in any name or byte
     store = team["store"]
-    needles = [CANARY_TITLE, CANARY_NAME, team["a"], team["b"], "sam", "pat", "cat"]
+    # a user name is three letters: random ciphertext holds them by chance (one in 2^24 per
+    # byte), so in the bytes they are looked for as plaintext would carry them: quoted (JSON)
+    # and in a signed note's signature line (§9)
+    users = ["sam", "pat", "cat"]
+    needles = [CANARY_TITLE, CANARY_NAME, team["a"], team["b"]]
     for info in store.list():
         if info.name.startswith("probe/"):
             continue
         data = store.get(info.name)
-        for needle in needles:
-            assert needle.encode() not in data and needle not in info.name, (needle, info.name)
+        for needle in needles + users:
+            assert needle not in info.name, (needle, info.name)
+        quoted = [f'"{user}"' for user in users] + [f"\u2014 {NOTE_KEY}{user} " for user in users]
+        for needle in needles + quoted:
+            assert needle.encode() not in data, (needle, info.name)
 
 
 def test_a_forged_or_misaddressed_invitation_is_skipped(team, tmp_path):
