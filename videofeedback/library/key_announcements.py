@@ -118,8 +118,9 @@ class EpochKeys:
         if (case_id, epoch, key) in self.replaced:
             return f"{forged} with a key it replaced before: forged"
         try:
-            text, user = open_note(base64.b64decode(detail.get("note", ""), validate=True),
-                                   self.signers)
+            text, user = open_note(
+                base64.b64decode(detail.get("note", ""), validate=True), self.signers
+            )
             note = EpochNote.parse(text, user)
         except (LibraryError, ValueError, IndexError):
             return f"{forged} without a signed note of the winning rotation: forged"
