@@ -39,7 +39,8 @@ def announce_epochs(case: Case) -> int:
         detail = epoch_announcement(case.id, keys, epoch)
         said = library.local.sync_value(f"{name}:{epoch}")
         if epoch <= done and said in (None, detail["case_key"]):
-            library.local.set_sync_value(f"{name}:{epoch}", detail["case_key"])  # older state
+            if said is None:  # announced before keys were remembered per epoch: assumed so
+                library.local.set_sync_value(f"{name}:{epoch}", detail["case_key"])
             continue
         if epoch <= done:  # this laptop took another rotation to an epoch it announced
             note = signed_note(case.folder, epoch, keys)
