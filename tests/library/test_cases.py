@@ -169,6 +169,18 @@ def test_closed_case_takes_nothing_new(world, family):
         case.goals.add("too late")
 
 
+def test_a_closed_case_keeps_its_members_and_key_epoch(world, family):
+    """A removal starts a key epoch whose announced key would no longer verify the closure
+    (signed with the closing epoch's key): the case would outlive its retention date."""
+    case, _ = family
+    case.close_case(date(2026, 3, 1))
+    key_file = (case.folder / "key.age").read_bytes()
+    with pytest.raises(LibraryError, match="is closed; its members stay"):
+        case.members.remove("carol")
+    assert case.identity.epoch == 1 and (case.folder / "key.age").read_bytes() == key_file
+    assert "carol" in case.members.names()
+
+
 def test_supervisor_comments_and_signs_off_a_cycle(world, family):
     case, mother = family
     case.consent.set(mother, Purpose.SHARED_REVIEW, True)

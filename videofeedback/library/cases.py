@@ -310,8 +310,11 @@ class Case:
     def announce_key(self, action: str) -> None:
         """The library trail learns the newest epoch's case signing key (a closure signed
         with an older one no longer leads to a purge)."""
-        self.session.audit(action, self.id, **epoch_announcement(self.id, self.identity))
-        self.session.library.local.set_sync_value(f"announced:{self.id}", self.identity.epoch)
+        detail = epoch_announcement(self.id, self.identity)
+        self.session.audit(action, self.id, **detail)
+        local = self.session.library.local
+        local.set_sync_value(f"announced:{self.id}:{self.identity.epoch}", detail["case_key"])
+        local.set_sync_value(f"announced:{self.id}", self.identity.epoch)
 
     # --- details -------------------------------------------------------------------------
 

@@ -129,3 +129,13 @@ def open_epoch_note(
     if note.case != case_id:
         raise LibraryError("a key epoch note of another case")
     return note
+
+
+def signed_note(case_folder: Path, epoch: int, keys: CaseKeys) -> bytes | None:
+    """The signed plaintext of epoch ``epoch``'s note, if the case folder has one that opens
+    (it goes, base64, into the library trail when a laptop replaces an epoch: §12.8)."""
+    path = note_path(case_folder, epoch)
+    try:
+        return b"".join(iter_decrypt(io.BytesIO(path.read_bytes()), [keys]))
+    except (OSError, EncryptionError):
+        return None

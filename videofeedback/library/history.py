@@ -37,6 +37,7 @@ LIBRARY_ACTIONS: dict[str, Action] = {
     "case.create": Action.CREATE_CASE,
     "case.rekey": Action.EDIT_CASE,
     "case.key": Action.VIEW,  # a sync brought an epoch: any member's laptop announces it
+    "case.reopen": Action.VIEW,  # a sync found the closure refused: its record is dropped
     "library.upgrade": Action.MANAGE_USERS,
 }
 
@@ -127,6 +128,9 @@ class LibraryHistory:
     keyholders: dict[str, set[str]] = field(default_factory=dict)  # who announced case keys
     epochs: EpochKeys = field(default_factory=EpochKeys)  # each epoch's announced key
 
+    def __post_init__(self) -> None:
+        self.epochs.roles = self.roles  # who may sign the note of a replaced epoch
+
     def __call__(self, entry: AuditEntry, authenticated: bool) -> str | None:
         if not authenticated:  # before the upgrade: nobody's signature, so no case key or
             if entry.action in ("library.create", "user.add"):  # closure counts from it
@@ -182,3 +186,5 @@ class LibraryHistory:
             self.keyholders.setdefault(entry.object, set()).add(entry.user)
         elif entry.action == "case.close":
             self.closures[entry.object] = entry
+        elif entry.action == "case.reopen":  # the case's replay refuses the closing entry
+            self.closures.pop(entry.object, None)

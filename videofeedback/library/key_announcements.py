@@ -8,16 +8,27 @@ different key for an epoch already announced (a removed member's old key signing
 her own) is refused, and the library trail then has a problem, so nothing is purged.
 Announcements without an epoch (before this format) are read as before, until a case has
 one with an epoch.
+
+A laptop that announced its own epoch E and then took a competing rotation to E
+(epochs.decide) announces the winner as a *replacement*: a ``case.key`` with ``replaces``
+(the key it announced before) and ``note`` (the winning rotation's signed note, base64). It
+is accepted only with the proof of epoch E-1, a note signed by a library user whose role may
+change members, naming this case and epoch E, and a key this epoch never had before (no
+flipping back); the epochs announced after E on the losing branch are forgotten.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from encryption import SignatureError, SigningKey, VerifyKey
 
-from .audit import AuditEntry
+from .audit import AuditEntry, open_note
+from .epoch_notes import EpochNote
+from .errors import LibraryError
+from .roles import Action, Role, allowed
 
 ANNOUNCEMENTS = ("case.create", "case.rekey", "case.key")
 
@@ -44,6 +55,9 @@ class EpochKeys:
 
     keys: dict[str, dict[int, str]] = field(default_factory=dict)  # case -> epoch -> key
     new_style: set[str] = field(default_factory=set)  # cases with an epoch-numbered one
+    signers: Mapping[str, VerifyKey] = field(default_factory=dict)  # who may sign notes
+    roles: Mapping[str, str] = field(default_factory=dict)  # user -> role, as the log has them
+    replaced: set[tuple[str, int, str]] = field(default_factory=set)  # never taken again
 
     def newest(self, case_id: str) -> str | None:
         known = self.keys.get(case_id)
@@ -69,6 +83,8 @@ class EpochKeys:
         if epoch in known:
             if known[epoch] == key:
                 return None
+            if "replaces" in detail:
+                return self._check_replacement(entry, epoch, key)
             return (
                 f"{entry.user} announced a second, different key for epoch {epoch} of case "
                 f"{case_id}: one of them is forged (a removed member's old key can sign a new "
@@ -76,6 +92,11 @@ class EpochKeys:
             )
         if epoch == 1:
             return None if not known else f"a first key of case {case_id} announced again"
+        return self._check_proof(entry, epoch, key)
+
+    def _check_proof(self, entry: AuditEntry, epoch: int, key: str) -> str | None:
+        case_id, detail = entry.object, entry.detail
+        known = self.keys.get(case_id, {})
         if epoch - 1 not in known:
             return f"epoch {epoch} of case {case_id} announced before epoch {epoch - 1}"
         try:
@@ -88,10 +109,41 @@ class EpochKeys:
             )
         return None
 
+    def _check_replacement(self, entry: AuditEntry, epoch: int, key: str) -> str | None:
+        """A laptop that took a competing rotation to ``epoch`` announces the winner."""
+        case_id, detail = entry.object, entry.detail
+        forged = f"{entry.user} replaced the key of epoch {epoch} of case {case_id}"
+        if epoch < 2 or detail["replaces"] != self.keys[case_id][epoch]:
+            return f"{forged}, naming a key it did not have: forged"
+        if (case_id, epoch, key) in self.replaced:
+            return f"{forged} with a key it replaced before: forged"
+        try:
+            text, user = open_note(
+                base64.b64decode(detail.get("note", ""), validate=True), self.signers
+            )
+            note = EpochNote.parse(text, user)
+        except (LibraryError, ValueError, IndexError):
+            return f"{forged} without a signed note of the winning rotation: forged"
+        if (note.case, note.epoch) != (case_id, epoch):
+            return f"{forged} with the note of another case or epoch: forged"
+        try:
+            may = allowed(Role(self.roles.get(note.user, "")), Action.EDIT_CASE)
+        except ValueError:
+            may = False
+        if not may:
+            return f"{forged} with a rotation by {note.user}, who may not change members"
+        return self._check_proof(entry, epoch, key)
+
     def apply(self, entry: AuditEntry) -> None:
         case_id, detail = entry.object, entry.detail
         known = self.keys.setdefault(case_id, {})
-        if "epoch" in detail:
+        if "epoch" in detail and "replaces" in detail:  # checked: the winner of its epoch
+            epoch = int(detail["epoch"])
+            self.replaced.add((case_id, epoch, known[epoch]))
+            for later in [e for e in known if e >= epoch]:
+                del known[later]  # the losing branch's later epochs go with it
+            known[epoch] = detail["case_key"]
+        elif "epoch" in detail:
             self.new_style.add(case_id)
             known.setdefault(int(detail["epoch"]), detail["case_key"])
         elif entry.action == "case.create" or not known:

@@ -33,6 +33,7 @@ from encryption import (
 from .audit import NOBODY, AuditLog, AuditReport, now_iso
 from .errors import AuthenticationError, LibraryError, NotFoundError, PermissionDeniedError
 from .history import LibraryHistory
+from .key_announcements import EpochKeys
 from .keyring import (
     CaseKeys,
     KeysDestroyedError,
@@ -405,7 +406,7 @@ class Library:
 
     def verify_audit(self, session: UserSession) -> tuple[AuditReport, LibraryHistory]:
         """Verify the library's own trail (administrators read it)."""
-        history = LibraryHistory()
+        history = LibraryHistory(epochs=EpochKeys(signers=self.verify_keys()))
         log = self.audit_log()
         report = log.verify(
             session.identities,

@@ -9,7 +9,7 @@ from encryption import Recipient
 
 from .audit import now_iso
 from .case_part import CasePart
-from .errors import NotFoundError, PermissionDeniedError
+from .errors import LibraryError, NotFoundError, PermissionDeniedError
 from .keyring import write_key_file
 from .records import Member, fetch
 from .roles import Action, Role
@@ -56,6 +56,12 @@ class Members(CasePart):
     def remove(self, user: str) -> None:
         case = self.case
         case.require(Action.EDIT_CASE)
+        # a removal starts a key epoch, after which the closure (signed with the closing
+        # epoch's case key) would never verify again: the case would outlive its retention
+        if case.closed:
+            raise LibraryError(
+                f"case {case.id} is closed; its members stay as they were until it is purged"
+            )
         if user not in self.names():
             raise NotFoundError(f"{user} is not a member of case {case.id}")
         case.db.execute("DELETE FROM members WHERE user = ?", (user,))
