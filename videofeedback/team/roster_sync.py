@@ -21,7 +21,13 @@ from __future__ import annotations
 
 from videofeedback.library import Role, UserSession
 from videofeedback.library.manifest import Manifest
-from videofeedback.library.roster import RosterError, roster_message, signer_of, supersedes
+from videofeedback.library.roster import (
+    RosterError,
+    removes,
+    roster_message,
+    signer_of,
+    supersedes,
+)
 
 from .errors import StoreConflictError
 from .joining import JoinError, Package, _code_path, fetch_package, publish
@@ -63,6 +69,14 @@ def refresh_roster(session: UserSession, remote: Remote) -> str:
         return note
     if admin_code:  # never from a joined laptop: it lacks the others' identity files, and a
         return _publish(session, remote)  # new code would lock every member out
+    if removes(theirs, signer_of(mine)):  # and mine removes its signer (supersedes)
+        return (
+            f"the store's list of users (version {theirs.roster_serial}, signed by "
+            f"{signer_of(theirs)}) removes {signer_of(mine)}, who signed this laptop's "
+            f"(version {mine.roster_serial}) and removed {signer_of(theirs)}: one of them "
+            "was signed after its signer's removal. This laptop keeps its own; ask your "
+            "administrator which is right (if not this one, join the team again)"
+        )
     if theirs.roster_serial < mine.roster_serial:
         return (
             f"the store serves an older list of users (version {theirs.roster_serial}; this "
