@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from encryption import SigningKey
-
 from tests.team.test_attacks_round3 import BOB, _publish_forged
 from tests.team.test_discovery import team  # noqa: F401  (the fixture)
 from tests.team.test_roster_sync import _laptops, _session, _sync

@@ -145,9 +145,7 @@ def check_roster(
     return {"admins": admins, "serial": manifest.roster_serial, "signed": signed}
 
 
-def _check_not_rolled_back(
-    manifest: Manifest, pins: dict[str, Any], held: Manifest | None
-) -> None:
+def _check_not_rolled_back(manifest: Manifest, pins: dict[str, Any], held: Manifest | None) -> None:
     if manifest.roster_serial >= int(pins["serial"]):
         return
     if held is not None and removes(manifest, signer_of(held)):
