@@ -3,7 +3,9 @@
 The administrators themselves are pinned on this computer on first use (local_state.py):
 a roster signed by anyone else, by a pinned administrator's replaced key, or older than one
 already seen is refused, so no key is ever wrapped to a recipient it names
-(docs/FORMAT.md, sections 8 and 10).
+(docs/FORMAT.md, sections 8 and 10). One exception (``supersedes``): a roster that removes
+the administrator who signed the held one replaces it whatever the serials, since nothing
+genuine is signed after its signer's removal (§12.9).
 """
 
 from __future__ import annotations
