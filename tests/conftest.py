@@ -128,6 +128,9 @@ SLOW = (
     # a user added after team init: publish, take, add to a case, join (~8 s); and by the CLI
     "tests/team/test_roster_sync.py::test_a_user_added_after_init_joins_and_sees_exactly_their_cases",
     "tests/team/test_roster_sync.py::test_the_administrator_adds_a_user_syncs_and_he_joins_by_the_command_line",
+    # a removed administrator racing his removal (~2.5 s each); the quick tier keeps the units
+    "tests/team/test_roster_removal_race.py::test_a_removed_administrators_roster_of_the_same_serial_gives_way",
+    "tests/team/test_roster_removal_race.py::test_a_removed_administrator_who_removes_his_remover_is_reported",
     # three laptops, dozens of syncs against the real store (~17 s a seed)
     "tests/team/test_sync_random.py",
     # a 40 MiB recording uploaded, killed six times, resumed and pulled (~16 s)

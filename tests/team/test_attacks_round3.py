@@ -326,16 +326,6 @@ def _publish_forged(team, manifest, signer: str, key) -> None:
     store.put_if(PACKAGE, _seal(json.dumps(body).encode(), team["code"]), store.head(PACKAGE).etag)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "attack works: Library.take_roster/check_roster accept any serial above the held one "
-        "from a pinned administrator; bob, removed but still pinned on pat's laptop, signs "
-        "serial 1000 without his removal; the office refuses it and "
-        "roster_sync.refresh_roster republishes only an *older* package, so alice's removal "
-        "never reaches pat and bob stays an administrator there"
-    ),
-)
 def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(team, tmp_path):
     """alice adds bob as a second administrator; every laptop takes it. alice removes bob and
     syncs; bob, who kept his identity and the team code, puts into the store a roster of his

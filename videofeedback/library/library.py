@@ -58,7 +58,7 @@ from .manifest import (
 from .merged_trail import chain_logs
 from .passphrases import check_new_passphrase, new_recovery_secret, normalise_recovery_secret
 from .roles import Action, Role, allowed, require
-from .roster import RosterError, check_roster, roster_message, sign_roster
+from .roster import RosterError, check_roster, roster_message, sign_roster, supersedes
 
 #: What the administrator signs (roster.roster_message) and a team's laptops take.
 ROSTER_FIELDS = (
@@ -218,13 +218,14 @@ class Library:
         self._trusted = None
 
     def take_roster(self, signed: Manifest) -> None:
-        """Take a newer roster of this library that came from elsewhere (the team store):
-        signed by an administrator this computer pinned, never older than the one it holds
-        (RosterError otherwise, nothing changed). This computer's own fields stay."""
-        pins = check_roster(signed, self.local.pins)
+        """Take a roster of this library that came from elsewhere (the team store): signed
+        by an administrator this computer pinned, newer than the one it holds or removing
+        the administrator who signed that one (``roster.supersedes``; RosterError otherwise,
+        nothing changed). This computer's own fields stay."""
+        pins = check_roster(signed, self.local.pins, held=self.manifest)
         if signed.library_id != self.manifest.library_id:
             raise RosterError("that list of users is of another library; nothing was changed")
-        if signed.roster_serial <= self.manifest.roster_serial:
+        if not supersedes(signed, self.manifest):
             raise RosterError(
                 f"that list of users (version {signed.roster_serial}) is not newer than the "
                 f"one this library holds (version {self.manifest.roster_serial})"

@@ -3,7 +3,9 @@
 The administrators themselves are pinned on this computer on first use (local_state.py):
 a roster signed by anyone else, by a pinned administrator's replaced key, or older than one
 already seen is refused, so no key is ever wrapped to a recipient it names
-(docs/FORMAT.md, sections 8 and 10).
+(docs/FORMAT.md, sections 8 and 10). One exception (``supersedes``): a roster that removes
+the administrator who signed the held one replaces it whatever the serials, since nothing
+genuine is signed after its signer's removal (§12.9).
 """
 
 from __future__ import annotations
@@ -66,8 +68,37 @@ def fingerprint(verify_key: str) -> str:
     return verify_key.removeprefix("vfsign1")[:16]
 
 
-def check_roster(manifest: Manifest, pins: dict[str, Any] | None) -> dict[str, Any]:
-    """Verify the roster's signature against the pinned administrators; return new pins."""
+def removes(manifest: Manifest, name: str) -> bool:
+    """Whether this roster marks ``name`` removed (a removal is final: no name comes back)."""
+    record = manifest.users.get(name)
+    return record is not None and bool(record.removed)
+
+
+def signer_of(manifest: Manifest) -> str:
+    return str(manifest.roster_signature.get("by", ""))
+
+
+def supersedes(candidate: Manifest, held: Manifest) -> bool:
+    """Whether ``candidate`` replaces ``held``: it removes the administrator who signed
+    ``held`` (whatever the serials: no genuine roster is signed by an administrator after
+    his removal), or it is newer and ``held`` does not remove its signer."""
+    if removes(held, signer_of(candidate)):
+        return False
+    return removes(candidate, signer_of(held)) or candidate.roster_serial > held.roster_serial
+
+
+def _floor(manifest: Manifest, pins: dict[str, Any]) -> int:
+    """The newest serial this computer took from an administrator ``manifest`` keeps."""
+    signed: dict[str, int] = pins.get("signed", {})
+    return max((int(s) for n, s in signed.items() if not removes(manifest, n)), default=0)
+
+
+def check_roster(
+    manifest: Manifest, pins: dict[str, Any] | None, held: Manifest | None = None
+) -> dict[str, Any]:
+    """Verify the roster's signature against the pinned administrators; return new pins.
+    With ``held`` (the roster this computer holds), a roster that removes its signer may
+    be older than the pinned serial, not older than what the others signed (``_floor``)."""
     by = manifest.roster_signature.get("by", "")
     signer = manifest.users.get(by)
     if signer is None or signer.role != Role.ADMIN.value or signer.removed:
@@ -86,9 +117,16 @@ def check_roster(manifest: Manifest, pins: dict[str, Any] | None) -> dict[str, A
             "anyone; ask your administrator to check manifest.json"
         ) from None
     if pins is None:
-        return {"admins": admins_of(manifest), "serial": manifest.roster_serial}
+        signed = {by: manifest.roster_serial}
+        return {"admins": admins_of(manifest), "serial": manifest.roster_serial, "signed": signed}
     pinned: dict[str, str] = pins["admins"]
     if pinned.get(by) != signer.verify_key:
+        if held is not None and removes(held, by):
+            raise RosterError(
+                f"the list of users is signed by {by}, whom the one this computer holds "
+                f"(version {held.roster_serial}, signed by {signer_of(held)}) removed. "
+                "Nothing was done; ask your administrator"
+            )
         raise RosterError(
             f"the library's list of users is signed by {by} (key "
             f"{fingerprint(signer.verify_key)}), whom this computer has never known as an "
@@ -100,12 +138,22 @@ def check_roster(manifest: Manifest, pins: dict[str, Any] | None) -> dict[str, A
                 f"the key of administrator {name} was replaced in the library's list of users. "
                 "Nothing was done; ask your administrator"
             )
-    if manifest.roster_serial < int(pins["serial"]):
-        raise RosterError(
-            f"the library's list of users was rolled back (this computer has seen version "
-            f"{pins['serial']}, the folder holds {manifest.roster_serial}); ask your administrator"
-        )
+    _check_not_rolled_back(manifest, pins, held)
     admins = {**pinned, **admins_of(manifest)}
     gone = {n for n, u in manifest.users.items() if u.removed}  # a removed admin: unpinned
     admins = {n: k for n, k in admins.items() if n not in gone}
-    return {"admins": admins, "serial": manifest.roster_serial}
+    signed = {**pins.get("signed", {})}
+    signed[by] = max(int(signed.get(by, 0)), manifest.roster_serial)
+    return {"admins": admins, "serial": manifest.roster_serial, "signed": signed}
+
+
+def _check_not_rolled_back(manifest: Manifest, pins: dict[str, Any], held: Manifest | None) -> None:
+    if manifest.roster_serial >= int(pins["serial"]):
+        return
+    if held is not None and removes(manifest, signer_of(held)):
+        if manifest.roster_serial > _floor(manifest, pins):
+            return  # the held one was signed after its signer's removal: it gives way
+    raise RosterError(
+        f"the library's list of users was rolled back (this computer has seen version "
+        f"{pins['serial']}, the folder holds {manifest.roster_serial}); ask your administrator"
+    )

@@ -9,14 +9,25 @@ every sync, before invitations and cases:
 - a laptop that **joined** (it kept the team code with its remote) reads the package and
   takes a roster that is newer than its own, once ``Library.take_roster`` checked it: signed
   by an administrator this computer pinned when it joined (``--admin-key``), never older
-  than the one it holds. A store serving an older package, or a roster signed by anyone
-  else, changes nothing; the sync says so in one line and goes on.
+  than the one it holds, unless it removes the administrator who signed the one it holds
+  (``roster.supersedes``: he signed that one after his removal). A store serving an older
+  package, or a roster signed by anyone else, changes nothing; the sync says so in one
+  line and goes on;
+- an administrator whose library **refuses** the package (signed by an administrator she
+  removed, say) publishes hers again, so her removal reaches the laptops that took his.
 """
 
 from __future__ import annotations
 
 from videofeedback.library import Role, UserSession
-from videofeedback.library.roster import RosterError
+from videofeedback.library.manifest import Manifest
+from videofeedback.library.roster import (
+    RosterError,
+    removes,
+    roster_message,
+    signer_of,
+    supersedes,
+)
 
 from .errors import StoreConflictError
 from .joining import JoinError, Package, _code_path, fetch_package, publish
@@ -46,24 +57,50 @@ def refresh_roster(session: UserSession, remote: Remote) -> str:
         package = fetch_package(remote, code)
     except JoinError as exc:
         return f"the team's list of users was not read: {exc}"
-    mine = session.library.manifest.roster_serial
-    theirs = package.manifest.roster_serial
-    if package.manifest.library_id != session.library.manifest.library_id:
+    mine, theirs = session.library.manifest, package.manifest
+    if theirs.library_id != mine.library_id:
         return "the store's team package is of another library: ignored; ask your administrator"
-    if theirs < mine and admin_code:  # never from a joined laptop: it lacks the others'
-        # identity files, and a new code would lock every member out
-        try:
-            publish(session, remote)
-        except StoreConflictError:  # another administrator published meanwhile
-            return "the list of users was not published (the store changed meanwhile); sync again"
-        session.audit("team.init", remote.name)
-        return f"published the list of users (version {mine}) to {remote.name}"
-    if theirs < mine:
+    if _same(theirs, mine):
+        return ""
+    if theirs.roster_serial > mine.roster_serial or supersedes(theirs, mine):
+        note = _take(session, package)
+        if admin_code and not note.startswith("took"):  # one she refuses: hers goes back
+            return f"{note}; {_publish(session, remote)}"
+        return note
+    if admin_code:  # never from a joined laptop: it lacks the others' identity files, and a
+        return _publish(session, remote)  # new code would lock every member out
+    if removes(theirs, signer_of(mine)):  # and mine removes its signer (supersedes)
         return (
-            f"the store serves an older list of users (version {theirs}; this laptop has "
-            f"{mine}): ignored, this laptop keeps its own"
+            f"the store's list of users (version {theirs.roster_serial}, signed by "
+            f"{signer_of(theirs)}) removes {signer_of(mine)}, who signed this laptop's "
+            f"(version {mine.roster_serial}) and removed {signer_of(theirs)}: one of them "
+            "was signed after its signer's removal. This laptop keeps its own; ask your "
+            "administrator which is right (if not this one, join the team again)"
         )
-    return _take(session, package) if theirs > mine else ""
+    if theirs.roster_serial < mine.roster_serial:
+        return (
+            f"the store serves an older list of users (version {theirs.roster_serial}; this "
+            f"laptop has {mine.roster_serial}): ignored, this laptop keeps its own"
+        )
+    return (
+        f"the store serves another list of users of the same version ({mine.roster_serial}, "
+        f"signed by {signer_of(theirs)}): ignored, this laptop keeps its own"
+    )
+
+
+def _same(theirs: Manifest, mine: Manifest) -> bool:
+    signed = theirs.roster_signature == mine.roster_signature
+    return signed and roster_message(theirs) == roster_message(mine)
+
+
+def _publish(session: UserSession, remote: Remote) -> str:
+    try:
+        publish(session, remote)
+    except StoreConflictError:  # another administrator published meanwhile
+        return "the list of users was not published (the store changed meanwhile); sync again"
+    session.audit("team.init", remote.name)
+    serial = session.library.manifest.roster_serial
+    return f"published the list of users (version {serial}) to {remote.name}"
 
 
 def _take(session: UserSession, package: Package) -> str:
