@@ -320,7 +320,9 @@ def test_a_plan_edit_sealed_without_the_store_goes_up_at_the_next_sync(team, sto
 
     _plan(a, case_id, media_id, second_box)
     with a.session() as (library, pat):
-        save_remote(pat, Remote("away", StoreLocation("http://127.0.0.1:9", "team"), store._credentials))
+        save_remote(
+            pat, Remote("away", StoreLocation("http://127.0.0.1:9", "team"), store._credentials)
+        )
         with pytest.raises(StoreUnreachableError):
             sync_library(library, pat, "away")
         outbox = library.case_folder(case_id) / "sync" / "plans"
