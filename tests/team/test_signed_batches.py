@@ -162,7 +162,7 @@ def test_the_apps_sync_seals_an_offline_change_too(tmp_path, store):
     """The app syncs through ``sync_status.run_sync``, which checks the store itself first:
     with the store unreachable (the indicator says "offline") it must seal the change in its
     author's name as ``sync_library`` does, or the next user's sync signs it."""
-    from videofeedback.team.remotes import Remote, save_remote
+    from videofeedback.team.remotes import Remote
     from videofeedback.team.store import StoreLocation
     from videofeedback.team.sync_status import SyncState, SyncStatus, run_sync
 
