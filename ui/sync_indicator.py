@@ -15,11 +15,18 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QW
 from ui.conflict_dialog import ConflictDialog
 from ui.operations import describe, operations
 from ui.state import AppState
+from videofeedback.library import Library, UserSession
 from videofeedback.library.cases import Case
 from videofeedback.operations import Changes
 from videofeedback.team.errors import StoreError
 from videofeedback.team.remotes import Remote, find_remote
-from videofeedback.team.sync_status import SyncSnapshot, SyncState, SyncStatus, run_sync
+from videofeedback.team.sync_status import (
+    SyncSnapshot,
+    SyncState,
+    SyncStatus,
+    run_sync,
+    seal_unsynced,
+)
 
 DEBOUNCE_MS = 30_000  # after the last saved change, sync once things are quiet
 EVERYTHING = Changes(**{name: True for name in Changes.__dataclass_fields__})
@@ -55,6 +62,7 @@ class SyncIndicator(QWidget):
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sync")
         self._running: Future[Any] | None = None
         self._again = False
+        self._unsynced: tuple[Library, UserSession] | None = None  # a change not synced yet
         self.debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self.debounce.timeout.connect(self.sync_now)
         self.snapshot_changed.connect(self._on_snapshot_changed, Qt.ConnectionType.QueuedConnection)
@@ -86,16 +94,30 @@ class SyncIndicator(QWidget):
             self.model.no_remote()
             return
         self.debounce.stop()
+        self._unsynced = None  # the sync seals or sends them, whatever happens
         self._running = self._thread.submit(run_sync, library, user, remote, self.model)
         self._running.add_done_callback(self.sync_finished.emit)
 
     def _on_changes(self, changes: Changes, initiator: object) -> None:
-        if initiator is not self and self.state.user is not None and self._remote() is not None:
-            self.debounce.start()
+        library, user = self.state.library, self.state.user
+        if initiator is not self and library is not None and user is not None:
+            if self._remote() is not None:
+                self._unsynced = (library, user)
+                self.debounce.start()
 
     def _on_locked(self) -> None:
         self.debounce.stop()
         self._again = False
+        self._seal_unsynced()
+
+    def _seal_unsynced(self) -> None:
+        """A change saved since the last sync started: sealed now, signed by its author, on
+        the sync thread (after a running sync), so that the next user of this laptop does
+        not sign it with their sync (FORMAT §10.6)."""
+        if self._unsynced is not None:
+            library, user = self._unsynced
+            self._unsynced = None
+            self._thread.submit(seal_unsynced, library, user)
 
     # --- what it shows -------------------------------------------------------------------------
 
@@ -134,6 +156,7 @@ class SyncIndicator(QWidget):
         self.sync_now()  # the choice travels like any change; the count is taken afresh
 
     def shutdown(self) -> None:
-        """Let a running sync end (closing the window)."""
+        """Let a running sync end, and seal what was not synced (closing the window)."""
         self.debounce.stop()
+        self._seal_unsynced()
         self._thread.shutdown(wait=True)

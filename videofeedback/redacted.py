@@ -44,6 +44,7 @@ from videofeedback.library.roles import Action
 from videofeedback.media import opener
 from videofeedback.redaction import (
     ReviewPendingError,
+    check_plan_current,
     load_plan,
     review_pending,
     visible_tracks,
@@ -83,6 +84,7 @@ def reviewed_plan(case: Case, media_id: str) -> RedactionPlan:
             f"run 'Find people' in the review (or 'videofeedback people find {media_id}'), "
             "say who is who, and approve the review"
         )
+    check_plan_current(case, media_id)
     if review_pending(case, plan):
         raise ReviewPendingError(
             f"the redaction of {film} has not been reviewed since it last changed "

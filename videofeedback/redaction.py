@@ -6,6 +6,7 @@ key); the original recording is never changed. Every step is audited."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from fractions import Fraction
@@ -59,12 +60,42 @@ def load_plan(case: Case, media_id: str) -> RedactionPlan | None:
     return plan
 
 
+#: This computer's state (``sync_value``): per case, {media id: merged plan sha256} for the
+#: plans whose file here was not the merged version after the last sync (written by
+#: ``team/plan_sync.py``; the name is repeated to keep this module free of ``team``).
+BEHIND = "plans-behind:"
+
+
+def behind_store(case: Case, media_id: str) -> bool:
+    """Whether the last sync (or seal) left this recording's plan file other than the
+    version the case's merged record names (a newer plan not fetched yet, withheld or
+    swapped by the store, or an edit admission refused); a sync that brings it clears this.
+    A plan edited here after a sync that left it current is this laptop's own edit: not
+    behind (docs/FORMAT.md §12.7)."""
+    behind = case.session.library.local.sync_value(BEHIND + case.id, {})
+    wanted = behind.get(media_id) if isinstance(behind, dict) else None
+    if wanted is None:
+        return False
+    path = plan_file(case, media_id)
+    return not (path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == wanted)
+
+
+def check_plan_current(case: Case, media_id: str) -> None:
+    """Refused (one line, what to do) while ``behind_store``."""
+    if behind_store(case, media_id):
+        raise ReviewPendingError(
+            f"the team holds a newer redaction plan of {media_id} than this laptop has (not "
+            "fetched yet, or withheld by the store); nothing was written. Sync first "
+            "('videofeedback sync'); if it stays, tell your administrator"
+        )
+
+
 def review_pending(case: Case, plan: RedactionPlan) -> bool:
     """True until this very plan is approved: its last review names its digest, and the
     signed trail holds that reviewer's ``redact.approve`` of it (a review written into the
     plan file by anyone else, e.g. a member who edited it after the approval, counts for
-    nothing; docs/FORMAT.md §12.7)."""
-    if plan.review_pending():
+    nothing; docs/FORMAT.md §12.7); also while the plan here is behind the merged one."""
+    if plan.review_pending() or behind_store(case, plan.media):
         return True
     review = plan.reviews[-1]
     approvals = case.history().approvals.get(plan.media, set())
@@ -317,6 +348,7 @@ def export_redacted(
     case.require(Action.EXPORT)
     record = case.media.get(media_id)
     plan = require_plan(case, media_id)
+    check_plan_current(case, media_id)
     if review_pending(case, plan):
         raise ReviewPendingError(
             f"the redaction of {media_id} has not been reviewed since it last changed "

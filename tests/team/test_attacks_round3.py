@@ -200,15 +200,6 @@ def _goal_conflict(report):
     return [c for case in report.cases for c in case.conflicts if c["record"] == ["goals", "g1"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "attack works: merge.merge collects every admitted op's prev into one global "
-        "'replaced' set, whatever record or field the op sets; sam's admitted comment op "
-        "names pat's goal op, which leaves the frontier: the conflict vanishes, cat's "
-        "version stands on every laptop, nobody is told"
-    ),
-)
 def test_a_supervisor_cannot_settle_a_conflict_outside_her_role_through_prev(three_laptops):
     """pat and cat edit the goal concurrently: a conflict only a member who may edit the case
     settles. sam (a supervisor: comments only) writes her own comment, signed by her, whose
@@ -260,15 +251,6 @@ def _goals(laptop, case_id):
         return sorted(g.text for g in open_for_sync(session, case_id).goals.all())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "attack works: sync.sync_library seals (sealing.seal_offline) only on "
-        "StoreUnreachableError; a sync of hers that fails otherwise (keys refused, another "
-        "bucket) seals nothing, so pat's next sync diffs the database and signs her "
-        "out-of-role change as his: merged on every laptop"
-    ),
-)
 def test_a_change_whose_sync_was_refused_is_not_signed_by_the_next_user(tmp_path, store):
     """sam (a supervisor) on pat's laptop rewrites a goal and tries to sync, with store keys
     the store refuses (a sync attempt in her session, as FORMAT §10.6 asks). pat syncs from
@@ -393,16 +375,6 @@ def planned(tmp_path, store):
     return a, b, case_id, media_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "attack works: sealing._seal runs CaseSync(case, None)._merge(), whose "
-        "PlanSync.current uploads the new plan to a store that is None: AttributeError, so "
-        "the offline sync crashes (not StoreUnreachableError) and seals nothing; pat's "
-        "next sync takes the plan file as 'this laptop's edit' and signs it as his: cat's "
-        "laptop gets sam's plan"
-    ),
-)
 def test_a_supervisors_plan_edit_on_a_shared_laptop_is_not_signed_by_the_next_user(planned, store):
     """sam, on pat's laptop, takes the box out of the plan (a patched program writes the plan
     file) and tries to sync while the store cannot be reached, as FORMAT §10.6 asks of an
@@ -456,16 +428,6 @@ def test_a_member_removed_after_the_closure_does_not_keep_the_case_past_retentio
 # --- 4. the store withholds the newest plan: the older, approved one is still exported ------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "attack works: plan_sync.PlanSync._fetch leaves the older plan file in place when "
-        "the merged version is missing (or swapped: the sync errors after the merge), and "
-        "redaction.export_redacted checks only that the file on disk is approved in the "
-        "trail, not that it is the version the merged record names: the face pat's new box "
-        "hides is exported unredacted"
-    ),
-)
 def test_the_store_withholding_a_newer_plan_does_not_export_with_the_older_one(
     planned, store, tmp_path
 ):

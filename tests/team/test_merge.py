@@ -34,6 +34,20 @@ def test_concurrent_edits_keep_both_and_the_greatest_stands_until_resolved():
     assert again.doc[R]["text"] == "by a" and not again.conflicts
 
 
+def test_a_prev_naming_another_fields_op_replaces_nothing():
+    """An op's prev counts only within its own (record, field): a comment op (one its author
+    may write) naming a goal's version cannot settle the goal's conflict (round 3, attack 6)."""
+    base = _op(1, "a", "text", "old")
+    mine = _op(2, "a", "text", "by a", prev=[base.id])
+    theirs = _op(2, "b", "text", "by b", prev=[base.id])
+    comment = _op(3, "c", "text", "fine", prev=[theirs.id], record=("comments", "c1"))
+    other_field = _op(3, "c", "done", True, prev=[theirs.id, mine.id])
+    merged = merge([base, mine, theirs, comment, other_field])
+    (conflict,) = merged.conflicts
+    assert [o.value for o in conflict.ops] == ["by b", "by a"]
+    assert merged.doc[R] == {"text": "by b", "done": True}
+
+
 def test_concurrent_equal_values_are_no_conflict():
     merged = merge([_op(1, "a", "text", "same"), _op(1, "b", "text", "same")])
     assert not merged.conflicts

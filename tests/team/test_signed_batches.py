@@ -156,3 +156,33 @@ def test_a_change_saved_offline_is_signed_by_its_author_not_by_the_next_user_who
     _ok(b)
     assert _goals(b, case_id) == ["pat's goal"]
     assert "sam" in _authors(b, case_id, _device(a))
+
+
+def test_the_apps_sync_seals_an_offline_change_too(tmp_path, store):
+    """The app syncs through ``sync_status.run_sync``, which checks the store itself first:
+    with the store unreachable (the indicator says "offline") it must seal the change in its
+    author's name as ``sync_library`` does, or the next user's sync signs it."""
+    from videofeedback.team.remotes import Remote
+    from videofeedback.team.store import StoreLocation
+    from videofeedback.team.sync_status import SyncState, SyncStatus, run_sync
+
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("pat's goal")
+        case.save()
+    for laptop in (a, b, a):
+        _ok(laptop)
+    with a.session("sam") as (library, sam):
+        away = Remote("away", StoreLocation("http://127.0.0.1:9", "team"), store._credentials)
+        case = open_for_sync(sam, case_id)
+        case.db.execute("UPDATE goals SET text = 'rewritten offline by the supervisor'")
+        case.save()
+        status = SyncStatus()
+        assert run_sync(library, sam, away, status) is None
+        assert status.snapshot.state is SyncState.OFFLINE
+    assert _goals(a, case_id) == ["pat's goal"]  # sealed as hers, and not hers to make
+    _ok(a)
+    _ok(b)
+    assert _goals(b, case_id) == ["pat's goal"]

@@ -195,7 +195,9 @@ def test_the_store_cannot_swap_or_roll_back_a_plan(team, store):
     report = _sync(b)
     assert report.cases[0].error and case_id in report.cases[0].error
     assert "redaction plan" in report.cases[0].error
-    assert _state(b, case_id, media_id) == old  # the plan there kept, untouched
+    # the plan there kept, untouched, but no longer exportable: the merged record names the
+    # newer plan (FORMAT §12.7, "behind")
+    assert _state(b, case_id, media_id) == (old[0], True)
 
 
 def _digest(data):
@@ -298,3 +300,39 @@ def test_a_supervisors_signed_approval_does_not_make_a_plan_exportable(team, tmp
     assert _state(a, case_id, media_id) == (digest, True)  # she may not approve
     with pytest.raises(ReviewPendingError):
         _export(a, case_id, media_id, tmp_path / "out.mp4")
+
+
+def test_a_plan_edit_sealed_without_the_store_goes_up_at_the_next_sync(team, store, tmp_path):
+    """pat edits and approves the plan while the store cannot be reached: his failed sync
+    seals the edit (signed by him, op recorded, the plan's ciphertext kept in the outbox) and
+    the plan still exports here; his next sync uploads that version, so cat's laptop gets it
+    (not "not in the store yet" for ever) and exports it too."""
+    from videofeedback.team.errors import StoreUnreachableError
+    from videofeedback.team.remotes import Remote, save_remote
+    from videofeedback.team.store import StoreLocation
+    from videofeedback.team.sync import sync_library
+
+    a, b, _, case_id, media_id, _ = team
+
+    def second_box(case):
+        redaction.add_box(case, media_id, Fraction(0), Fraction(2), (100.0, 60.0, 40.0, 40.0))
+        redaction.approve(case, media_id)
+
+    _plan(a, case_id, media_id, second_box)
+    with a.session() as (library, pat):
+        save_remote(
+            pat, Remote("away", StoreLocation("http://127.0.0.1:9", "team"), store._credentials)
+        )
+        with pytest.raises(StoreUnreachableError):
+            sync_library(library, pat, "away")
+        outbox = library.case_folder(case_id) / "sync" / "plans"
+        assert len(list(outbox.glob("*.age"))) == 1  # the sealed version, waiting
+    edited = _state(a, case_id, media_id)
+    assert edited[1] is False  # his own sealed edit is not "behind"
+    _export(a, case_id, media_id, tmp_path / "a.mp4")
+    _ok(a)
+    assert not list(outbox.glob("*.age"))
+    report = _sync(b)
+    assert not any("not in the store yet" in n for c in report.cases for n in c.notes)
+    assert _state(b, case_id, media_id) == edited
+    _export(b, case_id, media_id, tmp_path / "b.mp4")

@@ -2,7 +2,8 @@
 
 A case's synced state is a set of *records* (kind, key), each a set of *fields*. Every
 change is an ``Op`` setting one field; its ``prev`` names the ops of that field it
-replaced. Per field, the *frontier* is the ops nobody replaced: one op gives the value;
+replaced. Per field, the *frontier* is the ops no op of that same field replaced (a
+prev naming another field's op is ignored): one op gives the value;
 several with different values are a ``Conflict`` (all kept; the provisional winner is
 the greatest (Lamport, device, index)). The result depends only on the set of ops, never on
 the order they arrived in (docs/FORMAT.md §12.3, docs/ARCHITECTURE.md "Team sync").
@@ -98,16 +99,19 @@ class Merged:
 
 def merge(ops: Iterable[Op]) -> Merged:
     by_field: dict[FieldKey, dict[str, Op]] = {}
-    replaced: set[str] = set()
+    # an op's prev replaces only ops of its own (record, field): an op a member may write
+    # (her comment) never settles a field she may not change (FORMAT §12.3)
+    replaced: dict[FieldKey, set[str]] = {}
     lamport = 0
     for op in ops:
         by_field.setdefault((op.record, op.field), {})[op.id] = op
-        replaced.update(op.prev)
+        replaced.setdefault((op.record, op.field), set()).update(op.prev)
         lamport = max(lamport, op.lamport)
     result = Merged(lamport=lamport)
     for key in sorted(by_field):
+        gone = replaced.get(key, set())
         front = sorted(
-            (o for o in by_field[key].values() if o.id not in replaced),
+            (o for o in by_field[key].values() if o.id not in gone),
             key=lambda o: o.order,
             reverse=True,
         )

@@ -11,6 +11,13 @@ names), and who may change it is the admission rule of its record kind (annotate
 This laptop's plan file counts as a change only when its hash is new (no op ever named it):
 a plan this laptop downloaded, or one that could not be downloaded yet, is never pushed back
 as an edit.
+
+Sealing without a store (``sealing.py``: a sync that failed) records the op of a plan edited
+here and keeps that version's ciphertext in ``sync/plans/`` (the outbox) for the next sync to
+upload; nothing is fetched then. After every merge, the plans whose file here is not the
+merged version (not fetched yet, withheld, or an edit refused by admission) are listed in
+this computer's state (``plans-behind:CASE``): exports refuse them until a sync brings the
+merged version (``videofeedback.redaction.check_plan_current``).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from .heads import CaseNames
 from .merge import DELETED, Doc, Op, canonical
 from .store import S3Store
 
+BEHIND = "plans-behind:"  # + case id: {media id: merged sha256}; read by redaction.BEHIND
 KIND = "plan"
 FIELD = "file"
 MEDIA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -71,7 +79,7 @@ class PlanSync:
     def __init__(
         self,
         case: Case,
-        store: S3Store,
+        store: S3Store | None,
         names: CaseNames,
         report: CaseReport,
         fail: Callable[[str], SyncError],
@@ -87,6 +95,7 @@ class PlanSync:
         """The plan records as this laptop stands: the merged ones, but where its plan file
         holds a version no op named (edited here since): that one, uploaded now."""
         found = {k: v for k, v in base.items() if k[0] == KIND}
+        self._send_waiting()
         known: dict[str, set[str]] = {}
         for op in ops:
             if op.record[0] == KIND and op.field == FIELD:
@@ -102,13 +111,37 @@ class PlanSync:
             found[(KIND, media_id)] = {FIELD: stamp}
         return found
 
+    def _outbox(self) -> Path:
+        return self.case.folder / "sync" / "plans"
+
     def _upload(self, media_id: str, path: Path, stamp: dict[str, Any]) -> None:
-        name = plan_name(self.names, media_id, stamp["sha256"])
         data = path.read_bytes()
+        if self.store is None:  # sealed without a store: the next sync uploads this version
+            outbox = self._outbox()
+            outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with atomic_file(outbox / f"{media_id}.{stamp['sha256']}.age") as out:
+                out.write(data)
+            return
+        self._put(self.store, media_id, stamp["sha256"], data)
+
+    def _send_waiting(self) -> None:
+        """Upload the plan versions a seal without a store recorded (FORMAT §12.7)."""
+        outbox, store = self._outbox(), self.store
+        if store is None or not outbox.is_dir():
+            return
+        for path in sorted(outbox.glob("*.age")):
+            media_id, _, sha256 = path.name.removesuffix(".age").partition(".")
+            data = path.read_bytes()
+            if MEDIA_ID.fullmatch(media_id) and hashlib.sha256(data).hexdigest() == sha256:
+                self._put(store, media_id, sha256, data)
+            path.unlink()
+
+    def _put(self, store: S3Store, media_id: str, sha256: str, data: bytes) -> None:
+        name = plan_name(self.names, media_id, sha256)
         try:
-            self.store.put_new(name, data)
+            store.put_new(name, data)
         except StoreConflictError:  # a retried sync: fine only if it is these very bytes
-            if hashlib.sha256(self.store.get(name)).hexdigest() != stamp["sha256"]:
+            if hashlib.sha256(store.get(name)).hexdigest() != sha256:
                 raise self.fail(
                     f"the store holds other bytes where the redaction plan of {media_id} goes; "
                     "nothing was replaced — tell your administrator"
@@ -119,8 +152,11 @@ class PlanSync:
 
     def settle(self, merged: Doc) -> None:
         """Fetch every merged plan this laptop lacks, checked against the hash its record
-        names, and put it in place atomically; a plan not in the store yet waits."""
+        names, and put it in place atomically; a plan not in the store yet waits. Those not
+        (yet) in place are listed as behind (exports refuse them) before any fetch, and taken
+        off as each arrives; without a store (a seal) nothing is fetched."""
         media = set(self._media_ids())
+        todo: dict[str, tuple[str, int]] = {}
         for (kind, media_id), fields in sorted(merged.items()):
             if kind != KIND or media_id not in media:
                 continue
@@ -128,15 +164,29 @@ class PlanSync:
             path = plan_file(self.case, media_id)
             if target is None or (path.exists() and stamp_of(path)["sha256"] == target[0]):
                 continue
-            self._fetch(media_id, path, *target)
+            todo[media_id] = target
+        behind = {m: sha for m, (sha, _) in todo.items()}
+        self._set_behind(behind)
+        if self.store is None:
+            return
+        for media_id, target in todo.items():
+            if self._fetch(self.store, media_id, plan_file(self.case, media_id), *target):
+                del behind[media_id]
+                self._set_behind(behind)
 
-    def _fetch(self, media_id: str, path: Path, sha256: str, size: int) -> None:
+    def _set_behind(self, behind: dict[str, str]) -> None:
+        local = self.case.session.library.local
+        key = BEHIND + self.case.id
+        if local.sync_value(key, {}) != behind:
+            local.set_sync_value(key, dict(behind))
+
+    def _fetch(self, store: S3Store, media_id: str, path: Path, sha256: str, size: int) -> bool:
         try:
-            data = self.store.get(plan_name(self.names, media_id, sha256))
+            data = store.get(plan_name(self.names, media_id, sha256))
         except StoreNotFoundError:
             self.report.pending_media += 1
             self.report.notes.append(f"the redaction plan of {media_id} is not in the store yet")
-            return
+            return False
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
             raise self.fail(
                 f"the store serves another redaction plan for {media_id} than its record names "
@@ -147,3 +197,4 @@ class PlanSync:
             out.write(data)
         self.report.pulled += 1
         self.report.bytes_down += size
+        return True

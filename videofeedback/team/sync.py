@@ -3,7 +3,8 @@
 ``sync_library(library, session, remote_name, progress)`` syncs every case the user can
 open and returns a ``SyncReport``: per case what went up and down, its conflicts, and its
 error if it could not be synced (a rollback, a key this laptop lacks). An unreachable store
-stops the whole sync (``StoreUnreachableError``): the work stays on this laptop.
+stops the whole sync (``StoreUnreachableError``): the work stays on this laptop. Whenever the
+sync fails (or a case in it), this user's changes are sealed into batches they sign.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from videofeedback.errors import VideofeedbackError
 from videofeedback.library import Library, UserSession
 from videofeedback.library.audit import now_iso
 from videofeedback.library.case_db import load_database
@@ -126,13 +128,35 @@ def sync_library(
     remote_name: str | None = None,
     progress: Progress | None = None,
 ) -> SyncReport:
+    """Every case this user can open, synced. Whatever stops the sync (the store unreachable
+    or refusing the keys, a case refused), this user's changes are sealed into batches
+    signed by them (``sealing.py``), never left for the next user who syncs here."""
+    try:
+        report = _sync_library(library, session, remote_name, progress)
+    except Exception:
+        _seal(library, session)
+        raise
+    if not report.ok:  # a case that failed before its merge: its changes are this user's
+        _seal(library, session)
+    return report
+
+
+def _seal(library: Library, session: UserSession) -> None:
+    try:
+        seal_offline(library, session)  # this user's changes: signed by them, kept here
+    except VideofeedbackError:  # the sync's own error is the one to report
+        return
+
+
+def _sync_library(
+    library: Library,
+    session: UserSession,
+    remote_name: str | None,
+    progress: Progress | None,
+) -> SyncReport:
     remote = find_remote(session, remote_name)
     store = remote.store()
-    try:
-        store.check()
-    except StoreUnreachableError:
-        seal_offline(library, session)  # this user's changes: signed by them, kept here
-        raise
+    store.check()
     report = SyncReport(remote.name)
     report.roster = refresh_roster(session, remote)  # new users first: cases may name them
     take_invitations(session, store, report, progress)

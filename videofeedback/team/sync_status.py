@@ -144,6 +144,15 @@ def _pending(library: Any, session: Any, remote: Remote) -> int | None:
     return int(counter(library, session, remote.name))
 
 
+def seal_unsynced(library: Any, session: Any) -> int:
+    """This user's unsynced changes sealed into batches they sign, without the store (a
+    sync that cannot run, or the user about to lock or close the app: the next user of this
+    laptop must not sign them; FORMAT §10.6). How many batches; 0 without the engine."""
+    module = engine()
+    seal = getattr(module, "seal_offline", None) if module else None
+    return int(seal(library, session)) if seal is not None else 0
+
+
 def run_sync(library: Any, session: Any, remote: Remote, status: SyncStatus) -> Any:
     """Sync once (push and pull) and move ``status`` through its states; the engine's report,
     or None when offline or unavailable. Call it off the GUI thread. Errors other than the
@@ -152,9 +161,11 @@ def run_sync(library: Any, session: Any, remote: Remote, status: SyncStatus) -> 
     try:
         remote.store().check()
     except StoreUnreachableError as exc:
+        seal_unsynced(library, session)
         status.offline(str(exc), _pending(library, session, remote))
         return None
     except StoreError as exc:
+        seal_unsynced(library, session)
         status.failed(str(exc))
         raise
     module = engine()
