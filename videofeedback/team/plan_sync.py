@@ -30,6 +30,7 @@ from typing import Any
 
 from encryption import atomic_file
 from videofeedback.library.cases import Case
+from videofeedback.redaction import BEHIND  # + case id: {media id: merged sha256}
 
 from .case_files import CaseReport
 from .errors import StoreConflictError, StoreNotFoundError, SyncError
@@ -37,7 +38,6 @@ from .heads import CaseNames
 from .merge import DELETED, Doc, Op, canonical
 from .store import S3Store
 
-BEHIND = "plans-behind:"  # + case id: {media id: merged sha256}; read by redaction.BEHIND
 KIND = "plan"
 FIELD = "file"
 MEDIA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
