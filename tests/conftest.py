@@ -133,8 +133,10 @@ SLOW = (
     # a removed administrator racing his removal (~2.5 s each); the quick tier keeps the units
     "tests/team/test_roster_removal_race.py::test_a_removed_administrators_roster_of_the_same_serial_gives_way",
     "tests/team/test_roster_removal_race.py::test_a_removed_administrator_who_removes_his_remover_is_reported",
-    # three laptops, dozens of syncs against the real store (~17 s a seed)
+    # two and three laptops, 210 edits, offline spells, dozens of syncs (~12-23 s a run)
     "tests/team/test_sync_random.py",
+    # `videofeedback sync` SIGKILLed 22 times, a 300 MiB recording's upload among them (~30 s)
+    "tests/team/test_sync_kills.py",
     # a 40 MiB recording uploaded, killed six times, resumed and pulled (~16 s)
     "tests/team/test_sync_media.py",
     # a store of its own started, stopped mid-download and restarted (~8 s)
@@ -241,6 +243,7 @@ HEAVY_FIRST = (
     "tests/ui/test_walkthrough.py",
     "tests/team/test_review_attacks.py",
     "tests/media/test_import_and_stills.py",
+    "tests/team/test_sync_kills.py",
     "tests/team/test_sync_media.py",
     "tests/team/test_join.py",
     "tests/team/test_sync_random.py",
