@@ -126,21 +126,30 @@ def _edit(laptop, case_id, text):
         case.save()
 
 
-def _kill_at(child, rng, progressed, latest):
+def _kill_at(child, rng, progressed, latest, aim_mid_upload):
     """Wait for the chosen moment, then SIGKILL. Returns True if the child was still running
     (a kill), False if it had already finished. ``latest``: how long a whole sync has been
-    seen to take (the moments spread over it, whatever the machine's speed)."""
-    if progressed is not None:  # mid-upload: once the store holds a part more than before
-        while not progressed() and child.poll() is None:
-            time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 0.5))
-    else:  # anywhere from the process start through pull, merge and push
-        time.sleep(rng.uniform(0.0, latest))
+    seen to take (the moments spread over it, whatever the machine's speed). While the upload
+    is pending (``progressed`` given), a new part in the store is also a moment: killed then,
+    or when aiming mid-upload, only then (so the upload needs several runs to finish)."""
+    deadline = time.monotonic() + (3600.0 if aim_mid_upload else rng.uniform(0.0, latest))
+    while child.poll() is None and time.monotonic() < deadline:
+        if progressed is not None and progressed():
+            time.sleep(rng.uniform(0.0, 0.05))
+            break
+        time.sleep(0.02)
     if child.poll() is not None:
         return False
     child.send_signal(signal.SIGKILL)
     child.wait()
     return True
+
+
+def _typical(runs):
+    """A moment before a whole sync ends: most of its usual (median) time, as measured on this
+    machine (the first guess until one run has finished)."""
+    measured = sorted(runs[1:]) or runs
+    return 0.85 * measured[len(measured) // 2]
 
 
 def _state(laptop, case_id):
@@ -164,7 +173,7 @@ def test_sync_killed_twenty_times_never_shows_half_an_object_and_converges(tmp_p
     keys = _keys((a, b), case_id)
     made: list[str] = []
     kills, finished, landed = 0, 0, {"no new part": 0, "mid-upload": 0, "after": 0}
-    parts_seen, whole_runs = [0], [2.5]
+    parts_seen, whole_runs = [0], [3.0]
     while kills < KILLS:
         if rng.random() < 0.5:  # something to push: a goal on pat's laptop
             made.append(f"goal {len(made)}")
@@ -175,8 +184,9 @@ def test_sync_killed_twenty_times_never_shows_half_an_object_and_converges(tmp_p
         uploaded = store.head(media_name) is not None
         before = parts_seen[-1]
         progressed = None
-        if not uploaded and rng.random() < 0.6:
+        if not uploaded:
             progressed = lambda old=before: _parts_in_store(store, upload_state) > old  # noqa: E731
+        aim_mid_upload = not uploaded and rng.random() < 0.6
         child = subprocess.Popen(
             [str(SCRIPT), "--user", "pat", "sync"],
             env=_env(a, "pat"),
@@ -184,7 +194,7 @@ def test_sync_killed_twenty_times_never_shows_half_an_object_and_converges(tmp_p
             stderr=subprocess.DEVNULL,
         )
         started = time.monotonic()
-        if _kill_at(child, rng, progressed, sorted(whole_runs)[len(whole_runs) // 2]):
+        if _kill_at(child, rng, progressed, _typical(whole_runs), aim_mid_upload):
             kills += 1
             parts = _parts_in_store(store, upload_state)
             if uploaded:
@@ -196,14 +206,14 @@ def test_sync_killed_twenty_times_never_shows_half_an_object_and_converges(tmp_p
             parts_seen.append(parts)
         else:
             finished += 1
-            whole_runs.append(0.95 * (time.monotonic() - started))
+            whole_runs.append(time.monotonic() - started)
             assert child.returncode == 0
         _no_half_object(store, media_name, size, keys)
         _local_still_whole(a, case_id, made, media_path, size)
-        assert finished < 20, ("the sync finishes before the kills", landed, whole_runs)
+        assert finished < 40, ("the sync finishes before the kills", landed, whole_runs)
     assert kills >= 20, landed
     assert landed["mid-upload"] >= 3, (landed, parts_seen)  # progress seen between kills
-    assert landed["no new part"] >= 1 and landed["after"] >= 3, landed
+    assert landed["after"] >= 3, landed  # pull, merge, entries, batches, heads
     for laptop in (a, b, a, b):  # a clean sync of each, twice round
         sync_ok(laptop)
     assert _sha256(media_path) == digest  # the local recording: never harmed
