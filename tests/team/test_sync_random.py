@@ -59,8 +59,10 @@ def _case_edit(case, case_id, user, rng, made, n):
         made["goals"].add(f"goal {n}")
         case.goals.add(f"goal {n}")
     elif choice < 0.7:
-        goal = rng.choice(case.goals.all()).id
-        case.goals.score(goal, rng.randint(-2, 2), date(2026, 11, rng.randint(1, 5)))
+        goal = rng.choice(case.goals.all())
+        score, when = rng.randint(-2, 2), date(2026, 11, rng.randint(1, 5))
+        case.goals.score(goal.id, score, when)
+        made["scores"].setdefault((goal.text, when.isoformat()), set()).add(score)
     else:
         made["sessions"].add(f"visit {n}")
         case.sessions.new(SessionKind.RECORDING, date(2026, 11, 9), f"visit {n}")
@@ -97,6 +99,7 @@ def test_laptops_random_interleavings_of_hundreds_of_edits_converge(tmp_path, st
     for laptop in laptops:  # the first sync of each turns its copy into ops
         sync_ok(laptop)
     made: dict = {"n": 0, "goals": set(), "comments": set(), "sessions": set(), "moments": set()}
+    made["scores"] = {}  # (goal, date): every score given it (two laptops may race on one)
     online = [True] * count
     syncs = spells = 0
     while made["n"] < EDITS:
@@ -111,6 +114,7 @@ def test_laptops_random_interleavings_of_hundreds_of_edits_converge(tmp_path, st
             sync_ok(laptops[which])
             syncs += 1
     assert spells >= 2 and syncs >= 10  # the interleaving did go offline and sync
+    assert all(made[k] for k in ("goals", "comments", "sessions", "moments", "scores"))
     for laptop in laptops * 2:  # back online: each syncs, twice round
         sync_ok(laptop)
     states = [_state(laptop, case_id, media_id) for laptop in laptops]
@@ -120,3 +124,6 @@ def test_laptops_random_interleavings_of_hundreds_of_edits_converge(tmp_path, st
     assert {c["text"] for c in final["comments"]} == made["comments"]
     assert {s["notes"] for s in final["sessions"]} == made["sessions"] | {"filmed"}
     assert {m[0] for m in final["moments"]} == made["moments"]
+    scores = {(g["text"], s["date"]): s["score"] for g in final["goals"] for s in g["scores"]}
+    assert scores.keys() == made["scores"].keys()
+    assert all(score in made["scores"][key] for key, score in scores.items())
