@@ -94,6 +94,8 @@ def _qt_application() -> object | None:
 # cores; docs/PERFORMANCE.md) besides tests marked @pytest.mark.slow in their own file.
 SLOW = (
     "tests/test_headless.py",
+    # real pytest-xdist workers, one killed by SIGSEGV (the bookkeeping is tested in the quick tier)
+    "tests/test_scheduling.py::test_a_worker_that_dies_ends_the_run_red_not_hung",
     "tests/test_self_contained.py",
     "tests/cli/test_media_commands.py::test_media_workflow_through_the_cli",
     "tests/cli/test_redact_commands.py::test_redaction_through_the_cli",

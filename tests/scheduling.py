@@ -13,6 +13,7 @@ reuses on its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
@@ -58,3 +59,64 @@ class HeavyFirstFileScheduling(LoadFileScheduling):
             collection = next(iter(self.registered_collections.values()))
             self._parts = parts_of(list(collection), self._split)
         return self._parts.get(nodeid) or file_of(nodeid)
+
+    # --- a crashed worker (pytest-xdist 3.8's LoadScopeScheduling hangs the run here) --------
+    # xdist's remove_node puts back *every* unit the dead node ever had, completed ones too,
+    # and the crashed test still pending: a replacement then got a unit with nothing left to
+    # run (an empty "runtests": never completed, the controller waits for ever) or re-ran the
+    # crashing test until the restarts were spent. And a re-scheduled replacement was given one
+    # unit and no shutdown: a worker holds its last test until it hears of another, so a unit
+    # of one test never ran. Upstream: pytest-xdist #1313, #1323, #1327, #1371.
+
+    def remove_node(self, node: Any) -> str | None:
+        """Forget ``node``; if it died with tests pending, the test it died on is returned (xdist
+        reports it failed) and only the tests that never ran go back to the queue."""
+        workload = self.assigned_work.pop(node)
+        crashitem = first_pending(workload)
+        if crashitem is None:
+            return None
+        workload[self._split_scope(crashitem)][crashitem] = True  # reported, never re-run
+        for scope, unit in workload.items():
+            if not all(unit.values()):
+                self.workqueue[scope] = unit
+        self._feed_all()
+        return crashitem
+
+    def schedule(self) -> None:
+        """As xdist's; but when a replacement worker joins late, each worker is given tests
+        until it holds two (a worker holds its last test until it hears of another or of
+        the end: one alone never ran) or, once the queue is empty, told to stop."""
+        if self.collection is None:
+            super().schedule()
+        else:
+            self._feed_all()
+
+    def _feed_all(self) -> None:
+        for node in self.nodes:
+            while (
+                self.workqueue
+                and not node.shutting_down
+                and self._pending_of(self.assigned_work[node]) < 2
+            ):
+                self._assign_work_unit(node)
+        if not self.workqueue:
+            for node in self.nodes:
+                if not node.shutting_down:
+                    node.shutdown()
+
+    def _assign_work_unit(self, node: Any) -> None:
+        while self.workqueue and all(next(iter(self.workqueue.values())).values()):
+            self.workqueue.popitem(last=False)  # nothing left to run in it: never sent empty
+        if self.workqueue:
+            super()._assign_work_unit(node)
+        elif not node.shutting_down:
+            node.shutdown()
+
+
+def first_pending(workload: dict[str, dict[str, bool]]) -> str | None:
+    """The first test of a node's workload that had not completed (the one it was running)."""
+    for unit in workload.values():
+        for nodeid, completed in unit.items():
+            if not completed:
+                return nodeid
+    return None

@@ -17,9 +17,10 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from ui import gui_thread
 from ui.errors import show_error
 from videofeedback.errors import VideofeedbackError
 from videofeedback.library.cases import Case
@@ -68,28 +69,12 @@ def describe(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}: {exc}); please report it"
 
 
-class _Delivery(QObject):
-    """Brings a finished future from the case's worker thread back to the GUI thread (the
-    thread this object lives in: the connection is queued)."""
-
-    finished = Signal(object)
-
-    def __init__(self, deliver: Callable[[Any], None]) -> None:
-        super().__init__(operations())  # owned by Qt: it outlives the CaseOp inside the slot
-        self._deliver_to = deliver
-        self.finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-
-    @Slot(object)
-    def _deliver(self, future: object) -> None:
-        try:
-            self._deliver_to(future)
-        finally:
-            self._deliver_to = _nothing
-            self.deleteLater()
-
-
-def _nothing(_: object) -> None:
-    pass
+def _deliver(call: Callable[[Any], None]) -> Callable[[Future[Any]], None]:
+    """The future's done-callback (it runs on the case's worker thread): ``call`` gets the
+    future in the GUI thread (ui.gui_thread: no Qt object but the app-long hub is touched
+    from the worker)."""
+    gui_thread.start()
+    return lambda future: gui_thread.call_in_gui(call, future)
 
 
 class CaseOp:
@@ -101,7 +86,7 @@ class CaseOp:
         self._op = op
         self._success: Callable[[Any], None] = lambda _: None
         self._failure: Callable[[str], object] | None = None
-        self._delivery = _Delivery(self._on_finished)
+        self._delivery = _deliver(self._on_finished)
 
     def success(self, on_success: Callable[[Any], None]) -> CaseOp:
         self._success = on_success
@@ -114,7 +99,7 @@ class CaseOp:
     def run(self) -> Future[Outcome[Any]]:
         operations().pending.add(self)
         future = runner_for(self._case).submit(self._op)
-        future.add_done_callback(self._delivery.finished.emit)  # on the worker thread
+        future.add_done_callback(self._delivery)  # on the worker thread
         return future
 
     def _on_finished(self, future: Future[Outcome[Any]]) -> None:  # the GUI thread
@@ -144,7 +129,7 @@ class CaseQuery(Generic[T]):
         self._query = query
         self._success: Callable[[T], None] = lambda _: None
         self._failure: Callable[[str], object] | None = None
-        self._delivery = _Delivery(self._on_finished)
+        self._delivery = _deliver(self._on_finished)
 
     def success(self, on_success: Callable[[T], None]) -> CaseQuery[T]:
         self._success = on_success
@@ -157,7 +142,7 @@ class CaseQuery(Generic[T]):
     def run(self) -> Future[T]:
         operations().pending.add(self)
         future = runner_for(self._case).read(self._query)
-        future.add_done_callback(self._delivery.finished.emit)  # on the worker thread
+        future.add_done_callback(self._delivery)  # on the worker thread
         return future
 
     def _on_finished(self, future: Future[T]) -> None:  # the GUI thread

@@ -33,6 +33,7 @@ from clips.record import Recorder, RecordingStatus, Source
 from clips.synthetic import SyntheticSource
 from ui.camera_preview import CameraPreview
 from ui.errors import show_error
+from ui.gui_thread import to_gui
 from ui.jobs import Job, JobContext, Jobs
 from ui.player import VideoView
 from videofeedback import media
@@ -121,8 +122,11 @@ class RecordView(QWidget):
         back.clicked.connect(self.closed.emit)  # the window asks first while recording
         self._preview.connect(self.video.show_image)
         # before Start, the source's picture, to frame the shot (ui/camera_preview.py)
+        # worker threads hand results over through ui.gui_thread, never by emitting a signal
+        # of this view from their thread (the view may be deleted meanwhile)
+        self._show_frame = to_gui(self, self._preview.emit)
         self.framing = CameraPreview(
-            lambda frame: self._preview.emit(to_qimage(frame)), self.status.emit
+            lambda frame: self._show_frame(to_qimage(frame)), to_gui(self, self.status.emit)
         )
         self.source.currentIndexChanged.connect(self._on_source_changed)
         self._progress.connect(self._on_status)
@@ -224,12 +228,13 @@ class RecordView(QWidget):
         self._stopping = False
         self.marker_label.setText("")
         hooks = media.RecordHooks(
-            on_preview=lambda frame: self._preview.emit(to_qimage(frame)),
-            on_status=self._progress.emit,
+            on_preview=lambda frame: self._show_frame(to_qimage(frame)),
+            on_status=to_gui(self, self._progress.emit),
             on_start=self._on_started,
         )
 
         choice = self.source.currentData()
+        warn = to_gui(self, self._warning.emit)
         self.framing.stop()
         framing = self.framing
 
@@ -239,7 +244,7 @@ class RecordView(QWidget):
                 media_id, _ = media.record(case, session_id, source, duration, hooks)
                 problem = source.microphone_error() if isinstance(source, CameraSource) else ""
             if problem:
-                self._warning.emit(problem)
+                warn(problem)
             return media_id
 
         self._set_recording(True)

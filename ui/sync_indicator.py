@@ -9,10 +9,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from ui.conflict_dialog import ConflictDialog
+from ui.gui_thread import to_gui
 from ui.operations import describe, operations
 from ui.state import AppState
 from videofeedback.library import Library, UserSession
@@ -33,8 +34,8 @@ EVERYTHING = Changes(**{name: True for name in Changes.__dataclass_fields__})
 
 
 class SyncIndicator(QWidget):
-    snapshot_changed = Signal(object)  # a SyncSnapshot, from whichever thread changed it
-    sync_finished = Signal(object)  # the finished Future, brought to the GUI thread
+    snapshot_changed = Signal(object)  # a SyncSnapshot (in the GUI thread)
+    sync_finished = Signal(object)  # the finished Future (in the GUI thread)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,9 +66,12 @@ class SyncIndicator(QWidget):
         self._unsynced: tuple[Library, UserSession] | None = None  # a change not synced yet
         self.debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self.debounce.timeout.connect(self.sync_now)
-        self.snapshot_changed.connect(self._on_snapshot_changed, Qt.ConnectionType.QueuedConnection)
-        self.sync_finished.connect(self._on_sync_finished, Qt.ConnectionType.QueuedConnection)
-        self.model.subscribe(self.snapshot_changed.emit)
+        self.snapshot_changed.connect(self._on_snapshot_changed)
+        self.sync_finished.connect(self._on_sync_finished)
+        # emitted in the GUI thread (ui.gui_thread), never from the sync thread: this widget
+        # may be deleted while a sync runs
+        self.model.subscribe(to_gui(self, self.snapshot_changed.emit))
+        self._finished = to_gui(self, self.sync_finished.emit)
         state.unlocked.connect(self.sync_now)
         state.locked.connect(self._on_locked)
         operations().changes.connect(self._on_changes)
@@ -96,7 +100,7 @@ class SyncIndicator(QWidget):
         self.debounce.stop()
         self._unsynced = None  # the sync seals or sends them, whatever happens
         self._running = self._thread.submit(run_sync, library, user, remote, self.model)
-        self._running.add_done_callback(self.sync_finished.emit)
+        self._running.add_done_callback(self._finished)
 
     def _on_changes(self, changes: Changes, initiator: object) -> None:
         library, user = self.state.library, self.state.user
