@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 VIEWS = (
@@ -274,6 +275,17 @@ class Shots:
         self.shot("review-zoomed")
         review.timeline.zoom_fit()
 
+    def scroll_to(self, widget: Any) -> None:
+        """Scroll the panel that holds ``widget`` so that it is in view."""
+        from PySide6.QtWidgets import QScrollArea
+
+        holder = widget.parentWidget()
+        while holder is not None and not isinstance(holder, QScrollArea):
+            holder = holder.parentWidget()
+        if holder is not None:
+            holder.ensureWidgetVisible(widget)
+            self.app.processEvents()
+
     def redaction(self) -> None:
         """Find people, name each one found, look at every stop and approve: the shared
         review plays nothing whose redaction nobody reviewed."""
@@ -291,6 +303,7 @@ class Shots:
                 self.until(lambda t=track.id: panel.review.plan.mark_of(t) is not None)
         panel.mode_button.click()
         review.player.seek(Fraction(9))
+        self.scroll_to(panel)  # the side panel scrolls: show the people found, not the moments
         self.shot("redaction")
         while not panel.review.all_seen:
             panel.next_button.click()
