@@ -23,14 +23,13 @@ import resource
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import alternate, machine, report  # noqa: E402
+from benchmarks.common import PeakRss, alternate, machine, report, rss_mb  # noqa: E402
 from encryption import AgeReader, AgeWriter, X25519Identity  # noqa: E402
 from videofeedback.team import media_index, remote_media  # noqa: E402
 from videofeedback.team.devserver import DevServer  # noqa: E402
@@ -62,33 +61,6 @@ def seek_times(opener, reads: int) -> list[float]:
             reader.read(64 * 1024)
             times.append(time.perf_counter() - start)
     return times
-
-
-class PeakRss:
-    """This process's resident memory, sampled every 20 ms while the block runs (MB)."""
-
-    def __enter__(self) -> PeakRss:
-        self.before = self.peak = _rss_mb()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss_mb())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def movie(path: Path, seconds: int) -> None:
@@ -222,7 +194,7 @@ def main() -> None:
         report(f"upload {args.size_mib} MiB", up, ["boto3 upload_file"])
         for name, timing in up.items():
             print(f"  {name}: {size / timing.wall / MIB:.0f} MiB/s")
-        print(f"  peak RSS while ours uploads: +{max(peaks):.0f} MB over {_rss_mb():.0f} MB")
+        print(f"  peak RSS while ours uploads: +{max(peaks):.0f} MB over {rss_mb():.0f} MB")
 
         def ours_down() -> None:
             remote = StoreObjectFile(store, "ours-0", size=size, block_size=16 * MIB)

@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from datetime import date
@@ -35,6 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import PeakRss  # noqa: E402
 from tests import fast_scrypt  # noqa: E402
 
 fast_scrypt.install()  # benchmark users only: identities at scrypt 2^10
@@ -287,50 +287,6 @@ def _boto3_down(job: dict[str, object]):  # type: ignore[no-untyped-def]
 def _cpu() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     return own.ru_utime + own.ru_stime
-
-
-class PeakRss:
-    """This process's resident memory (psutil if installed, else /proc), sampled every
-    20 ms by a thread while the block runs (MB)."""
-
-    def __enter__(self) -> PeakRss:
-        self.before = self.peak = rss_mb()
-        self.samples: list[float] = [self.before]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self.samples.append(rss_mb())
-            self.peak = max(self.peak, self.samples[-1])
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, rss_mb())
-
-    def quarters(self) -> list[float]:
-        """The peak in each quarter of the samples (flat memory: four similar figures)."""
-        n = len(self.samples)
-        return [
-            max(self.samples[q * n // 4 : max(q * n // 4 + 1, (q + 1) * n // 4)]) for q in range(4)
-        ]
-
-
-def rss_mb() -> float:
-    try:
-        import psutil  # type: ignore[import-untyped]
-
-        return float(psutil.Process().memory_info().rss) / 1e6
-    except ImportError:
-        pass
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / 1e6
-    return 0.0
 
 
 if __name__ == "__main__":
