@@ -44,6 +44,23 @@ def _add_film(case, folder: Path):
         film.unlink()
 
 
+def _case_with_film(qtbot, window, folder: Path):
+    """Unlocked, the first case open, ``_add_film`` imported from ``folder``: (case, the
+    brother's participant id, media id)."""
+    unlock(qtbot, window)
+    open_first_case(qtbot, window)
+    folder.mkdir(exist_ok=True)
+    return (window.case, *_add_film(window.case, folder))
+
+
+def _mark_in_out(qtbot, review, first, last):
+    """The in mark at ``first``, the out mark at ``last`` (the keys I and O)."""
+    for frame, key in ((first, Qt.Key.Key_I), (last, Qt.Key.Key_O)):
+        review.player.seek_frame(frame)
+        qtbot.waitUntil(lambda f=frame: review.player.frame() == f, timeout=10_000)
+        qtbot.keyClick(review, key)
+
+
 def _select_media(window, media_id):
     tree = window.case_view.sessions
     for index in range(tree.topLevelItemCount()):
@@ -96,12 +113,7 @@ def _leaks(folders, since):
 def test_find_name_review_mute_approve_then_the_family_copy_hides_the_brother(
     qtbot, window, library, tmp_path, monkeypatch
 ):
-    unlock(qtbot, window)
-    open_first_case(qtbot, window)
-    case = window.case
-    film_folder = tmp_path / "film"
-    film_folder.mkdir()
-    theo, media_id = _add_film(case, film_folder)
+    case, theo, media_id = _case_with_film(qtbot, window, tmp_path / "film")
     mother = next(p.id for p in case.participants.all() if p.role == "parent")
     started = time.time() - 1  # everything the test writes is newer
 
@@ -135,12 +147,7 @@ def test_find_name_review_mute_approve_then_the_family_copy_hides_the_brother(
     review = _open(qtbot, window, media_id)
     panel = review.redaction
     assert panel.review.plan.mark_of(right.id) == theo  # stored: read back from the case
-    review.player.seek_frame(30)
-    qtbot.waitUntil(lambda: review.player.frame() == 30, timeout=10_000)
-    qtbot.keyClick(review, Qt.Key.Key_I)
-    review.player.seek_frame(44)
-    qtbot.waitUntil(lambda: review.player.frame() == 44, timeout=10_000)
-    qtbot.keyClick(review, Qt.Key.Key_O)
+    _mark_in_out(qtbot, review, 30, 44)
     qtbot.mouseClick(panel.mute_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(panel.review.plan.mutes) == 1, timeout=10_000)
     assert len(panel.lane.band.ranges()) == 1
@@ -219,12 +226,7 @@ def test_a_review_written_into_the_plan_without_a_signed_approval_shows_pending(
     and the family copy is refused (docs/FORMAT.md §12.7)."""
     from clips.redact.plan import RedactionPlan
 
-    unlock(qtbot, window)
-    open_first_case(qtbot, window)
-    case = window.case
-    film_folder = tmp_path / "film"
-    film_folder.mkdir()
-    _, media_id = _add_film(case, film_folder)
+    case, _, media_id = _case_with_film(qtbot, window, tmp_path / "film")
 
     def forge(case):
         record = case.media.get(media_id)

@@ -13,7 +13,13 @@ from clips.redact.detect import Box
 from tests.media.redact_scenes import GRACE, two_people
 from tests.media.test_redacted_exports import _frame_bytes
 from tests.ui.conftest import open_first_case, unlock
-from tests.ui.test_redaction import _add_film, _click_box_and_say, _family_copy, _open
+from tests.ui.test_redaction import (
+    _add_film,
+    _click_box_and_say,
+    _family_copy,
+    _mark_in_out,
+    _open,
+)
 from videofeedback import redaction
 
 pytestmark = pytest.mark.skipif(not GRACE.exists(), reason=f"no faces corpus at {GRACE.parent}")
@@ -102,12 +108,7 @@ def test_split_extend_merge_and_disguise_from_the_review_view(qtbot, window):
     assert merged.mark_of(right) == theo  # the unnamed part took the brother's name
     assert panel.lane.selected == right
 
-    review.player.seek_frame(30)
-    qtbot.waitUntil(lambda: review.player.frame() == 30, timeout=10_000)
-    qtbot.keyClick(review, Qt.Key.Key_I)
-    review.player.seek_frame(44)
-    qtbot.waitUntil(lambda: review.player.frame() == 44, timeout=10_000)
-    qtbot.keyClick(review, Qt.Key.Key_O)
+    _mark_in_out(qtbot, review, 30, 44)
     qtbot.mouseClick(panel.disguise_button, Qt.MouseButton.LeftButton)
     _settled(qtbot, panel, lambda p: len(p.mutes) == 1)
     [mute] = _stored(case, media_id).mutes
