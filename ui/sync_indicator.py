@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
@@ -28,6 +28,9 @@ from videofeedback.team.sync_status import (
     run_sync,
     seal_unsynced,
 )
+
+if TYPE_CHECKING:  # the engine is imported on first sync, not at start-up
+    from videofeedback.team.sync import SyncReport
 
 DEBOUNCE_MS = 30_000  # after the last saved change, sync once things are quiet
 EVERYTHING = Changes(**{name: True for name in Changes.__dataclass_fields__})
@@ -104,10 +107,10 @@ class SyncIndicator(QWidget):
 
     def _on_changes(self, changes: Changes, initiator: object) -> None:
         library, user = self.state.library, self.state.user
-        if initiator is not self and library is not None and user is not None:
-            if self._remote() is not None:
-                self._unsynced = (library, user)
-                self.debounce.start()
+        if initiator is self or library is None or user is None or self._remote() is None:
+            return
+        self._unsynced = (library, user)
+        self.debounce.start()
 
     def _on_locked(self) -> None:
         self.debounce.stop()
@@ -128,9 +131,9 @@ class SyncIndicator(QWidget):
     def _on_sync_finished(self, future: Future[Any]) -> None:
         self._running = None
         exc = future.exception()
-        if exc is None and future.result() is not None:
-            cases = getattr(future.result(), "cases", [])
-            self.conflicted = [c.case for c in cases if getattr(c, "conflicts", None)]
+        report: SyncReport | None = None if exc is not None else future.result()
+        if report is not None:
+            self.conflicted = [c.case for c in report.cases if c.conflicts]
             operations().emit_changes(EVERYTHING, self)  # what came in: every view refreshes
         elif exc is not None and self.model.snapshot.state is not SyncState.ERROR:
             self.model.failed(describe(exc))
