@@ -349,11 +349,12 @@ class RedactionPanel(QWidget):
 
     def _show_status(self) -> None:
         plan, review = self.review.plan, self.review
+        pending = plan is not None and review.pending  # replays the signed trail: once
         if plan is None:
             self.status.setText("People not looked for yet")
         else:
             unmarked = sum(1 for t in plan.tracks if plan.mark_of(t.id) is None)
-            state = "reviewed" if not review.pending else "review pending"
+            state = "review pending" if pending else "reviewed"
             where = ""
             if review.current is not None:
                 where = f" · {review.current + 1}/{len(review.stops)}: "
@@ -362,7 +363,6 @@ class RedactionPanel(QWidget):
                 f"{len(plan.tracks)} people, {unmarked} not named · {len(review.seen)} of "
                 f"{len(review.stops)} looked at · {state}{where}"
             )
-        pending = plan is not None and review.pending
         may = self.find_button.isEnabled()
         self.approve_button.setEnabled(pending and review.all_seen and may)
         for button in (self.previous_button, self.next_button):
