@@ -62,7 +62,7 @@ def load_plan(case: Case, media_id: str) -> RedactionPlan | None:
 
 #: This computer's state (``sync_value``): per case, {media id: merged plan sha256} for the
 #: plans whose file here was not the merged version after the last sync (written by
-#: ``team/plan_sync.py``; the name is repeated to keep this module free of ``team``).
+#: ``team/plan_sync.py``, which takes the name from here).
 BEHIND = "plans-behind:"
 
 

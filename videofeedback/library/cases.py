@@ -237,19 +237,8 @@ class Case:
             report.problems.extend(
                 Problem(p.position, f"device {device}: {p.message}") for p in peer.problems
             )
-        legacy = library.legacy_head(self.id)
-        fresh = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
-        report.problems.extend(
-            replay_merged(
-                self.folder,
-                self.id,
-                [self.identity],
-                keys,
-                fresh,
-                legacy[0] if legacy else 0,
-                self.device,
-            )
-        )
+        problems, fresh = self._replay_merged()
+        report.problems.extend(problems)
         history.members, history.consent, history.closures = (
             fresh.members,
             fresh.consent,
@@ -279,13 +268,21 @@ class Case:
 
     def _merged_history(self) -> CaseHistory:
         """The merged trail replayed, again only when a chain grew (listing, no decryption)."""
-        library = self.session.library
-        sizes = (*chain_sizes(self.folder, self.id), self.identity.epoch)  # new keys: anew
-        if self._merged is not None and self._merged[0] == sizes:
+        if self._merged is not None and self._merged[0] == self._chain_sizes():
             return self._merged[1]
+        return self._replay_merged()[1]
+
+    def _chain_sizes(self) -> tuple[int, ...]:
+        return (*chain_sizes(self.folder, self.id), self.identity.epoch)  # new keys: anew
+
+    def _replay_merged(self) -> tuple[list[Problem], CaseHistory]:
+        """The merged trail replayed over a fresh history: its refusals and the history,
+        which ``history`` then reuses until a chain grows."""
+        library = self.session.library
+        sizes = self._chain_sizes()
         merged = CaseHistory({n: u.role for n, u in library.trusted_users().items()})
         legacy = library.legacy_head(self.id)
-        replay_merged(
+        problems = replay_merged(
             self.folder,
             self.id,
             [self.identity],
@@ -295,7 +292,7 @@ class Case:
             self.device,
         )
         self._merged = (sizes, merged)
-        return merged
+        return problems, merged
 
     def require(self, action: Action) -> None:
         require(self.session.role, action)

@@ -28,7 +28,7 @@ from encryption import SignatureError, SigningKey, VerifyKey
 from .audit import AuditEntry, open_note
 from .epoch_notes import EpochNote
 from .errors import LibraryError
-from .roles import Action, Role, allowed
+from .roles import Action, role_may
 
 ANNOUNCEMENTS = ("case.create", "case.rekey", "case.key")
 
@@ -126,11 +126,7 @@ class EpochKeys:
             return f"{forged} without a signed note of the winning rotation: forged"
         if (note.case, note.epoch) != (case_id, epoch):
             return f"{forged} with the note of another case or epoch: forged"
-        try:
-            may = allowed(Role(self.roles.get(note.user, "")), Action.EDIT_CASE)
-        except ValueError:
-            may = False
-        if not may:
+        if not role_may(self.roles.get(note.user), Action.EDIT_CASE):
             return f"{forged} with a rotation by {note.user}, who may not change members"
         return self._check_proof(entry, epoch, key)
 

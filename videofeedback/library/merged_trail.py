@@ -23,7 +23,7 @@ from encryption import EncryptionError, Identity, SignatureError, VerifyKey, rea
 
 from .audit import AuditEntry, AuditLog, Policy, Problem
 from .history import CaseHistory
-from .roles import Action, Role, allowed
+from .roles import Action, role_may
 
 PEERS = "peers"
 OWN = ""  # the laptop's own chain, before its device id is known
@@ -261,18 +261,11 @@ def _guard(merged: Merged, case_id: str, keys: Mapping[str, VerifyKey], policy: 
             continue
         if not entry.signature or not _signed(entry, case_id, keys):
             continue
-        if roles is not None and not _may_edit(roles.get(entry.user)):
+        if roles is not None and not role_may(roles.get(entry.user), Action.EDIT_CASE):
             continue
         found = guard.removals if entry.action == "member.remove" else guard.additions
         found.setdefault(entry.object, []).append(node)
     return guard
-
-
-def _may_edit(role: str | None) -> bool:
-    try:
-        return role is not None and allowed(Role(role), Action.EDIT_CASE)
-    except ValueError:
-        return False
 
 
 def replay_merged(

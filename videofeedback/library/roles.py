@@ -74,6 +74,15 @@ def allowed(role: Role, action: Action) -> bool:
     return action in ALLOWED[role]
 
 
+def role_may(role: str | None, action: Action) -> bool:
+    """Whether a role named in a roster or trail may do ``action``: a missing or unknown
+    role may do nothing."""
+    try:
+        return role is not None and allowed(Role(role), action)
+    except ValueError:
+        return False
+
+
 def require(role: Role, action: Action) -> None:
     if action not in ALLOWED[role]:
         raise PermissionDeniedError(f"a {role.value} may not {action.value}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from videofeedback.library.epoch_notes import EpochNote
 from videofeedback.library.keyring import CaseKeys
 from videofeedback.library.merged_trail import parse_seen
-from videofeedback.library.roles import Action, Role, allowed
+from videofeedback.library.roles import Action, role_may
 
 Others = tuple[tuple[int, bytes], ...]
 
@@ -44,11 +44,7 @@ class Rules:
             return "that key epoch has no signed note"
         if not note.matches(keys):
             return f"the note {note.user} signed names another key"
-        try:
-            may = allowed(Role(self.roles.get(note.user, "")), Action.EDIT_CASE)
-        except ValueError:
-            may = False
-        if not may:
+        if not role_may(self.roles.get(note.user), Action.EDIT_CASE):
             return f"{note.user} may not change the case's members"
         if self.members is None:
             return None

@@ -60,10 +60,10 @@ class MediaTransfer:
         synced field, carried in the signed, encrypted change batches), so that a laptop that
         downloads it can tell it from another recording of the case or a truncated copy the
         store serves under its name. A recording still being made is stamped when sealed."""
+        infos = self._infos()
         for media_id, file in self._media_rows():
             path = self.case.folder / file
-            row = self.case.db.execute("SELECT info FROM media WHERE id = ?", (media_id,))
-            info = json.loads(row.fetchone()[0] or "{}")
+            info = json.loads(infos.get(media_id) or "{}")
             if "sha256" in info or info.get("state") == "recording" or not path.exists():
                 continue
             info.update(media_index.stamp(path, self.case.recipients, self._sealed(media_id)))
@@ -71,9 +71,14 @@ class MediaTransfer:
                 "UPDATE media SET info = ? WHERE id = ?", (json.dumps(info), media_id)
             )
 
-    def _stamp(self, media_id: str) -> tuple[str, int] | None:
-        row = self.case.db.execute("SELECT info FROM media WHERE id = ?", (media_id,)).fetchone()
-        info = json.loads(row[0] or "{}") if row else {}
+    def _infos(self) -> dict[str, str]:
+        """Each media record's ``info`` text, in one query (parsed where it is used)."""
+        return {str(i): text for i, text in self.case.db.execute("SELECT id, info FROM media")}
+
+    @staticmethod
+    def _stamp(text: str | None) -> tuple[str, int] | None:
+        """The ciphertext SHA-256 and size an ``info`` text names (None: not stamped)."""
+        info = json.loads(text or "{}")
         if "sha256" not in info:
             return None
         return str(info["sha256"]), int(info.get("bytes", -1))
@@ -84,7 +89,10 @@ class MediaTransfer:
     def _push_media(self) -> None:
         sent = set(self.local.sync_value(f"media:{self.case.id}", []))
         # only what is stamped goes up: the object must be the bytes its record names
-        todo = [(i, f) for i, f in self._media_rows() if i not in sent and self._stamp(i)]
+        infos = self._infos()
+        todo = [
+            (i, f) for i, f in self._media_rows() if i not in sent and self._stamp(infos.get(i))
+        ]
         total = sum(
             (self.case.folder / f).stat().st_size
             for i, f in todo
@@ -116,9 +124,9 @@ class MediaTransfer:
     def _pull_media(self) -> None:
         """Recordings, stills and reels the merged database names and this laptop lacks
         (ciphertext, as stored); progress in bytes."""
-        found = []
+        found, infos = [], self._infos()
         for media_id, file in self._media_rows():
-            stamp = self._stamp(media_id)
+            stamp = self._stamp(infos.get(media_id))
             if not (self.case.folder / file).exists():
                 info = self.store.head(self.names.media(media_id))
                 if info is None or stamp is None:  # not there yet, or nothing to check it by
@@ -159,4 +167,3 @@ class MediaTransfer:
         self.report.bytes_down += size
         self.report.pulled += 1
         return done + size
-

@@ -30,7 +30,7 @@ from typing import Any
 
 from encryption import atomic_file
 from videofeedback.library.cases import Case
-from videofeedback.redaction import BEHIND  # + case id: {media id: merged sha256}
+from videofeedback.redaction import BEHIND, plan_file  # BEHIND + case id: {media: sha256}
 
 from .case_files import CaseReport
 from .errors import StoreConflictError, StoreNotFoundError, SyncError
@@ -42,11 +42,6 @@ KIND = "plan"
 FIELD = "file"
 MEDIA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_PLAN = 64 * 1024 * 1024  # a plan is geometry and ids: far smaller than this
-
-
-def plan_file(case: Case, media_id: str) -> Path:
-    """The plan's file (as ``videofeedback.redaction.plan_file``, without its imports)."""
-    return case.folder / "media" / f"{media_id}.redaction.age"
 
 
 def plan_name(names: CaseNames, media_id: str, sha256: str) -> str:

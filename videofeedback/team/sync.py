@@ -118,10 +118,6 @@ def run_on_case(session: UserSession, case_id: str, job: Callable[[Case], T]) ->
     return job(open_for_sync(session, case_id))
 
 
-def sync_case(case: Case, store: Any, progress: Progress | None = None) -> CaseReport:
-    return CaseSync(case, store, progress).run()
-
-
 def sync_library(
     library: Library,
     session: UserSession,

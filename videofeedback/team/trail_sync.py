@@ -24,7 +24,12 @@ import base64
 import json
 
 from videofeedback.library.case_db import get_meta
-from videofeedback.library.cases import Case, closure_in_trail, epoch_announcement
+from videofeedback.library.cases import (
+    Case,
+    case_signing_key,
+    closure_in_trail,
+    epoch_announcement,
+)
 from videofeedback.library.epoch_notes import signed_note
 from videofeedback.library.manifest import RetentionRecord, write_manifest
 
@@ -36,12 +41,13 @@ def announce_epochs(case: Case) -> int:
     name = f"announced:{case.id}"
     done, count = int(library.local.sync_value(name, 0)), 0
     for epoch in range(1, keys.epoch + 1):
-        detail = epoch_announcement(case.id, keys, epoch)
+        key = str(case_signing_key(keys.epoch_identity(epoch)).verify_key)
         said = library.local.sync_value(f"{name}:{epoch}")
-        if epoch <= done and said in (None, detail["case_key"]):
+        if epoch <= done and said in (None, key):  # announced: no proof is signed again
             if said is None:  # announced before keys were remembered per epoch: assumed so
-                library.local.set_sync_value(f"{name}:{epoch}", detail["case_key"])
+                library.local.set_sync_value(f"{name}:{epoch}", key)
             continue
+        detail = epoch_announcement(case.id, keys, epoch)
         if epoch <= done:  # this laptop took another rotation to an epoch it announced
             note = signed_note(case.folder, epoch, keys)
             if note is None:
