@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from encryption import write_encrypted
 from videofeedback.library import Library
-from videofeedback.library.cases import Programme, Purpose, create_case
+from videofeedback.library.cases import Case, Programme, Purpose, SessionKind, create_case
 from videofeedback.library.local_state import STATE_ENV
+from videofeedback.library.records import MediaId
 from videofeedback.team.remotes import Remote, save_remote
 from videofeedback.team.store import S3Store
-from videofeedback.team.sync import SyncReport, sync_library
+from videofeedback.team.sync import SyncReport, open_for_sync, sync_library
 
 PASSPHRASES = {
     "alice": "alice-quiet-harbour-lantern",
@@ -85,6 +87,31 @@ def first_laptop(tmp_path: Path, store: S3Store, members=("pat", "sam")) -> tupl
         with laptop.session(user) as (_, session):
             save_remote(session, remote_of(store))
     return laptop, case_id
+
+
+def two_laptops_with_a_goal(
+    tmp_path: Path, store: S3Store, b_user: str = "cat"
+) -> tuple[Laptop, Laptop, str]:
+    """first_laptop with pat, sam and cat as members; laptop b (``b_user``) copied from it;
+    pat adds "pat's goal", then a, b and a sync (each asserted ok)."""
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", b_user)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("pat's goal")
+        case.save()
+    for laptop in (a, b, a):
+        sync_ok(laptop)
+    return a, b, case_id
+
+
+def fake_recording(case: Case, notes: str = "") -> MediaId:
+    """A recording session in ``case`` whose media (media/r.age) is a few encrypted bytes,
+    not a video: enough for moments and for the media file to travel. Returns its media id."""
+    session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2), notes)
+    (case.folder / "media").mkdir(mode=0o700)
+    write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
+    return case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
 
 
 def remote_of(store: S3Store) -> Remote:

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from tests.team.laptops import first_laptop
+from tests.team.laptops import first_laptop, two_laptops_with_a_goal
 from tests.team.laptops import sync as _sync
 from tests.team.test_discovery import team  # noqa: F401 (fixture)
 from tests.team.test_trail_travels import _office, state_restored  # noqa: F401 (fixture)
@@ -260,14 +260,7 @@ def test_a_change_whose_sync_was_refused_is_not_signed_by_the_next_user(tmp_path
     from videofeedback.team.store import StoreCredentials
     from videofeedback.team.sync import sync_library
 
-    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
-    with a.session() as (_, pat):
-        case = open_for_sync(pat, case_id)
-        case.goals.add("pat's goal")
-        case.save()
-    for laptop in (a, b, a):
-        assert _sync(laptop).ok
+    a, b, case_id = two_laptops_with_a_goal(tmp_path, store)
     with a.session("sam") as (library, sam):
         wrong = StoreCredentials(store._credentials.access_key, "not-the-secret-key")
         save_remote(sam, Remote("refused", store.location, wrong))
