@@ -10,13 +10,20 @@ from fractions import Fraction
 
 import pytest
 
-from encryption import X25519Recipient, write_encrypted
+from encryption import X25519Recipient
 from tests.cli.conftest import run_cli
-from tests.team.laptops import CANARY_NAME, CANARY_TITLE, PASSPHRASES, Laptop, remote_of
+from tests.team.laptops import (
+    CANARY_NAME,
+    CANARY_TITLE,
+    PASSPHRASES,
+    Laptop,
+    fake_recording,
+    remote_of,
+)
 from videofeedback.library import Library
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.audit import _KEY_PREFIX as NOTE_KEY
-from videofeedback.library.cases import Programme, Purpose, SessionKind, create_case
+from videofeedback.library.cases import Programme, Purpose, create_case
 from videofeedback.library.local_state import STATE_ENV
 from videofeedback.library.roles import Role
 from videofeedback.team.invites import Invitation, _inbox, slot_name
@@ -54,10 +61,7 @@ def team(tmp_path, store, seaweed):
         participant = case.participants.add(CANARY_NAME, "parent")
         for purpose in (Purpose.FILMING, Purpose.SHARED_REVIEW):
             case.consent.set(participant, purpose, True)
-        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2), "first visit")
-        (case.folder / "media").mkdir(mode=0o700)
-        write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
-        media_id = case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
+        media_id = fake_recording(case, "first visit")
         case.save()
         work = open_annotations(open_for_sync(pat, case.id), media_id)
         work.editor.add_moment(Fraction(3), Fraction(4), caption="pat's moment")
