@@ -16,12 +16,10 @@ import pytest
 from tests.team.laptops import first_laptop, two_laptops_with_a_goal
 from tests.team.laptops import sync as _sync
 from tests.team.test_discovery import team  # noqa: F401 (fixture)
-from tests.team.test_trail_travels import _office, state_restored  # noqa: F401 (fixture)
-from videofeedback.library.audit import AuditLog
+from tests.team.test_trail_travels import _office, record_closure, state_restored  # noqa: F401
 from videofeedback.library.cases import case_signing_key
 from videofeedback.library.epoch_notes import note_path, open_epoch_note
 from videofeedback.library.errors import LibraryError
-from videofeedback.library.manifest import RetentionRecord, closure_message
 from videofeedback.team.case_sync import CaseSync
 from videofeedback.team.merge import Op, merge, op_id
 from videofeedback.team.sync import open_for_sync
@@ -58,22 +56,7 @@ def _forge_closure_with(office, case_id, user, case_key):
     """``user`` records a back-dated closure of the case in the office library, signed with
     her own key and ``case_key``, over a chain value the case folder holds; no announcement."""
     with office.session(user) as (library, session):
-        closed, until = "2020-01-02", "2020-03-01"
-        chain = AuditLog(library.case_folder(case_id) / "audit", case_id, []).chain_values()
-        entry, head = len(chain) - 1, chain[-1].hex()
-        message = closure_message(case_id, closed, until, user, entry, head)
-        signature = session.keys.require_signing_key().sign(message)
-        record = RetentionRecord(
-            until,
-            user,
-            base64.b64encode(signature).decode(),
-            closed,
-            base64.b64encode(case_key.sign(message)).decode(),
-            entry,
-            head,
-        )
-        library.record_retention(record, case_id)
-        session.audit("case.close", case_id, until=until)
+        record_closure(library, session, case_id, case_key)
 
 
 def _purge(office, case_id):
