@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -34,6 +35,20 @@ CANARY_TITLE = "Canary-Family-Zzyzx"
 CANARY_NAME = "Qwertyuiop Canaryname"
 
 
+@contextlib.contextmanager
+def state_dir(state: Path) -> Iterator[None]:
+    """VIDEOFEEDBACK_STATE_DIR is ``state`` inside the block, and as it was after it."""
+    before = os.environ.get(STATE_ENV)
+    os.environ[STATE_ENV] = str(state)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(STATE_ENV, None)
+        else:
+            os.environ[STATE_ENV] = before
+
+
 @dataclass
 class Laptop:
     folder: Path
@@ -41,20 +56,19 @@ class Laptop:
     user: str
 
     @contextlib.contextmanager
-    def session(self, user: str | None = None):
-        """(library, session) with this laptop's state folder in force."""
-        before = os.environ.get(STATE_ENV)
-        os.environ[STATE_ENV] = str(self.state)
-        library = Library.open(self.folder)
-        try:
-            name = user or self.user
-            yield library, library.unlock(name, PASSPHRASES[name], sleep=lambda _: None)
-        finally:
-            library.close()
-            if before is None:
-                os.environ.pop(STATE_ENV, None)
-            else:
-                os.environ[STATE_ENV] = before
+    def session(self, user: str | None = None, passphrase: str | None = None):
+        """(library, session) with this laptop's state folder in force; ``passphrase``
+        defaults to the user's in PASSPHRASES."""
+        name = user or self.user
+        with state_dir(self.state):
+            library = Library.open(self.folder)
+            try:
+                yield (
+                    library,
+                    library.unlock(name, passphrase or PASSPHRASES[name], sleep=lambda _: None),
+                )
+            finally:
+                library.close()
 
     def copy(self, folder: Path, state: Path, user: str) -> Laptop:
         shutil.copytree(self.folder, folder, symlinks=True)
@@ -112,6 +126,18 @@ def fake_recording(case: Case, notes: str = "") -> MediaId:
     (case.folder / "media").mkdir(mode=0o700)
     write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
     return case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
+
+
+def child_env(laptop: Laptop, user: str) -> dict[str, str]:
+    """The environment of a `videofeedback` child process run on ``laptop`` as ``user``:
+    this process's, without its VIDEOFEEDBACK_ settings, with the laptop's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOFEEDBACK_")}
+    env.update(
+        VIDEOFEEDBACK_LIBRARY=str(laptop.folder),
+        VIDEOFEEDBACK_STATE_DIR=str(laptop.state),
+        VIDEOFEEDBACK_PASSPHRASE=PASSPHRASES[user],
+    )
+    return env
 
 
 def remote_of(store: S3Store) -> Remote:

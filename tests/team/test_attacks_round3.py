@@ -291,7 +291,7 @@ def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(te
     office syncs again, pat's laptop must know bob is removed and never take mallory."""
     import dataclasses
 
-    from tests.team.test_roster_sync import _laptops, _session
+    from tests.team.test_roster_sync import _laptops
     from tests.team.test_roster_sync import _sync as _team_sync
     from videofeedback.library.roles import Role
     from videofeedback.team.joining import fetch_package
@@ -301,7 +301,7 @@ def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(te
         library.add_user(alice, "bob", Role.ADMIN, BOB)
     _team_sync(office)
     assert "bob" in _team_sync(pat)[1]  # pat's laptop pins bob as an administrator
-    with _session(office, "bob", BOB) as (_, bob):
+    with office.session("bob", BOB) as (_, bob):
         bobs_key = bob.keys.require_signing_key()  # what he keeps
     with office.session() as (library, alice):
         library.remove_user(alice, "bob")
@@ -472,7 +472,7 @@ def test_a_removed_administrators_roster_is_refused_once_his_removal_was_taken(t
     there, and nothing of it is kept (bob unpinned with his removal)."""
     import dataclasses
 
-    from tests.team.test_roster_sync import _laptops, _session
+    from tests.team.test_roster_sync import _laptops
     from tests.team.test_roster_sync import _sync as _team_sync
     from videofeedback.library.roles import Role
     from videofeedback.team.joining import fetch_package
@@ -482,7 +482,7 @@ def test_a_removed_administrators_roster_is_refused_once_his_removal_was_taken(t
         library.add_user(alice, "bob", Role.ADMIN, BOB)
     _team_sync(office)
     _team_sync(pat)
-    with _session(office, "bob", BOB) as (_, bob):
+    with office.session("bob", BOB) as (_, bob):
         bobs_key = bob.keys.require_signing_key()
     with office.session() as (library, alice):
         library.remove_user(alice, "bob")

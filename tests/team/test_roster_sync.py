@@ -7,20 +7,16 @@ older one the store replays, never one signed by anyone but a pinned administrat
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
 from datetime import date
 
 import pytest
 
 from tests.cli.conftest import run_cli
-from tests.team.laptops import PASSPHRASES, Laptop
+from tests.team.laptops import PASSPHRASES, Laptop, state_dir
 from tests.team.test_discovery import team  # noqa: F401  (the fixture)
-from videofeedback.library import Library
 from videofeedback.library.cases import Programme, create_case
 from videofeedback.library.errors import AuthenticationError, PermissionDeniedError
-from videofeedback.library.local_state import STATE_ENV
 from videofeedback.library.manifest import UserRecord
 from videofeedback.library.roles import Role
 from videofeedback.library.roster import sign_roster
@@ -44,43 +40,17 @@ def _laptops(tmp_path):
 
 
 def _sync(laptop: Laptop, user: str | None = None, passphrase: str | None = None):
-    name = user or laptop.user
-    with _session(laptop, name, passphrase or PASSPHRASES[name]) as (library, session):
+    with laptop.session(user, passphrase) as (library, session):
         report = sync_library(library, session, "office")
         return report, dict(library.manifest.users)
 
 
-def _session(laptop: Laptop, user: str, passphrase: str):
-    @contextlib.contextmanager
-    def opened():
-        before = os.environ.get(STATE_ENV)
-        os.environ[STATE_ENV] = str(laptop.state)
-        library = Library.open(laptop.folder)
-        try:
-            yield library, library.unlock(user, passphrase, sleep=lambda _: None)
-        finally:
-            library.close()
-            if before is None:
-                os.environ.pop(STATE_ENV, None)
-            else:
-                os.environ[STATE_ENV] = before
-
-    return opened()
-
-
 def _join(team, tmp_path, user, passphrase) -> Laptop:
-    before = os.environ.get(STATE_ENV)
-    os.environ[STATE_ENV] = str(tmp_path / f"{user}-state")
-    try:
+    with state_dir(tmp_path / f"{user}-state"):
         joined = join(
             tmp_path / user, team["remote"], user, passphrase, team["code"], team["admin_key"]
         )
         joined[1].close()
-    finally:
-        if before is None:
-            os.environ.pop(STATE_ENV, None)
-        else:
-            os.environ[STATE_ENV] = before
     return Laptop(tmp_path / user, tmp_path / f"{user}-state", user)
 
 
@@ -106,7 +76,7 @@ def test_a_user_added_after_init_joins_and_sees_exactly_their_cases(team, tmp_pa
     dan = _join(team, tmp_path, "dan", DAN)
     report, users = _sync(dan, "dan", DAN)
     assert report.ok and report.found == [team["a"]] and report.roster == ""
-    with _session(dan, "dan", DAN) as (library, session):
+    with dan.session("dan", DAN) as (library, session):
         assert library.case_ids() == [team["a"]]  # not pat's case B
         assert open_for_sync(session, team["a"]).members.names() == ["dan", "pat", "sam"]
 
