@@ -6,7 +6,6 @@ how. Real SeaweedFS, real crypto, real files."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import shutil
 from datetime import date
@@ -16,6 +15,7 @@ import pytest
 from tests.team.laptops import first_laptop, two_laptops_with_a_goal
 from tests.team.laptops import sync as _sync
 from tests.team.test_discovery import team  # noqa: F401 (fixture)
+from tests.team.test_roster_sync import _publish_forged
 from tests.team.test_trail_travels import _office, record_closure, state_restored  # noqa: F401
 from videofeedback.library.cases import case_signing_key
 from videofeedback.library.epoch_notes import note_path, open_epoch_note
@@ -261,27 +261,6 @@ def test_a_change_whose_sync_was_refused_is_not_signed_by_the_next_user(tmp_path
 # --- 1. the roster after ``team init``: a removed administrator jumps the serial ------------
 
 BOB = "bob-quiet-harbour-lantern"
-
-
-def _publish_forged(team, manifest, signer: str, key) -> None:
-    """Put a roster signed by ``signer`` into the team package (the code and the store's keys
-    are what every joined laptop holds)."""
-    import json
-
-    from videofeedback.library.roster import sign_roster
-    from videofeedback.team.joining import FORMAT, PACKAGE, VERSION, _seal, fetch_package
-
-    package = fetch_package(team["remote"], team["code"])
-    sign_roster(manifest, signer, key)
-    body = {
-        "format": FORMAT,
-        "version": VERSION,
-        "manifest": json.loads(manifest.to_json()),
-        "identities": {k: base64.b64encode(v).decode() for k, v in package.identities.items()},
-        "keys": {k: base64.b64encode(v).decode() for k, v in package.keys.items()},
-    }
-    store = team["store"]
-    store.put_if(PACKAGE, _seal(json.dumps(body).encode(), team["code"]), store.head(PACKAGE).etag)
 
 
 def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(team, tmp_path):

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from encryption import SigningKey
-from tests.team.test_attacks_round3 import BOB, _publish_forged
+from tests.team.test_attacks_round3 import BOB
 from tests.team.test_discovery import team  # noqa: F401  (the fixture)
-from tests.team.test_roster_sync import _laptops, _sync
+from tests.team.test_roster_sync import _laptops, _publish_forged, _sync
 from videofeedback.library.manifest import Manifest, UserRecord
 from videofeedback.library.roles import Role
 from videofeedback.library.roster import RosterError, check_roster, sign_roster, supersedes

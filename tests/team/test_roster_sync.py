@@ -98,19 +98,11 @@ def test_an_older_roster_replayed_by_the_store_is_ignored(team, tmp_path):
     assert "dan" in fetch_package(team["remote"], team["code"]).manifest.users
 
 
-def test_a_roster_signed_by_a_non_administrator_is_refused(team, tmp_path):
-    """pat holds the team code: she makes herself administrator, adds mallory (with her own
-    keys) and signs the list with her own key, a version ahead; sam's laptop refuses it."""
-    _, pat = _laptops(tmp_path)
-    sam = _join(team, tmp_path, "sam", PASSPHRASES["sam"])
-    store = team["store"]
+def _publish_forged(team, manifest, signer: str, key) -> None:
+    """Put a roster signed by ``signer`` into the team package (the code and the store's keys
+    are what every joined laptop holds)."""
     package = fetch_package(team["remote"], team["code"])
-    manifest = package.manifest
-    mine = manifest.users["pat"]
-    manifest.users["pat"] = UserRecord(Role.ADMIN.value, mine.recipient, mine.verify_key, "x")
-    manifest.users["mallory"] = UserRecord("practitioner", mine.recipient, mine.verify_key, "x")
-    with pat.session() as (_, session):
-        sign_roster(manifest, "pat", session.keys.require_signing_key())
+    sign_roster(manifest, signer, key)
     body = {
         "format": FORMAT,
         "version": VERSION,
@@ -118,8 +110,21 @@ def test_a_roster_signed_by_a_non_administrator_is_refused(team, tmp_path):
         "identities": {k: base64.b64encode(v).decode() for k, v in package.identities.items()},
         "keys": {k: base64.b64encode(v).decode() for k, v in package.keys.items()},
     }
-    sealed = _seal(json.dumps(body).encode(), team["code"])
-    store.put_if(PACKAGE, sealed, store.head(PACKAGE).etag)
+    store = team["store"]
+    store.put_if(PACKAGE, _seal(json.dumps(body).encode(), team["code"]), store.head(PACKAGE).etag)
+
+
+def test_a_roster_signed_by_a_non_administrator_is_refused(team, tmp_path):
+    """pat holds the team code: she makes herself administrator, adds mallory (with her own
+    keys) and signs the list with her own key, a version ahead; sam's laptop refuses it."""
+    _, pat = _laptops(tmp_path)
+    sam = _join(team, tmp_path, "sam", PASSPHRASES["sam"])
+    manifest = fetch_package(team["remote"], team["code"]).manifest
+    mine = manifest.users["pat"]
+    manifest.users["pat"] = UserRecord(Role.ADMIN.value, mine.recipient, mine.verify_key, "x")
+    manifest.users["mallory"] = UserRecord("practitioner", mine.recipient, mine.verify_key, "x")
+    with pat.session() as (_, session):
+        _publish_forged(team, manifest, "pat", session.keys.require_signing_key())
     report, users = _sync(sam)
     assert "was refused" in report.roster and "never known as an administrator" in report.roster
     assert "mallory" not in users and users["pat"].role == Role.PRACTITIONER.value
