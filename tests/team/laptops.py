@@ -81,14 +81,14 @@ def first_laptop(tmp_path: Path, store: S3Store, members=("pat", "sam")) -> tupl
     from videofeedback.library.roles import Role
 
     state = tmp_path / "state-a"
-    os.environ[STATE_ENV] = str(state)
-    library, alice = Library.create(
-        tmp_path / "lib-a", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
-    )
-    library.add_user(alice, "pat", Role.PRACTITIONER, PASSPHRASES["pat"])
-    library.add_user(alice, "sam", Role.SUPERVISOR, PASSPHRASES["sam"])
-    library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
-    library.close()
+    with state_dir(state):  # this laptop's only: a later test must not inherit it
+        library, alice = Library.create(
+            tmp_path / "lib-a", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
+        )
+        library.add_user(alice, "pat", Role.PRACTITIONER, PASSPHRASES["pat"])
+        library.add_user(alice, "sam", Role.SUPERVISOR, PASSPHRASES["sam"])
+        library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
+        library.close()
     laptop = Laptop(tmp_path / "lib-a", state, members[0])
     with laptop.session() as (library, pat):
         case = create_case(pat, CANARY_TITLE, Programme.VIG, date(2026, 11, 1), members[1:])
