@@ -11,16 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from encryption import write_encrypted
 from videofeedback.library import Library
-from videofeedback.library.cases import Programme, Purpose, create_case
+from videofeedback.library.cases import Case, Programme, Purpose, SessionKind, create_case
 from videofeedback.library.local_state import STATE_ENV
+from videofeedback.library.records import MediaId
 from videofeedback.team.remotes import Remote, save_remote
 from videofeedback.team.store import S3Store
-from videofeedback.team.sync import SyncReport, sync_library
+from videofeedback.team.sync import SyncReport, open_for_sync, sync_library
 
 PASSPHRASES = {
     "alice": "alice-quiet-harbour-lantern",
@@ -32,6 +35,20 @@ CANARY_TITLE = "Canary-Family-Zzyzx"
 CANARY_NAME = "Qwertyuiop Canaryname"
 
 
+@contextlib.contextmanager
+def state_dir(state: Path) -> Iterator[None]:
+    """VIDEOFEEDBACK_STATE_DIR is ``state`` inside the block, and as it was after it."""
+    before = os.environ.get(STATE_ENV)
+    os.environ[STATE_ENV] = str(state)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(STATE_ENV, None)
+        else:
+            os.environ[STATE_ENV] = before
+
+
 @dataclass
 class Laptop:
     folder: Path
@@ -39,20 +56,19 @@ class Laptop:
     user: str
 
     @contextlib.contextmanager
-    def session(self, user: str | None = None):
-        """(library, session) with this laptop's state folder in force."""
-        before = os.environ.get(STATE_ENV)
-        os.environ[STATE_ENV] = str(self.state)
-        library = Library.open(self.folder)
-        try:
-            name = user or self.user
-            yield library, library.unlock(name, PASSPHRASES[name], sleep=lambda _: None)
-        finally:
-            library.close()
-            if before is None:
-                os.environ.pop(STATE_ENV, None)
-            else:
-                os.environ[STATE_ENV] = before
+    def session(self, user: str | None = None, passphrase: str | None = None):
+        """(library, session) with this laptop's state folder in force; ``passphrase``
+        defaults to the user's in PASSPHRASES."""
+        name = user or self.user
+        with state_dir(self.state):
+            library = Library.open(self.folder)
+            try:
+                yield (
+                    library,
+                    library.unlock(name, passphrase or PASSPHRASES[name], sleep=lambda _: None),
+                )
+            finally:
+                library.close()
 
     def copy(self, folder: Path, state: Path, user: str) -> Laptop:
         shutil.copytree(self.folder, folder, symlinks=True)
@@ -65,14 +81,14 @@ def first_laptop(tmp_path: Path, store: S3Store, members=("pat", "sam")) -> tupl
     from videofeedback.library.roles import Role
 
     state = tmp_path / "state-a"
-    os.environ[STATE_ENV] = str(state)
-    library, alice = Library.create(
-        tmp_path / "lib-a", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
-    )
-    library.add_user(alice, "pat", Role.PRACTITIONER, PASSPHRASES["pat"])
-    library.add_user(alice, "sam", Role.SUPERVISOR, PASSPHRASES["sam"])
-    library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
-    library.close()
+    with state_dir(state):  # this laptop's only: a later test must not inherit it
+        library, alice = Library.create(
+            tmp_path / "lib-a", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
+        )
+        library.add_user(alice, "pat", Role.PRACTITIONER, PASSPHRASES["pat"])
+        library.add_user(alice, "sam", Role.SUPERVISOR, PASSPHRASES["sam"])
+        library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
+        library.close()
     laptop = Laptop(tmp_path / "lib-a", state, members[0])
     with laptop.session() as (library, pat):
         case = create_case(pat, CANARY_TITLE, Programme.VIG, date(2026, 11, 1), members[1:])
@@ -85,6 +101,43 @@ def first_laptop(tmp_path: Path, store: S3Store, members=("pat", "sam")) -> tupl
         with laptop.session(user) as (_, session):
             save_remote(session, remote_of(store))
     return laptop, case_id
+
+
+def two_laptops_with_a_goal(
+    tmp_path: Path, store: S3Store, b_user: str = "cat"
+) -> tuple[Laptop, Laptop, str]:
+    """first_laptop with pat, sam and cat as members; laptop b (``b_user``) copied from it;
+    pat adds "pat's goal", then a, b and a sync (each asserted ok)."""
+    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
+    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", b_user)
+    with a.session() as (_, pat):
+        case = open_for_sync(pat, case_id)
+        case.goals.add("pat's goal")
+        case.save()
+    for laptop in (a, b, a):
+        sync_ok(laptop)
+    return a, b, case_id
+
+
+def fake_recording(case: Case, notes: str = "") -> MediaId:
+    """A recording session in ``case`` whose media (media/r.age) is a few encrypted bytes,
+    not a video: enough for moments and for the media file to travel. Returns its media id."""
+    session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2), notes)
+    (case.folder / "media").mkdir(mode=0o700)
+    write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
+    return case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
+
+
+def child_env(laptop: Laptop, user: str) -> dict[str, str]:
+    """The environment of a `videofeedback` child process run on ``laptop`` as ``user``:
+    this process's, without its VIDEOFEEDBACK_ settings, with the laptop's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOFEEDBACK_")}
+    env.update(
+        VIDEOFEEDBACK_LIBRARY=str(laptop.folder),
+        VIDEOFEEDBACK_STATE_DIR=str(laptop.state),
+        VIDEOFEEDBACK_PASSPHRASE=PASSPHRASES[user],
+    )
+    return env
 
 
 def remote_of(store: S3Store) -> Remote:

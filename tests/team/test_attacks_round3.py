@@ -6,22 +6,20 @@ how. Real SeaweedFS, real crypto, real files."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import shutil
 from datetime import date
 
 import pytest
 
-from tests.team.laptops import first_laptop
+from tests.team.laptops import first_laptop, two_laptops_with_a_goal
 from tests.team.laptops import sync as _sync
 from tests.team.test_discovery import team  # noqa: F401 (fixture)
-from tests.team.test_trail_travels import _office, state_restored  # noqa: F401 (fixture)
-from videofeedback.library.audit import AuditLog
+from tests.team.test_roster_sync import _publish_forged
+from tests.team.test_trail_travels import _office, record_closure, state_restored  # noqa: F401
 from videofeedback.library.cases import case_signing_key
 from videofeedback.library.epoch_notes import note_path, open_epoch_note
 from videofeedback.library.errors import LibraryError
-from videofeedback.library.manifest import RetentionRecord, closure_message
 from videofeedback.team.case_sync import CaseSync
 from videofeedback.team.merge import Op, merge, op_id
 from videofeedback.team.sync import open_for_sync
@@ -58,22 +56,7 @@ def _forge_closure_with(office, case_id, user, case_key):
     """``user`` records a back-dated closure of the case in the office library, signed with
     her own key and ``case_key``, over a chain value the case folder holds; no announcement."""
     with office.session(user) as (library, session):
-        closed, until = "2020-01-02", "2020-03-01"
-        chain = AuditLog(library.case_folder(case_id) / "audit", case_id, []).chain_values()
-        entry, head = len(chain) - 1, chain[-1].hex()
-        message = closure_message(case_id, closed, until, user, entry, head)
-        signature = session.keys.require_signing_key().sign(message)
-        record = RetentionRecord(
-            until,
-            user,
-            base64.b64encode(signature).decode(),
-            closed,
-            base64.b64encode(case_key.sign(message)).decode(),
-            entry,
-            head,
-        )
-        library.record_retention(record, case_id)
-        session.audit("case.close", case_id, until=until)
+        record_closure(library, session, case_id, case_key)
 
 
 def _purge(office, case_id):
@@ -260,14 +243,7 @@ def test_a_change_whose_sync_was_refused_is_not_signed_by_the_next_user(tmp_path
     from videofeedback.team.store import StoreCredentials
     from videofeedback.team.sync import sync_library
 
-    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
-    with a.session() as (_, pat):
-        case = open_for_sync(pat, case_id)
-        case.goals.add("pat's goal")
-        case.save()
-    for laptop in (a, b, a):
-        assert _sync(laptop).ok
+    a, b, case_id = two_laptops_with_a_goal(tmp_path, store)
     with a.session("sam") as (library, sam):
         wrong = StoreCredentials(store._credentials.access_key, "not-the-secret-key")
         save_remote(sam, Remote("refused", store.location, wrong))
@@ -287,27 +263,6 @@ def test_a_change_whose_sync_was_refused_is_not_signed_by_the_next_user(tmp_path
 BOB = "bob-quiet-harbour-lantern"
 
 
-def _publish_forged(team, manifest, signer: str, key) -> None:
-    """Put a roster signed by ``signer`` into the team package (the code and the store's keys
-    are what every joined laptop holds)."""
-    import json
-
-    from videofeedback.library.roster import sign_roster
-    from videofeedback.team.joining import FORMAT, PACKAGE, VERSION, _seal, fetch_package
-
-    package = fetch_package(team["remote"], team["code"])
-    sign_roster(manifest, signer, key)
-    body = {
-        "format": FORMAT,
-        "version": VERSION,
-        "manifest": json.loads(manifest.to_json()),
-        "identities": {k: base64.b64encode(v).decode() for k, v in package.identities.items()},
-        "keys": {k: base64.b64encode(v).decode() for k, v in package.keys.items()},
-    }
-    store = team["store"]
-    store.put_if(PACKAGE, _seal(json.dumps(body).encode(), team["code"]), store.head(PACKAGE).etag)
-
-
 def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(team, tmp_path):
     """alice adds bob as a second administrator; every laptop takes it. alice removes bob and
     syncs; bob, who kept his identity and the team code, puts into the store a roster of his
@@ -315,7 +270,7 @@ def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(te
     office syncs again, pat's laptop must know bob is removed and never take mallory."""
     import dataclasses
 
-    from tests.team.test_roster_sync import _laptops, _session
+    from tests.team.test_roster_sync import _laptops
     from tests.team.test_roster_sync import _sync as _team_sync
     from videofeedback.library.roles import Role
     from videofeedback.team.joining import fetch_package
@@ -325,7 +280,7 @@ def test_a_removed_administrator_cannot_outrun_his_removal_with_a_high_serial(te
         library.add_user(alice, "bob", Role.ADMIN, BOB)
     _team_sync(office)
     assert "bob" in _team_sync(pat)[1]  # pat's laptop pins bob as an administrator
-    with _session(office, "bob", BOB) as (_, bob):
+    with office.session("bob", BOB) as (_, bob):
         bobs_key = bob.keys.require_signing_key()  # what he keeps
     with office.session() as (library, alice):
         library.remove_user(alice, "bob")
@@ -496,7 +451,7 @@ def test_a_removed_administrators_roster_is_refused_once_his_removal_was_taken(t
     there, and nothing of it is kept (bob unpinned with his removal)."""
     import dataclasses
 
-    from tests.team.test_roster_sync import _laptops, _session
+    from tests.team.test_roster_sync import _laptops
     from tests.team.test_roster_sync import _sync as _team_sync
     from videofeedback.library.roles import Role
     from videofeedback.team.joining import fetch_package
@@ -506,7 +461,7 @@ def test_a_removed_administrators_roster_is_refused_once_his_removal_was_taken(t
         library.add_user(alice, "bob", Role.ADMIN, BOB)
     _team_sync(office)
     _team_sync(pat)
-    with _session(office, "bob", BOB) as (_, bob):
+    with office.session("bob", BOB) as (_, bob):
         bobs_key = bob.keys.require_signing_key()
     with office.session() as (library, alice):
         library.remove_user(alice, "bob")

@@ -4,20 +4,26 @@ real SeaweedFS server: invitations in the store, nothing readable to anyone else
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from fractions import Fraction
 
 import pytest
 
-from encryption import X25519Recipient, write_encrypted
+from encryption import X25519Recipient
 from tests.cli.conftest import run_cli
-from tests.team.laptops import CANARY_NAME, CANARY_TITLE, PASSPHRASES, Laptop, remote_of
+from tests.team.laptops import (
+    CANARY_NAME,
+    CANARY_TITLE,
+    PASSPHRASES,
+    Laptop,
+    fake_recording,
+    remote_of,
+    state_dir,
+)
 from videofeedback.library import Library
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.audit import _KEY_PREFIX as NOTE_KEY
-from videofeedback.library.cases import Programme, Purpose, SessionKind, create_case
-from videofeedback.library.local_state import STATE_ENV
+from videofeedback.library.cases import Programme, Purpose, create_case
 from videofeedback.library.roles import Role
 from videofeedback.team.invites import Invitation, _inbox, slot_name
 from videofeedback.team.joining import join, publish
@@ -25,52 +31,39 @@ from videofeedback.team.remotes import save_remote
 from videofeedback.team.sync import open_for_sync, sync_library
 
 
-def _with_state(state):
-    before = os.environ.get(STATE_ENV)
-    os.environ[STATE_ENV] = str(state)
-    return before
-
-
 @pytest.fixture
 def team(tmp_path, store, seaweed):
     """alice's office library (pat, sam, cat), `team init` published; pat's laptop joined,
     made case A (pat, sam: a recording with a moment) and case B (pat alone), synced."""
-    before = _with_state(tmp_path / "office-state")
-    library, alice = Library.create(
-        tmp_path / "office", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
-    )
-    library.add_user(alice, "pat", Role.PRACTITIONER, PASSPHRASES["pat"])
-    library.add_user(alice, "sam", Role.SUPERVISOR, PASSPHRASES["sam"])
-    library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
-    remote = remote_of(store)
-    save_remote(alice, remote)
-    published = publish(alice, remote)
-    code, admin_key = published.code, published.fingerprint
-    library.close()
-    _with_state(tmp_path / "pat-state")
-    _, library, pat = join(tmp_path / "pat", remote, "pat", PASSPHRASES["pat"], code)
-    try:
-        case = create_case(pat, CANARY_TITLE, Programme.VIG, date(2026, 11, 1), ["sam"])
-        participant = case.participants.add(CANARY_NAME, "parent")
-        for purpose in (Purpose.FILMING, Purpose.SHARED_REVIEW):
-            case.consent.set(participant, purpose, True)
-        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2), "first visit")
-        (case.folder / "media").mkdir(mode=0o700)
-        write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
-        media_id = case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
-        case.save()
-        work = open_annotations(open_for_sync(pat, case.id), media_id)
-        work.editor.add_moment(Fraction(3), Fraction(4), caption="pat's moment")
-        work.save()
-        alone = create_case(pat, "Pat alone", Programme.VIG, date(2026, 11, 1))
-        report = sync_library(library, pat, "office")
-        assert report.ok, report.to_json()
-    finally:
+    with state_dir(tmp_path / "office-state"):
+        library, alice = Library.create(
+            tmp_path / "office", "alice", PASSPHRASES["alice"], tmp_path / "recovery.age", 30
+        )
+        library.add_user(alice, "pat", Role.PRACTITIONER, PASSPHRASES["pat"])
+        library.add_user(alice, "sam", Role.SUPERVISOR, PASSPHRASES["sam"])
+        library.add_user(alice, "cat", Role.PRACTITIONER, PASSPHRASES["cat"])
+        remote = remote_of(store)
+        save_remote(alice, remote)
+        published = publish(alice, remote)
+        code, admin_key = published.code, published.fingerprint
         library.close()
-        if before is None:
-            os.environ.pop(STATE_ENV, None)
-        else:
-            os.environ[STATE_ENV] = before
+    with state_dir(tmp_path / "pat-state"):
+        _, library, pat = join(tmp_path / "pat", remote, "pat", PASSPHRASES["pat"], code)
+        try:
+            case = create_case(pat, CANARY_TITLE, Programme.VIG, date(2026, 11, 1), ["sam"])
+            participant = case.participants.add(CANARY_NAME, "parent")
+            for purpose in (Purpose.FILMING, Purpose.SHARED_REVIEW):
+                case.consent.set(participant, purpose, True)
+            media_id = fake_recording(case, "first visit")
+            case.save()
+            work = open_annotations(open_for_sync(pat, case.id), media_id)
+            work.editor.add_moment(Fraction(3), Fraction(4), caption="pat's moment")
+            work.save()
+            alone = create_case(pat, "Pat alone", Programme.VIG, date(2026, 11, 1))
+            report = sync_library(library, pat, "office")
+            assert report.ok, report.to_json()
+        finally:
+            library.close()
     info = {"code": code, "admin_key": admin_key, "remote": remote, "store": store,
             "seaweed": seaweed}  # fmt: skip
     return info | {"a": case.id, "b": alone.id, "media": media_id}

@@ -4,17 +4,14 @@ claiming it with a low clock. Real SeaweedFS, real crypto."""
 
 from __future__ import annotations
 
-from datetime import date
 from fractions import Fraction
 
 import pytest
 
-from encryption import write_encrypted
-from tests.team.laptops import first_laptop
+from tests.team.laptops import fake_recording, first_laptop
 from tests.team.laptops import sync as _sync
 from tests.team.laptops import sync_ok as _ok
 from videofeedback.library.annotating import open_annotations
-from videofeedback.library.cases import SessionKind
 from videofeedback.team import case_files
 from videofeedback.team.case_sync import CaseSync
 from videofeedback.team.merge import Op, merge, op_id
@@ -28,10 +25,7 @@ def moment(tmp_path, store):
     b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
     with a.session() as (_, pat):
         case = open_for_sync(pat, case_id)
-        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
-        (case.folder / "media").mkdir(mode=0o700)
-        write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
-        media_id = case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
+        media_id = fake_recording(case)
         case.save()
         work = open_annotations(open_for_sync(pat, case_id), media_id)
         work.editor.add_moment(Fraction(2), Fraction(3), caption="pat's caption")

@@ -26,7 +26,7 @@ import pytest
 
 from encryption import EncryptionError, iter_decrypt, read_encrypted, write_encrypted
 from tests.team import test_join
-from tests.team.laptops import CANARY_NAME, PASSPHRASES, first_laptop
+from tests.team.laptops import CANARY_NAME, PASSPHRASES, first_laptop, two_laptops_with_a_goal
 from tests.team.laptops import store_objects as _objects
 from tests.team.laptops import sync as _sync
 from tests.team.laptops import sync_ok as _ok
@@ -158,15 +158,7 @@ def test_a_removed_members_later_change_is_merged_nowhere(removed, store):
 
 @pytest.fixture
 def pair(tmp_path, store):
-    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
-    with a.session() as (_, pat):
-        case = open_for_sync(pat, case_id)
-        case.goals.add("pat's goal")
-        case.save()
-    for laptop in (a, b, a):
-        _ok(laptop)
-    return a, b, case_id
+    return two_laptops_with_a_goal(tmp_path, store, "sam")
 
 
 def test_a_supervisors_edits_outside_her_role_are_not_merged(pair):

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from encryption import SigningKey
-from tests.team.test_attacks_round3 import BOB, _publish_forged
+from tests.team.test_attacks_round3 import BOB
 from tests.team.test_discovery import team  # noqa: F401  (the fixture)
-from tests.team.test_roster_sync import _laptops, _session, _sync
+from tests.team.test_roster_sync import _laptops, _publish_forged, _sync
 from videofeedback.library.manifest import Manifest, UserRecord
 from videofeedback.library.roles import Role
 from videofeedback.library.roster import RosterError, check_roster, sign_roster, supersedes
@@ -28,7 +28,7 @@ def _bob_added_then_removed(team, office, pat):
         library.add_user(alice, "bob", Role.ADMIN, BOB)
     _sync(office)
     assert "bob" in _sync(pat)[1]
-    with _session(office, "bob", BOB) as (_, bob):
+    with office.session("bob", BOB) as (_, bob):
         key = bob.keys.require_signing_key()
     with office.session() as (library, alice):
         library.remove_user(alice, "bob")

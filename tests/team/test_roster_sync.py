@@ -7,20 +7,16 @@ older one the store replays, never one signed by anyone but a pinned administrat
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
 from datetime import date
 
 import pytest
 
 from tests.cli.conftest import run_cli
-from tests.team.laptops import PASSPHRASES, Laptop
+from tests.team.laptops import PASSPHRASES, Laptop, state_dir
 from tests.team.test_discovery import team  # noqa: F401  (the fixture)
-from videofeedback.library import Library
 from videofeedback.library.cases import Programme, create_case
 from videofeedback.library.errors import AuthenticationError, PermissionDeniedError
-from videofeedback.library.local_state import STATE_ENV
 from videofeedback.library.manifest import UserRecord
 from videofeedback.library.roles import Role
 from videofeedback.library.roster import sign_roster
@@ -44,43 +40,17 @@ def _laptops(tmp_path):
 
 
 def _sync(laptop: Laptop, user: str | None = None, passphrase: str | None = None):
-    name = user or laptop.user
-    with _session(laptop, name, passphrase or PASSPHRASES[name]) as (library, session):
+    with laptop.session(user, passphrase) as (library, session):
         report = sync_library(library, session, "office")
         return report, dict(library.manifest.users)
 
 
-def _session(laptop: Laptop, user: str, passphrase: str):
-    @contextlib.contextmanager
-    def opened():
-        before = os.environ.get(STATE_ENV)
-        os.environ[STATE_ENV] = str(laptop.state)
-        library = Library.open(laptop.folder)
-        try:
-            yield library, library.unlock(user, passphrase, sleep=lambda _: None)
-        finally:
-            library.close()
-            if before is None:
-                os.environ.pop(STATE_ENV, None)
-            else:
-                os.environ[STATE_ENV] = before
-
-    return opened()
-
-
 def _join(team, tmp_path, user, passphrase) -> Laptop:
-    before = os.environ.get(STATE_ENV)
-    os.environ[STATE_ENV] = str(tmp_path / f"{user}-state")
-    try:
+    with state_dir(tmp_path / f"{user}-state"):
         joined = join(
             tmp_path / user, team["remote"], user, passphrase, team["code"], team["admin_key"]
         )
         joined[1].close()
-    finally:
-        if before is None:
-            os.environ.pop(STATE_ENV, None)
-        else:
-            os.environ[STATE_ENV] = before
     return Laptop(tmp_path / user, tmp_path / f"{user}-state", user)
 
 
@@ -106,7 +76,7 @@ def test_a_user_added_after_init_joins_and_sees_exactly_their_cases(team, tmp_pa
     dan = _join(team, tmp_path, "dan", DAN)
     report, users = _sync(dan, "dan", DAN)
     assert report.ok and report.found == [team["a"]] and report.roster == ""
-    with _session(dan, "dan", DAN) as (library, session):
+    with dan.session("dan", DAN) as (library, session):
         assert library.case_ids() == [team["a"]]  # not pat's case B
         assert open_for_sync(session, team["a"]).members.names() == ["dan", "pat", "sam"]
 
@@ -128,19 +98,11 @@ def test_an_older_roster_replayed_by_the_store_is_ignored(team, tmp_path):
     assert "dan" in fetch_package(team["remote"], team["code"]).manifest.users
 
 
-def test_a_roster_signed_by_a_non_administrator_is_refused(team, tmp_path):
-    """pat holds the team code: she makes herself administrator, adds mallory (with her own
-    keys) and signs the list with her own key, a version ahead; sam's laptop refuses it."""
-    _, pat = _laptops(tmp_path)
-    sam = _join(team, tmp_path, "sam", PASSPHRASES["sam"])
-    store = team["store"]
+def _publish_forged(team, manifest, signer: str, key) -> None:
+    """Put a roster signed by ``signer`` into the team package (the code and the store's keys
+    are what every joined laptop holds)."""
     package = fetch_package(team["remote"], team["code"])
-    manifest = package.manifest
-    mine = manifest.users["pat"]
-    manifest.users["pat"] = UserRecord(Role.ADMIN.value, mine.recipient, mine.verify_key, "x")
-    manifest.users["mallory"] = UserRecord("practitioner", mine.recipient, mine.verify_key, "x")
-    with pat.session() as (_, session):
-        sign_roster(manifest, "pat", session.keys.require_signing_key())
+    sign_roster(manifest, signer, key)
     body = {
         "format": FORMAT,
         "version": VERSION,
@@ -148,8 +110,21 @@ def test_a_roster_signed_by_a_non_administrator_is_refused(team, tmp_path):
         "identities": {k: base64.b64encode(v).decode() for k, v in package.identities.items()},
         "keys": {k: base64.b64encode(v).decode() for k, v in package.keys.items()},
     }
-    sealed = _seal(json.dumps(body).encode(), team["code"])
-    store.put_if(PACKAGE, sealed, store.head(PACKAGE).etag)
+    store = team["store"]
+    store.put_if(PACKAGE, _seal(json.dumps(body).encode(), team["code"]), store.head(PACKAGE).etag)
+
+
+def test_a_roster_signed_by_a_non_administrator_is_refused(team, tmp_path):
+    """pat holds the team code: she makes herself administrator, adds mallory (with her own
+    keys) and signs the list with her own key, a version ahead; sam's laptop refuses it."""
+    _, pat = _laptops(tmp_path)
+    sam = _join(team, tmp_path, "sam", PASSPHRASES["sam"])
+    manifest = fetch_package(team["remote"], team["code"]).manifest
+    mine = manifest.users["pat"]
+    manifest.users["pat"] = UserRecord(Role.ADMIN.value, mine.recipient, mine.verify_key, "x")
+    manifest.users["mallory"] = UserRecord("practitioner", mine.recipient, mine.verify_key, "x")
+    with pat.session() as (_, session):
+        _publish_forged(team, manifest, "pat", session.keys.require_signing_key())
     report, users = _sync(sam)
     assert "was refused" in report.roster and "never known as an administrator" in report.roster
     assert "mallory" not in users and users["pat"].role == Role.PRACTITIONER.value

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from encryption import UserKeys
-from tests.team.laptops import first_laptop
 from tests.team.laptops import sync_ok as _ok
+from tests.team.laptops import two_laptops_with_a_goal
 from videofeedback.team.case_sync import CaseSync
 from videofeedback.team.signed_batches import check_signed, sign_batch
 from videofeedback.team.sync import open_for_sync
@@ -36,14 +36,7 @@ def test_two_users_of_one_laptop_are_each_the_author_of_their_own_batches(tmp_pa
     """pat and sam (a supervisor) share laptop a; sam rewrites a goal (not her role) and
     syncs, then pat adds a goal and syncs; laptop b pulls both at once. Before batches were
     signed, both were "pat's" on b (the head's signer), so sam's rewrite was merged there."""
-    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
-    with a.session() as (_, pat):
-        case = open_for_sync(pat, case_id)
-        case.goals.add("pat's goal")
-        case.save()
-    for laptop in (a, b, a):
-        _ok(laptop)
+    a, b, case_id = two_laptops_with_a_goal(tmp_path, store)
     with a.session("sam") as (_, sam):
         case = open_for_sync(sam, case_id)
         case.db.execute("UPDATE goals SET text = 'rewritten by the supervisor'")
@@ -97,14 +90,7 @@ def test_an_unsigned_batch_after_signed_ones_counts_nowhere(tmp_path, store):
     made it pat's). The device already signs its batches, so it is merged nowhere."""
     from tests.team.test_review_attacks import _write_batch_as
 
-    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
-    with a.session() as (_, pat):
-        case = open_for_sync(pat, case_id)
-        case.goals.add("pat's goal")
-        case.save()
-    for laptop in (a, b, a):
-        _ok(laptop)
+    a, b, case_id = two_laptops_with_a_goal(tmp_path, store)
     with a.session("sam") as (_, sam):
         case = open_for_sync(sam, case_id)
         case.db.execute("UPDATE goals SET text = 'rewritten in pat''s name'")
@@ -134,14 +120,7 @@ def test_a_change_saved_offline_is_signed_by_its_author_not_by_the_next_user_who
     from videofeedback.team.store import StoreLocation
     from videofeedback.team.sync import sync_library
 
-    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
-    with a.session() as (_, pat):
-        case = open_for_sync(pat, case_id)
-        case.goals.add("pat's goal")
-        case.save()
-    for laptop in (a, b, a):
-        _ok(laptop)
+    a, b, case_id = two_laptops_with_a_goal(tmp_path, store)
     with a.session("sam") as (library, sam):
         save_remote(
             sam, Remote("away", StoreLocation("http://127.0.0.1:9", "team"), store._credentials)
@@ -166,14 +145,7 @@ def test_the_apps_sync_seals_an_offline_change_too(tmp_path, store):
     from videofeedback.team.store import StoreLocation
     from videofeedback.team.sync_status import SyncState, SyncStatus, run_sync
 
-    a, case_id = first_laptop(tmp_path, store, members=("pat", "sam", "cat"))
-    b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "cat")
-    with a.session() as (_, pat):
-        case = open_for_sync(pat, case_id)
-        case.goals.add("pat's goal")
-        case.save()
-    for laptop in (a, b, a):
-        _ok(laptop)
+    a, b, case_id = two_laptops_with_a_goal(tmp_path, store)
     with a.session("sam") as (library, sam):
         away = Remote("away", StoreLocation("http://127.0.0.1:9", "team"), store._credentials)
         case = open_for_sync(sam, case_id)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.team.laptops import CANARY_TITLE, first_laptop
+from tests.team.laptops import CANARY_TITLE, fake_recording, first_laptop
 from tests.team.laptops import sync_ok as _sync
 from videofeedback.library.cases import SessionKind
 from videofeedback.team.conflicts import list_conflicts, resolve_conflict
@@ -124,16 +124,12 @@ def test_a_consent_withdrawal_on_one_laptop_stops_filming_on_the_other(two):
 def test_two_peoples_moments_on_one_recording_are_both_kept(two):
     from fractions import Fraction
 
-    from encryption import write_encrypted
     from videofeedback.library.annotating import open_annotations
 
     a, b, case_id = two
     with a.session() as (_, pat):
         case = open_for_sync(pat, case_id)
-        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2))
-        (case.folder / "media").mkdir(mode=0o700)
-        write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
-        media_id = case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
+        media_id = fake_recording(case)
         case.save()
     _sync(a)
     _sync(b)

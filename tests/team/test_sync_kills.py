@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from encryption import atomic_encrypted_writer
 from tests.cli.conftest import SCRIPT, run_cli
-from tests.team.laptops import PASSPHRASES, first_laptop, sync_ok
+from tests.team.laptops import child_env, first_laptop, sync_ok
 from videofeedback.library.cases import SessionKind
 from videofeedback.team.heads import PACK_MAGIC, CaseNames, decrypt, unpack
 from videofeedback.team.sync import open_for_sync
@@ -52,16 +51,6 @@ def _sha256(path):
         for block in iter(lambda: file.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _env(laptop, user):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOFEEDBACK_")}
-    env.update(
-        VIDEOFEEDBACK_LIBRARY=str(laptop.folder),
-        VIDEOFEEDBACK_STATE_DIR=str(laptop.state),
-        VIDEOFEEDBACK_PASSPHRASE=PASSPHRASES[user],
-    )
-    return env
 
 
 def _keys(laptops, case_id):
@@ -189,7 +178,7 @@ def test_sync_killed_twenty_times_never_shows_half_an_object_and_converges(tmp_p
         aim_mid_upload = not uploaded and rng.random() < 0.6
         child = subprocess.Popen(
             [str(SCRIPT), "--user", "pat", "sync"],
-            env=_env(a, "pat"),
+            env=child_env(a, "pat"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -223,6 +212,6 @@ def test_sync_killed_twenty_times_never_shows_half_an_object_and_converges(tmp_p
     assert _state(a, case_id) == _state(b, case_id)
     assert set(made) <= {g["text"] for g in _state(b, case_id)["goals"]}
     for laptop, user in ((a, "pat"), (b, "sam")):
-        verified = run_cli("--user", user, "audit", "verify", case_id, env=_env(laptop, user))
+        verified = run_cli("--user", user, "audit", "verify", case_id, env=child_env(laptop, user))
         assert verified.code == 0, verified.text
     print(f"kills {kills} {landed}, finished {finished}, parts {parts_seen}")

@@ -11,7 +11,7 @@ from datetime import date
 
 from encryption import write_encrypted
 from tests.cli.conftest import SCRIPT
-from tests.team.laptops import PASSPHRASES, first_laptop
+from tests.team.laptops import child_env, first_laptop
 from videofeedback.library.cases import SessionKind
 from videofeedback.team.heads import CaseNames
 from videofeedback.team.sync import open_for_sync, sync_library
@@ -30,16 +30,6 @@ def _recording(laptop, case_id):
         return media_id, CaseNames.of(case.identity).media(media_id)
 
 
-def _cli_env(laptop, user):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOFEEDBACK_")}
-    env.update(
-        VIDEOFEEDBACK_LIBRARY=str(laptop.folder),
-        VIDEOFEEDBACK_STATE_DIR=str(laptop.state),
-        VIDEOFEEDBACK_PASSPHRASE=PASSPHRASES[user],
-    )
-    return env
-
-
 def test_a_sync_killed_mid_upload_resumes_and_converges(tmp_path, store):
     a, case_id = first_laptop(tmp_path, store)
     b = a.copy(tmp_path / "lib-b", tmp_path / "state-b", "sam")
@@ -50,7 +40,7 @@ def test_a_sync_killed_mid_upload_resumes_and_converges(tmp_path, store):
     for delay in (None, 0.2, 0.6, 1.0, 1.5, 2.0):
         child = subprocess.Popen(
             [str(SCRIPT), "--user", "pat", "sync"],
-            env=_cli_env(a, "pat"),
+            env=child_env(a, "pat"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -95,7 +85,7 @@ def test_the_store_stopped_mid_upload_and_restarted_converges(tmp_path):
         uploads = a.folder / "cases" / case_id / "sync" / "uploads" / media_id
         child = subprocess.Popen(
             [str(SCRIPT), "--user", "pat", "sync"],
-            env=_cli_env(a, "pat"),
+            env=child_env(a, "pat"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

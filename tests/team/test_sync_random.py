@@ -11,8 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from encryption import write_encrypted
-from tests.team.laptops import first_laptop, sync_ok
+from tests.team.laptops import fake_recording, first_laptop, sync_ok
 from videofeedback.library.annotating import open_annotations
 from videofeedback.library.cases import SessionKind
 from videofeedback.team.sync import open_for_sync
@@ -24,10 +23,7 @@ def _recording(laptop, case_id):
     """A small recording every laptop's copy holds, for the moments."""
     with laptop.session() as (_, pat):
         case = open_for_sync(pat, case_id)
-        session_id = case.sessions.new(SessionKind.RECORDING, date(2026, 11, 2), "filmed")
-        (case.folder / "media").mkdir(mode=0o700)
-        write_encrypted(case.folder / "media" / "r.age", b"not a real video", case.recipients)
-        media_id = case.media.add(session_id, "recording", "media/r.age", {"fps": "25"})
+        media_id = fake_recording(case, "filmed")
         case.save()
         return media_id
 

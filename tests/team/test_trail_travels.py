@@ -93,22 +93,28 @@ def _forge_closure(office: Laptop, case_id: str, old_key) -> None:
         for epoch in (1, 2, 3):  # numbered, "proven" by the key she has
             detail = announcement(case_id, epoch, old_key, old_key if epoch > 1 else None)
             cat.audit("case.key", case_id, **detail)
-        closed, until = "2020-01-02", "2020-03-01"
-        chain = AuditLog(library.case_folder(case_id) / "audit", case_id, []).chain_values()
-        entry, head = len(chain) - 1, chain[-1].hex()
-        message = closure_message(case_id, closed, until, "cat", entry, head)
-        signature = cat.keys.require_signing_key().sign(message)
-        record = RetentionRecord(
-            until,
-            "cat",
-            base64.b64encode(signature).decode(),
-            closed,
-            base64.b64encode(old_key.sign(message)).decode(),
-            entry,
-            head,
-        )
-        library.record_retention(record, case_id)
-        cat.audit("case.close", case_id, until=until)
+        record_closure(library, cat, case_id, old_key)
+
+
+def record_closure(library, session, case_id: str, case_key) -> None:
+    """``session``'s user records a back-dated closure of the case in ``library``, signed
+    with her own key and ``case_key``, over a chain value the case folder holds."""
+    closed, until = "2020-01-02", "2020-03-01"
+    chain = AuditLog(library.case_folder(case_id) / "audit", case_id, []).chain_values()
+    entry, head = len(chain) - 1, chain[-1].hex()
+    message = closure_message(case_id, closed, until, session.name, entry, head)
+    signature = session.keys.require_signing_key().sign(message)
+    record = RetentionRecord(
+        until,
+        session.name,
+        base64.b64encode(signature).decode(),
+        closed,
+        base64.b64encode(case_key.sign(message)).decode(),
+        entry,
+        head,
+    )
+    library.record_retention(record, case_id)
+    session.audit("case.close", case_id, until=until)
 
 
 def test_a_removed_member_cannot_get_a_case_purged_where_it_came_through_the_store(office):
